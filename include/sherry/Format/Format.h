@@ -1,0 +1,229 @@
+//===- Format.h - The Sherry 1.25-bit weight format -------------*- C++ -*-===//
+//
+// The single source of truth for the bits of the Sherry format
+// (shared/spec/format.md, mirrored in docs/format.md): ternarization, the
+// 5-bit group code, the two physical layouts and the reference matmul that
+// every kernel of the compiler is tested against.
+//
+// Conventions: a weight matrix W is M x K row-major (M output features, K
+// input features, as torch.nn.Linear stores it); activations x are N x K
+// row-major; y = x * W'^T is N x M row-major.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHERRY_FORMAT_FORMAT_H
+#define SHERRY_FORMAT_FORMAT_H
+
+#include "sherry/Format/Result.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sherry::format {
+
+//===----------------------------------------------------------------------===//
+// Group code
+//===----------------------------------------------------------------------===//
+
+/// The decoding codebook: code c (0..31) as one byte of four 2-bit lanes,
+/// lane p at bits 2p..2p+1 holding t+1 (0 = -1, 1 = 0, 2 = +1).
+extern const std::array<uint8_t, 32> kCodebook;
+
+/// A ternary group of four lanes, each in {-1, 0, +1}.
+using Group = std::array<int8_t, 4>;
+
+/// Encodes a group with exactly one zero lane into its 5-bit code
+/// (sign << 4 | z << 2 | b1 << 1 | b0). Fails on a lane outside {-1,0,1} or on
+/// a group that does not have exactly one zero.
+Result<uint8_t> encodeGroup(const Group &group);
+
+/// Decodes a 5-bit code; fails when code > 31.
+Result<Group> decodeGroup(uint8_t code);
+
+//===----------------------------------------------------------------------===//
+// Layouts and scales
+//===----------------------------------------------------------------------===//
+
+/// The physical layout of packed weights.
+enum class Layout {
+  /// Canonical: groups contiguous along K; per row K/8 slot bytes then K/32
+  /// sign bytes; f32 scales in a separate array. K % 32 == 0.
+  Sherry,
+  /// llama.cpp STQ1_0: 42-byte blocks of 256 K elements (qs[32], sign[8],
+  /// f16 d), groups strided by 16 inside 64-element chunks. K % 256 == 0.
+  Stq1_0,
+};
+
+/// Where the scales live.
+enum class Granularity {
+  Tensor, ///< one scale for the whole matrix
+  Row,    ///< one scale per output row (the paper's Eq. 5)
+  Group,  ///< one scale per G consecutive K elements of a row
+};
+
+struct ScaleSpec {
+  Granularity granularity = Granularity::Row;
+  /// G for Granularity::Group (a positive multiple of 4 dividing K); ignored
+  /// otherwise.
+  int64_t groupSize = 0;
+
+  static ScaleSpec tensor() { return {Granularity::Tensor, 0}; }
+  static ScaleSpec row() { return {Granularity::Row, 0}; }
+  static ScaleSpec group(int64_t g) { return {Granularity::Group, g}; }
+  bool operator==(const ScaleSpec &o) const {
+    return granularity == o.granularity &&
+           (granularity != Granularity::Group || groupSize == o.groupSize);
+  }
+  bool operator!=(const ScaleSpec &o) const { return !(*this == o); }
+};
+
+std::string_view layoutName(Layout layout); // "sherry", "stq1_0"
+Result<Layout> parseLayout(std::string_view name);
+std::string_view granularityName(Granularity g); // "tensor", "row", "group"
+Result<Granularity> parseGranularity(std::string_view name);
+/// "tensor", "row" or "group:G".
+std::string scaleSpecName(const ScaleSpec &spec);
+
+/// The K elements that form group g (0-based, g < K/4) of a row, in lane
+/// order, for a layout: Sherry {4g..4g+3}; Stq1_0, with b = g/64,
+/// c = (g%64)/16, l = g%16: {256b + 64c + l + 16p | p = 0..3}.
+std::array<int64_t, 4> groupElements(Layout layout, int64_t g);
+
+/// Checks that a layout accepts a K (Sherry: K % 32 == 0, Stq1_0:
+/// K % 256 == 0) and that M, K are positive; the message names the value.
+Status checkShape(Layout layout, int64_t rows, int64_t cols);
+
+/// Checks that a scale spec is valid for K (G > 0, G % 4 == 0, K % G == 0).
+Status checkScaleSpec(const ScaleSpec &spec, int64_t cols);
+
+/// Number of scales: 1, M, or M * (K / G).
+int64_t numScales(const ScaleSpec &spec, int64_t rows, int64_t cols);
+
+/// Index into the scale array of element (m, k).
+int64_t scaleIndex(const ScaleSpec &spec, int64_t rows, int64_t cols, int64_t m,
+                   int64_t k);
+
+//===----------------------------------------------------------------------===//
+// Ternary matrices
+//===----------------------------------------------------------------------===//
+
+/// Logical weights: ternary values plus scales, W'[m,k] = scale * T[m,k].
+/// `layout` records which K elements form a group (the 3:4 constraint holds
+/// per group of that layout); it does not say anything about bytes.
+struct TernaryMatrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  Layout layout = Layout::Sherry;
+  ScaleSpec scaleSpec;
+  std::vector<int8_t> values; ///< rows * cols, each in {-1, 0, +1}
+  std::vector<float> scales;  ///< numScales(scaleSpec, rows, cols)
+
+  float scaleAt(int64_t m, int64_t k) const {
+    return scales[scaleIndex(scaleSpec, rows, cols, m, k)];
+  }
+  int8_t at(int64_t m, int64_t k) const { return values[m * cols + k]; }
+
+  /// Checks sizes, value range and the 3:4 constraint of every group.
+  Status verify() const;
+};
+
+/// The exact L2 projection of float weights onto the format: in every group
+/// (as `layout` groups K) the smallest |w| becomes 0 (ties: lowest lane), the
+/// others sign(w) with sign(0) = +1; each scale is mean |w| over the kept
+/// weights of its region (0 when they are all 0). Fails on a bad shape, a bad
+/// scale spec or a NaN/Inf weight (the message names its position).
+Result<TernaryMatrix> ternarize(const float *weights, int64_t rows,
+                                int64_t cols, Layout layout,
+                                const ScaleSpec &spec);
+
+/// W' = scale * T as floats (rows * cols, row-major).
+std::vector<float> dequantize(const TernaryMatrix &matrix);
+
+/// Squared L2 distance between `weights` and the dequantized matrix.
+double projectionError2(const float *weights, const TernaryMatrix &matrix);
+
+//===----------------------------------------------------------------------===//
+// Packed weights
+//===----------------------------------------------------------------------===//
+
+/// Weights in one of the physical layouts.
+struct PackedWeights {
+  Layout layout = Layout::Sherry;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  /// Sherry: any spec, scales in `scales` (f32). Stq1_0: always
+  /// ScaleSpec::group(256), scales inside the blocks and `scales` empty.
+  ScaleSpec scaleSpec;
+  std::vector<uint8_t> data;
+  std::vector<float> scales;
+
+  /// Bytes of `data` per row: Sherry K/8 + K/32; Stq1_0 42 * K/256.
+  int64_t rowBytes() const;
+  /// Bits per weight counting data and scales.
+  double bitsPerWeight() const;
+  /// Checks the shape, the scale spec and the sizes of `data` and `scales`.
+  Status verify() const;
+};
+
+/// Packs ternary weights. The matrix's layout must be `layout` (its groups
+/// are what the codes encode). Stq1_0 needs scales constant over each
+/// 256-element block (tensor, row, or group G with G % 256 == 0) and rounds
+/// them to f16.
+Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout);
+
+/// Unpacks into ternary values and scales (Stq1_0: ScaleSpec::group(256),
+/// f16 scales widened to f32). Fails when `packed.verify()` fails.
+Result<TernaryMatrix> unpack(const PackedWeights &packed);
+
+/// Converts between layouts through the ternary values. Fails with a clear
+/// message where the target grouping does not hold exactly one zero in every
+/// group (the two layouts group K differently) or the scales do not fit.
+Result<PackedWeights> convert(const PackedWeights &packed, Layout target);
+
+//===----------------------------------------------------------------------===//
+// Reference matmul: the oracle for every kernel
+//===----------------------------------------------------------------------===//
+
+/// Exact mode: y[n,m] = sum_k x[n,k] * W'[m,k], accumulated in double and
+/// rounded to f32 once. Kernels match it within a float tolerance.
+Result<std::vector<float>> matmulExact(const float *x, int64_t n,
+                                       const TernaryMatrix &w);
+
+/// Int8 activations with a symmetric absmax scale per block of `blockSize`
+/// consecutive K elements of each row (blockSize == K: per row).
+struct QuantizedActivations {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  int64_t blockSize = 0;
+  std::vector<int8_t> values; ///< rows * cols
+  std::vector<float> scales;  ///< rows * (cols / blockSize)
+};
+
+/// absmax = max |x| of the block; scale = absmax / 127; q = x * (127 /
+/// absmax) rounded to nearest, ties to even (as vcvtps2dq / fcvtns do),
+/// clamped to [-127, 127]. An all-zero block gets scale 0 and q = 0. Fails on
+/// NaN/Inf or a blockSize that does not divide K (0 means per row).
+Result<QuantizedActivations> quantizeActivations(const float *x, int64_t rows,
+                                                 int64_t cols,
+                                                 int64_t blockSize = 0);
+
+/// Fast mode, bit-exact definition: K is cut into segments at every boundary
+/// of a weight scale region and of an activation block. For each segment s,
+/// isum_s = sum q[n,k] * T[m,k] in int32, and in increasing k order
+/// acc += (float)isum_s * alpha_s * xscale_s (f32, left to right); y = acc.
+/// With one segment (per-row scales, per-row activations) that is
+/// y = (float)isum * alpha * xscale.
+Result<std::vector<float>> matmulInt8(const QuantizedActivations &x,
+                                      const TernaryMatrix &w);
+
+/// quantizeActivations + matmulInt8.
+Result<std::vector<float>> matmulInt8(const float *x, int64_t n,
+                                      const TernaryMatrix &w,
+                                      int64_t actBlockSize = 0);
+
+} // namespace sherry::format
+
+#endif // SHERRY_FORMAT_FORMAT_H
