@@ -1,0 +1,106 @@
+//===- SherryAttrs.td - sherry dialect attributes ----------*- tablegen -*-===//
+
+#ifndef SHERRY_DIALECT_SHERRY_IR_SHERRYATTRS_TD
+#define SHERRY_DIALECT_SHERRY_IR_SHERRYATTRS_TD
+
+include "sherry/Dialect/Sherry/IR/SherryBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+def Sherry_PackedFormat : I32EnumAttr<"PackedFormat",
+    "physical layout of packed Sherry weights", [
+      I32EnumAttrCase<"Sherry", 0, "sherry">,
+      I32EnumAttrCase<"Stq1_0", 1, "stq1_0">
+    ]> {
+  let cppNamespace = "::mlir::sherry";
+  let genSpecializedAttr = 0;
+}
+
+def Sherry_ScaleGranularity : I32EnumAttr<"ScaleGranularity",
+    "where the scales of packed Sherry weights live", [
+      I32EnumAttrCase<"Tensor", 0, "tensor">,
+      I32EnumAttrCase<"Row", 1, "row">,
+      I32EnumAttrCase<"Group", 2, "group">
+    ]> {
+  let cppNamespace = "::mlir::sherry";
+  let genSpecializedAttr = 0;
+}
+
+def Sherry_ActivationMode : I32EnumAttr<"ActivationMode",
+    "how a sherry matmul treats its activations", [
+      I32EnumAttrCase<"Exact", 0, "exact">,
+      I32EnumAttrCase<"Int8", 1, "int8">
+    ]> {
+  let cppNamespace = "::mlir::sherry";
+  let genSpecializedAttr = 0;
+}
+
+def Sherry_ActivationModeAttr
+    : EnumAttr<Sherry_Dialect, Sherry_ActivationMode, "mode"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Sherry_LayoutAttr : Sherry_Attr<"Layout", "layout"> {
+  let summary = "Physical layout and scale granularity of packed weights";
+  let description = [{
+    Describes how an M x K ternary weight matrix is stored as an M x B tensor
+    of `i8` bytes (B bytes per output row) plus its scales.
+
+    - `sherry`: the canonical layout. Group g of a row is K elements
+      4g..4g+3; a row holds K/8 bytes of 4-bit slots then K/32 bytes of sign
+      bits, so B = 5K/32 and K must be a multiple of 32. Scales are a
+      separate tensor: `[1]` (`tensor`), `[M]` (`row`) or `[M, K/G]`
+      (`group = G`), of `scale_type` (f32 by default, or f16).
+    - `stq1_0`: llama.cpp's STQ1_0 blocks of 256 elements, 42 bytes each
+      with an f16 scale inside, so B = 42K/256 and K must be a multiple of
+      256. It has no separate scales.
+
+    Examples:
+
+    ```mlir
+    #sherry.layout<sherry, row>
+    #sherry.layout<sherry, group = 128, scale_type = f16>
+    #sherry.layout<stq1_0>
+    ```
+  }];
+  let parameters = (ins
+    "PackedFormat":$format,
+    "ScaleGranularity":$granularity,
+    "int64_t":$groupSize,
+    "Type":$scaleType
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "PackedFormat":$format, "ScaleGranularity":$granularity,
+                     CArg<"int64_t", "0">:$groupSize), [{
+      Type f = format == PackedFormat::Stq1_0
+                   ? Type(Float16Type::get($_ctxt))
+                   : Type(Float32Type::get($_ctxt));
+      if (format == PackedFormat::Stq1_0) {
+        granularity = ScaleGranularity::Group;
+        groupSize = 256;
+      }
+      return $_get($_ctxt, format, granularity, groupSize, f);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// True when the scales are a tensor of their own (not inside the bytes).
+    bool hasSeparateScales() const {
+      return getFormat() == PackedFormat::Sherry;
+    }
+    /// The K multiple the layout needs (32 or 256).
+    int64_t getRequiredKMultiple() const;
+    /// Bytes per output row for a given K (K must be valid).
+    int64_t getRowBytes(int64_t k) const;
+    /// Shape of the separate scales tensor for M x K weights; a dynamic M
+    /// gives a dynamic dimension.
+    ::llvm::SmallVector<int64_t> getScalesShape(int64_t m, int64_t k) const;
+    /// Checks that K suits the layout; the error names K and the layout.
+    ::llvm::LogicalResult
+    verifyReductionSize(::llvm::function_ref<::mlir::InFlightDiagnostic()>
+                            emitError,
+                        int64_t k) const;
+  }];
+}
+
+#endif // SHERRY_DIALECT_SHERRY_IR_SHERRYATTRS_TD

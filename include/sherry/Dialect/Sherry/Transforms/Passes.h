@@ -1,0 +1,25 @@
+//===- Passes.h - sherry dialect passes -------------------------*- C++ -*-===//
+
+#ifndef SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_H
+#define SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_H
+
+#include "sherry/Dialect/Sherry/IR/SherryAttrs.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::sherry {
+
+class SherryDialect;
+
+#define GEN_PASS_DECL
+#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+
+} // namespace mlir::sherry
+
+#endif // SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_H

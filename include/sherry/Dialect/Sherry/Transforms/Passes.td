@@ -1,0 +1,70 @@
+//===- Passes.td - sherry dialect passes -------------------*- tablegen -*-===//
+
+#ifndef SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_TD
+#define SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
+  let summary = "Bring linalg matmuls with constant weights into the sherry "
+                "dialect";
+  let description = [{
+    The front door for models. Rewrites each `linalg.matmul` and
+    `linalg.matvec` whose weight operand is a dense constant into
+    `sherry.matmul` on weights ternarized and packed at compile time (through
+    the format library, so the bytes equal what `sherry-pack` writes).
+
+    Weight forms recognized, with W the M x K weight matrix as
+    `torch.nn.Linear` stores it:
+    - `linalg.matmul ins(%x, %b)` with a constant `%b` of shape K x M
+      (W = b^T, the plain linalg form);
+    - `linalg.matmul ins(%x, %t)` where `%t = linalg.transpose ins(%w)
+      permutation = [1, 0]` of a constant M x K `%w` (what torch-mlir emits
+      for `nn.Linear`);
+    - `linalg.matmul` with transpose-B indexing maps on a constant M x K;
+    - `linalg.matvec ins(%w, %x)` with a constant M x K `%w`.
+
+    Layers it leaves dense get a remark that says why (weights not constant,
+    below `min-weights`, K not allowed by the layout, unsupported indexing
+    maps or element types).
+  }];
+  let options = [
+    Option<"layout", "layout", "::mlir::sherry::PackedFormat",
+           "::mlir::sherry::PackedFormat::Sherry",
+           "Packed layout of the weights",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::PackedFormat::Sherry, "sherry",
+                        "canonical layout, K % 32 == 0, separate scales"),
+             clEnumValN(::mlir::sherry::PackedFormat::Stq1_0, "stq1_0",
+                        "llama.cpp STQ1_0 blocks, K % 256 == 0"))}]>,
+    Option<"granularity", "granularity", "::mlir::sherry::ScaleGranularity",
+           "::mlir::sherry::ScaleGranularity::Row",
+           "Scale granularity (sherry layout; stq1_0 has one per block)",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::ScaleGranularity::Tensor, "tensor",
+                        "one scale per weight matrix"),
+             clEnumValN(::mlir::sherry::ScaleGranularity::Row, "row",
+                        "one scale per output row"),
+             clEnumValN(::mlir::sherry::ScaleGranularity::Group, "group",
+                        "one scale per group-size K elements of a row"))}]>,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "K elements per scale with granularity=group">,
+    Option<"mode", "mode", "::mlir::sherry::ActivationMode",
+           "::mlir::sherry::ActivationMode::Exact",
+           "Activation arithmetic of the generated matmuls",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::ActivationMode::Exact, "exact",
+                        "float activations"),
+             clEnumValN(::mlir::sherry::ActivationMode::Int8, "int8",
+                        "int8 activations, int32 accumulation"))}]>,
+    Option<"minWeights", "min-weights", "int64_t", "0",
+           "Layers with fewer weights than this stay dense">
+  ];
+  let dependentDialects = [
+    "::mlir::sherry::SherryDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_TD

@@ -1,0 +1,32 @@
+# -*- Python -*-
+# lit configuration for sherry-mlir.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "SHERRY"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "README.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.sherry_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+# Debian's Python, which has numpy; the first python3 on PATH may not.
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# Our tools first, then LLVM's (FileCheck, not, mlir-runner, llc, ...).
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.with_environment("PATH", config.sherry_tools_dir, append_path=True)
+
+tool_dirs = [config.sherry_tools_dir, config.llvm_tools_dir]
+tools = ["sherry-opt", "sherry-pack", "mlir-translate", "mlir-runner", "llc"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
