@@ -15,8 +15,8 @@ Result<uint8_t> encodeGroup(const Group &group) {
   int zeros = 0, zeroLane = -1;
   for (int p = 0; p < 4; ++p) {
     if (group[p] < -1 || group[p] > 1)
-      return Result<uint8_t>::error("lane " + std::to_string(p) +
-                                    " holds " + std::to_string(group[p]) +
+      return Result<uint8_t>::error("lane " + std::to_string(p) + " holds " +
+                                    std::to_string(group[p]) +
                                     ", not a ternary value");
     if (group[p] == 0) {
       ++zeros;

@@ -6,7 +6,6 @@
 
 namespace sherry::format {
 
-
 uint16_t floatToHalf(float f) {
   // Inf and NaN keep their class; NaN stays quiet and non-zero.
   uint32_t x;

@@ -81,9 +81,9 @@ Status checkScaleSpec(const ScaleSpec &spec, int64_t cols) {
     return Status::error("scale group size G = " + std::to_string(g) +
                          " is not a positive multiple of 4");
   if (cols % g != 0)
-    return Status::error("K = " + std::to_string(cols) +
-                         " is not a multiple of the scale group size G = " +
-                         std::to_string(g));
+    return Status::error(
+        "K = " + std::to_string(cols) +
+        " is not a multiple of the scale group size G = " + std::to_string(g));
   return Status::success();
 }
 
@@ -99,8 +99,8 @@ int64_t numScales(const ScaleSpec &spec, int64_t rows, int64_t cols) {
   return 0;
 }
 
-int64_t scaleIndex(const ScaleSpec &spec, int64_t rows, int64_t cols,
-                   int64_t m, int64_t k) {
+int64_t scaleIndex(const ScaleSpec &spec, int64_t rows, int64_t cols, int64_t m,
+                   int64_t k) {
   (void)rows;
   switch (spec.granularity) {
   case Granularity::Tensor:

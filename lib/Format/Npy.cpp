@@ -16,8 +16,8 @@ namespace sherry::format {
 Result<std::vector<uint8_t>> readFileBytes(const std::string &path) {
   std::FILE *f = std::fopen(path.c_str(), "rb");
   if (!f)
-    return Result<std::vector<uint8_t>>::error(
-        "cannot open '" + path + "': " + std::strerror(errno));
+    return Result<std::vector<uint8_t>>::error("cannot open '" + path +
+                                               "': " + std::strerror(errno));
   std::vector<uint8_t> bytes;
   uint8_t buf[1 << 16];
   size_t n;
@@ -155,16 +155,15 @@ Result<NpyArray> parseNpy(const uint8_t *data, size_t size) {
                 (size_t(data[11]) << 24);
     offset = 12;
   } else {
-    return R::error("unsupported .npy format version " +
-                    std::to_string(major));
+    return R::error("unsupported .npy format version " + std::to_string(major));
   }
   if (headerLen > size - offset)
     return R::error("truncated .npy header: it claims " +
                     std::to_string(headerLen) + " bytes, " +
                     std::to_string(size - offset) + " remain");
 
-  HeaderParser p{std::string_view(
-      reinterpret_cast<const char *>(data + offset), headerLen)};
+  HeaderParser p{std::string_view(reinterpret_cast<const char *>(data + offset),
+                                  headerLen)};
   std::string descr;
   bool fortran = false, sawDescr = false, sawOrder = false, sawShape = false;
   NpyArray array;
@@ -192,8 +191,8 @@ Result<NpyArray> parseNpy(const uint8_t *data, size_t size) {
         if (!p.integer(d))
           return R::error("malformed .npy header: bad dimension in shape");
         array.shape.push_back(d);
-        if (!p.eat(',') && !(p.skipSpace(), p.pos < p.s.size() &&
-                                                p.s[p.pos] == ')'))
+        if (!p.eat(',') &&
+            !(p.skipSpace(), p.pos < p.s.size() && p.s[p.pos] == ')'))
           return R::error("malformed .npy header: bad shape tuple");
       }
       sawShape = true;
@@ -231,11 +230,10 @@ Result<NpyArray> parseNpy(const uint8_t *data, size_t size) {
   uint64_t want = count * dtypeSize(array.dtype);
   size_t dataOffset = offset + headerLen;
   if (want != size - dataOffset)
-    return R::error(std::string(want > size - dataOffset ? "truncated"
-                                                         : "oversized") +
-                    " .npy data: the shape needs " + std::to_string(want) +
-                    " bytes, the file holds " +
-                    std::to_string(size - dataOffset));
+    return R::error(
+        std::string(want > size - dataOffset ? "truncated" : "oversized") +
+        " .npy data: the shape needs " + std::to_string(want) +
+        " bytes, the file holds " + std::to_string(size - dataOffset));
   array.bytes.assign(data + dataOffset, data + size);
   return array;
 }
@@ -256,10 +254,8 @@ std::vector<uint8_t> serializeNpy(const NpyArray &array) {
                                                      : "|i1";
   std::string shape = "(";
   for (size_t i = 0; i < array.shape.size(); ++i)
-    shape += std::to_string(array.shape[i]) + (i + 1 < array.shape.size() ||
-                                                       array.shape.size() == 1
-                                                   ? ","
-                                                   : "");
+    shape += std::to_string(array.shape[i]) +
+             (i + 1 < array.shape.size() || array.shape.size() == 1 ? "," : "");
   shape += ")";
   std::string header = std::string("{'descr': '") + descr +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";

@@ -78,10 +78,10 @@ Result<PackedWeights> parsePackedFile(const uint8_t *data, size_t size) {
                     " remain");
   remaining -= dataBytes;
   if (scaleCount > remaining / 4)
-    return R::error("truncated: the header says " +
-                    std::to_string(scaleCount) + " scales (" +
-                    std::to_string(scaleCount) + " x 4 bytes) but only " +
-                    std::to_string(remaining) + " bytes remain");
+    return R::error("truncated: the header says " + std::to_string(scaleCount) +
+                    " scales (" + std::to_string(scaleCount) +
+                    " x 4 bytes) but only " + std::to_string(remaining) +
+                    " bytes remain");
   if (remaining != scaleCount * 4)
     return R::error(std::to_string(remaining - scaleCount * 4) +
                     " unexpected bytes after the scales");

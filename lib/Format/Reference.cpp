@@ -18,10 +18,9 @@ Status checkActivations(const float *x, int64_t n, int64_t k) {
     return Status::error("no activations given (null pointer)");
   for (int64_t i = 0; i < n * k; ++i)
     if (!std::isfinite(x[i]))
-      return Status::error(
-          std::string(std::isnan(x[i]) ? "NaN" : "infinite") +
-          " activation at row " + std::to_string(i / k) + ", column " +
-          std::to_string(i % k));
+      return Status::error(std::string(std::isnan(x[i]) ? "NaN" : "infinite") +
+                           " activation at row " + std::to_string(i / k) +
+                           ", column " + std::to_string(i % k));
   return Status::success();
 }
 
@@ -39,8 +38,8 @@ Result<std::vector<float>> matmulExact(const float *x, int64_t n,
       double acc = 0.0;
       for (int64_t k = 0; k < w.cols; ++k)
         if (int8_t t = w.at(m, k))
-          acc += double(t) * double(w.scaleAt(m, k)) *
-                 double(x[i * w.cols + k]);
+          acc +=
+              double(t) * double(w.scaleAt(m, k)) * double(x[i * w.cols + k]);
       y[i * w.rows + m] = float(acc);
     }
   return y;
@@ -110,9 +109,8 @@ Result<std::vector<float>> matmulInt8(const QuantizedActivations &x,
   // Segment boundaries: every start of a weight-scale region and of an
   // activation block.
   int64_t k = w.cols;
-  int64_t wStep = w.scaleSpec.granularity == Granularity::Group
-                      ? w.scaleSpec.groupSize
-                      : k;
+  int64_t wStep =
+      w.scaleSpec.granularity == Granularity::Group ? w.scaleSpec.groupSize : k;
   std::vector<int64_t> starts;
   for (int64_t i = 0; i < k; ++i)
     if (i % wStep == 0 || i % x.blockSize == 0)

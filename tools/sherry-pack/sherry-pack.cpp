@@ -22,21 +22,20 @@ namespace fmt = sherry::format;
 
 static cl::OptionCategory category("sherry-pack options");
 
-static cl::SubCommand packCmd("pack",
-                              "Ternarize and pack an M x K float .npy");
+static cl::SubCommand packCmd("pack", "Ternarize and pack an M x K float .npy");
 static cl::SubCommand unpackCmd("unpack",
                                 "Unpack a .sherry file into an .npy array");
 static cl::SubCommand infoCmd("info", "Verify a .sherry file and describe it");
-static cl::SubCommand convertCmd(
-    "convert", "Convert a .sherry file to another layout (lossless; fails "
+static cl::SubCommand
+    convertCmd("convert",
+               "Convert a .sherry file to another layout (lossless; fails "
                "where the layouts' groupings disagree)");
 
 static cl::opt<std::string> input(cl::Positional, cl::Required,
                                   cl::desc("<input file>"), cl::sub(packCmd),
                                   cl::sub(unpackCmd), cl::sub(infoCmd),
                                   cl::sub(convertCmd), cl::cat(category));
-static cl::opt<std::string> output("o", cl::Required,
-                                   cl::desc("Output file"),
+static cl::opt<std::string> output("o", cl::Required, cl::desc("Output file"),
                                    cl::value_desc("file"), cl::sub(packCmd),
                                    cl::sub(unpackCmd), cl::sub(convertCmd),
                                    cl::cat(category));
@@ -82,7 +81,8 @@ static int runPack() {
   if (!layout.ok())
     return fail(layout.message());
   bool stq = *layout == fmt::Layout::Stq1_0;
-  fmt::ScaleSpec spec = stq ? fmt::ScaleSpec::group(256) : fmt::ScaleSpec::row();
+  fmt::ScaleSpec spec =
+      stq ? fmt::ScaleSpec::group(256) : fmt::ScaleSpec::row();
   if (granularityName.getNumOccurrences()) {
     auto g = fmt::parseGranularity(granularityName);
     if (!g.ok())
