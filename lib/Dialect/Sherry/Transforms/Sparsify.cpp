@@ -84,15 +84,21 @@ private:
   FailureOr<std::pair<Value, bool>> matchMatmulWeights(linalg::MatmulOp op,
                                                        LeftDense &why);
 
+  /// Whether M x K weights applied to activations of `xType` into
+  /// `initType` can become a sherry.matmul; sets `why` when not. Checked
+  /// before any IR is created, so a layer left dense is left untouched.
+  LogicalResult checkSparsifiable(Type xType, Type initType, int64_t m,
+                                  int64_t k, LeftDense &why);
+
   /// Packs `w` and emits sherry.matmul of `x` (N x K) into `init` (N x M).
-  /// Returns the result, failure with `why` set to stay dense, or failure
-  /// with `hardError` set after an error has been emitted.
+  /// Fails only after emitting an error (weights that cannot be projected).
   FailureOr<Value> buildSherryMatmul(OpBuilder &b, Location loc, Value x,
-                                     const ConstantWeights &w, Value init,
-                                     LeftDense &why, bool &hardError);
+                                     const ConstantWeights &w, Value init);
 
   LogicalResult sparsify(linalg::MatmulOp op, LeftDense &why, bool &hardError);
   LogicalResult sparsify(linalg::MatvecOp op, LeftDense &why, bool &hardError);
+  LogicalResult sparsify(linalg::BatchMatmulOp op, LeftDense &why,
+                         bool &hardError);
 
   LayoutAttr layoutAttr;
 };
@@ -116,23 +122,21 @@ SherrySparsifyPass::matchMatmulWeights(linalg::MatmulOp op, LeftDense &why) {
   return std::make_pair(b, true);
 }
 
-FailureOr<Value>
-SherrySparsifyPass::buildSherryMatmul(OpBuilder &b, Location loc, Value x,
-                                      const ConstantWeights &w, Value init,
-                                      LeftDense &why, bool &hardError) {
-  auto xType = dyn_cast<RankedTensorType>(x.getType());
-  auto initType = dyn_cast<RankedTensorType>(init.getType());
-  if (!xType || !initType) {
+LogicalResult SherrySparsifyPass::checkSparsifiable(Type xType, Type initType,
+                                                    int64_t m, int64_t k,
+                                                    LeftDense &why) {
+  auto xTensor = dyn_cast<RankedTensorType>(xType);
+  auto initTensor = dyn_cast<RankedTensorType>(initType);
+  if (!xTensor || !initTensor) {
     why.reason = "it works on buffers; run sherry-sparsify before "
                  "bufferization";
     return failure();
   }
-  if (!isa<Float32Type, Float16Type, BFloat16Type>(xType.getElementType()) ||
-      !isa<FloatType>(initType.getElementType())) {
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(xTensor.getElementType()) ||
+      !isa<FloatType>(initTensor.getElementType())) {
     why.reason = "its activations are not f32, f16 or bf16";
     return failure();
   }
-  int64_t m = w.rows, k = w.cols;
   if (m * k < minWeights) {
     why.reason = std::to_string(m * k) +
                  " weights is below min-weights=" + std::to_string(minWeights);
@@ -148,19 +152,25 @@ SherrySparsifyPass::buildSherryMatmul(OpBuilder &b, Location loc, Value x,
     why.reason = s.message();
     return failure();
   }
+  return success();
+}
 
+FailureOr<Value> SherrySparsifyPass::buildSherryMatmul(OpBuilder &b,
+                                                       Location loc, Value x,
+                                                       const ConstantWeights &w,
+                                                       Value init) {
+  auto initType = cast<RankedTensorType>(init.getType());
+  int64_t m = w.rows, k = w.cols;
   auto ternary =
       format::ternarize(w.values.data(), m, k, toFormatLayout(layoutAttr),
                         toScaleSpec(layoutAttr));
   if (!ternary.ok()) {
-    hardError = true;
     emitError(loc) << "sherry-sparsify: cannot ternarize the " << m << " x "
                    << k << " weights: " << ternary.message();
     return failure();
   }
   auto packed = format::pack(*ternary, ternary->layout);
   if (!packed.ok()) {
-    hardError = true;
     emitError(loc) << "sherry-sparsify: cannot pack the " << m << " x " << k
                    << " weights: " << packed.message();
     return failure();
@@ -201,12 +211,16 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
       readWeights(operand->first, operand->second, why);
   if (failed(w))
     return failure();
-  OpBuilder b(op);
-  FailureOr<Value> result =
-      buildSherryMatmul(b, op.getLoc(), op.getInputs()[0], *w,
-                        op.getOutputs()[0], why, hardError);
-  if (failed(result))
+  Value x = op.getInputs()[0], init = op.getOutputs()[0];
+  if (failed(checkSparsifiable(x.getType(), init.getType(), w->rows, w->cols,
+                               why)))
     return failure();
+  OpBuilder b(op);
+  FailureOr<Value> result = buildSherryMatmul(b, op.getLoc(), x, *w, init);
+  if (failed(result)) {
+    hardError = true;
+    return failure();
+  }
   op->replaceAllUsesWith(ValueRange{*result});
   op->erase();
   return success();
@@ -219,14 +233,12 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatvecOp op, LeftDense &why,
   if (failed(w))
     return failure();
   Value x = op.getInputs()[1], init = op.getOutputs()[0];
-  auto xType = dyn_cast<RankedTensorType>(x.getType());
-  auto initType = dyn_cast<RankedTensorType>(init.getType());
-  if (!xType || !initType) {
-    why.reason = "it works on buffers; run sherry-sparsify before "
-                 "bufferization";
+  if (failed(checkSparsifiable(x.getType(), init.getType(), w->rows, w->cols,
+                               why)))
     return failure();
-  }
   // y[M] = W x is the N = 1 matmul: expand to 1 x K and 1 x M, collapse back.
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto initType = cast<RankedTensorType>(init.getType());
   OpBuilder b(op);
   Location loc = op.getLoc();
   SmallVector<ReassociationIndices> reassoc{{0, 1}};
@@ -236,15 +248,89 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatvecOp op, LeftDense &why,
   Value init2 = tensor::ExpandShapeOp::create(
       b, loc, RankedTensorType::get({1, w->rows}, initType.getElementType()),
       init, reassoc);
-  FailureOr<Value> result =
-      buildSherryMatmul(b, loc, x2, *w, init2, why, hardError);
+  FailureOr<Value> result = buildSherryMatmul(b, loc, x2, *w, init2);
   if (failed(result)) {
-    init2.getDefiningOp()->erase();
-    x2.getDefiningOp()->erase();
+    hardError = true;
     return failure();
   }
   Value y = tensor::CollapseShapeOp::create(b, loc, initType, *result, reassoc);
   op->replaceAllUsesWith(ValueRange{y});
+  op->erase();
+  return success();
+}
+
+LogicalResult SherrySparsifyPass::sparsify(linalg::BatchMatmulOp op,
+                                           LeftDense &why, bool &hardError) {
+  if (op.hasUserDefinedMaps()) {
+    why.reason = "its indexing maps are not the plain batch matmul";
+    return failure();
+  }
+  Value x = op.getInputs()[0], init = op.getOutputs()[0];
+  auto xType = dyn_cast<RankedTensorType>(x.getType());
+  auto initType = dyn_cast<RankedTensorType>(init.getType());
+  Attribute attr;
+  if (!matchPattern(op.getInputs()[1], m_Constant(&attr))) {
+    why.reason = "the weights are not a constant";
+    return failure();
+  }
+  auto bType = dyn_cast<RankedTensorType>(op.getInputs()[1].getType());
+  std::optional<std::vector<float>> data = getElementsAsFloats(attr);
+  if (!bType || !bType.hasStaticShape() || !data) {
+    why.reason = "the weights are not a static floating-point tensor";
+    return failure();
+  }
+  int64_t batches = bType.getDimSize(0), k = bType.getDimSize(1),
+          m = bType.getDimSize(2);
+  if (!xType || !initType) {
+    why.reason = "it works on buffers; run sherry-sparsify before "
+                 "bufferization";
+    return failure();
+  }
+  auto xSliceType = RankedTensorType::get(xType.getShape().drop_front(),
+                                          xType.getElementType());
+  auto initSliceType = RankedTensorType::get(initType.getShape().drop_front(),
+                                             initType.getElementType());
+  if (failed(checkSparsifiable(xSliceType, initSliceType, m, k, why)))
+    return failure();
+
+  // Each batch has its own K x M weights: one packed matmul per batch on
+  // slices of the activations and the accumulator.
+  OpBuilder builder(op);
+  Location loc = op.getLoc();
+  auto sliceAt = [&](Value tensor, int64_t i) {
+    SmallVector<OpFoldResult> offsets(3, builder.getIndexAttr(0));
+    offsets[0] = builder.getIndexAttr(i);
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(builder, loc, tensor);
+    sizes[0] = builder.getIndexAttr(1);
+    SmallVector<OpFoldResult> strides(3, builder.getIndexAttr(1));
+    return std::make_tuple(offsets, sizes, strides);
+  };
+  Value acc = init;
+  for (int64_t i = 0; i < batches; ++i) {
+    ConstantWeights w;
+    w.rows = m;
+    w.cols = k;
+    w.values.resize(m * k);
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t mm = 0; mm < m; ++mm)
+        w.values[mm * k + kk] = (*data)[(i * k + kk) * m + mm];
+
+    auto [xOffsets, xSizes, xStrides] = sliceAt(x, i);
+    Value xi = tensor::ExtractSliceOp::create(builder, loc, xSliceType, x,
+                                              xOffsets, xSizes, xStrides);
+    auto [offsets, sizes, strides] = sliceAt(acc, i);
+    Value initI = tensor::ExtractSliceOp::create(builder, loc, initSliceType,
+                                                 acc, offsets, sizes, strides);
+    FailureOr<Value> yi = buildSherryMatmul(builder, loc, xi, w, initI);
+    if (failed(yi)) {
+      hardError = true;
+      return failure();
+    }
+    acc = tensor::InsertSliceOp::create(builder, loc, *yi, acc, offsets, sizes,
+                                        strides);
+  }
+  op->replaceAllUsesWith(ValueRange{acc});
   op->erase();
   return success();
 }
@@ -270,7 +356,7 @@ void SherrySparsifyPass::runOnOperation() {
 
   SmallVector<Operation *> candidates;
   module.walk([&](Operation *op) {
-    if (isa<linalg::MatmulOp, linalg::MatvecOp>(op))
+    if (isa<linalg::MatmulOp, linalg::MatvecOp, linalg::BatchMatmulOp>(op))
       candidates.push_back(op);
   });
 
@@ -280,8 +366,10 @@ void SherrySparsifyPass::runOnOperation() {
     LogicalResult done = failure();
     if (auto matmul = dyn_cast<linalg::MatmulOp>(op))
       done = sparsify(matmul, why, hardError);
+    else if (auto matvec = dyn_cast<linalg::MatvecOp>(op))
+      done = sparsify(matvec, why, hardError);
     else
-      done = sparsify(cast<linalg::MatvecOp>(op), why, hardError);
+      done = sparsify(cast<linalg::BatchMatmulOp>(op), why, hardError);
     if (hardError)
       return signalPassFailure();
     if (failed(done))

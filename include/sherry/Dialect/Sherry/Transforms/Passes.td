@@ -9,8 +9,9 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
   let summary = "Bring linalg matmuls with constant weights into the sherry "
                 "dialect";
   let description = [{
-    The front door for models. Rewrites each `linalg.matmul` and
-    `linalg.matvec` whose weight operand is a dense constant into
+    The front door for models. Rewrites each `linalg.matmul`,
+    `linalg.matvec` and `linalg.batch_matmul` whose weight operand is a
+    dense constant into
     `sherry.matmul` on weights ternarized and packed at compile time (through
     the format library, so the bytes equal what `sherry-pack` writes).
 
@@ -22,7 +23,9 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
       permutation = [1, 0]` of a constant M x K `%w` (what torch-mlir emits
       for `nn.Linear`);
     - `linalg.matmul` with transpose-B indexing maps on a constant M x K;
-    - `linalg.matvec ins(%w, %x)` with a constant M x K `%w`.
+    - `linalg.matvec ins(%w, %x)` with a constant M x K `%w`;
+    - `linalg.batch_matmul ins(%x, %b)` with a constant B x K x M `%b`: one
+      packed matmul per batch on slices of `%x` and the accumulator.
 
     Layers it leaves dense get a remark that says why (weights not constant,
     below `min-weights`, K not allowed by the layout, unsupported indexing
