@@ -14,6 +14,7 @@
 #include "sherry/Dialect/Sherry/IR/SherryDialect.h"
 #include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Dialect/Sherry/Transforms/TilingInterfaceImpl.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::sherry::SherryDialect>();
   mlir::sherry::registerBufferizableOpInterfaceExternalModels(registry);
+  mlir::sherry::registerTilingInterfaceExternalModels(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv,
