@@ -12,8 +12,10 @@
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Format/Format.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_SHERRYSPARSIFY
@@ -25,6 +27,12 @@ using namespace mlir::sherry;
 namespace format = ::sherry::format;
 
 namespace {
+
+/// The argument attribute that marks weights passed to a function, and the
+/// ones the pass puts on the packed arguments that replace them.
+constexpr StringLiteral kWeightsAttr = "sherry.weights";
+constexpr StringLiteral kPackedAttr = "sherry.packed";
+constexpr StringLiteral kScalesAttr = "sherry.scales";
 
 /// Why a layer stays dense; becomes the text of a remark.
 struct LeftDense {
@@ -90,10 +98,23 @@ private:
   LogicalResult checkSparsifiable(Type xType, Type initType, int64_t m,
                                   int64_t k, LeftDense &why);
 
-  /// Packs `w` and emits sherry.matmul of `x` (N x K) into `init` (N x M).
+  /// Ternarizes and packs constant weights into constants: the bytes and,
+  /// where the layout keeps them apart, the scales (else a null Value).
   /// Fails only after emitting an error (weights that cannot be projected).
-  FailureOr<Value> buildSherryMatmul(OpBuilder &b, Location loc, Value x,
-                                     const ConstantWeights &w, Value init);
+  FailureOr<std::pair<Value, Value>> packConstant(OpBuilder &b, Location loc,
+                                                  const ConstantWeights &w);
+
+  /// sherry.matmul of `x` (N x K) with packed weights into `init` (N x M).
+  Value emitMatmul(OpBuilder &b, Location loc, Value x, Value bytes,
+                   Value scales, Value init);
+
+  /// Replaces a linalg.matvec with the N = 1 sherry.matmul on packed
+  /// weights: expand to 1 x K and 1 x M, collapse the result back.
+  void replaceMatvec(linalg::MatvecOp op, Value bytes, Value scales);
+
+  /// Rewrites the contractions that use arguments marked `sherry.weights`
+  /// and turns those arguments into packed weights (and scales).
+  LogicalResult sparsifyMarkedArguments(func::FuncOp func);
 
   LogicalResult sparsify(linalg::MatmulOp op, LeftDense &why, bool &hardError);
   LogicalResult sparsify(linalg::MatvecOp op, LeftDense &why, bool &hardError);
@@ -155,11 +176,9 @@ LogicalResult SherrySparsifyPass::checkSparsifiable(Type xType, Type initType,
   return success();
 }
 
-FailureOr<Value> SherrySparsifyPass::buildSherryMatmul(OpBuilder &b,
-                                                       Location loc, Value x,
-                                                       const ConstantWeights &w,
-                                                       Value init) {
-  auto initType = cast<RankedTensorType>(init.getType());
+FailureOr<std::pair<Value, Value>>
+SherrySparsifyPass::packConstant(OpBuilder &b, Location loc,
+                                 const ConstantWeights &w) {
   int64_t m = w.rows, k = w.cols;
   auto ternary =
       format::ternarize(w.values.data(), m, k, toFormatLayout(layoutAttr),
@@ -196,10 +215,38 @@ FailureOr<Value> SherrySparsifyPass::buildSherryMatmul(OpBuilder &b,
         cast<TypedAttr>(
             makeFloatElements(scalesType, packed->scales, "sherry_scales")));
   }
-  auto matmul = MatmulOp::create(b, loc, TypeRange{initType}, x, weights,
+  return std::make_pair(weights, scales);
+}
+
+Value SherrySparsifyPass::emitMatmul(OpBuilder &b, Location loc, Value x,
+                                     Value bytes, Value scales, Value init) {
+  auto matmul = MatmulOp::create(b, loc, TypeRange{init.getType()}, x, bytes,
                                  scales, /*bias=*/Value(), init, layoutAttr,
-                                 ActivationModeAttr::get(ctx, mode));
+                                 ActivationModeAttr::get(b.getContext(), mode));
   return matmul.getResult()[0];
+}
+
+void SherrySparsifyPass::replaceMatvec(linalg::MatvecOp op, Value bytes,
+                                       Value scales) {
+  Value x = op.getInputs()[1], init = op.getOutputs()[0];
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto initType = cast<RankedTensorType>(init.getType());
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  SmallVector<ReassociationIndices> reassoc{{0, 1}};
+  Value x2 = tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({1, xType.getDimSize(0)}, xType.getElementType()),
+      x, reassoc);
+  Value init2 = tensor::ExpandShapeOp::create(
+      b, loc,
+      RankedTensorType::get({1, initType.getDimSize(0)},
+                            initType.getElementType()),
+      init, reassoc);
+  Value y = emitMatmul(b, loc, x2, bytes, scales, init2);
+  Value result = tensor::CollapseShapeOp::create(b, loc, initType, y, reassoc);
+  op->replaceAllUsesWith(ValueRange{result});
+  op->erase();
 }
 
 LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
@@ -216,12 +263,13 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
                                why)))
     return failure();
   OpBuilder b(op);
-  FailureOr<Value> result = buildSherryMatmul(b, op.getLoc(), x, *w, init);
-  if (failed(result)) {
+  FailureOr<std::pair<Value, Value>> packed = packConstant(b, op.getLoc(), *w);
+  if (failed(packed)) {
     hardError = true;
     return failure();
   }
-  op->replaceAllUsesWith(ValueRange{*result});
+  Value y = emitMatmul(b, op.getLoc(), x, packed->first, packed->second, init);
+  op->replaceAllUsesWith(ValueRange{y});
   op->erase();
   return success();
 }
@@ -236,26 +284,13 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatvecOp op, LeftDense &why,
   if (failed(checkSparsifiable(x.getType(), init.getType(), w->rows, w->cols,
                                why)))
     return failure();
-  // y[M] = W x is the N = 1 matmul: expand to 1 x K and 1 x M, collapse back.
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto initType = cast<RankedTensorType>(init.getType());
   OpBuilder b(op);
-  Location loc = op.getLoc();
-  SmallVector<ReassociationIndices> reassoc{{0, 1}};
-  Value x2 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({1, w->cols}, xType.getElementType()), x,
-      reassoc);
-  Value init2 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({1, w->rows}, initType.getElementType()),
-      init, reassoc);
-  FailureOr<Value> result = buildSherryMatmul(b, loc, x2, *w, init2);
-  if (failed(result)) {
+  FailureOr<std::pair<Value, Value>> packed = packConstant(b, op.getLoc(), *w);
+  if (failed(packed)) {
     hardError = true;
     return failure();
   }
-  Value y = tensor::CollapseShapeOp::create(b, loc, initType, *result, reassoc);
-  op->replaceAllUsesWith(ValueRange{y});
-  op->erase();
+  replaceMatvec(op, packed->first, packed->second);
   return success();
 }
 
@@ -322,16 +357,172 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::BatchMatmulOp op,
     auto [offsets, sizes, strides] = sliceAt(acc, i);
     Value initI = tensor::ExtractSliceOp::create(builder, loc, initSliceType,
                                                  acc, offsets, sizes, strides);
-    FailureOr<Value> yi = buildSherryMatmul(builder, loc, xi, w, initI);
-    if (failed(yi)) {
+    FailureOr<std::pair<Value, Value>> packed = packConstant(builder, loc, w);
+    if (failed(packed)) {
       hardError = true;
       return failure();
     }
-    acc = tensor::InsertSliceOp::create(builder, loc, *yi, acc, offsets, sizes,
+    Value yi =
+        emitMatmul(builder, loc, xi, packed->first, packed->second, initI);
+    acc = tensor::InsertSliceOp::create(builder, loc, yi, acc, offsets, sizes,
                                         strides);
   }
   op->replaceAllUsesWith(ValueRange{acc});
   op->erase();
+  return success();
+}
+
+namespace {
+/// A contraction that reads a marked weight argument, directly or through
+/// a 2-D transpose.
+struct WeightUse {
+  Operation *contraction;
+  linalg::TransposeOp transpose; // null when the argument is read directly
+  bool isKxM;                    // the argument holds W^T
+};
+} // namespace
+
+/// Finds every use of a marked argument; fails with the reason when one of
+/// them is not a contraction sparsify can rewrite.
+static LogicalResult collectWeightUses(BlockArgument arg,
+                                       SmallVectorImpl<WeightUse> &uses,
+                                       std::string &why) {
+  auto describe = [](Operation *op) {
+    return "'" + op->getName().getStringRef().str() + "'";
+  };
+  for (OpOperand &use : arg.getUses()) {
+    Operation *owner = use.getOwner();
+    if (auto transpose = dyn_cast<linalg::TransposeOp>(owner)) {
+      if (transpose.getPermutation() != ArrayRef<int64_t>{1, 0}) {
+        why = "it is used by a linalg.transpose that is not a 2-D transpose";
+        return failure();
+      }
+      for (OpOperand &tUse : transpose->getResult(0).getUses()) {
+        auto matmul = dyn_cast<linalg::MatmulOp>(tUse.getOwner());
+        if (!matmul || tUse.getOperandNumber() != 1 ||
+            matmul.hasUserDefinedMaps()) {
+          why = "its transpose is used by " + describe(tUse.getOwner()) +
+                ", which needs dense weights";
+          return failure();
+        }
+        uses.push_back({matmul, transpose, /*isKxM=*/false});
+      }
+      continue;
+    }
+    if (auto matmul = dyn_cast<linalg::MatmulOp>(owner)) {
+      bool transposedB = isa<linalg::MatmulTransposeBOp>(owner);
+      if (use.getOperandNumber() == 1 &&
+          (transposedB || !matmul.hasUserDefinedMaps())) {
+        uses.push_back({owner, nullptr, /*isKxM=*/!transposedB});
+        continue;
+      }
+    }
+    if (isa<linalg::MatvecOp>(owner) && use.getOperandNumber() == 0) {
+      uses.push_back({owner, nullptr, /*isKxM=*/false});
+      continue;
+    }
+    why = "it is used by " + describe(owner) + ", which needs dense weights";
+    return failure();
+  }
+  if (uses.empty()) {
+    why = "it has no use to rewrite";
+    return failure();
+  }
+  for (const WeightUse &u : uses)
+    if (u.isKxM != uses.front().isKxM) {
+      why = "its uses disagree on whether it is M x K or K x M";
+      return failure();
+    }
+  return success();
+}
+
+LogicalResult SherrySparsifyPass::sparsifyMarkedArguments(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    if (!func.getArgAttr(i, kWeightsAttr))
+      continue;
+    BlockArgument arg = func.getArgument(i);
+    auto fail = [&](const Twine &why) {
+      return func.emitError()
+             << "sherry-sparsify: argument #" << i << " is marked "
+             << kWeightsAttr << " but " << why;
+    };
+    if (func.isExternal())
+      return fail("the function has no body to rewrite");
+    if (std::optional<SymbolTable::UseRange> callers =
+            SymbolTable::getSymbolUses(func, getOperation());
+        callers && !callers->empty())
+      return fail("the function is called in this module, and its callers "
+                  "pass dense weights");
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
+        !isa<FloatType>(type.getElementType()))
+      return fail("it is not a static 2-D float tensor");
+    SmallVector<WeightUse> uses;
+    std::string why;
+    if (failed(collectWeightUses(arg, uses, why)))
+      return fail(why);
+    bool isKxM = uses.front().isKxM;
+    int64_t m = type.getDimSize(isKxM ? 1 : 0);
+    int64_t k = type.getDimSize(isKxM ? 0 : 1);
+    for (const WeightUse &u : uses) {
+      // A matvec becomes the N = 1 matmul: check that one.
+      Type xType, initType;
+      if (auto matvec = dyn_cast<linalg::MatvecOp>(u.contraction)) {
+        auto x = dyn_cast<RankedTensorType>(matvec.getInputs()[1].getType());
+        auto y = dyn_cast<RankedTensorType>(matvec.getOutputs()[0].getType());
+        if (!x || !y)
+          return fail("its matvec works on buffers");
+        xType = RankedTensorType::get({1, k}, x.getElementType());
+        initType = RankedTensorType::get({1, m}, y.getElementType());
+      } else {
+        auto matmul = cast<linalg::MatmulOp>(u.contraction);
+        xType = matmul.getInputs()[0].getType();
+        initType = matmul.getOutputs()[0].getType();
+      }
+      LeftDense dense;
+      if (failed(checkSparsifiable(xType, initType, m, k, dense)))
+        return fail(dense.reason);
+    }
+
+    // The calling convention: the dense argument becomes the packed bytes
+    // (M x B x i8, attribute sherry.packed = the layout), followed, where the
+    // layout keeps them apart, by the scales (attribute sherry.scales).
+    Location loc = arg.getLoc();
+    auto bytesType = RankedTensorType::get({m, layoutAttr.getRowBytes(k)},
+                                           IntegerType::get(ctx, 8));
+    NamedAttribute packedAttr(StringAttr::get(ctx, kPackedAttr), layoutAttr);
+    if (failed(func.insertArgument(
+            i + 1, bytesType, DictionaryAttr::get(ctx, {packedAttr}), loc)))
+      return fail("its packed replacement cannot be inserted");
+    Value bytes = func.getArgument(i + 1), scales;
+    if (layoutAttr.hasSeparateScales()) {
+      auto scalesType = RankedTensorType::get(layoutAttr.getScalesShape(m, k),
+                                              layoutAttr.getScaleType());
+      NamedAttribute scalesAttr(StringAttr::get(ctx, kScalesAttr), layoutAttr);
+      if (failed(func.insertArgument(
+              i + 2, scalesType, DictionaryAttr::get(ctx, {scalesAttr}), loc)))
+        return fail("its scales cannot be inserted");
+      scales = func.getArgument(i + 2);
+    }
+    for (const WeightUse &u : uses) {
+      if (auto matvec = dyn_cast<linalg::MatvecOp>(u.contraction)) {
+        replaceMatvec(matvec, bytes, scales);
+      } else {
+        auto matmul = cast<linalg::MatmulOp>(u.contraction);
+        OpBuilder b(matmul);
+        Value y = emitMatmul(b, matmul.getLoc(), matmul.getInputs()[0], bytes,
+                             scales, matmul.getOutputs()[0]);
+        matmul->replaceAllUsesWith(ValueRange{y});
+        matmul->erase();
+      }
+    }
+    for (const WeightUse &u : uses)
+      if (u.transpose && u.transpose->use_empty())
+        u.transpose->erase();
+    if (failed(func.eraseArgument(i)))
+      return fail("it cannot be removed");
+  }
   return success();
 }
 
@@ -353,6 +544,12 @@ void SherrySparsifyPass::runOnOperation() {
       return signalPassFailure();
     layoutAttr = LayoutAttr::get(ctx, PackedFormat::Sherry, g, gSize, f32);
   }
+
+  // Marked arguments first: their contractions must not be reported as
+  // "not a constant" below.
+  for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
+    if (failed(sparsifyMarkedArguments(func)))
+      return signalPassFailure();
 
   SmallVector<Operation *> candidates;
   module.walk([&](Operation *op) {

@@ -27,6 +27,16 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
     - `linalg.batch_matmul ins(%x, %b)` with a constant B x K x M `%b`: one
       packed matmul per batch on slices of `%x` and the accumulator.
 
+    Weights can also arrive as function arguments marked with the unit
+    attribute `sherry.weights` (a static 2-D float tensor in any of the forms
+    above). Such an argument is replaced by the packed bytes, an M x B `i8`
+    tensor with the attribute `sherry.packed = #sherry.layout<...>`, followed,
+    when the layout keeps them apart, by the scales with the attribute
+    `sherry.scales = #sherry.layout<...>`; callers pass what `sherry-pack`
+    writes (the data and scale sections of a `.sherry` file). A marked
+    argument that cannot be rewritten (another use, K not allowed by the
+    layout, a caller in the module) is an error, not a remark.
+
     Layers it leaves dense get a remark that says why (weights not constant,
     below `min-weights`, K not allowed by the layout, unsupported indexing
     maps or element types).
