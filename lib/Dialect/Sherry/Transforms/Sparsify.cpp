@@ -104,6 +104,13 @@ private:
   FailureOr<std::pair<Value, Value>> packConstant(OpBuilder &b, Location loc,
                                                   const ConstantWeights &w);
 
+  /// Reads constant weights, checks the layer and packs the weights before
+  /// `op`. Failure with `why` set leaves the layer dense; failure with
+  /// `hardError` set means an error was emitted.
+  FailureOr<std::pair<Value, Value>>
+  packConstantFor(Operation *op, Value weights, bool isKxM, Type xType,
+                  Type initType, LeftDense &why, bool &hardError);
+
   /// sherry.matmul of `x` (N x K) with packed weights into `init` (N x M).
   Value emitMatmul(OpBuilder &b, Location loc, Value x, Value bytes,
                    Value scales, Value init);
@@ -249,25 +256,32 @@ void SherrySparsifyPass::replaceMatvec(linalg::MatvecOp op, Value bytes,
   op->erase();
 }
 
+FailureOr<std::pair<Value, Value>>
+SherrySparsifyPass::packConstantFor(Operation *op, Value weights, bool isKxM,
+                                    Type xType, Type initType, LeftDense &why,
+                                    bool &hardError) {
+  FailureOr<ConstantWeights> w = readWeights(weights, isKxM, why);
+  if (failed(w) ||
+      failed(checkSparsifiable(xType, initType, w->rows, w->cols, why)))
+    return failure();
+  OpBuilder b(op);
+  FailureOr<std::pair<Value, Value>> packed = packConstant(b, op->getLoc(), *w);
+  hardError = failed(packed);
+  return packed;
+}
+
 LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
                                            bool &hardError) {
   FailureOr<std::pair<Value, bool>> operand = matchMatmulWeights(op, why);
   if (failed(operand))
     return failure();
-  FailureOr<ConstantWeights> w =
-      readWeights(operand->first, operand->second, why);
-  if (failed(w))
-    return failure();
   Value x = op.getInputs()[0], init = op.getOutputs()[0];
-  if (failed(checkSparsifiable(x.getType(), init.getType(), w->rows, w->cols,
-                               why)))
+  FailureOr<std::pair<Value, Value>> packed =
+      packConstantFor(op, operand->first, operand->second, x.getType(),
+                      init.getType(), why, hardError);
+  if (failed(packed))
     return failure();
   OpBuilder b(op);
-  FailureOr<std::pair<Value, Value>> packed = packConstant(b, op.getLoc(), *w);
-  if (failed(packed)) {
-    hardError = true;
-    return failure();
-  }
   Value y = emitMatmul(b, op.getLoc(), x, packed->first, packed->second, init);
   op->replaceAllUsesWith(ValueRange{y});
   op->erase();
@@ -276,20 +290,11 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
 
 LogicalResult SherrySparsifyPass::sparsify(linalg::MatvecOp op, LeftDense &why,
                                            bool &hardError) {
-  FailureOr<ConstantWeights> w =
-      readWeights(op.getInputs()[0], /*isKxM=*/false, why);
-  if (failed(w))
+  FailureOr<std::pair<Value, Value>> packed = packConstantFor(
+      op, op.getInputs()[0], /*isKxM=*/false, op.getInputs()[1].getType(),
+      op.getOutputs()[0].getType(), why, hardError);
+  if (failed(packed))
     return failure();
-  Value x = op.getInputs()[1], init = op.getOutputs()[0];
-  if (failed(checkSparsifiable(x.getType(), init.getType(), w->rows, w->cols,
-                               why)))
-    return failure();
-  OpBuilder b(op);
-  FailureOr<std::pair<Value, Value>> packed = packConstant(b, op.getLoc(), *w);
-  if (failed(packed)) {
-    hardError = true;
-    return failure();
-  }
   replaceMatvec(op, packed->first, packed->second);
   return success();
 }
