@@ -152,3 +152,37 @@ func.func @dequantize_stq_scales(%p: tensor<4x42xi8>, %s: tensor<4x1xf16>) {
          : tensor<4x42xi8> -> tensor<4x256xf32>
   return
 }
+
+// -----
+
+func.func @quantize_negative_block(%x: tensor<3x256xf32>) {
+  // expected-error @+1 {{block size must be positive, got -4}}
+  %q, %s = sherry.quantize_activations %x block -4
+             : tensor<3x256xf32> -> tensor<3x256xi8>, tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @ternarize_rank(%w: tensor<256xf32>) {
+  // expected-error @+1 {{weights must be 2-D (M x K), got 'tensor<256xf32>'}}
+  %t, %s = sherry.ternarize %w layout<sherry, tensor>
+             : tensor<256xf32> -> tensor<256xi8>, tensor<1xf32>
+  return
+}
+
+// -----
+
+func.func @pack_rank(%t: tensor<256xi8>) {
+  // expected-error @+1 {{values must be 2-D (M x K), got 'tensor<256xi8>'}}
+  %p = sherry.pack %t layout<sherry, row> : tensor<256xi8> -> tensor<1x40xi8>
+  return
+}
+
+// -----
+
+func.func @pack_result_rank(%t: tensor<4x256xi8>) {
+  // expected-error @+1 {{packed bytes must be 2-D (M x bytes per row) of i8, got 'tensor<160xi8>'}}
+  %p = sherry.pack %t layout<sherry, row> : tensor<4x256xi8> -> tensor<160xi8>
+  return
+}

@@ -5,6 +5,9 @@
 
 #include "sherry/Format/Format.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -174,6 +177,28 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
+/// The sizes of a shaped value, as constants or `tensor.dim` ops.
+static SmallVector<OpFoldResult> mixedSizes(OpBuilder &b, Location loc,
+                                            Value v) {
+  auto type = cast<ShapedType>(v.getType());
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    sizes.push_back(
+        type.isDynamicDim(i)
+            ? OpFoldResult(tensor::DimOp::create(b, loc, v, i).getResult())
+            : OpFoldResult(b.getIndexAttr(type.getDimSize(i))));
+  return sizes;
+}
+
+LogicalResult
+MatmulOp::reifyResultShapes(OpBuilder &b,
+                            ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  // The result is the accumulator, updated in place.
+  if (!getResult().empty())
+    reifiedReturnShapes.push_back(mixedSizes(b, getLoc(), getInit()));
+  return success();
+}
+
 void MatmulOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
@@ -227,6 +252,28 @@ LogicalResult QuantizeActivationsOp::verify() {
     return emitOpError("scales must have shape [")
            << shape << "], got " << getScales().getType();
   }
+  return success();
+}
+
+LogicalResult QuantizeActivationsOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
+  // Values have the input's shape; scales are [N] or [N, K / block].
+  SmallVector<OpFoldResult> sizes = mixedSizes(b, getLoc(), getInput());
+  reifiedReturnShapes.push_back(sizes);
+  SmallVector<OpFoldResult> scaleSizes{sizes[0]};
+  if (getBlock() > 0) {
+    int64_t blocks = getScales().getType().getDimSize(1);
+    if (!ShapedType::isDynamic(blocks)) {
+      scaleSizes.push_back(b.getIndexAttr(blocks));
+    } else {
+      Location loc = getLoc();
+      Value k = getValueOrCreateConstantIndexOp(b, loc, sizes[1]);
+      Value block = arith::ConstantIndexOp::create(b, loc, getBlock());
+      scaleSizes.push_back(
+          arith::DivUIOp::create(b, loc, k, block).getResult());
+    }
+  }
+  reifiedReturnShapes.push_back(scaleSizes);
   return success();
 }
 

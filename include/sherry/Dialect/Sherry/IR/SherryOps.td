@@ -5,6 +5,7 @@
 
 include "sherry/Dialect/Sherry/IR/SherryAttrs.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def Sherry_ActivationType : AnyTypeOf<[F32, F16, BF16]>;
@@ -15,6 +16,8 @@ def Sherry_RankedTensorOrMemRef : AnyTypeOf<[AnyRankedTensor, AnyMemRef],
 def Sherry_MatmulOp : Sherry_Op<"matmul", [
     AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>,
     DestinationStyleOpInterface]> {
   let summary = "Matrix multiplication with packed sparse-ternary weights";
   let description = [{
@@ -85,7 +88,9 @@ def Sherry_MatmulOp : Sherry_Op<"matmul", [
 // the format library, so constant weights are packed at compile time.
 //===----------------------------------------------------------------------===//
 
-def Sherry_QuantizeActivationsOp : Sherry_Op<"quantize_activations", [Pure]> {
+def Sherry_QuantizeActivationsOp : Sherry_Op<"quantize_activations", [Pure,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                              ["reifyResultShapes"]>]> {
   let summary = "Quantizes float activations to int8 with absmax scales";
   let description = [{
     Quantizes N x K activations symmetrically to int8: for each row (or each
