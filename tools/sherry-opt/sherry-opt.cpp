@@ -5,27 +5,22 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "sherry/InitAllSherry.h"
+
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
-#include "sherry/Dialect/Sherry/IR/SherryDialect.h"
-#include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
-#include "sherry/Dialect/Sherry/Transforms/Passes.h"
-#include "sherry/Dialect/Sherry/Transforms/TilingInterfaceImpl.h"
-
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
-  mlir::sherry::registerSherryPasses();
+  mlir::sherry::registerAllSherryPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<mlir::sherry::SherryDialect>();
-  mlir::sherry::registerBufferizableOpInterfaceExternalModels(registry);
-  mlir::sherry::registerTilingInterfaceExternalModels(registry);
+  mlir::sherry::registerAllSherryDialects(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv,

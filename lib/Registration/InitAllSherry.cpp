@@ -1,0 +1,18 @@
+//===- InitAllSherry.cpp - Register everything sherry-mlir offers ---------===//
+
+#include "sherry/InitAllSherry.h"
+
+#include "sherry/Dialect/Sherry/IR/SherryDialect.h"
+#include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
+#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Dialect/Sherry/Transforms/TilingInterfaceImpl.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
+  registry.insert<SherryDialect>();
+  registerBufferizableOpInterfaceExternalModels(registry);
+  registerTilingInterfaceExternalModels(registry);
+}
+
+void mlir::sherry::registerAllSherryPasses() { registerSherryPasses(); }
