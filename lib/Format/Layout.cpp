@@ -64,12 +64,20 @@ Status checkShape(Layout layout, int64_t rows, int64_t cols) {
   if (rows <= 0)
     return Status::error("M = " + std::to_string(rows) +
                          " rows: a weight matrix needs at least one row");
+  if (cols <= 0)
+    return Status::error("K = " + std::to_string(cols) +
+                         " columns: a weight matrix needs at least one column");
   int64_t multiple = layout == Layout::Stq1_0 ? 256 : 32;
-  if (cols <= 0 || cols % multiple != 0)
+  if (cols % multiple != 0)
     return Status::error("K = " + std::to_string(cols) +
                          " is not a multiple of " + std::to_string(multiple) +
                          ", which the " + std::string(layoutName(layout)) +
                          " layout requires");
+  // Headers read from files may claim absurd shapes: every size the library
+  // computes is at most M * K, so that product must not overflow.
+  if (rows > INT64_MAX / cols)
+    return Status::error(std::to_string(rows) + " x " + std::to_string(cols) +
+                         " weights do not fit in memory");
   return Status::success();
 }
 
@@ -185,10 +193,6 @@ Status PackedWeights::verify() const {
                            scaleSpecName(scaleSpec) + " granularity needs " +
                            std::to_string(want));
   }
-  // Headers read from files may claim absurd shapes: no overflow here.
-  if (rows > INT64_MAX / rowBytes())
-    return Status::error(std::to_string(rows) + " x " + std::to_string(cols) +
-                         " weights do not fit in memory");
   int64_t want = rows * rowBytes();
   if (int64_t(data.size()) != want)
     return Status::error("packed data is " + std::to_string(data.size()) +

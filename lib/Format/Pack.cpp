@@ -26,6 +26,31 @@ std::string where(int64_t m, int64_t g) {
   return "row " + std::to_string(m) + ", group " + std::to_string(g);
 }
 
+std::string blockWhere(int64_t m, int64_t b) {
+  return "row " + std::to_string(m) + ", block " + std::to_string(b);
+}
+
+/// The one scale per 256-element block that stq1_0 holds, taken from
+/// `matrix`'s scales, whatever their granularity; fails where they vary
+/// inside a block.
+Result<std::vector<float>> blockScales(const TernaryMatrix &matrix) {
+  int64_t blocks = matrix.cols / 256;
+  std::vector<float> out(matrix.rows * blocks);
+  for (int64_t m = 0; m < matrix.rows; ++m)
+    for (int64_t b = 0; b < blocks; ++b) {
+      float first = matrix.scaleAt(m, 256 * b);
+      for (int64_t k = 256 * b; k < 256 * (b + 1); ++k)
+        if (matrix.scaleAt(m, k) != first)
+          return Result<std::vector<float>>::error(
+              "the scales of " + blockWhere(m, b) + " change at column " +
+              std::to_string(k) + " (" + std::to_string(first) + " then " +
+              std::to_string(matrix.scaleAt(m, k)) +
+              "), but stq1_0 keeps one scale per 256-element block");
+      out[m * blocks + b] = first;
+    }
+  return out;
+}
+
 } // namespace
 
 Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout) {
@@ -80,7 +105,13 @@ Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout) {
     }
     if (layout == Layout::Stq1_0)
       for (int64_t b = 0; b < k / 256; ++b) {
-        uint16_t d = floatToHalf(matrix.scaleAt(m, 256 * b));
+        float scale = matrix.scaleAt(m, 256 * b);
+        uint16_t d = floatToHalf(scale);
+        // A finite f32 scale past the f16 range would become Inf silently.
+        if ((d & 0x7C00u) == 0x7C00u)
+          return Result<PackedWeights>::error(
+              "scale " + std::to_string(scale) + " of " + blockWhere(m, b) +
+              " does not fit in the f16 that stq1_0 stores (largest 65504)");
         row[b * 42 + 40] = uint8_t(d & 0xFF);
         row[b * 42 + 41] = uint8_t(d >> 8);
       }
@@ -135,6 +166,9 @@ Result<PackedWeights> convert(const PackedWeights &packed, Layout target) {
     return packed;
   if (Status s = checkShape(target, packed.rows, packed.cols); !s.ok())
     return s;
+  // unpack() does not look at the scales' values; NaN or Inf stops here.
+  if (Status s = t->verify(); !s.ok())
+    return s;
   // The values stay where they are; only the grouping changes, and it must
   // still find exactly one zero in every group.
   for (int64_t m = 0; m < t->rows; ++m)
@@ -152,6 +186,17 @@ Result<PackedWeights> convert(const PackedWeights &packed, Layout target) {
             "re-pick the zeros training chose)");
     }
   t->layout = target;
+  if (target == Layout::Stq1_0) {
+    // Fit the scales by value: e.g. group:128 scales that happen to agree
+    // inside each block convert as well.
+    Result<std::vector<float>> scales = blockScales(*t);
+    if (!scales.ok())
+      return Result<PackedWeights>::error(
+          "cannot convert " + std::string(layoutName(packed.layout)) +
+          " to stq1_0: " + scales.message());
+    t->scaleSpec = ScaleSpec::group(256);
+    t->scales = std::move(*scales);
+  }
   return pack(*t, target);
 }
 

@@ -40,6 +40,37 @@ TEST(Codebook, AllCodesRoundTrip) {
   }
 }
 
+TEST(Codebook, EveryTernaryGroupEncodesToItsCodebookByte) {
+  // All 3^4 = 81 groups: the 32 with exactly one zero encode to a code whose
+  // codebook byte holds the group; the 49 others are rejected.
+  int valid = 0;
+  bool seen[32] = {};
+  for (int i = 0; i < 81; ++i) {
+    Group g = {int8_t(i % 3 - 1), int8_t(i / 3 % 3 - 1), int8_t(i / 9 % 3 - 1),
+               int8_t(i / 27 % 3 - 1)};
+    int zeros = (g[0] == 0) + (g[1] == 0) + (g[2] == 0) + (g[3] == 0);
+    Result<uint8_t> code = encodeGroup(g);
+    if (zeros != 1) {
+      EXPECT_FALSE(code.ok()) << "group " << i;
+      continue;
+    }
+    ASSERT_TRUE(code.ok()) << code.message();
+    ASSERT_LT(*code, 32);
+    EXPECT_FALSE(seen[*code]) << "code " << int(*code) << " used twice";
+    seen[*code] = true;
+    ++valid;
+    for (int p = 0; p < 4; ++p)
+      EXPECT_EQ(int((kCodebook[*code] >> (2 * p)) & 3), g[p] + 1)
+          << "group " << i << ", lane " << p;
+    // Bit 4 is the sign of the first non-zero lane.
+    int first = g[0] != 0 ? 0 : 1;
+    EXPECT_EQ((*code >> 4) & 1, g[first] < 0 ? 1 : 0);
+    // Bits 2..3 are the zero lane.
+    EXPECT_EQ(g[(*code >> 2) & 3], 0);
+  }
+  EXPECT_EQ(valid, 32);
+}
+
 TEST(Codebook, EncodeFollowsTheDefinition) {
   // t = (0, -1, +1, -1): z = 0, sign = 1 (t[1] < 0), b0 = t[2] != t[1] = 1,
   // b1 = t[3] != t[1] = 0: code = 16 | 0 << 2 | 0 << 1 | 1 = 17.
@@ -61,10 +92,19 @@ TEST(Codebook, RejectsInvalidGroups) {
   ASSERT_FALSE(notTernary.ok());
   EXPECT_NE(notTernary.message().find("not a ternary value"),
             std::string::npos);
-  Result<Group> badCode = decodeGroup(32);
-  ASSERT_FALSE(badCode.ok());
-  EXPECT_NE(badCode.message().find("not a 5-bit group code"),
-            std::string::npos);
+  Result<uint8_t> negTwo = encodeGroup({1, 0, -2, 1});
+  ASSERT_FALSE(negTwo.ok());
+  EXPECT_NE(negTwo.message().find("lane 2 holds -2"), std::string::npos);
+  Result<uint8_t> allZero = encodeGroup({0, 0, 0, 0});
+  ASSERT_FALSE(allZero.ok());
+  EXPECT_NE(allZero.message().find("holds 4"), std::string::npos);
+  for (int c : {32, 33, 127, 255}) {
+    Result<Group> badCode = decodeGroup(uint8_t(c));
+    ASSERT_FALSE(badCode.ok());
+    EXPECT_NE(badCode.message().find("code " + std::to_string(c) +
+                                     " is not a 5-bit group code"),
+              std::string::npos);
+  }
 }
 
 } // namespace

@@ -93,7 +93,8 @@ std::string scaleSpecName(const ScaleSpec &spec);
 std::array<int64_t, 4> groupElements(Layout layout, int64_t g);
 
 /// Checks that a layout accepts a K (Sherry: K % 32 == 0, Stq1_0:
-/// K % 256 == 0) and that M, K are positive; the message names the value.
+/// K % 256 == 0), that M, K are positive and that M * K fits in int64_t;
+/// the message names the value.
 Status checkShape(Layout layout, int64_t rows, int64_t cols);
 
 /// Checks that a scale spec is valid for K (G > 0, G % 4 == 0, K % G == 0).
@@ -171,7 +172,7 @@ struct PackedWeights {
 /// Packs ternary weights. The matrix's layout must be `layout` (its groups
 /// are what the codes encode). Stq1_0 needs scales constant over each
 /// 256-element block (tensor, row, or group G with G % 256 == 0) and rounds
-/// them to f16.
+/// them to f16; a scale beyond the f16 range is an error.
 Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout);
 
 /// Unpacks into ternary values and scales (Stq1_0: ScaleSpec::group(256),
@@ -181,6 +182,9 @@ Result<TernaryMatrix> unpack(const PackedWeights &packed);
 /// Converts between layouts through the ternary values. Fails with a clear
 /// message where the target grouping does not hold exactly one zero in every
 /// group (the two layouts group K differently) or the scales do not fit.
+/// To stq1_0 the scales are taken by value, so they need only agree inside
+/// each 256-element block (they are rounded to f16); to sherry they become
+/// ScaleSpec::group(256) f32 scales. The same layout gives a copy.
 Result<PackedWeights> convert(const PackedWeights &packed, Layout target);
 
 //===----------------------------------------------------------------------===//
