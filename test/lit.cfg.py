@@ -20,6 +20,21 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
 
+# Running compiled code: the upstream passes that take bufferizable linalg,
+# arith and tensor IR to the llvm dialect, and mlir-runner's support
+# libraries (printing) from Debian's LLVM.
+config.substitutions.append((
+    "%lower-to-llvm",
+    "-one-shot-bufferize=bufferize-function-boundaries "
+    "-buffer-deallocation-pipeline -convert-linalg-to-loops "
+    "-convert-scf-to-cf -convert-to-llvm -reconcile-unrealized-casts"))
+mlir_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append((
+    "%runner_libs",
+    "-shared-libs=" + ",".join(
+        os.path.join(mlir_lib_dir, lib)
+        for lib in ["libmlir_c_runner_utils.so", "libmlir_runner_utils.so"])))
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 

@@ -2,6 +2,7 @@
 
 #include "sherry/InitAllSherry.h"
 
+#include "sherry/Conversion/Passes.h"
 #include "sherry/Dialect/Sherry/IR/SherryDialect.h"
 #include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
@@ -15,4 +16,7 @@ void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
   registerTilingInterfaceExternalModels(registry);
 }
 
-void mlir::sherry::registerAllSherryPasses() { registerSherryPasses(); }
+void mlir::sherry::registerAllSherryPasses() {
+  registerSherryPasses();
+  registerSherryConversionPasses();
+}

@@ -1,0 +1,23 @@
+//===- Passes.h - sherry conversion passes ----------------------*- C++ -*-===//
+
+#ifndef SHERRY_CONVERSION_PASSES_H
+#define SHERRY_CONVERSION_PASSES_H
+
+#include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::sherry {
+
+#define GEN_PASS_DECL
+#include "sherry/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "sherry/Conversion/Passes.h.inc"
+
+} // namespace mlir::sherry
+
+#endif // SHERRY_CONVERSION_PASSES_H
