@@ -26,7 +26,8 @@ config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
 config.substitutions.append((
     "%lower-to-llvm",
     "-one-shot-bufferize=bufferize-function-boundaries "
-    "-buffer-deallocation-pipeline -convert-linalg-to-loops "
+    "-buffer-deallocation-pipeline -convert-bufferization-to-memref "
+    "-convert-linalg-to-loops -expand-strided-metadata -lower-affine "
     "-convert-scf-to-cf -convert-to-llvm -reconcile-unrealized-casts"))
 mlir_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append((

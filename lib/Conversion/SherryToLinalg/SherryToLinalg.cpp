@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -221,6 +222,310 @@ struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
   }
 };
 
+/// A tensor of `shape` (with dynamic sizes from `dynSizes`, in order) filled
+/// with `value`.
+Value filled(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+             Type elementType, TypedAttr value) {
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
+  Value v = arith::ConstantOp::create(b, loc, value);
+  return linalg::FillOp::create(b, loc, v, empty).getResult(0);
+}
+
+SmallVector<utils::IteratorType> iterators(ArrayRef<bool> isReduction) {
+  SmallVector<utils::IteratorType> out;
+  for (bool r : isReduction)
+    out.push_back(r ? utils::IteratorType::reduction
+                    : utils::IteratorType::parallel);
+  return out;
+}
+
+/// Views a 2-D R x K tensor as R x (K / size) x size.
+Value splitLastDim(OpBuilder &b, Location loc, Value v, int64_t size) {
+  auto type = cast<RankedTensorType>(v.getType());
+  auto split = RankedTensorType::get(
+      {type.getDimSize(0), type.getDimSize(1) / size, size},
+      type.getElementType());
+  return tensor::ExpandShapeOp::create(
+      b, loc, split, v, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+}
+
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  return v.getType().isF32()
+             ? v
+             : arith::ExtFOp::create(b, loc, b.getF32Type(), v).getResult();
+}
+
+Value f32Const(OpBuilder &b, Location loc, float v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+
+/// Activation quantization: absmax per row or block, scale = absmax / 127,
+/// q = clamp(roundeven(x * (127 / absmax))), 0 where absmax is 0.
+struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeActivationsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput();
+    RankedTensorType xType = op.getInput().getType();
+    int64_t k = xType.getDimSize(1), block = op.getBlock();
+    if (ShapedType::isDynamic(k))
+      return rewriter.notifyMatchFailure(op, "K must be static");
+    bool perRow = block == 0 || block == k;
+    if (perRow)
+      block = k;
+    MLIRContext *ctx = rewriter.getContext();
+    OpFoldResult n = tensor::getMixedSize(rewriter, loc, x, 0);
+    SmallVector<OpFoldResult> scaleSizes{n};
+    if (!perRow)
+      scaleSizes.push_back(rewriter.getIndexAttr(k / block));
+    Type f32 = rewriter.getF32Type();
+    Value zeros =
+        filled(rewriter, loc, scaleSizes, f32, rewriter.getF32FloatAttr(0.0f));
+
+    // absmax over each block: iteration (n, [b,] j).
+    AffineExpr d0, d1, d2;
+    bindDims(ctx, d0, d1, d2);
+    // Per block, x is viewed as N x blocks x block so that every loop
+    // bound comes from a shape.
+    Value absInput = perRow ? x : splitLastDim(rewriter, loc, x, block);
+    SmallVector<AffineMap> absMaps =
+        perRow ? SmallVector<AffineMap>{AffineMap::get(2, 0, {d0, d1}, ctx),
+                                        AffineMap::get(2, 0, {d0}, ctx)}
+               : SmallVector<AffineMap>{AffineMap::get(3, 0, {d0, d1, d2}, ctx),
+                                        AffineMap::get(3, 0, {d0, d1}, ctx)};
+    SmallVector<bool> absRed = perRow ? SmallVector<bool>{false, true}
+                                      : SmallVector<bool>{false, false, true};
+    Value absmax =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{zeros.getType()}, ValueRange{absInput},
+            ValueRange{zeros}, absMaps, iterators(absRed),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value a = math::AbsFOp::create(b, l, toF32(b, l, args[0]));
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::MaximumFOp::create(b, l, args[1], a)});
+            })
+            .getResult(0);
+
+    // scale = absmax / 127.
+    unsigned rank = scaleSizes.size();
+    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
+    Value scales =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{zeros.getType()}, ValueRange{absmax},
+            ValueRange{tensor::EmptyOp::create(rewriter, loc, scaleSizes, f32)},
+            ArrayRef<AffineMap>{id, id},
+            iterators(SmallVector<bool>(rank, false)),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::DivFOp::create(b, l, args[0],
+                                                   f32Const(b, l, 127.0f))});
+            })
+            .getResult(0);
+
+    // q, elementwise over (n, k).
+    SmallVector<OpFoldResult> qSizes{n, rewriter.getIndexAttr(k)};
+    Value qEmpty =
+        tensor::EmptyOp::create(rewriter, loc, qSizes, rewriter.getI8Type());
+    AffineMap aMap = perRow
+                         ? AffineMap::get(2, 0, {d0}, ctx)
+                         : AffineMap::get(2, 0, {d0, d1.floorDiv(block)}, ctx);
+    AffineMap xy = rewriter.getMultiDimIdentityMap(2);
+    Value q =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{qEmpty.getType()}, ValueRange{x, absmax},
+            ValueRange{qEmpty}, ArrayRef<AffineMap>{xy, aMap, xy},
+            iterators({false, false}),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value a = args[1];
+              Value mult =
+                  arith::DivFOp::create(b, l, f32Const(b, l, 127.0f), a);
+              Value v = arith::MulFOp::create(b, l, toF32(b, l, args[0]), mult);
+              v = math::RoundEvenOp::create(b, l, v);
+              v = arith::MaximumFOp::create(b, l, v, f32Const(b, l, -127.0f));
+              v = arith::MinimumFOp::create(b, l, v, f32Const(b, l, 127.0f));
+              Value i = arith::FPToSIOp::create(b, l, b.getI32Type(), v);
+              i = arith::TruncIOp::create(b, l, b.getI8Type(), i);
+              Value isZero = arith::CmpFOp::create(
+                  b, l, arith::CmpFPredicate::OEQ, a, f32Const(b, l, 0.0f));
+              Value zero = arith::ConstantIntOp::create(b, l, b.getI8Type(), 0);
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::SelectOp::create(b, l, isZero, zero, i)});
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, {q, scales});
+    return success();
+  }
+};
+
+/// sherry.matmul on tensors, through decoded weights: exact mode multiplies
+/// dequantized f32 weights; int8 mode sums int8 products per scale segment
+/// in i32 and combines segments in f32 in increasing K order, as the format
+/// library's reference does. Then (init + y) + bias in f32, rounded once.
+struct MatmulLowering : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getResult().empty())
+      return rewriter.notifyMatchFailure(op, "lowered on tensors only");
+    int64_t k = op.getK();
+    if (ShapedType::isDynamic(k))
+      return rewriter.notifyMatchFailure(op, "K must be static");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    LayoutAttr layout = op.getLayout();
+    Value x = op.getInput(), weights = op.getWeights();
+    Type f32 = rewriter.getF32Type();
+    OpFoldResult n = tensor::getMixedSize(rewriter, loc, x, 0);
+    OpFoldResult m = tensor::getMixedSize(rewriter, loc, weights, 0);
+    auto mk = [&](Type elementType) {
+      return RankedTensorType::get(
+          {cast<ShapedType>(weights.getType()).getDimSize(0), k}, elementType);
+    };
+    Value zeroY =
+        filled(rewriter, loc, {n, m}, f32, rewriter.getF32FloatAttr(0.0f));
+    AffineExpr d0, d1, d2, d3;
+    bindDims(ctx, d0, d1, d2, d3);
+    Value y;
+    if (op.getMode() == ActivationMode::Exact) {
+      Value w = DequantizeOp::create(rewriter, loc, mk(f32), weights,
+                                     op.getScales(), layout);
+      y = linalg::GenericOp::create(
+              rewriter, loc, TypeRange{zeroY.getType()}, ValueRange{x, w},
+              ValueRange{zeroY},
+              ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
+                                  AffineMap::get(3, 0, {d1, d2}, ctx),
+                                  AffineMap::get(3, 0, {d0, d1}, ctx)},
+              iterators({false, false, true}),
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value p =
+                    arith::MulFOp::create(b, l, toF32(b, l, args[0]), args[1]);
+                linalg::YieldOp::create(
+                    b, l, ValueRange{arith::AddFOp::create(b, l, args[2], p)});
+              })
+              .getResult(0);
+    } else {
+      auto xType = cast<RankedTensorType>(x.getType());
+      auto quant = QuantizeActivationsOp::create(
+          rewriter, loc,
+          RankedTensorType::get(xType.getShape(), rewriter.getI8Type()),
+          RankedTensorType::get({xType.getDimSize(0)}, f32), x, 0);
+      Value t = UnpackOp::create(rewriter, loc, mk(rewriter.getI8Type()),
+                                 weights, layout);
+      // Segment length: one scale region of the weights.
+      int64_t seg = k;
+      if (layout.getFormat() == PackedFormat::Stq1_0)
+        seg = 256;
+      else if (layout.getGranularity() == ScaleGranularity::Group)
+        seg = layout.getGroupSize();
+      int64_t segments = k / seg;
+      Value alpha = op.getScales();
+      AffineMap alphaMap;
+      if (layout.getFormat() == PackedFormat::Stq1_0) {
+        // The in-block f16 scales as an M x K/256 f32 tensor.
+        Value empty = tensor::EmptyOp::create(
+            rewriter, loc,
+            ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(segments)}, f32);
+        Value codebook = buildCodebook(rewriter, loc);
+        AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+        alpha = linalg::GenericOp::create(
+                    rewriter, loc, TypeRange{empty.getType()}, ValueRange{},
+                    ValueRange{empty}, ArrayRef<AffineMap>{id2},
+                    iterators({false, false}),
+                    [&](OpBuilder &b, Location l, ValueRange) {
+                      Value row = linalg::IndexOp::create(b, l, 0);
+                      Value s = linalg::IndexOp::create(b, l, 1);
+                      Value kk = arith::MulIOp::create(
+                          b, l, s, arith::ConstantIndexOp::create(b, l, 256));
+                      Decoder d(b, l, layout, k, weights, codebook);
+                      linalg::YieldOp::create(
+                          b, l, ValueRange{d.scale(row, kk, Value())});
+                    })
+                    .getResult(0);
+        alphaMap = AffineMap::get(3, 0, {d1, d2}, ctx);
+      } else if (layout.getGranularity() == ScaleGranularity::Tensor) {
+        alphaMap = AffineMap::get(3, 0, {getAffineConstantExpr(0, ctx)}, ctx);
+      } else if (layout.getGranularity() == ScaleGranularity::Row) {
+        alphaMap = AffineMap::get(3, 0, {d1}, ctx);
+      } else {
+        alphaMap = AffineMap::get(3, 0, {d1, d2}, ctx);
+      }
+      // isum[n, m, s]: exact int32 sums over each segment.
+      Value zeroSums =
+          filled(rewriter, loc, {n, m, rewriter.getIndexAttr(segments)},
+                 rewriter.getI32Type(), rewriter.getI32IntegerAttr(0));
+      Value sums =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{zeroSums.getType()},
+              ValueRange{splitLastDim(rewriter, loc, quant.getValues(), seg),
+                         splitLastDim(rewriter, loc, t, seg)},
+              ValueRange{zeroSums},
+              ArrayRef<AffineMap>{AffineMap::get(4, 0, {d0, d2, d3}, ctx),
+                                  AffineMap::get(4, 0, {d1, d2, d3}, ctx),
+                                  AffineMap::get(4, 0, {d0, d1, d2}, ctx)},
+              iterators({false, false, false, true}),
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value a = arith::ExtSIOp::create(b, l, b.getI32Type(), args[0]);
+                Value w = arith::ExtSIOp::create(b, l, b.getI32Type(), args[1]);
+                Value p = arith::MulIOp::create(b, l, a, w);
+                linalg::YieldOp::create(
+                    b, l, ValueRange{arith::AddIOp::create(b, l, args[2], p)});
+              })
+              .getResult(0);
+      // y[n, m] = sum over s, in order, of (isum * alpha) * xscale.
+      y = linalg::GenericOp::create(
+              rewriter, loc, TypeRange{zeroY.getType()},
+              ValueRange{sums, alpha, quant.getScales()}, ValueRange{zeroY},
+              ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d1, d2}, ctx),
+                                  alphaMap, AffineMap::get(3, 0, {d0}, ctx),
+                                  AffineMap::get(3, 0, {d0, d1}, ctx)},
+              iterators({false, false, true}),
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value term =
+                    arith::SIToFPOp::create(b, l, b.getF32Type(), args[0]);
+                term = arith::MulFOp::create(b, l, term, toF32(b, l, args[1]));
+                term = arith::MulFOp::create(b, l, term, args[2]);
+                linalg::YieldOp::create(
+                    b, l,
+                    ValueRange{arith::AddFOp::create(b, l, args[3], term)});
+              })
+              .getResult(0);
+    }
+
+    // result = (init + y) + bias, in f32, rounded once, written into init.
+    Value init = op.getInit();
+    auto initType = cast<RankedTensorType>(init.getType());
+    SmallVector<Value> ins{y};
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    SmallVector<AffineMap> maps{id2};
+    if (Value bias = op.getBias()) {
+      ins.push_back(bias);
+      maps.push_back(AffineMap::get(2, 0, {d1}, ctx));
+    }
+    maps.push_back(id2);
+    bool hasBias = op.getBias() != nullptr;
+    Value result =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{initType}, ins, ValueRange{init}, maps,
+            iterators({false, false}),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value out = args.back();
+              Value v = arith::AddFOp::create(b, l, toF32(b, l, out), args[0]);
+              if (hasBias)
+                v = arith::AddFOp::create(b, l, v, toF32(b, l, args[1]));
+              if (v.getType() != out.getType())
+                v = arith::TruncFOp::create(b, l, out.getType(), v);
+              linalg::YieldOp::create(b, l, ValueRange{v});
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct ConvertSherryToLinalgPass
     : public mlir::sherry::impl::ConvertSherryToLinalgBase<
           ConvertSherryToLinalgPass> {
@@ -235,5 +540,6 @@ struct ConvertSherryToLinalgPass
 } // namespace
 
 void mlir::sherry::populateSherryToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<UnpackLowering, DequantizeLowering>(patterns.getContext());
+  patterns.add<UnpackLowering, DequantizeLowering, QuantizeActivationsLowering,
+               MatmulLowering>(patterns.getContext());
 }

@@ -63,3 +63,38 @@ func.func @quantize_fold() -> (tensor<1x8xi8>, tensor<1xf32>) {
              : tensor<1x8xf32> -> tensor<1x8xi8>, tensor<1xf32>
   return %q, %s : tensor<1x8xi8>, tensor<1xf32>
 }
+
+// -----
+
+// x_k = k + 1 against groups (0, -1, +1, -1) at scale 0.5: each group gives
+// -4g - 3, -136 in all, -68 scaled; plus init 1 and bias 0.25.
+// CHECK-LABEL: func @matmul_fold_exact
+// CHECK: %[[Y:.*]] = arith.constant dense<-6.675000e+01> : tensor<1x1xf32>
+// CHECK: return %[[Y]]
+func.func @matmul_fold_exact() -> tensor<1x1xf32> {
+  %x = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 32.0]]> : tensor<1x32xf32>
+  %p = arith.constant dense<[[17, 17, 17, 17, -1]]> : tensor<1x5xi8>
+  %s = arith.constant dense<[0.5]> : tensor<1xf32>
+  %b = arith.constant dense<[0.25]> : tensor<1xf32>
+  %i = arith.constant dense<1.0> : tensor<1x1xf32>
+  %y = sherry.matmul ins(%x, %p : tensor<1x32xf32>, tensor<1x5xi8>)
+         scales(%s : tensor<1xf32>) bias(%b : tensor<1xf32>)
+         outs(%i : tensor<1x1xf32>) layout<sherry, row> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+// With x_31 = 127 the activation scale is 1 and q = x: -231 * 0.5.
+// CHECK-LABEL: func @matmul_fold_int8
+// CHECK: arith.constant dense<-1.155000e+02> : tensor<1x1xf32>
+func.func @matmul_fold_int8() -> tensor<1x1xf32> {
+  %x = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0, 23.0, 24.0, 25.0, 26.0, 27.0, 28.0, 29.0, 30.0, 31.0, 127.0]]> : tensor<1x32xf32>
+  %p = arith.constant dense<[[17, 17, 17, 17, -1]]> : tensor<1x5xi8>
+  %s = arith.constant dense<[0.5]> : tensor<1xf32>
+  %i = arith.constant dense<0.0> : tensor<1x1xf32>
+  %y = sherry.matmul ins(%x, %p : tensor<1x32xf32>, tensor<1x5xi8>)
+         scales(%s : tensor<1xf32>) outs(%i : tensor<1x1xf32>)
+         layout<sherry, row> mode<int8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}

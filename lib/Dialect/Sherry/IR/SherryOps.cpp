@@ -35,6 +35,19 @@ static bool dimsConflict(int64_t a, int64_t b) {
 // MatmulOp
 //===----------------------------------------------------------------------===//
 
+static std::optional<std::pair<int64_t, int64_t>> staticMK(Type type);
+static std::optional<format::PackedWeights>
+makePackedWeights(LayoutAttr layout, int64_t m, int64_t k, Attribute bytes,
+                  Attribute scalesAttr);
+
+/// A static dimension of a shaped type, or nullopt.
+static std::optional<int64_t> staticDim(Type type, unsigned dim) {
+  auto shaped = cast<ShapedType>(type);
+  if (shaped.isDynamicDim(dim))
+    return std::nullopt;
+  return shaped.getDimSize(dim);
+}
+
 int64_t MatmulOp::getM() {
   return cast<ShapedType>(getWeights().getType()).getDimSize(0);
 }
@@ -196,6 +209,46 @@ MatmulOp::reifyResultShapes(OpBuilder &b,
   // The result is the accumulator, updated in place.
   if (!getResult().empty())
     reifiedReturnShapes.push_back(mixedSizes(b, getLoc(), getInit()));
+  return success();
+}
+
+LogicalResult MatmulOp::fold(FoldAdaptor adaptor,
+                             SmallVectorImpl<OpFoldResult> &results) {
+  if (getResult().empty())
+    return failure();
+  auto xShape = staticMK(getInput().getType());
+  auto initType = cast<ShapedType>(getInit().getType());
+  std::optional<int64_t> m = staticDim(getWeights().getType(), 0);
+  if (!xShape || !m || !initType.hasStaticShape() ||
+      (getScales() && !adaptor.getScales()) ||
+      (getBias() && !adaptor.getBias()))
+    return failure();
+  int64_t n = xShape->first, k = xShape->second;
+  std::optional<std::vector<float>> x = getElementsAsFloats(adaptor.getInput());
+  std::optional<std::vector<float>> init =
+      getElementsAsFloats(adaptor.getInit());
+  auto packed = makePackedWeights(getLayout(), *m, k, adaptor.getWeights(),
+                                  adaptor.getScales());
+  if (!x || !init || !packed)
+    return failure();
+  auto weights = format::unpack(*packed);
+  if (!weights.ok())
+    return failure();
+  auto y = getMode() == ActivationMode::Int8
+               ? format::matmulInt8(x->data(), n, *weights)
+               : format::matmulExact(x->data(), n, *weights);
+  if (!y.ok())
+    return failure();
+  std::optional<std::vector<float>> bias;
+  if (getBias() && !(bias = getElementsAsFloats(adaptor.getBias())))
+    return failure();
+  std::vector<float> out(n * *m);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < *m; ++j) {
+      float v = (*init)[i * *m + j] + (*y)[i * *m + j];
+      out[i * *m + j] = bias ? v + (*bias)[j] : v;
+    }
+  results.push_back(makeFloatElements(initType, out, "sherry_matmul"));
   return success();
 }
 

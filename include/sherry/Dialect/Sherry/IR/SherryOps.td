@@ -38,7 +38,10 @@ def Sherry_MatmulOp : Sherry_Op<"matmul", [
     bytes (`sherry`); its shape follows the granularity: `[1]`, `[M]` or
     `[M, K/G]`. `bias`, when present, has shape `[M]`.
 
-    The op works on tensors (one result) or on memrefs (no result).
+    The op works on tensors (one result) or on memrefs (no result). The
+    result is `(init + x * W'^T) + bias`, each sum in the result's type, with
+    `x * W'^T` computed on its own first (so a zero init changes nothing).
+    On constant tensors it folds through the format library.
 
     Example:
 
@@ -81,6 +84,7 @@ def Sherry_MatmulOp : Sherry_Op<"matmul", [
   }];
 
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
