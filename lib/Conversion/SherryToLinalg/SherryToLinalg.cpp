@@ -172,24 +172,35 @@ Value buildDecodeGeneric(PatternRewriter &rewriter, Location loc,
   return generic.getResult(0);
 }
 
+/// Replaces `op` with an elementwise generic over its M x K `type` result,
+/// element (m, k) being `element(decoder, builder, loc, m, k)`.
+template <typename ElementFn>
+LogicalResult replaceWithDecoding(Operation *op, PatternRewriter &rewriter,
+                                  RankedTensorType type, LayoutAttr layout,
+                                  Value packed, ElementFn element) {
+  if (type.isDynamicDim(1))
+    return rewriter.notifyMatchFailure(op, "K must be static");
+  Location loc = op->getLoc();
+  Value codebook = buildCodebook(rewriter, loc);
+  Value result = buildDecodeGeneric(
+      rewriter, loc, type, packed,
+      [&](OpBuilder &b, Location l, Value m, Value k) -> Value {
+        Decoder d(b, l, layout, type.getDimSize(1), packed, codebook);
+        return element(d, b, l, m, k);
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
 struct UnpackLowering : OpRewritePattern<UnpackOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(UnpackOp op,
                                 PatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getValues().getType();
-    if (type.isDynamicDim(1))
-      return rewriter.notifyMatchFailure(op, "K must be static");
-    Location loc = op.getLoc();
-    Value codebook = buildCodebook(rewriter, loc);
-    Value result = buildDecodeGeneric(
-        rewriter, loc, type, op.getPacked(),
-        [&](OpBuilder &b, Location l, Value m, Value k) -> Value {
-          Decoder d(b, l, op.getLayout(), type.getDimSize(1), op.getPacked(),
-                    codebook);
+    return replaceWithDecoding(
+        op, rewriter, op.getValues().getType(), op.getLayout(), op.getPacked(),
+        [](Decoder &d, OpBuilder &b, Location l, Value m, Value k) -> Value {
           return arith::TruncIOp::create(b, l, b.getI8Type(), d.ternary(m, k));
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 
@@ -197,28 +208,20 @@ struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DequantizeOp op,
                                 PatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getWeights().getType();
-    if (type.isDynamicDim(1))
-      return rewriter.notifyMatchFailure(op, "K must be static");
-    Location loc = op.getLoc();
-    Value codebook = buildCodebook(rewriter, loc);
-    Value result = buildDecodeGeneric(
-        rewriter, loc, type, op.getPacked(),
-        [&](OpBuilder &b, Location l, Value m, Value k) -> Value {
-          Decoder d(b, l, op.getLayout(), type.getDimSize(1), op.getPacked(),
-                    codebook);
+    Type elementType = op.getWeights().getType().getElementType();
+    Value scales = op.getScales();
+    return replaceWithDecoding(
+        op, rewriter, op.getWeights().getType(), op.getLayout(), op.getPacked(),
+        [&](Decoder &d, OpBuilder &b, Location l, Value m, Value k) -> Value {
           // scale * t in f32, as the format library computes it, then
           // narrowed (round to nearest even) to the result type.
           Value t =
               arith::SIToFPOp::create(b, l, b.getF32Type(), d.ternary(m, k));
-          Value w =
-              arith::MulFOp::create(b, l, d.scale(m, k, op.getScales()), t);
-          if (type.getElementType() != w.getType())
-            w = arith::TruncFOp::create(b, l, type.getElementType(), w);
+          Value w = arith::MulFOp::create(b, l, d.scale(m, k, scales), t);
+          if (elementType != w.getType())
+            w = arith::TruncFOp::create(b, l, elementType, w);
           return w;
         });
-    rewriter.replaceOp(op, result);
-    return success();
   }
 };
 

@@ -16,6 +16,8 @@ import argparse
 
 import numpy as np
 
+from cases import count_fn, geometry, resources
+
 p = argparse.ArgumentParser()
 p.add_argument("out")
 p.add_argument("--layout", default="<sherry, row>")
@@ -29,17 +31,7 @@ a = p.parse_args()
 
 n, m, k = a.n, a.m, a.k
 stq = "stq1_0" in a.layout
-row_bytes = k // 256 * 42 if stq else k // 8 + k // 32
-if stq:
-    scales_shape = [m, k // 256]
-elif "tensor" in a.layout:
-    scales_shape = [1]
-elif "group" in a.layout:
-    g = int(a.layout.split("group =")[1].split(",")[0].split(">")[0])
-    scales_shape = [m, k // g]
-else:
-    scales_shape = [m]
-stype = "f16" if stq else "f32"
+row_bytes, scales_shape, stype = geometry(a.layout, m, k)
 S = f"tensor<{'x'.join(map(str, scales_shape))}x{stype}>"
 P, T = f"tensor<{m}x{row_bytes}xi8>", f"tensor<{m}x{k}xi8>"
 X, Y, B = f"tensor<{n}x{k}xf32>", f"tensor<{n}x{m}xf32>", f"tensor<{m}xf32>"
@@ -59,16 +51,12 @@ init = rng.normal(0, 1, size=(n, m)).astype(np.float32)
 bvals = rng.normal(0, 1, size=(m,)).astype(np.float32)
 
 
-def blob(arr):
-    return "0x04000000" + arr.astype("<f4").tobytes().hex()
-
-
 if a.mode == "int8":
-    cmp = "%bad = arith.cmpf une, %u, %v : f32"
+    cmp = "%bad = arith.cmpf une, %x, %y : f32"
 else:
-    cmp = """%d = arith.subf %u, %v : f32
+    cmp = """%d = arith.subf %x, %y : f32
       %ad = math.absf %d : f32
-      %au = math.absf %u : f32
+      %au = math.absf %x : f32
       %one_f = arith.constant 1.0 : f32
       %tol_s = arith.constant 1.0e-4 : f32
       %mag = arith.addf %one_f, %au : f32
@@ -82,23 +70,7 @@ func.func @mm(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{
   return %y : {Y}
 }}
 
-func.func @count_bad(%a: {Y}, %c: {Y}) -> i32 {{
-  %zero = arith.constant dense<0> : tensor<i32>
-  %r = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>,
-                                        affine_map<(i, j) -> (i, j)>,
-                                        affine_map<(i, j) -> ()>],
-                       iterator_types = ["reduction", "reduction"]}}
-      ins(%a, %c : {Y}, {Y}) outs(%zero : tensor<i32>) {{
-    ^bb0(%u: f32, %v: f32, %acc: i32):
-      {cmp}
-      %one = arith.extui %bad : i1 to i32
-      %sum = arith.addi %acc, %one : i32
-      linalg.yield %sum : i32
-  }} -> tensor<i32>
-  %e = tensor.extract %r[] : tensor<i32>
-  return %e : i32
-}}
-
+""" + count_fn("count_bad", Y, "f32", cmp) + f"""
 func.func @main() {{
   %w = arith.constant dense_resource<weights> : tensor<{m}x{k}xf32>
   %x = arith.constant dense_resource<acts> : {X}
@@ -115,16 +87,7 @@ func.func @main() {{
   return
 }}
 
-{{-#
-  dialect_resources: {{
-    builtin: {{
-      weights: "{blob(w)}",
-      acts: "{blob(x)}",
-      bias: "{blob(bvals)}",
-      init: "{blob(init)}"
-    }}
-  }}
-#-}}
 """
 with open(a.out, "w") as f:
-    f.write(program)
+    f.write(program + resources(
+        {"weights": w, "acts": x, "bias": bvals, "init": init}))
