@@ -20,15 +20,8 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
 
-# Running compiled code: the upstream passes that take bufferizable linalg,
-# arith and tensor IR to the llvm dialect, and mlir-runner's support
-# libraries (printing) from Debian's LLVM.
-config.substitutions.append((
-    "%lower-to-llvm",
-    "-one-shot-bufferize=bufferize-function-boundaries "
-    "-buffer-deallocation-pipeline -convert-bufferization-to-memref "
-    "-convert-linalg-to-loops -expand-strided-metadata -lower-affine "
-    "-convert-scf-to-cf -convert-to-llvm -reconcile-unrealized-casts"))
+# Running compiled code: mlir-runner's support libraries (printing) from
+# Debian's LLVM.
 mlir_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append((
     "%runner_libs",

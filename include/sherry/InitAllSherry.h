@@ -17,9 +17,9 @@ namespace sherry {
 /// (one-shot bufferization and tiling of sherry.matmul).
 void registerAllSherryDialects(DialectRegistry &registry);
 
-/// Registers every sherry pass with the global pass registry, so that
-/// `--sherry-sparsify` and friends parse on a command line or in a pass
-/// pipeline string.
+/// Registers every sherry pass and pipeline with the global registry, so
+/// that `--sherry-sparsify`, `--sherry-to-llvm` and friends parse on a
+/// command line or in a pass pipeline string.
 void registerAllSherryPasses();
 
 } // namespace sherry

@@ -7,6 +7,7 @@
 #include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 #include "sherry/Dialect/Sherry/Transforms/TilingInterfaceImpl.h"
+#include "sherry/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -19,4 +20,5 @@ void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
 void mlir::sherry::registerAllSherryPasses() {
   registerSherryPasses();
   registerSherryConversionPasses();
+  registerSherryPipelines();
 }

@@ -1,0 +1,18 @@
+// RUN: sherry-opt %s --sherry-to-llvm | FileCheck %s
+// RUN: sherry-opt %s --sherry-to-llvm | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
+// RUN: sherry-opt %s --sherry-to-llvm="fold-constants=false" | FileCheck %s
+
+// A whole linear layer: sparsified, lowered to the llvm dialect, translated
+// to LLVM IR.
+// CHECK-LABEL: llvm.func @linear
+// CHECK-NOT: sherry.
+// CHECK-NOT: linalg.
+// CHECK-NOT: memref.
+// LLVMIR: define {{.*}} @linear
+func.func @linear(%x: tensor<3x64xf32>, %w: tensor<16x10xi8> {sherry.packed = #sherry.layout<sherry, row>},
+                  %s: tensor<16xf32>, %acc: tensor<3x16xf32>) -> tensor<3x16xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<3x64xf32>, tensor<16x10xi8>)
+         scales(%s : tensor<16xf32>) outs(%acc : tensor<3x16xf32>)
+         layout<sherry, row> mode<int8> -> tensor<3x16xf32>
+  return %y : tensor<3x16xf32>
+}
