@@ -190,25 +190,13 @@ LogicalResult MatmulOp::verify() {
   return success();
 }
 
-/// The sizes of a shaped value, as constants or `tensor.dim` ops.
-static SmallVector<OpFoldResult> mixedSizes(OpBuilder &b, Location loc,
-                                            Value v) {
-  auto type = cast<ShapedType>(v.getType());
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    sizes.push_back(
-        type.isDynamicDim(i)
-            ? OpFoldResult(tensor::DimOp::create(b, loc, v, i).getResult())
-            : OpFoldResult(b.getIndexAttr(type.getDimSize(i))));
-  return sizes;
-}
-
 LogicalResult
 MatmulOp::reifyResultShapes(OpBuilder &b,
                             ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
   // The result is the accumulator, updated in place.
   if (!getResult().empty())
-    reifiedReturnShapes.push_back(mixedSizes(b, getLoc(), getInit()));
+    reifiedReturnShapes.push_back(
+        tensor::getMixedSizes(b, getLoc(), getInit()));
   return success();
 }
 
@@ -311,7 +299,8 @@ LogicalResult QuantizeActivationsOp::verify() {
 LogicalResult QuantizeActivationsOp::reifyResultShapes(
     OpBuilder &b, ReifiedRankedShapedTypeDims &reifiedReturnShapes) {
   // Values have the input's shape; scales are [N] or [N, K / block].
-  SmallVector<OpFoldResult> sizes = mixedSizes(b, getLoc(), getInput());
+  SmallVector<OpFoldResult> sizes =
+      tensor::getMixedSizes(b, getLoc(), getInput());
   reifiedReturnShapes.push_back(sizes);
   SmallVector<OpFoldResult> scaleSizes{sizes[0]};
   if (getBlock() > 0) {
