@@ -80,4 +80,26 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
   ];
 }
 
+def SherryTile : Pass<"sherry-tile"> {
+  let summary = "Tile sherry.matmul over output rows with scf.forall";
+  let description = [{
+    Splits every `sherry.matmul` into an `scf.forall` over tiles of
+    `row-tile` output features (whole rows of packed bytes with their
+    scales and bias) and, optionally, `batch-tile` activation rows, through
+    the op's TilingInterface. The forall's iterations are independent: they
+    are what threads run. A tile size of 0 leaves that dimension whole.
+  }];
+  let options = [
+    Option<"rowTile", "row-tile", "int64_t", "64",
+           "Output features (weight rows) per tile; 0 = all">,
+    Option<"batchTile", "batch-tile", "int64_t", "0",
+           "Activation rows per tile; 0 = all">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
 #endif // SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_TD

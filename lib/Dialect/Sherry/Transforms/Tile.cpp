@@ -1,0 +1,59 @@
+//===- Tile.cpp - Tile sherry.matmul with scf.forall ----------------------===//
+
+#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+
+#include "sherry/Dialect/Sherry/IR/SherryOps.h"
+
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/TilingInterface.h"
+
+namespace mlir::sherry {
+#define GEN_PASS_DEF_SHERRYTILE
+#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+} // namespace mlir::sherry
+
+using namespace mlir;
+using namespace mlir::sherry;
+
+namespace {
+
+struct SherryTilePass
+    : public mlir::sherry::impl::SherryTileBase<SherryTilePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (rowTile < 0 || batchTile < 0) {
+      getOperation()->emitError()
+          << "sherry-tile: tile sizes must not be negative, got row-tile="
+          << int64_t(rowTile) << " batch-tile=" << int64_t(batchTile);
+      return signalPassFailure();
+    }
+    SmallVector<MatmulOp> matmuls;
+    getOperation()->walk([&](MatmulOp op) {
+      // Only the tensor form: tiles of a bufferized op would need no
+      // results, and the lowering tiles before bufferization.
+      if (!op.getResult().empty())
+        matmuls.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    // The iteration space is (N, M).
+    SmallVector<OpFoldResult> sizes{rewriter.getIndexAttr(batchTile),
+                                    rewriter.getIndexAttr(rowTile)};
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+        .setTileSizes(sizes);
+    for (MatmulOp op : matmuls) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+      if (failed(tiled)) {
+        op.emitError("sherry-tile: tiling failed");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+    }
+  }
+};
+
+} // namespace
