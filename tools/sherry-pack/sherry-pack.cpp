@@ -3,63 +3,81 @@
 // Packs float weights (.npy, M x K, f32 or f16) into the Sherry format,
 // reports bits per weight and projection error, unpacks back to .npy, and
 // converts between the sherry and stq1_0 layouts. All bits come from the
-// format library.
+// format library; this file only reads options, files and prints reports.
+//
+// Reports are one `key: value` per line in a fixed order, so that scripts
+// and FileCheck can read them. Every failure prints one line starting with
+// "sherry-pack: error: " to stderr and exits with 1.
 //
 //===----------------------------------------------------------------------===//
 
 #include "sherry/Format/FileIO.h"
 #include "sherry/Format/Format.h"
 
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <optional>
+#include <string>
 
 using namespace llvm;
 namespace fmt = sherry::format;
 
 static cl::OptionCategory category("sherry-pack options");
 
-static cl::SubCommand packCmd("pack", "Ternarize and pack an M x K float .npy");
-static cl::SubCommand unpackCmd("unpack",
-                                "Unpack a .sherry file into an .npy array");
-static cl::SubCommand infoCmd("info", "Verify a .sherry file and describe it");
+static cl::SubCommand
+    packCmd("pack", "Ternarize an M x K f32/f16 .npy, pack it into a .sherry "
+                    "file and report bits per weight and projection error");
+static cl::SubCommand
+    unpackCmd("unpack", "Write the ternary values (int8) or the dequantized "
+                        "weights (f32) of a .sherry file as .npy");
+static cl::SubCommand infoCmd("info",
+                              "Verify a .sherry file and print its report");
 static cl::SubCommand
     convertCmd("convert",
                "Convert a .sherry file to another layout (lossless; fails "
                "where the layouts' groupings disagree)");
 
-static cl::opt<std::string> input(cl::Positional, cl::Required,
-                                  cl::desc("<input file>"), cl::sub(packCmd),
-                                  cl::sub(unpackCmd), cl::sub(infoCmd),
-                                  cl::sub(convertCmd), cl::cat(category));
-static cl::opt<std::string> output("o", cl::Required, cl::desc("Output file"),
+static cl::opt<std::string> input(cl::Positional, cl::desc("<input file>"),
+                                  cl::sub(packCmd), cl::sub(unpackCmd),
+                                  cl::sub(infoCmd), cl::sub(convertCmd),
+                                  cl::cat(category));
+static cl::opt<std::string> output("o", cl::desc("Output file (required)"),
                                    cl::value_desc("file"), cl::sub(packCmd),
                                    cl::sub(unpackCmd), cl::sub(convertCmd),
                                    cl::cat(category));
-static cl::opt<std::string>
-    layoutName("layout",
-               cl::desc("Packed layout: sherry (K % 32 == 0, separate f32 "
-                        "scales) or stq1_0 (llama.cpp blocks, K % 256 == 0)"),
-               cl::init("sherry"), cl::sub(packCmd), cl::sub(convertCmd),
-               cl::cat(category));
+static cl::opt<std::string> layoutName(
+    "layout",
+    cl::desc("Packed layout: sherry (K % 32 == 0, separate f32 scales; "
+             "default of pack) or stq1_0 (llama.cpp's 42-byte blocks, "
+             "K % 256 == 0, one f16 scale per block). Required by convert"),
+    cl::value_desc("sherry|stq1_0"), cl::init("sherry"), cl::sub(packCmd),
+    cl::sub(convertCmd), cl::cat(category));
 static cl::opt<std::string> granularityName(
     "granularity",
     cl::desc("Scale granularity: tensor, row or group (default: row for "
-             "sherry, group of 256 for stq1_0)"),
-    cl::sub(packCmd), cl::cat(category));
-static cl::opt<int64_t>
-    groupSize("group-size",
-              cl::desc("K elements per scale with --granularity=group "
-                       "(default 128; 256 for stq1_0)"),
-              cl::init(128), cl::sub(packCmd), cl::cat(category));
-static cl::opt<std::string>
-    valuesKind("values",
-               cl::desc("What unpack writes: ternary (int8 -1/0/1) or "
-                        "dequantized (f32 scale * ternary)"),
-               cl::init("ternary"), cl::sub(unpackCmd), cl::cat(category));
+             "sherry, group of 256 for stq1_0; stq1_0 stores any of them as "
+             "one f16 scale per 256-element block)"),
+    cl::value_desc("tensor|row|group"), cl::sub(packCmd), cl::cat(category));
+// A string, parsed here, so that a bad number gets our error format.
+static cl::opt<std::string> groupSizeText(
+    "group-size",
+    cl::desc("K elements per scale with --granularity=group (implies it); "
+             "default 128 for sherry, 256 for stq1_0, which needs a multiple "
+             "of 256"),
+    cl::value_desc("G"), cl::sub(packCmd), cl::cat(category));
+static cl::opt<std::string> valuesKind(
+    "values",
+    cl::desc("What unpack writes: ternary (int8 -1/0/+1, the default) or "
+             "dequantized (f32 scale * ternary)"),
+    cl::value_desc("ternary|dequantized"), cl::init("ternary"),
+    cl::sub(unpackCmd), cl::cat(category));
 
 /// Prints "sherry-pack: error: ..." and returns the exit code.
 static int fail(const Twine &message) {
@@ -67,55 +85,104 @@ static int fail(const Twine &message) {
   return 1;
 }
 
+/// "'path': message", the form of every error about a file's contents.
+static std::string inFile(const std::string &path, const std::string &msg) {
+  return "'" + path + "': " + msg;
+}
+
 static void report(const fmt::PackedWeights &p) {
+  uint64_t scaleBytes = 4 * p.scales.size();
   outs() << "shape: " << p.rows << " x " << p.cols << "\n";
   outs() << "layout: " << fmt::layoutName(p.layout) << "\n";
   outs() << "granularity: " << fmt::scaleSpecName(p.scaleSpec) << "\n";
   outs() << "bits-per-weight: " << format("%.4f", p.bitsPerWeight()) << "\n";
   outs() << "data-bytes: " << p.data.size() << "\n";
-  outs() << "scale-bytes: " << 4 * p.scales.size() << "\n";
+  outs() << "scale-bytes: " << scaleBytes << "\n";
+  outs() << "file-bytes: " << 64 + p.data.size() + scaleBytes << "\n";
+}
+
+/// The input and output files every subcommand needs.
+static std::optional<int> checkFiles(StringRef cmd, bool needsOutput) {
+  if (input.empty())
+    return fail(cmd + ": no input file given; see 'sherry-pack " + cmd +
+                " --help'");
+  if (needsOutput && output.empty())
+    return fail(cmd + ": no output file given; use -o <file>");
+  return std::nullopt;
+}
+
+/// The scale spec of `pack`, from --granularity and --group-size.
+static fmt::Result<fmt::ScaleSpec> packScaleSpec(fmt::Layout layout) {
+  using R = fmt::Result<fmt::ScaleSpec>;
+  bool stq = layout == fmt::Layout::Stq1_0;
+  bool sizeGiven = groupSizeText.getNumOccurrences() > 0;
+  int64_t size = stq ? 256 : 128;
+  if (sizeGiven && StringRef(groupSizeText).getAsInteger(10, size))
+    return R::error("--group-size='" + groupSizeText + "' is not an integer");
+  fmt::Granularity g = stq ? fmt::Granularity::Group : fmt::Granularity::Row;
+  if (granularityName.getNumOccurrences()) {
+    auto parsed = fmt::parseGranularity(granularityName);
+    if (!parsed.ok())
+      return parsed.getStatus();
+    g = *parsed;
+    // A group size with another granularity would be silently ignored.
+    if (sizeGiven && g != fmt::Granularity::Group)
+      return R::error(
+          "--group-size=" + groupSizeText +
+          " needs --granularity=group, not --granularity=" + granularityName);
+  } else if (sizeGiven) {
+    g = fmt::Granularity::Group;
+  }
+  if (g != fmt::Granularity::Group)
+    return fmt::ScaleSpec{g, 0};
+  if (size <= 0 || size % 4 != 0)
+    return R::error("--group-size=" + std::to_string(size) +
+                    " is not a positive multiple of 4");
+  if (stq && size % 256 != 0)
+    return R::error("--group-size=" + std::to_string(size) +
+                    " does not fit stq1_0, which keeps one f16 scale per "
+                    "256-element block: use a multiple of 256");
+  return fmt::ScaleSpec::group(size);
 }
 
 static int runPack() {
+  if (auto rc = checkFiles("pack", /*needsOutput=*/true))
+    return *rc;
   auto layout = fmt::parseLayout(layoutName);
   if (!layout.ok())
     return fail(layout.message());
-  bool stq = *layout == fmt::Layout::Stq1_0;
-  fmt::ScaleSpec spec =
-      stq ? fmt::ScaleSpec::group(256) : fmt::ScaleSpec::row();
-  if (granularityName.getNumOccurrences()) {
-    auto g = fmt::parseGranularity(granularityName);
-    if (!g.ok())
-      return fail(g.message());
-    spec.granularity = *g;
-    spec.groupSize = 0;
-    if (*g == fmt::Granularity::Group)
-      spec.groupSize =
-          stq && !groupSize.getNumOccurrences() ? 256 : int64_t(groupSize);
-  }
+  auto spec = packScaleSpec(*layout);
+  if (!spec.ok())
+    return fail(spec.message());
 
   auto array = fmt::readNpy(input);
   if (!array.ok())
     return fail(array.message());
   if (array->dtype == fmt::NpyDType::I8)
-    return fail("'" + input + "': weights must be f32 or f16, not int8");
+    return fail(inFile(input, "weights must be f32 or f16, not int8"));
   if (array->shape.size() != 2)
-    return fail("'" + input + "': weights must be a 2-D M x K array, got " +
-                Twine(array->shape.size()) + " dimensions");
+    return fail(inFile(input, "weights must be a 2-D M x K array, got " +
+                                  std::to_string(array->shape.size()) +
+                                  " dimensions"));
   int64_t m = array->shape[0], k = array->shape[1];
+  // Check before toFloat() allocates: an empty array has nothing to pack.
+  if (fmt::Status s = fmt::checkShape(*layout, m, k); !s.ok())
+    return fail(inFile(input, s.message()));
+  if (fmt::Status s = fmt::checkScaleSpec(*spec, k); !s.ok())
+    return fail(inFile(input, s.message()));
   std::vector<float> w = array->toFloat();
 
-  auto ternary = fmt::ternarize(w.data(), m, k, *layout, spec);
+  auto ternary = fmt::ternarize(w.data(), m, k, *layout, *spec);
   if (!ternary.ok())
-    return fail("'" + input + "': " + ternary.message());
+    return fail(inFile(input, ternary.message()));
   auto packed = fmt::pack(*ternary, *layout);
   if (!packed.ok())
-    return fail("'" + input + "': " + packed.message());
+    return fail(inFile(input, packed.message()));
 
   // The error of what is stored (stq1_0 rounds its scales to f16).
   auto stored = fmt::unpack(*packed);
   if (!stored.ok())
-    return fail(stored.message());
+    return fail(inFile(input, stored.message()));
   double norm2 = 0.0;
   for (float v : w)
     norm2 += double(v) * double(v);
@@ -130,34 +197,50 @@ static int runPack() {
 }
 
 static int runUnpack() {
+  if (auto rc = checkFiles("unpack", /*needsOutput=*/true))
+    return *rc;
+  bool ternaryValues = valuesKind == "ternary";
+  if (!ternaryValues && valuesKind != "dequantized")
+    return fail("unknown --values='" + valuesKind +
+                "'; expected 'ternary' or 'dequantized'");
   auto packed = fmt::readPackedFile(input);
   if (!packed.ok())
     return fail(packed.message());
   auto t = fmt::unpack(*packed);
   if (!t.ok())
-    return fail(t.message());
-  fmt::NpyArray out;
-  if (valuesKind == "ternary")
-    out = fmt::makeNpyI8({t->rows, t->cols}, t->values);
-  else if (valuesKind == "dequantized")
-    out = fmt::makeNpyF32({t->rows, t->cols}, fmt::dequantize(*t));
-  else
-    return fail("unknown --values='" + valuesKind +
-                "'; expected 'ternary' or 'dequantized'");
+    return fail(inFile(input, t.message()));
+  fmt::NpyArray out =
+      ternaryValues ? fmt::makeNpyI8({t->rows, t->cols}, t->values)
+                    : fmt::makeNpyF32({t->rows, t->cols}, fmt::dequantize(*t));
   if (fmt::Status s = fmt::writeNpy(output, out); !s.ok())
     return fail(s.message());
   return 0;
 }
 
 static int runInfo() {
+  if (auto rc = checkFiles("info", /*needsOutput=*/false))
+    return *rc;
+  // readPackedFile() checks the header, the sizes and the scales; decoding
+  // every group as well makes `info` a full verification.
   auto packed = fmt::readPackedFile(input);
   if (!packed.ok())
     return fail(packed.message());
+  auto t = fmt::unpack(*packed);
+  if (!t.ok())
+    return fail(inFile(input, t.message()));
+  if (fmt::Status s = t->verify(); !s.ok())
+    return fail(inFile(input, s.message()));
   report(*packed);
   return 0;
 }
 
 static int runConvert() {
+  if (auto rc = checkFiles("convert", /*needsOutput=*/true))
+    return *rc;
+  // A default target would turn a forgotten option into a silent copy.
+  if (!layoutName.getNumOccurrences())
+    return fail("convert: no target layout given; use --layout=sherry or "
+                "--layout=stq1_0");
   auto layout = fmt::parseLayout(layoutName);
   if (!layout.ok())
     return fail(layout.message());
@@ -166,7 +249,7 @@ static int runConvert() {
     return fail(packed.message());
   auto converted = fmt::convert(*packed, *layout);
   if (!converted.ok())
-    return fail("'" + input + "': " + converted.message());
+    return fail(inFile(input, converted.message()));
   if (fmt::Status s = fmt::writePackedFile(output, *converted); !s.ok())
     return fail(s.message());
   report(*converted);
@@ -176,14 +259,34 @@ static int runConvert() {
 int main(int argc, char **argv) {
   InitLLVM x(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
+  // Collect the parser's own complaints to print them in our error format.
+  std::string parseErrors;
+  raw_string_ostream parseErrorStream(parseErrors);
+  bool parsed = cl::ParseCommandLineOptions(
       argc, argv,
       "sherry-pack: convert weights to and from the Sherry 1.25-bit format\n\n"
       "  sherry-pack pack w.npy -o w.sherry [--layout=sherry|stq1_0]\n"
       "      [--granularity=tensor|row|group] [--group-size=G]\n"
       "  sherry-pack unpack w.sherry -o t.npy [--values=ternary|dequantized]\n"
       "  sherry-pack info w.sherry\n"
-      "  sherry-pack convert w.sherry -o w.stq --layout=stq1_0\n");
+      "  sherry-pack convert w.sherry -o w.stq --layout=stq1_0\n\n"
+      "pack, info and convert print a report, one 'key: value' per line:\n"
+      "shape, layout, granularity, bits-per-weight (data and scales),\n"
+      "data-bytes, scale-bytes, file-bytes; pack adds relative-l2-error\n"
+      "(||W - W'|| / ||W|| of what the file stores). 'sherry-pack <command>\n"
+      "--help' lists a command's options.\n",
+      &parseErrorStream);
+  if (!parsed) {
+    // Lines read "<program name>: message"; keep only the message.
+    std::string prefix = sys::path::filename(argv[0]).str() + ": ";
+    SmallVector<StringRef> lines;
+    StringRef(parseErrors).split(lines, '\n', -1, /*KeepEmpty=*/false);
+    for (StringRef line : lines) {
+      line.consume_front(prefix);
+      fail(line.trim());
+    }
+    return 1;
+  }
   if (packCmd)
     return runPack();
   if (unpackCmd)
@@ -192,5 +295,6 @@ int main(int argc, char **argv) {
     return runInfo();
   if (convertCmd)
     return runConvert();
-  return fail("no subcommand given; see 'sherry-pack --help'");
+  return fail("no subcommand given; use pack, unpack, info or convert "
+              "(see 'sherry-pack --help')");
 }

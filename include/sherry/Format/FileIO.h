@@ -34,12 +34,17 @@ struct NpyArray {
 };
 
 /// Parses a .npy (format version 1.0, 2.0 or 3.0) from memory. Accepts
-/// '<f4', '<f2', '|i1' (and '<i1'), C order only.
+/// '<f4', '<f2', '|i1' (and '<i1'), C order only; the data must be exactly
+/// what the shape needs.
 Result<NpyArray> parseNpy(const uint8_t *data, size_t size);
 Result<NpyArray> readNpy(const std::string &path);
+/// The bytes np.save writes for the same array (format 1.0, or 2.0 for a
+/// header over 64 KiB).
 std::vector<uint8_t> serializeNpy(const NpyArray &array);
 Status writeNpy(const std::string &path, const NpyArray &array);
 NpyArray makeNpyF32(std::vector<int64_t> shape, const std::vector<float> &v);
+/// Rounds each value to f16 (nearest even).
+NpyArray makeNpyF16(std::vector<int64_t> shape, const std::vector<float> &v);
 NpyArray makeNpyI8(std::vector<int64_t> shape, const std::vector<int8_t> &v);
 
 /// The packed weight file (".sherry"), all integers little endian:
