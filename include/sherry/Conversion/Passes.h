@@ -4,11 +4,14 @@
 #define SHERRY_CONVERSION_PASSES_H
 
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
+#include "sherry/Conversion/SherryToVector/SherryToVector.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::sherry {

@@ -36,4 +36,43 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
   ];
 }
 
+def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
+  let summary = "Lower sherry.matmul on tensors to a vector micro-kernel";
+  let description = [{
+    The portable fast path: `sherry.matmul` (tensor form) becomes a loop
+    over output rows whose body decodes 32 or 64 packed weights at a time
+    straight into a vector of ternary lanes and multiply-accumulates it with
+    activation vectors, with no decoded weights in memory. Upstream vector,
+    arith, scf and tensor ops only, so it is correct on every LLVM target.
+
+    - Scale segments (the whole row, a scale group, or an `stq1_0` block)
+      are summed one after another; chunks never cross a segment.
+    - int8 mode quantizes the activations with `sherry.quantize_activations`
+      (per row), multiplies in i8 (exact: |x| <= 127, w in {-1, 0, 1}),
+      accumulates lanes in i16 while a segment cannot overflow it (i32
+      otherwise), and combines segments in f32 exactly as the format
+      library's `matmulInt8` does: the result is bit-exact.
+    - exact mode accumulates `x * t` in f32 lanes and scales each segment
+      sum once.
+    - `stq1_0` activations are reordered once per call (inside each 64
+      elements, `16p + l` to `4l + p`) so that decoded groups meet them lane
+      by lane.
+    - `batch-block` activation rows share each decoded chunk.
+
+    Scale groups that are not a multiple of 32 elements are left to
+    `convert-sherry-to-linalg`.
+  }];
+  let options = [
+    Option<"batchBlock", "batch-block", "int64_t", "4",
+           "Activation rows that share each decoded weight chunk">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // SHERRY_CONVERSION_PASSES_TD
