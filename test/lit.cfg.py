@@ -20,14 +20,15 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
 
-# Running compiled code: mlir-runner's support libraries (printing) from
-# Debian's LLVM.
+# Running compiled code: mlir-runner's support libraries (printing) and the
+# OpenMP runtime (threaded code) from Debian's LLVM.
 mlir_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append((
     "%runner_libs",
     "-shared-libs=" + ",".join(
         os.path.join(mlir_lib_dir, lib)
-        for lib in ["libmlir_c_runner_utils.so", "libmlir_runner_utils.so"])))
+        for lib in ["libmlir_c_runner_utils.so", "libmlir_runner_utils.so",
+                    "libomp.so"])))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

@@ -18,15 +18,55 @@
 
 using namespace mlir;
 
+LogicalResult
+mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
+                                        std::string &message) {
+  if (options.kernel != "vector" && options.kernel != "linalg") {
+    message = "unknown kernel '" + options.kernel +
+              "'; expected 'vector' or 'linalg'";
+    return failure();
+  }
+  if (options.rowTile < 0 || options.batchTile < 0) {
+    message = "tile sizes must not be negative, got row-tile=" +
+              std::to_string(options.rowTile) +
+              " batch-tile=" + std::to_string(options.batchTile);
+    return failure();
+  }
+  if (options.batchBlock < 1) {
+    message = "batch-block must be at least 1, got " +
+              std::to_string(options.batchBlock);
+    return failure();
+  }
+  if (options.threads < 0) {
+    message = "threads must be 0 (the OpenMP default) or positive, got " +
+              std::to_string(options.threads);
+    return failure();
+  }
+  return success();
+}
+
 void mlir::sherry::buildSherryToLLVMPipeline(
     OpPassManager &pm, const SherryToLLVMOptions &options) {
+  bool openmp = options.threads != 1;
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
-  if (options.rowTile > 0 || options.batchTile > 0) {
+  // Threads come from the tiles, so threading needs some.
+  int64_t rowTile = options.rowTile;
+  if (openmp && rowTile == 0 && options.batchTile == 0)
+    rowTile = 32;
+  if (rowTile > 0 || options.batchTile > 0) {
     SherryTileOptions tile;
-    tile.rowTile = options.rowTile;
+    tile.rowTile = rowTile;
     tile.batchTile = options.batchTile;
     pm.addPass(createSherryTile(tile));
+  }
+  if (options.kernel == "vector") {
+    ConvertSherryToVectorOptions vector;
+    vector.batchBlock = options.batchBlock;
+    pm.addPass(createConvertSherryToVector(vector));
+    // Activation quantization and reordering do not depend on the tile:
+    // out of the tile loop they run once per call.
+    pm.addPass(createLoopInvariantCodeMotionPass());
   }
   pm.addPass(createConvertSherryToLinalg());
 
@@ -39,20 +79,45 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
-  // Tiles run one after another until the threaded lowering lands.
-  pm.addPass(createForallToForLoopPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (openmp) {
+    pm.addPass(createForallToParallelLoopPass());
+    ConvertSCFToOpenMPPassOptions omp;
+    omp.numThreads = options.threads;
+    pm.addPass(createConvertSCFToOpenMPPass(omp));
+  } else {
+    pm.addPass(createForallToForLoopPass());
+  }
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // scf-to-openmp wraps each parallel body in a memref.alloca_scope, which
+  // must become LLVM before its region is split into blocks.
+  if (openmp)
+    pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void mlir::sherry::registerSherryPipelines() {
-  PassPipelineRegistration<SherryToLLVMOptions>(
+  registerPassPipeline(
       "sherry-to-llvm",
       "Lower a module with sherry ops all the way to the llvm dialect "
       "(portable path)",
-      buildSherryToLLVMPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        SherryToLLVMOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        std::string message;
+        if (failed(verifySherryToLLVMOptions(options, message)))
+          return errorHandler("sherry-to-llvm: " + message);
+        buildSherryToLLVMPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> handler) {
+        handler(SherryToLLVMOptions());
+      });
 }

@@ -4,6 +4,9 @@
 #define SHERRY_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
 
 namespace mlir {
 class OpPassManager;
@@ -20,24 +23,48 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",
       llvm::cl::desc("Tile sherry.matmul over this many output features "
-                     "with scf.forall (the unit of threading); 0 = no tiling"),
+                     "with scf.forall (the unit of threading); 0 = no tiling, "
+                     "or 32 when threads are asked for"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> batchTile{
       *this, "batch-tile",
       llvm::cl::desc("Tile sherry.matmul over this many activation rows; "
                      "0 = no tiling"),
       llvm::cl::init(0)};
+  PassOptions::Option<std::string> kernel{
+      *this, "kernel",
+      llvm::cl::desc("How sherry.matmul is computed: 'vector' (the "
+                     "micro-kernel of convert-sherry-to-vector, decoding in "
+                     "registers) or 'linalg' (the reference path of "
+                     "convert-sherry-to-linalg, through decoded weights)"),
+      llvm::cl::init("vector")};
+  PassOptions::Option<int64_t> batchBlock{
+      *this, "batch-block",
+      llvm::cl::desc("Activation rows that share each decoded weight chunk "
+                     "(kernel=vector)"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("1: tiles run in order, no OpenMP; N > 1: tiles run on "
+                     "N OpenMP threads; 0: on the OpenMP runtime's default "
+                     "(OMP_NUM_THREADS). Code with threads calls libomp"),
+      llvm::cl::init(1)};
 };
 
 /// The whole way from a module of func + linalg + tensor + sherry ops to the
 /// llvm dialect, on the portable path: optional scf.forall tiling of
-/// sherry.matmul (its tiles run in order for now), sherry ops to linalg,
-/// one-shot bufferization (function boundaries included, identity layouts),
-/// buffer deallocation, loops, and upstream conversions to LLVM. The result
-/// translates with `mlir-translate --mlir-to-llvmir` and runs with
-/// mlir-runner.
+/// sherry.matmul, its kernel (vector micro-kernel or linalg reference), the
+/// remaining sherry ops to linalg, one-shot bufferization (function
+/// boundaries included, identity layouts), buffer deallocation, tiles to
+/// OpenMP threads or sequential loops, and upstream conversions to LLVM. The
+/// result translates with `mlir-translate --mlir-to-llvmir` and runs with
+/// mlir-runner. Fails with a diagnostic on options it cannot honour.
 void buildSherryToLLVMPipeline(OpPassManager &pm,
                                const SherryToLLVMOptions &options);
+
+/// Checks `options`; the message names the bad option.
+LogicalResult verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
+                                        std::string &message);
 
 /// Registers `--sherry-to-llvm`.
 void registerSherryPipelines();

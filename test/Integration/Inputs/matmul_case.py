@@ -10,7 +10,7 @@ reference sums in double, the kernel in f32). Row 0 of the activations is
 constant, so every int8 activation of that row is 127: sums far past int16.
 
 Usage: matmul_case.py OUT.mlir --layout L --mode exact|int8 [--n N]
-                      [--m M] [--k K] [--bias]
+                      [--m M] [--k K] [--bias] [--x-scale S]
 """
 import argparse
 
@@ -27,6 +27,8 @@ p.add_argument("--m", type=int, default=7)
 p.add_argument("--k", type=int, default=256)
 p.add_argument("--bias", action="store_true")
 p.add_argument("--seed", type=int, default=5)
+p.add_argument("--x-scale", type=float, default=1.0,
+               help="multiplies the activations (large floats)")
 a = p.parse_args()
 
 n, m, k = a.n, a.m, a.k
@@ -47,6 +49,7 @@ x = rng.normal(0, 1, size=(n, k)).astype(np.float32)
 x[0, :] = 3.0  # all +127 after quantization
 if n > 2:
     x[2, 5] = 40.0  # an outlier squeezes the rest of the row
+x *= np.float32(a.x_scale)
 init = rng.normal(0, 1, size=(n, m)).astype(np.float32)
 bvals = rng.normal(0, 1, size=(m,)).astype(np.float32)
 

@@ -1,0 +1,20 @@
+// Options --sherry-to-llvm cannot honour are named in a diagnostic.
+// RUN: not sherry-opt %s --sherry-to-llvm="kernel=tables" 2>&1 | FileCheck %s --check-prefix=KERNEL
+// RUN: not sherry-opt %s --sherry-to-llvm="threads=-1" 2>&1 | FileCheck %s --check-prefix=THREADS
+// RUN: not sherry-opt %s --sherry-to-llvm="batch-block=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not sherry-opt %s --sherry-to-llvm="row-tile=-2" 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: not sherry-opt %s --sherry-to-llvm="no-such-option=1" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: sherry-opt --help | FileCheck %s --check-prefix=HELP
+
+// KERNEL: error: sherry-to-llvm: unknown kernel 'tables'; expected 'vector' or 'linalg'
+// THREADS: error: sherry-to-llvm: threads must be 0 (the OpenMP default) or positive, got -1
+// BLOCK: error: sherry-to-llvm: batch-block must be at least 1, got 0
+// TILE: error: sherry-to-llvm: tile sizes must not be negative, got row-tile=-2 batch-tile=0
+// UNKNOWN: no-such-option
+// HELP: --sherry-to-llvm
+// HELP: --batch-block=
+// HELP: --kernel=
+// HELP: --threads=
+func.func @f() {
+  return
+}
