@@ -40,3 +40,13 @@ llvm_config.with_environment("PATH", config.sherry_tools_dir, append_path=True)
 tool_dirs = [config.sherry_tools_dir, config.llvm_tools_dir]
 tools = ["sherry-opt", "sherry-pack", "mlir-translate", "mlir-runner", "llc"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# CPU features of this machine, for tests that run target-specific code.
+try:
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split(":", 1)[1].split()
+                      for line in f if line.startswith("flags")), [])
+except OSError:
+    flags = []
+if {"avx512f", "avx512bw", "avx512vbmi", "avx512_vnni"} <= set(flags):
+    config.available_features.add("avx512-vnni")

@@ -16,11 +16,35 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/ADT/StringMap.h"
+#include "llvm/TargetParser/Host.h"
+
 using namespace mlir;
+
+std::string mlir::sherry::resolveSherryTarget(const std::string &target) {
+  if (target != "host")
+    return target;
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto has = [&](StringRef name) { return features.lookup(name); };
+  if (has("avx512f") && has("avx512bw") && has("avx512vbmi") &&
+      has("avx512vnni"))
+    return "avx512-vnni";
+  return "portable";
+}
 
 LogicalResult
 mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
                                         std::string &message) {
+  if (options.target != "portable" && options.target != "avx512-vnni" &&
+      options.target != "host") {
+    message = "unknown target '" + options.target +
+              "'; expected 'portable', 'avx512-vnni' or 'host'";
+    return failure();
+  }
+  if (options.target != "portable" && options.kernel == "linalg") {
+    message = "kernel=linalg is the portable reference; it takes no target";
+    return failure();
+  }
   if (options.kernel != "vector" && options.kernel != "linalg") {
     message = "unknown kernel '" + options.kernel +
               "'; expected 'vector' or 'linalg'";
@@ -32,9 +56,10 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
               " batch-tile=" + std::to_string(options.batchTile);
     return failure();
   }
-  if (options.batchBlock < 1) {
-    message = "batch-block must be at least 1, got " +
-              std::to_string(options.batchBlock);
+  if (options.rowBlock < 1 || options.batchBlock < 1) {
+    message = "row-block and batch-block must be at least 1, got row-block=" +
+              std::to_string(options.rowBlock) +
+              " batch-block=" + std::to_string(options.batchBlock);
     return failure();
   }
   if (options.threads < 0) {
@@ -60,8 +85,19 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     tile.batchTile = options.batchTile;
     pm.addPass(createSherryTile(tile));
   }
+  std::string target = resolveSherryTarget(options.target);
+  if (target == "avx512-vnni") {
+    // What the x86 kernel does not take (exact mode, chunks of 32) falls
+    // through to the portable one.
+    ConvertSherryToX86Options x86;
+    x86.isa = target;
+    x86.rowBlock = options.rowBlock;
+    x86.batchBlock = options.batchBlock;
+    pm.addPass(createConvertSherryToX86(x86));
+  }
   if (options.kernel == "vector") {
     ConvertSherryToVectorOptions vector;
+    vector.rowBlock = options.rowBlock;
     vector.batchBlock = options.batchBlock;
     pm.addPass(createConvertSherryToVector(vector));
     // Activation quantization and reordering do not depend on the tile:
@@ -96,6 +132,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (openmp)
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertSherryX86ToLLVM());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

@@ -5,8 +5,12 @@
 
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 #include "sherry/Conversion/SherryToVector/SherryToVector.h"
+#include "sherry/Conversion/SherryToX86/SherryToX86.h"
+#include "sherry/Conversion/SherryX86ToLLVM/SherryX86ToLLVM.h"
+#include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"

@@ -57,12 +57,17 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
     - `stq1_0` activations are reordered once per call (inside each 64
       elements, `16p + l` to `4l + p`) so that decoded groups meet them lane
       by lane.
-    - `batch-block` activation rows share each decoded chunk.
+    - Blocks of `row-block` output rows by `batch-block` activation rows
+      share each decoded chunk and activation read, with an accumulator per
+      pair (independent dependency chains); the remaining rows go one at a
+      time.
 
     Scale groups that are not a multiple of 32 elements are left to
     `convert-sherry-to-linalg`.
   }];
   let options = [
+    Option<"rowBlock", "row-block", "int64_t", "4",
+           "Output rows computed together (independent accumulators)">,
     Option<"batchBlock", "batch-block", "int64_t", "4",
            "Activation rows that share each decoded weight chunk">
   ];
@@ -73,6 +78,54 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect"
   ];
+}
+
+def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
+  let summary = "Lower int8 sherry.matmul to an AVX-512 VNNI micro-kernel";
+  let description = [{
+    The micro-kernel of `convert-sherry-to-vector` (same loops, same
+    bit-exact int8 results) with x86 chunk arithmetic for `isa=avx512-vnni`
+    (AVX-512 F, BW, VBMI and VNNI). A chunk of 64 weights takes one
+    `vpbroadcastq` of its 8 slot bytes, `vpmultishiftqb` and `vpternlogd` to
+    form table indices `4 * slot + lane`, a `vpord` under the 16 sign bits
+    as mask, one `vpermt2b` through a 128-byte table (lane values as t + 1,
+    in {0, 1, 2}) and one `vpdpbusd` per activation row; the +1 offset is
+    removed with each segment's activation sum, computed once per call.
+    The instructions without an `x86vector` op are `sherry_x86` ops, which
+    `convert-sherry-x86-to-llvm` turns into LLVM intrinsic calls.
+
+    Only int8-mode matmuls whose scale segments are multiples of 64
+    elements are lowered; others are left for `convert-sherry-to-vector`.
+    The generated code needs those CPU features: run it only where they
+    are (the `--sherry-to-llvm` option `target=host` checks).
+  }];
+  let options = [
+    Option<"isa", "isa", "std::string", "\"avx512-vnni\"",
+           "Instruction set of the kernel: avx512-vnni">,
+    Option<"rowBlock", "row-block", "int64_t", "4",
+           "Output rows computed together (independent accumulators)">,
+    Option<"batchBlock", "batch-block", "int64_t", "4",
+           "Activation rows that share each decoded weight chunk">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::sherry::x86::SherryX86Dialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def ConvertSherryX86ToLLVM : Pass<"convert-sherry-x86-to-llvm"> {
+  let summary = "Replace sherry_x86 ops by their LLVM intrinsic calls";
+  let description = [{
+    Each `sherry_x86` op wraps one x86 intrinsic on builtin vectors; this
+    pass replaces it by `llvm.call_intrinsic` with the same operands. Run it
+    after bufferization (intrinsic calls have unknown memory effects, which
+    buffer deallocation rejects) and before or after `convert-to-llvm`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // SHERRY_CONVERSION_PASSES_TD

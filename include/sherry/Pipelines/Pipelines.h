@@ -38,6 +38,17 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "registers) or 'linalg' (the reference path of "
                      "convert-sherry-to-linalg, through decoded weights)"),
       llvm::cl::init("vector")};
+  PassOptions::Option<std::string> target{
+      *this, "target",
+      llvm::cl::desc("Instruction set of the kernels: 'portable' (upstream "
+                     "vector ops only, any CPU), 'avx512-vnni' (x86 AVX-512 "
+                     "F/BW/VBMI/VNNI), or 'host' (the best this CPU has)"),
+      llvm::cl::init("portable")};
+  PassOptions::Option<int64_t> rowBlock{
+      *this, "row-block",
+      llvm::cl::desc("Output rows computed together, each with its own "
+                     "accumulators (kernel=vector)"),
+      llvm::cl::init(4)};
   PassOptions::Option<int64_t> batchBlock{
       *this, "batch-block",
       llvm::cl::desc("Activation rows that share each decoded weight chunk "
@@ -61,6 +72,10 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
 /// mlir-runner. Fails with a diagnostic on options it cannot honour.
 void buildSherryToLLVMPipeline(OpPassManager &pm,
                                const SherryToLLVMOptions &options);
+
+/// The instruction set `target` names for this machine: `host` becomes the
+/// best one its CPU supports, other names stay as they are.
+std::string resolveSherryTarget(const std::string &target);
 
 /// Checks `options`; the message names the bad option.
 LogicalResult verifySherryToLLVMOptions(const SherryToLLVMOptions &options,

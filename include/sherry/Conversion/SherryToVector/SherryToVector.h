@@ -10,10 +10,10 @@ class RewritePatternSet;
 
 namespace sherry {
 /// Patterns that lower sherry.matmul on tensors to loops around a vector
-/// micro-kernel decoding packed chunks in registers. `batchBlock` activation
-/// rows share each decoded chunk.
+/// micro-kernel decoding packed chunks in registers, in blocks of `rowBlock`
+/// output rows by `batchBlock` activation rows.
 void populateSherryToVectorPatterns(RewritePatternSet &patterns,
-                                    int64_t batchBlock);
+                                    int64_t rowBlock, int64_t batchBlock);
 } // namespace sherry
 } // namespace mlir
 

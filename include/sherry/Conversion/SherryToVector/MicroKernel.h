@@ -1,0 +1,74 @@
+//===- MicroKernel.h - The sherry.matmul micro-kernel skeleton --*- C++ -*-===//
+//
+// The loops of a sherry.matmul kernel (output rows, blocks of activation
+// rows, scale segments, chunks of 32 or 64 weights) are the same on every
+// target; what a target changes is how a chunk of packed bytes becomes
+// weight lanes and how those meet activations. A ChunkArithmetic says that,
+// and lowerMatmulToMicroKernel builds the loops around it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHERRY_CONVERSION_SHERRYTOVECTOR_MICROKERNEL_H
+#define SHERRY_CONVERSION_SHERRYTOVECTOR_MICROKERNEL_H
+
+#include "sherry/Dialect/Sherry/IR/SherryOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::sherry {
+
+/// How sherry.matmul's K is cut: into scale segments (one weight scale
+/// each) and, inside a segment, into chunks decoded at once.
+struct KernelShape {
+  PackedFormat format;
+  ScaleGranularity granularity;
+  int64_t k;
+  int64_t segment; ///< elements per scale segment
+  int64_t chunk;   ///< elements per chunk: 32 or 64, whole sign bytes
+  bool int8;       ///< int8 activation mode (else exact)
+
+  /// The shape of `op`'s kernel, or failure (with the reason) where K is
+  /// dynamic or scale segments do not hold whole chunks of 32.
+  static FailureOr<KernelShape> get(MatmulOp op, std::string &reason);
+};
+
+/// The target-dependent arithmetic of one chunk.
+class ChunkArithmetic {
+public:
+  virtual ~ChunkArithmetic();
+
+  /// Whether this arithmetic handles `shape` at all.
+  virtual bool supports(const KernelShape &shape) const = 0;
+  /// The per-activation-row accumulator of a segment.
+  virtual VectorType accumulatorType(OpBuilder &b,
+                                     const KernelShape &shape) const = 0;
+  /// The weights of a chunk from its `chunk / 8` slot bytes and `chunk / 32`
+  /// sign bytes (vectors of i8), in the form accumulate() takes, lane order
+  /// group-major (lane p of group j at 4j + p).
+  virtual Value decode(OpBuilder &b, Location loc, const KernelShape &shape,
+                       Value slotBytes, Value signBytes) const = 0;
+  /// acc + x * w over a chunk; `x` holds the chunk's activations (i8 in int8
+  /// mode, the input type in exact mode).
+  virtual Value accumulate(OpBuilder &b, Location loc, const KernelShape &shape,
+                           Value acc, Value x, Value w) const = 0;
+  /// The sum of an accumulator: i32 in int8 mode, f32 in exact mode.
+  virtual Value reduce(OpBuilder &b, Location loc, const KernelShape &shape,
+                       Value acc) const = 0;
+  /// Whether int8 weights come out of decode() offset by +1 (in {0, 1, 2},
+  /// as unsigned-by-signed dot products want): each segment's sum then
+  /// exceeds the true one by the segment's activation sum, which the kernel
+  /// subtracts.
+  virtual bool offsetsWeights(const KernelShape &shape) const { return false; }
+};
+
+/// Replaces sherry.matmul `op` (tensor form) by loops around `arithmetic`:
+/// blocks of `rowBlock` output rows by `batchBlock` activation rows share
+/// each decoded chunk and activation read, with an accumulator per pair.
+LogicalResult lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
+                                       const ChunkArithmetic &arithmetic,
+                                       int64_t rowBlock, int64_t batchBlock);
+
+} // namespace mlir::sherry
+
+#endif // SHERRY_CONVERSION_SHERRYTOVECTOR_MICROKERNEL_H

@@ -1,0 +1,102 @@
+//===- SherryX86.td - x86 instructions the kernels use -----*- tablegen -*-===//
+//
+// Thin typed wrappers over one x86 intrinsic each, for the instructions the
+// sherry kernels need and upstream x86vector has no op for. They are Pure, so
+// bufferization and other passes move them freely, and
+// convert-sherry-x86-to-llvm turns each into its LLVM intrinsic call.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHERRY_DIALECT_SHERRYX86_IR_SHERRYX86_TD
+#define SHERRY_DIALECT_SHERRYX86_IR_SHERRYX86_TD
+
+include "mlir/Dialect/LLVMIR/LLVMInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def SherryX86_Dialect : Dialect {
+  let name = "sherry_x86";
+  let cppNamespace = "::mlir::sherry::x86";
+  let summary = "x86 SIMD instructions of the sherry kernels";
+  let description = [{
+    Each op is one x86 instruction on builtin vectors, named after it, that
+    the sherry micro-kernels emit and the upstream `x86vector` dialect does
+    not provide. Generated code with these ops needs the CPU features each
+    op names.
+  }];
+}
+
+class SherryX86_IntrOp<string mnemonic, string intrinsic,
+                       list<Trait> traits = []>
+    : Op<SherryX86_Dialect, mnemonic, !listconcat(traits, [Pure,
+          DeclareOpInterfaceMethods<OneToOneIntrinsicOpInterface>])> {
+  code intrinsicName = intrinsic;
+  let extraClassDefinition = [{
+    std::string $cppClass::getIntrinsicName() {
+      return "}] # intrinsic # [{";
+    }
+  }];
+}
+
+def SherryX86_MultishiftOp
+    : SherryX86_IntrOp<"avx512.vpmultishiftqb",
+                       "llvm.x86.avx512.pmultishift.qb.512",
+                       [AllTypesMatch<["control", "data", "result"]>]> {
+  let summary = "vpmultishiftqb: 8-bit fields at any bit offset (AVX512_VBMI)";
+  let description = [{
+    Byte `i` of the result is the 8 bits of quadword `i / 8` of `data`
+    starting at bit `control[i] % 64`, wrapping around the quadword.
+
+    ```mlir
+    %f = sherry_x86.avx512.vpmultishiftqb %control, %data : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$control,
+                       VectorOfLengthAndType<[64], [I8]>:$data);
+  let results = (outs VectorOfLengthAndType<[64], [I8]>:$result);
+  let assemblyFormat = "$control `,` $data attr-dict `:` type($result)";
+}
+
+def SherryX86_Permt2bOp
+    : SherryX86_IntrOp<"avx512.vpermt2b",
+                       "llvm.x86.avx512.vpermi2var.qi.512",
+                       [AllTypesMatch<["low", "index", "high", "result"]>]> {
+  let summary = "vpermt2b: a 128-byte table lookup (AVX512_VBMI)";
+  let description = [{
+    Byte `i` of the result is byte `index[i] % 64` of `low` where bit 6 of
+    `index[i]` is clear, of `high` where it is set; bit 7 is ignored.
+
+    ```mlir
+    %v = sherry_x86.avx512.vpermt2b %low, %index, %high : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$low,
+                       VectorOfLengthAndType<[64], [I8]>:$index,
+                       VectorOfLengthAndType<[64], [I8]>:$high);
+  let results = (outs VectorOfLengthAndType<[64], [I8]>:$result);
+  let assemblyFormat =
+      "$low `,` $index `,` $high attr-dict `:` type($result)";
+}
+
+def SherryX86_DpbusdOp
+    : SherryX86_IntrOp<"avx512.vpdpbusd", "llvm.x86.avx512.vpdpbusd.512",
+                       [AllTypesMatch<["acc", "result"]>,
+                        AllTypesMatch<["a", "b"]>]> {
+  let summary = "vpdpbusd: unsigned by signed byte dot products (AVX512_VNNI)";
+  let description = [{
+    Lane `j` of the result is `acc[j]` plus the sum over `p` in 0..3 of
+    `zext(a[4j + p]) * sext(b[4j + p])`, wrapping in i32 (no saturation).
+
+    ```mlir
+    %r = sherry_x86.avx512.vpdpbusd %acc, %a, %b : vector<16xi32>, vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I32]>:$acc,
+                       VectorOfLengthAndType<[64], [I8]>:$a,
+                       VectorOfLengthAndType<[64], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat =
+      "$acc `,` $a `,` $b attr-dict `:` type($result) `,` type($a)";
+}
+
+#endif // SHERRY_DIALECT_SHERRYX86_IR_SHERRYX86_TD

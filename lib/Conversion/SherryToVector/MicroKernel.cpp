@@ -1,0 +1,374 @@
+//===- MicroKernel.cpp - The sherry.matmul micro-kernel skeleton ----------===//
+//
+// Builds, on tensors, the loops every target's sherry.matmul kernel shares:
+// output rows, blocks of activation rows that share each decoded chunk,
+// scale segments in K order, and chunks inside a segment. The chunk
+// arithmetic comes from a ChunkArithmetic.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::sherry;
+
+ChunkArithmetic::~ChunkArithmetic() = default;
+
+FailureOr<KernelShape> KernelShape::get(MatmulOp op, std::string &reason) {
+  KernelShape shape;
+  shape.k = op.getK();
+  if (ShapedType::isDynamic(shape.k)) {
+    reason = "K must be static";
+    return failure();
+  }
+  LayoutAttr layout = op.getLayout();
+  shape.format = layout.getFormat();
+  shape.granularity = layout.getGranularity();
+  shape.int8 = op.getMode() == ActivationMode::Int8;
+  shape.segment = shape.k;
+  if (shape.format == PackedFormat::Stq1_0)
+    shape.segment = 256;
+  else if (shape.granularity == ScaleGranularity::Group)
+    shape.segment = layout.getGroupSize();
+  // Chunks are whole sign bytes (8 groups) and never cross a segment.
+  if (shape.segment % 64 == 0) {
+    shape.chunk = 64;
+  } else if (shape.segment % 32 == 0) {
+    shape.chunk = 32;
+  } else {
+    reason = "scale groups are not a multiple of 32 elements";
+    return failure();
+  }
+  return shape;
+}
+
+namespace {
+
+/// Small builders over one insertion point.
+class Emitter {
+public:
+  Emitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(float v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value muli(Value x, int64_t c) {
+    return arith::MulIOp::create(b, loc, x, idx(c));
+  }
+  Value divi(Value x, int64_t c) {
+    return arith::DivUIOp::create(b, loc, x, idx(c));
+  }
+  Value toF32(Value v) {
+    return v.getType().isF32()
+               ? v
+               : arith::ExtFOp::create(b, loc, b.getF32Type(), v).getResult();
+  }
+  Value extract(Value t, ValueRange indices) {
+    return tensor::ExtractOp::create(b, loc, t, indices);
+  }
+
+  /// Reads `len` contiguous elements of row `row` of the 2-D tensor `t`,
+  /// from column `col`.
+  Value read(Value t, Value row, Value col, int64_t len) {
+    Type element = cast<ShapedType>(t.getType()).getElementType();
+    Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+    return vector::TransferReadOp::create(
+        b, loc, VectorType::get({len}, element), t, ValueRange{row, col}, pad,
+        ArrayRef<bool>{true});
+  }
+
+  OpBuilder &b;
+  Location loc;
+};
+
+/// Where the slot and sign bytes of the chunk starting at element `k0` of a
+/// row lie, as column offsets in the packed row.
+std::pair<Value, Value> chunkColumns(Emitter &e, const KernelShape &shape,
+                                     Value k0) {
+  if (shape.format == PackedFormat::Sherry) {
+    // K/8 slot bytes then K/32 sign bytes; group k0/4 starts the chunk.
+    return {e.divi(k0, 8), e.addi(e.idx(shape.k / 8), e.divi(k0, 32))};
+  }
+  // 42-byte blocks of 256 elements; chunk c (64 elements, 16 groups) of a
+  // block has slot bytes 8c.. and sign bytes 32 + 2c.
+  Value base = e.muli(e.divi(k0, 256), 42);
+  Value c = e.divi(arith::RemUIOp::create(e.b, e.loc, k0, e.idx(256)), 64);
+  return {e.addi(base, e.muli(c, 8)),
+          e.addi(base, e.addi(e.idx(32), e.muli(c, 2)))};
+}
+
+/// The weight scale of segment `s` of row `m`, as f32.
+Value segmentScale(Emitter &e, const KernelShape &shape, Value packed,
+                   Value scales, Value m, Value s) {
+  if (shape.format == PackedFormat::Stq1_0) {
+    // The block's f16 scale, little endian in bytes 40 and 41.
+    Value two = e.read(packed, m, e.addi(e.muli(s, 42), e.idx(40)), 2);
+    Value half = vector::BitCastOp::create(
+        e.b, e.loc, VectorType::get({1}, e.b.getF16Type()), two);
+    return e.toF32(vector::ExtractOp::create(e.b, e.loc, half, 0));
+  }
+  switch (shape.granularity) {
+  case ScaleGranularity::Tensor:
+    return e.toF32(e.extract(scales, {e.idx(0)}));
+  case ScaleGranularity::Row:
+    return e.toF32(e.extract(scales, {m}));
+  case ScaleGranularity::Group:
+    return e.toF32(e.extract(scales, {m, s}));
+  }
+  llvm_unreachable("unknown scale granularity");
+}
+
+/// Views activations of `stq1_0` weights in the order their groups hold
+/// them: inside each 64-element chunk, element 16p + l moves to 4l + p, so
+/// that a decoded chunk (group-major) meets its activations lane by lane.
+Value groupMajor(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t k = type.getDimSize(1);
+  Type element = type.getElementType();
+  auto split =
+      RankedTensorType::get({type.getDimSize(0), k / 64, 4, 16}, element);
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, split, x, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
+                                  b.getIndexAttr(k / 64), b.getIndexAttr(16),
+                                  b.getIndexAttr(4)};
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, element);
+  Value moved = linalg::TransposeOp::create(b, loc, expanded, empty,
+                                            ArrayRef<int64_t>{0, 1, 3, 2})
+                    .getResult()[0];
+  return tensor::CollapseShapeOp::create(
+      b, loc, type, moved, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+}
+
+/// The i32 sum of each segment of each row of int8 activations q: N x
+/// (K / segment).
+Value segmentSums(OpBuilder &b, Location loc, Value q, int64_t segment) {
+  auto type = cast<RankedTensorType>(q.getType());
+  int64_t k = type.getDimSize(1), n = type.getDimSize(0);
+  auto split =
+      RankedTensorType::get({n, k / segment, segment}, type.getElementType());
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, split, q, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+  SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, q, 0),
+                                  b.getIndexAttr(k / segment)};
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getI32Type());
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0, d1, d2;
+  bindDims(ctx, d0, d1, d2);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{expanded},
+             ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d1, d2}, ctx),
+                                 AffineMap::get(3, 0, {d0, d1}, ctx)},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction},
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value v =
+                   arith::ExtSIOp::create(nb, nl, nb.getI32Type(), args[0]);
+               linalg::YieldOp::create(
+                   nb, nl,
+                   ValueRange{arith::AddIOp::create(nb, nl, args[1], v)});
+             })
+      .getResult(0);
+}
+
+/// The values every row block of the kernel reads.
+struct KernelOperands {
+  Value x;       ///< activations (int8 in int8 mode), group-major
+  Value xScales; ///< int8 mode: N activation scales
+  Value xSums;   ///< offset weights: N x segments activation sums
+  Value packed, scales, bias;
+};
+
+/// Computes output rows m0 .. m0 + rowCount - 1 for activation rows n0 ..
+/// n0 + count - 1 and inserts them into `y` (which holds the accumulator
+/// `init`); returns the updated tensor. Every (row, activation row) pair has
+/// an accumulator of its own: independent dependency chains, and each
+/// decoded chunk and each activation chunk is read once per block.
+Value emitBlock(Emitter &e, const KernelShape &shape,
+                const ChunkArithmetic &arithmetic, const KernelOperands &ops,
+                Value m0, int64_t rowCount, Value n0, int64_t count, Value y) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  VectorType accType = arithmetic.accumulatorType(b, shape);
+  SmallVector<Value> mIdx, nIdx;
+  for (int64_t r = 0; r < rowCount; ++r)
+    mIdx.push_back(e.addi(m0, e.idx(r)));
+  for (int64_t i = 0; i < count; ++i)
+    nIdx.push_back(e.addi(n0, e.idx(i)));
+  int64_t pairs = rowCount * count;
+
+  SmallVector<Value> zeroSums(pairs, e.f32(0.0f));
+  auto segments = scf::ForOp::create(
+      b, loc, e.idx(0), e.idx(shape.k / shape.segment), e.idx(1), zeroSums,
+      [&](OpBuilder &sb, Location sl, Value s, ValueRange sums) {
+        Emitter se(sb, sl);
+        Value k0 = se.muli(s, shape.segment);
+        Value zeroAcc =
+            arith::ConstantOp::create(sb, sl, sb.getZeroAttr(accType));
+        SmallVector<Value> zeroAccs(pairs, zeroAcc);
+        auto chunks = scf::ForOp::create(
+            sb, sl, se.idx(0), se.idx(shape.segment / shape.chunk), se.idx(1),
+            zeroAccs,
+            [&](OpBuilder &cb, Location cl, Value c, ValueRange accs) {
+              Emitter ce(cb, cl);
+              Value kc = ce.addi(k0, ce.muli(c, shape.chunk));
+              auto [slotCol, signCol] = chunkColumns(ce, shape, kc);
+              SmallVector<Value> xs;
+              for (int64_t i = 0; i < count; ++i)
+                xs.push_back(ce.read(ops.x, nIdx[i], kc, shape.chunk));
+              SmallVector<Value> next;
+              for (int64_t r = 0; r < rowCount; ++r) {
+                Value w = arithmetic.decode(
+                    cb, cl, shape,
+                    ce.read(ops.packed, mIdx[r], slotCol, shape.chunk / 8),
+                    ce.read(ops.packed, mIdx[r], signCol, shape.chunk / 32));
+                for (int64_t i = 0; i < count; ++i)
+                  next.push_back(arithmetic.accumulate(
+                      cb, cl, shape, accs[r * count + i], xs[i], w));
+              }
+              scf::YieldOp::create(cb, cl, next);
+            });
+
+        SmallVector<Value> nextSums;
+        for (int64_t r = 0; r < rowCount; ++r) {
+          Value alpha =
+              segmentScale(se, shape, ops.packed, ops.scales, mIdx[r], s);
+          for (int64_t i = 0; i < count; ++i) {
+            int64_t pair = r * count + i;
+            Value sum =
+                arithmetic.reduce(sb, sl, shape, chunks.getResult(pair));
+            Value term;
+            if (shape.int8) {
+              if (ops.xSums)
+                sum = arith::SubIOp::create(
+                    sb, sl, sum, se.extract(ops.xSums, {nIdx[i], s}));
+              // As the reference: float(isum) * alpha, then * xscale.
+              term = arith::SIToFPOp::create(sb, sl, sb.getF32Type(), sum);
+              term = arith::MulFOp::create(sb, sl, term, alpha);
+              term = arith::MulFOp::create(sb, sl, term,
+                                           se.extract(ops.xScales, {nIdx[i]}));
+            } else {
+              term = arith::MulFOp::create(sb, sl, sum, alpha);
+            }
+            nextSums.push_back(arith::AddFOp::create(sb, sl, sums[pair], term));
+          }
+        }
+        scf::YieldOp::create(sb, sl, nextSums);
+      });
+
+  // (init + y) + bias in f32, rounded once into the result type.
+  for (int64_t r = 0; r < rowCount; ++r) {
+    Value bias;
+    if (ops.bias)
+      bias = e.toF32(e.extract(ops.bias, {mIdx[r]}));
+    for (int64_t i = 0; i < count; ++i) {
+      Value init = e.extract(y, {nIdx[i], mIdx[r]});
+      Value v = arith::AddFOp::create(b, loc, e.toF32(init),
+                                      segments.getResult(r * count + i));
+      if (bias)
+        v = arith::AddFOp::create(b, loc, v, bias);
+      if (v.getType() != init.getType())
+        v = arith::TruncFOp::create(b, loc, init.getType(), v);
+      y = tensor::InsertOp::create(b, loc, v, y, ValueRange{nIdx[i], mIdx[r]});
+    }
+  }
+  return y;
+}
+
+/// Loops `[from, to)` in steps of `step`, threading `y` through `body(i)`.
+template <typename BodyFn>
+Value loop(OpBuilder &b, Location loc, Value from, Value to, int64_t step,
+           Value y, BodyFn body) {
+  Value stepValue = arith::ConstantIndexOp::create(b, loc, step);
+  return scf::ForOp::create(
+             b, loc, from, to, stepValue, ValueRange{y},
+             [&](OpBuilder &lb, Location ll, Value i, ValueRange iter) {
+               Emitter le(lb, ll);
+               scf::YieldOp::create(lb, ll, body(le, i, iter[0]));
+             })
+      .getResult(0);
+}
+
+/// The largest multiple of `block` not above `size`.
+Value roundDown(Emitter &e, Value size, int64_t block) {
+  return arith::SubIOp::create(
+      e.b, e.loc, size, arith::RemUIOp::create(e.b, e.loc, size, e.idx(block)));
+}
+
+} // namespace
+
+LogicalResult
+mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
+                                       const ChunkArithmetic &arithmetic,
+                                       int64_t rowBlock, int64_t batchBlock) {
+  if (op.getResult().empty())
+    return rewriter.notifyMatchFailure(op, "lowered on tensors only");
+  std::string reason;
+  FailureOr<KernelShape> shape = KernelShape::get(op, reason);
+  if (failed(shape))
+    return rewriter.notifyMatchFailure(op, reason);
+  if (!arithmetic.supports(*shape))
+    return rewriter.notifyMatchFailure(op, "not supported by the arithmetic");
+
+  Location loc = op.getLoc();
+  Emitter e(rewriter, loc);
+  KernelOperands ops;
+  ops.x = op.getInput();
+  ops.packed = op.getWeights();
+  ops.scales = op.getScales();
+  ops.bias = op.getBias();
+  if (shape->int8) {
+    auto xType = cast<RankedTensorType>(ops.x.getType());
+    auto quant = QuantizeActivationsOp::create(
+        rewriter, loc,
+        RankedTensorType::get(xType.getShape(), rewriter.getI8Type()),
+        RankedTensorType::get({xType.getDimSize(0)}, rewriter.getF32Type()),
+        ops.x, 0);
+    ops.x = quant.getValues();
+    ops.xScales = quant.getScales();
+    if (arithmetic.offsetsWeights(*shape))
+      ops.xSums = segmentSums(rewriter, loc, ops.x, shape->segment);
+  }
+  if (shape->format == PackedFormat::Stq1_0)
+    ops.x = groupMajor(rewriter, loc, ops.x);
+
+  Value n = tensor::DimOp::create(rewriter, loc, ops.x, 0);
+  Value m = tensor::DimOp::create(rewriter, loc, ops.packed, 0);
+  // Output rows go in blocks of `rowBlock`, activation rows in blocks of
+  // `batchBlock` (each pair of blocks shares its decoded chunks and
+  // activation reads), then the rest one at a time.
+  Value nMain = roundDown(e, n, batchBlock);
+  Value mMain = roundDown(e, m, rowBlock);
+  auto rowsOf = [&](int64_t rowCount) {
+    return [&, rowCount](Emitter &re, Value m0, Value y) {
+      y = loop(re.b, re.loc, re.idx(0), nMain, batchBlock, y,
+               [&](Emitter &be, Value n0, Value yy) {
+                 return emitBlock(be, *shape, arithmetic, ops, m0, rowCount, n0,
+                                  batchBlock, yy);
+               });
+      return loop(re.b, re.loc, nMain, n, 1, y,
+                  [&](Emitter &be, Value n0, Value yy) {
+                    return emitBlock(be, *shape, arithmetic, ops, m0, rowCount,
+                                     n0, 1, yy);
+                  });
+    };
+  };
+  Value y = loop(rewriter, loc, e.idx(0), mMain, rowBlock, op.getInit(),
+                 rowsOf(rowBlock));
+  if (rowBlock > 1)
+    y = loop(rewriter, loc, mMain, m, 1, y, rowsOf(1));
+  rewriter.replaceOp(op, y);
+  return success();
+}

@@ -1,0 +1,162 @@
+//===- SherryToX86.cpp - sherry.matmul to AVX-512 VNNI kernels ------------===//
+//
+// The x86 chunk arithmetic of the sherry.matmul micro-kernel, for int8 mode
+// on AVX-512 with BW, VBMI and VNNI. A chunk is 64 weights (16 groups):
+//
+//   vpbroadcastq   the 8 slot bytes into every quadword
+//   vpmultishiftqb byte 4j + p takes the 8 bits at 4j - 2: slot j in bits 2-5
+//   vpternlogd     (that & 0x3c) | p: a table index 4 * slot + p
+//   vpord {k}      + 0x40 in the 4 bytes of each group whose sign bit is set
+//                  (the 16 sign bits are the mask register)
+//   vpermt2b       a 128-byte table: index 4 * code + p gives lane p of code
+//                  as t + 1, in {0, 1, 2}
+//   vpdpbusd       unsigned weights by signed int8 activations, 4 per i32
+//
+// The +1 offset adds each segment's activation sum, which the kernel
+// subtracts. The instructions without an x86vector op are sherry_x86 ops;
+// the rest is arith on vectors that the backend selects as above.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sherry/Conversion/Passes.h"
+
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Dialect/Sherry/IR/SherryOps.h"
+#include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
+#include "sherry/Format/Format.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::sherry {
+#define GEN_PASS_DEF_CONVERTSHERRYTOX86
+#include "sherry/Conversion/Passes.h.inc"
+} // namespace mlir::sherry
+
+using namespace mlir;
+using namespace mlir::sherry;
+namespace format = ::sherry::format;
+
+namespace {
+
+Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values) {
+  auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+class Avx512VnniArithmetic : public ChunkArithmetic {
+public:
+  bool supports(const KernelShape &shape) const override {
+    return shape.int8 && shape.chunk == 64;
+  }
+
+  VectorType accumulatorType(OpBuilder &b, const KernelShape &) const override {
+    return VectorType::get({16}, b.getI32Type());
+  }
+
+  Value decode(OpBuilder &b, Location loc, const KernelShape &, Value slotBytes,
+               Value signBytes) const override {
+    auto bytes64 = VectorType::get({64}, b.getI8Type());
+    auto dwords = VectorType::get({16}, b.getI32Type());
+    SmallVector<int64_t> everyQuadword;
+    SmallVector<int8_t> control, lane, upper, lower;
+    for (int64_t i = 0; i < 64; ++i) {
+      everyQuadword.push_back(i % 8);
+      control.push_back(int8_t((4 * (i / 4) + 62) % 64));
+      lane.push_back(int8_t(i % 4));
+    }
+    // Lane p of code c as t + 1, at 4c + p; codes 16.. in the second half.
+    for (int64_t i = 0; i < 128; ++i) {
+      int8_t q = (format::kCodebook[i / 4] >> (2 * (i % 4))) & 3;
+      (i < 64 ? lower : upper).push_back(q);
+    }
+    Value slots =
+        vector::ShuffleOp::create(b, loc, slotBytes, slotBytes, everyQuadword);
+    Value fields = x86::MultishiftOp::create(
+        b, loc, bytes64, byteVector(b, loc, control), slots);
+    Value index = arith::OrIOp::create(
+        b, loc,
+        arith::AndIOp::create(
+            b, loc, fields, byteVector(b, loc, SmallVector<int8_t>(64, 0x3c))),
+        byteVector(b, loc, lane));
+    // Sign bit j of the 16 selects dword j for +0x40 in each byte.
+    Value signs = vector::BitCastOp::create(
+        b, loc, VectorType::get({16}, b.getI1Type()), signBytes);
+    Value index32 = vector::BitCastOp::create(b, loc, dwords, index);
+    Value signed32 = arith::OrIOp::create(
+        b, loc, index32,
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(dwords, int32_t(0x40404040))));
+    index = vector::BitCastOp::create(
+        b, loc, bytes64,
+        arith::SelectOp::create(b, loc, signs, signed32, index32));
+    return x86::Permt2bOp::create(b, loc, bytes64, byteVector(b, loc, lower),
+                                  index, byteVector(b, loc, upper));
+  }
+
+  Value accumulate(OpBuilder &b, Location loc, const KernelShape &, Value acc,
+                   Value x, Value w) const override {
+    return x86::DpbusdOp::create(b, loc, acc.getType(), acc, w, x);
+  }
+
+  Value reduce(OpBuilder &b, Location loc, const KernelShape &,
+               Value acc) const override {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+  }
+
+  bool offsetsWeights(const KernelShape &) const override { return true; }
+};
+
+struct MatmulToAvx512Vnni : OpRewritePattern<MatmulOp> {
+  MatmulToAvx512Vnni(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
+      : OpRewritePattern(ctx), rowBlock(rowBlock), batchBlock(batchBlock) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerMatmulToMicroKernel(op, rewriter, Avx512VnniArithmetic(),
+                                    rowBlock, batchBlock);
+  }
+
+  int64_t rowBlock, batchBlock;
+};
+
+struct ConvertSherryToX86Pass
+    : public mlir::sherry::impl::ConvertSherryToX86Base<
+          ConvertSherryToX86Pass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (isa != "avx512-vnni") {
+      getOperation()->emitError() << "convert-sherry-to-x86: unknown isa '"
+                                  << isa << "'; expected 'avx512-vnni'";
+      return signalPassFailure();
+    }
+    if (rowBlock < 1) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: row-block must be at least 1, got "
+          << int64_t(rowBlock);
+      return signalPassFailure();
+    }
+    if (batchBlock < 1) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: batch-block must be at least 1, got "
+          << int64_t(batchBlock);
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    populateSherryToX86Patterns(patterns, rowBlock, batchBlock);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::sherry::populateSherryToX86Patterns(RewritePatternSet &patterns,
+                                               int64_t rowBlock,
+                                               int64_t batchBlock) {
+  patterns.add<MatmulToAvx512Vnni>(patterns.getContext(), rowBlock, batchBlock);
+}
