@@ -188,6 +188,32 @@ Result<TernaryMatrix> unpack(const PackedWeights &packed);
 Result<PackedWeights> convert(const PackedWeights &packed, Layout target);
 
 //===----------------------------------------------------------------------===//
+// Interleaved rows for activation-table kernels (an internal layout, §3.3)
+//===----------------------------------------------------------------------===//
+
+/// Rows per tile of the interleaved layout.
+constexpr int64_t kTableTileRows = 32;
+/// Bytes per tile and step of 16 K elements (4 groups): 64 nibble bytes and
+/// two 8-byte sign masks.
+constexpr int64_t kTableStepBytes = 80;
+
+/// The codes of `packed` regrouped for kernels that look up, for 32 rows at
+/// once, per-group tables of activation sums: rows in tiles of 32 (the last
+/// tile padded with code 0), and per tile, for each step s of 4 groups
+/// (groups in layout order: g of a row is the g-th group of `packed`'s
+/// layout, elements groupElements(layout, g)), 80 bytes:
+///   - 64 bytes: byte b holds row r = b / 2 of the tile; its low nibble is
+///     the slot of group 4s + b % 2, its high nibble that of group
+///     4s + 2 + b % 2;
+///   - 8 bytes, a little-endian 64-bit mask: bit b is the sign bit of
+///     (row b / 2, group 4s + b % 2);
+///   - 8 bytes: bit b is the sign bit of (row b / 2, group 4s + 2 + b % 2).
+/// ceil(rows / 32) * (K / 16) * 80 bytes in all: 1.25 bits per weight, as
+/// the canonical layouts. Group membership is kept, so the same activation
+/// sums apply.
+Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed);
+
+//===----------------------------------------------------------------------===//
 // Reference matmul: the oracle for every kernel
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,85 @@
+//===- InterleaveTest.cpp - Rows interleaved for activation tables --------===//
+
+#include "TestUtils.h"
+#include "sherry/Format/Format.h"
+
+#include "gtest/gtest.h"
+
+using namespace sherry::format;
+using namespace sherry::format::test;
+
+namespace {
+
+/// Reads the ternary value of (m, element k) back from interleaved bytes by
+/// the documented layout alone.
+int8_t readInterleaved(const std::vector<uint8_t> &bytes, Layout layout,
+                       int64_t k, int64_t m, int64_t g, int lane) {
+  int64_t steps = k / 16, tile = m / 32, r = m % 32, s = g / 4, i = g % 4;
+  const uint8_t *step = bytes.data() + (tile * steps + s) * 80;
+  int64_t b = 2 * r + i % 2;
+  uint8_t slot = i < 2 ? step[b] & 0xF : step[b] >> 4;
+  const uint8_t *mask = step + (i < 2 ? 64 : 72);
+  uint8_t sign = (mask[b / 8] >> (b % 8)) & 1;
+  Result<Group> grp = decodeGroup(uint8_t((sign << 4) | slot));
+  EXPECT_TRUE(grp.ok());
+  return (*grp)[lane];
+}
+
+struct Case {
+  Layout layout;
+  int64_t rows, cols;
+};
+
+TEST(Interleave, HoldsEveryCodeWhereTheLayoutSays) {
+  // Rows no multiple of 32 (a padded last tile), one tile exactly, K = 96
+  // (6 steps) and two stq1_0 blocks.
+  const Case cases[] = {{Layout::Sherry, 37, 96},
+                        {Layout::Sherry, 32, 64},
+                        {Layout::Sherry, 1, 32},
+                        {Layout::Stq1_0, 45, 512}};
+  for (const Case &c : cases) {
+    SCOPED_TRACE(std::string(layoutName(c.layout)) + " " +
+                 std::to_string(c.rows) + "x" + std::to_string(c.cols));
+    std::vector<float> w = randomWeights(c.rows, c.cols, 11);
+    Result<TernaryMatrix> t = ternarize(
+        w.data(), c.rows, c.cols, c.layout,
+        c.layout == Layout::Stq1_0 ? ScaleSpec::group(256) : ScaleSpec::row());
+    ASSERT_TRUE(t.ok()) << t.getStatus().message();
+    Result<PackedWeights> p = pack(*t, c.layout);
+    ASSERT_TRUE(p.ok()) << p.getStatus().message();
+    Result<std::vector<uint8_t>> bytes = interleaveForTables(*p);
+    ASSERT_TRUE(bytes.ok()) << bytes.getStatus().message();
+    int64_t tiles = (c.rows + 31) / 32;
+    ASSERT_EQ(int64_t(bytes->size()), tiles * (c.cols / 16) * 80);
+    // 1.25 bits per weight over the padded rows.
+    EXPECT_EQ(int64_t(bytes->size()) * 8, tiles * 32 * c.cols * 5 / 4);
+    for (int64_t m = 0; m < c.rows; ++m)
+      for (int64_t g = 0; g < c.cols / 4; ++g) {
+        std::array<int64_t, 4> ks = groupElements(c.layout, g);
+        for (int lane = 0; lane < 4; ++lane)
+          ASSERT_EQ(readInterleaved(*bytes, c.layout, c.cols, m, g, lane),
+                    t->at(m, ks[lane]))
+              << "row " << m << ", group " << g << ", lane " << lane;
+      }
+    // Padding rows hold code 0: zero lane 0, +1 elsewhere.
+    for (int64_t m = c.rows; m < tiles * 32; ++m)
+      for (int lane = 0; lane < 4; ++lane)
+        EXPECT_EQ(readInterleaved(*bytes, c.layout, c.cols, m, 0, lane),
+                  lane == 0 ? 0 : 1);
+  }
+}
+
+TEST(Interleave, RejectsInconsistentWeights) {
+  PackedWeights p;
+  p.layout = Layout::Sherry;
+  p.rows = 2;
+  p.cols = 32;
+  p.scaleSpec = ScaleSpec::row();
+  p.data.assign(3, 0); // 2 rows of 5 bytes are 10
+  p.scales.assign(2, 1.0f);
+  Result<std::vector<uint8_t>> bytes = interleaveForTables(p);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_FALSE(bytes.getStatus().message().empty());
+}
+
+} // namespace
