@@ -56,6 +56,17 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
               " batch-tile=" + std::to_string(options.batchTile);
     return failure();
   }
+  if (options.strategy != "auto" && options.strategy != "tables" &&
+      options.strategy != "decode") {
+    message = "unknown strategy '" + options.strategy +
+              "'; expected 'auto', 'tables' or 'decode'";
+    return failure();
+  }
+  if (options.tileBlock < 1) {
+    message = "tile-block must be at least 1, got " +
+              std::to_string(options.tileBlock);
+    return failure();
+  }
   if (options.rowBlock < 1 || options.batchBlock < 1) {
     message = "row-block and batch-block must be at least 1, got row-block=" +
               std::to_string(options.rowBlock) +
@@ -75,6 +86,21 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bool openmp = options.threads != 1;
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
+  std::string target = resolveSherryTarget(options.target);
+  bool x86 = target == "avx512-vnni";
+  auto x86Options = [&](StringRef strategy) {
+    ConvertSherryToX86Options x86;
+    x86.isa = target;
+    x86.strategy = strategy.str();
+    x86.tileBlock = options.tileBlock;
+    x86.rowBlock = options.rowBlock;
+    x86.batchBlock = options.batchBlock;
+    return x86;
+  };
+  // The table kernel needs its weights constant, which tiles would slice:
+  // it runs first and brings its own scf.forall over tiles of rows.
+  if (x86 && options.strategy != "decode")
+    pm.addPass(createConvertSherryToX86(x86Options("tables")));
   // Threads come from the tiles, so threading needs some.
   int64_t rowTile = options.rowTile;
   if (openmp && rowTile == 0 && options.batchTile == 0)
@@ -85,16 +111,10 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     tile.batchTile = options.batchTile;
     pm.addPass(createSherryTile(tile));
   }
-  std::string target = resolveSherryTarget(options.target);
-  if (target == "avx512-vnni") {
-    // What the x86 kernel does not take (exact mode, chunks of 32) falls
-    // through to the portable one.
-    ConvertSherryToX86Options x86;
-    x86.isa = target;
-    x86.rowBlock = options.rowBlock;
-    x86.batchBlock = options.batchBlock;
-    pm.addPass(createConvertSherryToX86(x86));
-  }
+  // What the x86 kernels do not take (exact mode, chunks of 32) falls
+  // through to the portable one.
+  if (x86 && options.strategy != "tables")
+    pm.addPass(createConvertSherryToX86(x86Options("decode")));
   if (options.kernel == "vector") {
     ConvertSherryToVectorOptions vector;
     vector.rowBlock = options.rowBlock;

@@ -4,6 +4,8 @@
 // RUN: not sherry-opt %s --sherry-to-llvm="batch-block=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="row-tile=-2" 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not sherry-opt %s --sherry-to-llvm="target=avx2" 2>&1 | FileCheck %s --check-prefix=TARGET
+// RUN: not sherry-opt %s --sherry-to-llvm="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
+// RUN: not sherry-opt %s --sherry-to-llvm="tile-block=0" 2>&1 | FileCheck %s --check-prefix=TILEBLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="target=host kernel=linalg" 2>&1 | FileCheck %s --check-prefix=LINALG
 // RUN: not sherry-opt %s --sherry-to-llvm="no-such-option=1" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: sherry-opt --help | FileCheck %s --check-prefix=HELP
@@ -13,14 +15,18 @@
 // BLOCK: error: sherry-to-llvm: row-block and batch-block must be at least 1, got row-block=4 batch-block=0
 // TILE: error: sherry-to-llvm: tile sizes must not be negative, got row-tile=-2 batch-tile=0
 // TARGET: error: sherry-to-llvm: unknown target 'avx2'; expected 'portable', 'avx512-vnni' or 'host'
+// STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
+// TILEBLOCK: error: sherry-to-llvm: tile-block must be at least 1, got 0
 // LINALG: error: sherry-to-llvm: kernel=linalg is the portable reference; it takes no target
 // UNKNOWN: no-such-option
 // HELP: --sherry-to-llvm
 // HELP: --batch-block=
 // HELP: --kernel=
 // HELP: --row-block=
+// HELP: --strategy=
 // HELP: --target=
 // HELP: --threads=
+// HELP: --tile-block=
 func.func @f() {
   return
 }

@@ -81,31 +81,50 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
 }
 
 def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
-  let summary = "Lower int8 sherry.matmul to an AVX-512 VNNI micro-kernel";
+  let summary = "Lower int8 sherry.matmul to AVX-512 micro-kernels";
   let description = [{
-    The micro-kernel of `convert-sherry-to-vector` (same loops, same
-    bit-exact int8 results) with x86 chunk arithmetic for `isa=avx512-vnni`
-    (AVX-512 F, BW, VBMI and VNNI). A chunk of 64 weights takes one
-    `vpbroadcastq` of its 8 slot bytes, `vpmultishiftqb` and `vpternlogd` to
-    form table indices `4 * slot + lane`, a `vpord` under the 16 sign bits
-    as mask, one `vpermt2b` through a 128-byte table (lane values as t + 1,
-    in {0, 1, 2}) and one `vpdpbusd` per activation row; the +1 offset is
-    removed with each segment's activation sum, computed once per call.
-    The instructions without an `x86vector` op are `sherry_x86` ops, which
-    `convert-sherry-x86-to-llvm` turns into LLVM intrinsic calls.
+    x86 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with the
+    format library's `matmulInt8`, for `isa=avx512-vnni` (AVX-512 F, BW,
+    VBMI and VNNI). Two strategies:
 
-    Only int8-mode matmuls whose scale segments are multiples of 64
-    elements are lowered; others are left for `convert-sherry-to-vector`.
-    The generated code needs those CPU features: run it only where they
-    are (the `--sherry-to-llvm` option `target=host` checks).
+    - `tables` (the paper's kernel), for constant weights: per call, each
+      group of 4 int8 activations gets its 32 partial sums (one per code)
+      as low-byte and high-byte tables; the weights are regrouped at
+      compile time (32 rows interleaved, 1.25 bits per weight) so that per
+      16 K elements and 32 rows, two `vpermb` per nibble set fetch the
+      rows' partial sums and `vpmaddubsw` adds them into i16 lanes (one per
+      row), widened to i32 every 32 steps at most. An `scf.forall` over
+      blocks of `tile-block` tiles of 32 rows carries the threads.
+    - `decode`, for any weights: the micro-kernel of
+      `convert-sherry-to-vector` with x86 chunk arithmetic. A chunk of 64
+      weights takes one `vpbroadcastq` of its 8 slot bytes,
+      `vpmultishiftqb` and `vpternlogd` to form table indices
+      `4 * slot + lane`, a `vpord` under the 16 sign bits as mask, one
+      `vpermt2b` through a 128-byte table (lane values as t + 1, in
+      {0, 1, 2}) and one `vpdpbusd` per activation row; the +1 offset is
+      removed with each segment's activation sum, computed once per call.
+
+    `strategy=auto` takes `tables` where the weights are a constant and the
+    scale segments hold whole steps of 16, `decode` elsewhere (64-element
+    chunks); `tables` or `decode` alone leave the other cases. What no
+    strategy takes (exact mode, chunks of 32) is left for
+    `convert-sherry-to-vector`. The instructions without an `x86vector` op
+    are `sherry_x86` ops, which `convert-sherry-x86-to-llvm` turns into LLVM
+    intrinsic calls. The generated code needs the CPU features named above:
+    run it only where they are (the `--sherry-to-llvm` option `target=host`
+    checks).
   }];
   let options = [
     Option<"isa", "isa", "std::string", "\"avx512-vnni\"",
            "Instruction set of the kernel: avx512-vnni">,
+    Option<"strategy", "strategy", "std::string", "\"auto\"",
+           "Kernel strategy: auto, tables or decode">,
+    Option<"tileBlock", "tile-block", "int64_t", "4",
+           "Tiles of 32 rows that share each table read (tables)">,
     Option<"rowBlock", "row-block", "int64_t", "4",
-           "Output rows computed together (independent accumulators)">,
+           "Output rows computed together (decode)">,
     Option<"batchBlock", "batch-block", "int64_t", "4",
-           "Activation rows that share each decoded weight chunk">
+           "Activation rows that share each decoded weight chunk (decode)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

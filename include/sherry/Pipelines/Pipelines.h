@@ -44,6 +44,17 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "vector ops only, any CPU), 'avx512-vnni' (x86 AVX-512 "
                      "F/BW/VBMI/VNNI), or 'host' (the best this CPU has)"),
       llvm::cl::init("portable")};
+  PassOptions::Option<std::string> strategy{
+      *this, "strategy",
+      llvm::cl::desc("x86 kernel strategy: 'auto' (activation tables for "
+                     "constant weights, decode + VNNI dot otherwise), "
+                     "'tables' or 'decode'"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<int64_t> tileBlock{
+      *this, "tile-block",
+      llvm::cl::desc("Tiles of 32 rows that share each table read "
+                     "(strategy=tables)"),
+      llvm::cl::init(4)};
   PassOptions::Option<int64_t> rowBlock{
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "

@@ -126,10 +126,9 @@ Value segmentScale(Emitter &e, const KernelShape &shape, Value packed,
   llvm_unreachable("unknown scale granularity");
 }
 
-/// Views activations of `stq1_0` weights in the order their groups hold
-/// them: inside each 64-element chunk, element 16p + l moves to 4l + p, so
-/// that a decoded chunk (group-major) meets its activations lane by lane.
-Value groupMajor(OpBuilder &b, Location loc, Value x) {
+} // namespace
+
+Value mlir::sherry::groupMajorActivations(OpBuilder &b, Location loc, Value x) {
   auto type = cast<RankedTensorType>(x.getType());
   int64_t k = type.getDimSize(1);
   Type element = type.getElementType();
@@ -147,6 +146,8 @@ Value groupMajor(OpBuilder &b, Location loc, Value x) {
   return tensor::CollapseShapeOp::create(
       b, loc, type, moved, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
 }
+
+namespace {
 
 /// The i32 sum of each segment of each row of int8 activations q: N x
 /// (K / segment).
@@ -342,7 +343,7 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
       ops.xSums = segmentSums(rewriter, loc, ops.x, shape->segment);
   }
   if (shape->format == PackedFormat::Stq1_0)
-    ops.x = groupMajor(rewriter, loc, ops.x);
+    ops.x = groupMajorActivations(rewriter, loc, ops.x);
 
   Value n = tensor::DimOp::create(rewriter, loc, ops.x, 0);
   Value m = tensor::DimOp::create(rewriter, loc, ops.packed, 0);

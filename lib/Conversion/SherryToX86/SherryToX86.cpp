@@ -20,6 +20,8 @@
 
 #include "sherry/Conversion/Passes.h"
 
+#include "TableKernel.h"
+
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
@@ -123,6 +125,18 @@ struct MatmulToAvx512Vnni : OpRewritePattern<MatmulOp> {
   int64_t rowBlock, batchBlock;
 };
 
+struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
+  MatmulToAvx512Tables(MLIRContext *ctx, int64_t tileBlock)
+      : OpRewritePattern(ctx, /*benefit=*/2), tileBlock(tileBlock) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerMatmulToTableKernel(op, rewriter, tileBlock);
+  }
+
+  int64_t tileBlock;
+};
+
 struct ConvertSherryToX86Pass
     : public mlir::sherry::impl::ConvertSherryToX86Base<
           ConvertSherryToX86Pass> {
@@ -132,6 +146,18 @@ struct ConvertSherryToX86Pass
     if (isa != "avx512-vnni") {
       getOperation()->emitError() << "convert-sherry-to-x86: unknown isa '"
                                   << isa << "'; expected 'avx512-vnni'";
+      return signalPassFailure();
+    }
+    if (strategy != "auto" && strategy != "tables" && strategy != "decode") {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: unknown strategy '" << strategy
+          << "'; expected 'auto', 'tables' or 'decode'";
+      return signalPassFailure();
+    }
+    if (tileBlock < 1) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: tile-block must be at least 1, got "
+          << int64_t(tileBlock);
       return signalPassFailure();
     }
     if (rowBlock < 1) {
@@ -147,7 +173,10 @@ struct ConvertSherryToX86Pass
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    populateSherryToX86Patterns(patterns, rowBlock, batchBlock);
+    if (strategy != "decode")
+      patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock);
+    if (strategy != "tables")
+      populateSherryToX86Patterns(patterns, rowBlock, batchBlock);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

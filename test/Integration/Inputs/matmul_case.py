@@ -11,6 +11,7 @@ constant, so every int8 activation of that row is 127: sums far past int16.
 
 Usage: matmul_case.py OUT.mlir --layout L --mode exact|int8 [--n N]
                       [--m M] [--k K] [--bias] [--x-scale S]
+                      [--const-weights]
 """
 import argparse
 
@@ -29,6 +30,8 @@ p.add_argument("--bias", action="store_true")
 p.add_argument("--seed", type=int, default=5)
 p.add_argument("--x-scale", type=float, default=1.0,
                help="multiplies the activations (large floats)")
+p.add_argument("--const-weights", action="store_true",
+               help="@mm packs the weights itself: a constant to the kernel")
 a = p.parse_args()
 
 n, m, k = a.n, a.m, a.k
@@ -66,10 +69,22 @@ else:
       %tol = arith.mulf %tol_s, %mag : f32
       %bad = arith.cmpf ugt, %ad, %tol : f32"""
 
-program = f"""
-func.func @mm(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{
+if a.const_weights:
+    # The packed weights (and scales) are constants inside @mm; %p and %s
+    # stay as arguments, unused, so that @main reads the same either way.
+    mm_body = f"""
+  %w = arith.constant dense_resource<weights> : tensor<{m}x{k}xf32>
+  %t, %s2 = sherry.ternarize %w {L} : tensor<{m}x{k}xf32> -> {T}, {S}
+  %p2 = sherry.pack %t{pack_scales.replace("%s", "%s2")} {L} : {T} -> {P}
+  %y = sherry.matmul ins(%x, %p2 : {X}, {P}){mm_scales.replace("%s", "%s2")}{bias}
+         outs(%i : {Y}) {L}{mode} -> {Y}"""
+else:
+    mm_body = f"""
   %y = sherry.matmul ins(%x, %p : {X}, {P}){mm_scales}{bias}
-         outs(%i : {Y}) {L}{mode} -> {Y}
+         outs(%i : {Y}) {L}{mode} -> {Y}"""
+
+program = f"""
+func.func @mm(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{{mm_body}
   return %y : {Y}
 }}
 

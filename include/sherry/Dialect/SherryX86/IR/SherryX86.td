@@ -99,4 +99,39 @@ def SherryX86_DpbusdOp
       "$acc `,` $a `,` $b attr-dict `:` type($result) `,` type($a)";
 }
 
+def SherryX86_PermbOp
+    : SherryX86_IntrOp<"avx512.vpermb", "llvm.x86.avx512.permvar.qi.512",
+                       [AllTypesMatch<["table", "index", "result"]>]> {
+  let summary = "vpermb: a 64-byte table lookup (AVX512_VBMI)";
+  let description = [{
+    Byte `i` of the result is byte `index[i] % 64` of `table`.
+
+    ```mlir
+    %v = sherry_x86.avx512.vpermb %table, %index : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$table,
+                       VectorOfLengthAndType<[64], [I8]>:$index);
+  let results = (outs VectorOfLengthAndType<[64], [I8]>:$result);
+  let assemblyFormat = "$table `,` $index attr-dict `:` type($result)";
+}
+
+def SherryX86_MaddubswOp
+    : SherryX86_IntrOp<"avx512.vpmaddubsw", "llvm.x86.avx512.pmaddubs.w.512",
+                       [AllTypesMatch<["a", "b"]>]> {
+  let summary = "vpmaddubsw: unsigned by signed byte pairs to i16 (AVX512BW)";
+  let description = [{
+    Lane `i` of the result is `zext(a[2i]) * sext(b[2i]) + zext(a[2i + 1]) *
+    sext(b[2i + 1])`, saturated to i16.
+
+    ```mlir
+    %r = sherry_x86.avx512.vpmaddubsw %a, %b : vector<64xi8> -> vector<32xi16>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$a,
+                       VectorOfLengthAndType<[64], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[32], [I16]>:$result);
+  let assemblyFormat = "$a `,` $b attr-dict `:` type($a) `->` type($result)";
+}
+
 #endif // SHERRY_DIALECT_SHERRYX86_IR_SHERRYX86_TD

@@ -1,0 +1,475 @@
+//===- TableKernel.cpp - The activation-table kernel on AVX-512 -----------===//
+//
+// The paper's kernel for int8 sherry.matmul with constant weights. Once per
+// call, each group of 4 int8 activations gets its 32 partial sums, one per
+// code (sum of lane value * activation, in [-381, 381]), as a low-byte and
+// a high-byte table. The weights are regrouped at compile time
+// (format::interleaveForTables) so that 64 bytes hold the slots of 32 rows
+// for 4 groups, with the sign bits as two 64-bit masks. Per 16 K elements
+// and 32 rows the kernel then does
+//
+//   index = nibble | 32 * (group parity), + 16 where the sign bit is set
+//   vpermb    the low and the high bytes of each row's partial sum
+//   vpmaddubsw  low bytes (unsigned) and high bytes (signed) of the two
+//               groups of a row summed in i16 lanes, one lane per row
+//
+// and widens to i32 every 32 steps at most, before an i16 lane could
+// overflow. Sums are exact, and segments combine in f32 as matmulInt8
+// does, lane by lane: the result is bit-exact.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TableKernel.h"
+
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+
+#include "sherry/Dialect/Sherry/IR/SherryConstants.h"
+#include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
+#include "sherry/Format/Format.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::sherry;
+namespace format = ::sherry::format;
+
+namespace {
+
+constexpr int64_t kRows = format::kTableTileRows; // 32
+constexpr int64_t kStepBytes = format::kTableStepBytes;
+/// Steps (16 K elements each) an i16 lane takes without overflow: each adds
+/// at most 2 * (255 + 255).
+constexpr int64_t kMaxStepsPerFlush = 32;
+
+/// Small builders over one insertion point.
+struct Emitter {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value muli(Value x, int64_t c) {
+    return arith::MulIOp::create(b, loc, x, idx(c));
+  }
+  Value bytes(ArrayRef<int8_t> values) {
+    auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, values));
+  }
+  Value splat(VectorType type, Attribute value) {
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, value));
+  }
+  Value zeros(Type type) {
+    return arith::ConstantOp::create(b, loc, b.getZeroAttr(type));
+  }
+  Value toF32(Value v) {
+    Type f32 = b.getF32Type();
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      return vt.getElementType().isF32()
+                 ? v
+                 : arith::ExtFOp::create(b, loc, vt.clone(f32), v).getResult();
+    return v.getType().isF32()
+               ? v
+               : arith::ExtFOp::create(b, loc, f32, v).getResult();
+  }
+  /// `len` elements of `t` from `indices` along its last dimension (or
+  /// along `dim`), padded with zeros past the end.
+  Value read(Value t, ValueRange indices, int64_t len, bool inBounds = true,
+             std::optional<unsigned> dim = std::nullopt) {
+    auto type = cast<ShapedType>(t.getType());
+    Value pad = zeros(type.getElementType());
+    unsigned d = dim ? *dim : type.getRank() - 1;
+    AffineMap map = AffineMap::get(type.getRank(), 0, b.getAffineDimExpr(d),
+                                   b.getContext());
+    return vector::TransferReadOp::create(
+        b, loc, VectorType::get({len}, type.getElementType()), t, indices,
+        AffineMapAttr::get(map), pad, Value(), b.getBoolArrayAttr({inBounds}));
+  }
+};
+
+/// The 32 partial sums of one group, lane c holding sum_p t_p(c) * x_p for
+/// code c: a low-byte and a high-byte vector of 32 bytes each.
+std::pair<Value, Value> groupTable(Emitter &e, Value x4, int64_t first) {
+  auto words = VectorType::get({32}, e.b.getI16Type());
+  Value sum;
+  for (int64_t p = 0; p < 4; ++p) {
+    SmallVector<int16_t> column;
+    for (int64_t c = 0; c < 32; ++c)
+      column.push_back(int16_t(((format::kCodebook[c] >> (2 * p)) & 3) - 1));
+    Value x = vector::ExtractOp::create(e.b, e.loc, x4, first + p);
+    x = arith::ExtSIOp::create(e.b, e.loc, e.b.getI16Type(), x);
+    x = vector::BroadcastOp::create(e.b, e.loc, words, x);
+    Value term = arith::MulIOp::create(
+        e.b, e.loc, x,
+        arith::ConstantOp::create(
+            e.b, e.loc,
+            DenseElementsAttr::get(words, ArrayRef<int16_t>(column))));
+    sum = sum ? arith::AddIOp::create(e.b, e.loc, sum, term).getResult() : term;
+  }
+  auto bytes32 = VectorType::get({32}, e.b.getI8Type());
+  Value low = arith::TruncIOp::create(e.b, e.loc, bytes32, sum);
+  Value high = arith::TruncIOp::create(
+      e.b, e.loc, bytes32,
+      arith::ShRSIOp::create(e.b, e.loc, sum,
+                             e.splat(words, e.b.getI16IntegerAttr(8))));
+  return {low, high};
+}
+
+/// For each activation row n and step s (16 elements, groups 4s..4s+3),
+/// 256 table bytes: low bytes of groups 4s and 4s+1 (32 each), their high
+/// bytes, then the same for groups 4s+2 and 4s+3. `q` is N x K int8.
+Value buildTables(Emitter &e, Value q, int64_t k) {
+  int64_t steps = k / 16;
+  Value n = tensor::DimOp::create(e.b, e.loc, q, 0);
+  SmallVector<OpFoldResult> sizes{n, e.b.getIndexAttr(steps),
+                                  e.b.getIndexAttr(256)};
+  Value empty = tensor::EmptyOp::create(e.b, e.loc, sizes, e.b.getI8Type());
+  SmallVector<int64_t> concat;
+  for (int64_t i = 0; i < 64; ++i)
+    concat.push_back(i);
+  auto rows = scf::ForOp::create(
+      e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{empty},
+      [&](OpBuilder &rb, Location rl, Value row, ValueRange rowIter) {
+        Emitter re{rb, rl};
+        auto stepLoop = scf::ForOp::create(
+            rb, rl, re.idx(0), re.idx(steps), re.idx(1), rowIter,
+            [&](OpBuilder &sb, Location sl, Value s, ValueRange iter) {
+              Emitter se{sb, sl};
+              Value x16 = se.read(q, {row, se.muli(s, 16)}, 16);
+              Value t = iter[0];
+              for (int64_t pair = 0; pair < 2; ++pair) {
+                auto [low0, high0] = groupTable(se, x16, 8 * pair);
+                auto [low1, high1] = groupTable(se, x16, 8 * pair + 4);
+                Value low =
+                    vector::ShuffleOp::create(sb, sl, low0, low1, concat);
+                Value high =
+                    vector::ShuffleOp::create(sb, sl, high0, high1, concat);
+                t = vector::TransferWriteOp::create(
+                        sb, sl, low, t, ValueRange{row, s, se.idx(128 * pair)},
+                        ArrayRef<bool>{true})
+                        .getResult();
+                t = vector::TransferWriteOp::create(
+                        sb, sl, high, t,
+                        ValueRange{row, s, se.idx(128 * pair + 64)},
+                        ArrayRef<bool>{true})
+                        .getResult();
+              }
+              scf::YieldOp::create(sb, sl, t);
+            });
+        scf::YieldOp::create(rb, rl, stepLoop.getResults());
+      });
+  return rows.getResult(0);
+}
+
+/// What the tile loops read.
+struct TableOperands {
+  Value tables;  ///< N x steps x 256 i8
+  Value xScales; ///< N f32
+  Value weights; ///< tiles x (steps * 80) i8, interleaved
+  Value scales;  ///< as the op takes them, or M x K/256 f32 for stq1_0
+  Value bias;    ///< M, or null
+  int64_t k, segment;
+  ScaleGranularity granularity;
+  bool blockScales; ///< scales are per 256-block (stq1_0, converted)
+};
+
+/// The weight scales of the 32 rows from m0 in segment `s`, as f32.
+Value rowScales(Emitter &e, const TableOperands &ops, Value m0, Value s) {
+  auto f32x32 = VectorType::get({kRows}, e.b.getF32Type());
+  if (ops.blockScales || ops.granularity == ScaleGranularity::Group)
+    return e.toF32(e.read(ops.scales, {m0, s}, kRows, false, 0u));
+  if (ops.granularity == ScaleGranularity::Row)
+    return e.toF32(e.read(ops.scales, {m0}, kRows, false));
+  Value one =
+      tensor::ExtractOp::create(e.b, e.loc, ops.scales, ValueRange{e.idx(0)});
+  return vector::BroadcastOp::create(e.b, e.loc, f32x32, e.toF32(one));
+}
+
+/// Output rows of `count` tiles from `tile0` (columns from `col0` of `y`,
+/// a slice whose column 0 is row tile0 * 32), for activation row `n`.
+Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
+                int64_t count, Value n, Value y) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  auto words = VectorType::get({kRows}, b.getI16Type());
+  auto dwords = VectorType::get({kRows}, b.getI32Type());
+  auto floats = VectorType::get({kRows}, b.getF32Type());
+  int64_t segSteps = ops.segment / 16;
+  int64_t flush = kMaxStepsPerFlush;
+  while (segSteps % flush != 0)
+    --flush;
+  SmallVector<int8_t> parity, lowNibble(64, 0x0f), ones(64, 1), sign(64, 0x10);
+  for (int64_t i = 0; i < 64; ++i)
+    parity.push_back(int8_t(32 * (i % 2)));
+  auto masks = VectorType::get({64}, b.getI1Type());
+  auto bytes64 = VectorType::get({64}, b.getI8Type());
+
+  SmallVector<Value> tiles;
+  for (int64_t j = 0; j < count; ++j)
+    tiles.push_back(e.addi(tile0, e.idx(j)));
+
+  SmallVector<Value> zeroSums(count, e.zeros(floats));
+  auto segments = scf::ForOp::create(
+      b, loc, e.idx(0), e.idx(ops.k / ops.segment), e.idx(1), zeroSums,
+      [&](OpBuilder &sb, Location sl, Value seg, ValueRange sums) {
+        Emitter se{sb, sl};
+        SmallVector<Value> zero32(count, se.zeros(dwords));
+        auto blocks = scf::ForOp::create(
+            sb, sl, se.idx(0), se.idx(segSteps / flush), se.idx(1), zero32,
+            [&](OpBuilder &bb, Location bl, Value blk, ValueRange wide) {
+              Emitter be{bb, bl};
+              Value first =
+                  be.addi(be.muli(seg, segSteps), be.muli(blk, flush));
+              SmallVector<Value> zero16(2 * count, be.zeros(words));
+              auto steps = scf::ForOp::create(
+                  bb, bl, be.idx(0), be.idx(flush), be.idx(1), zero16,
+                  [&](OpBuilder &tb, Location tl, Value st, ValueRange acc) {
+                    Emitter te{tb, tl};
+                    Value s = te.addi(first, st);
+                    Value t[4];
+                    for (int64_t i = 0; i < 4; ++i)
+                      t[i] = te.read(ops.tables, {n, s, te.idx(64 * i)}, 64);
+                    Value lowMask = te.bytes(lowNibble);
+                    Value groupBit = te.bytes(parity);
+                    Value signBit = te.bytes(sign);
+                    Value one = te.bytes(ones);
+                    SmallVector<Value> next;
+                    for (int64_t j = 0; j < count; ++j) {
+                      Value base = te.muli(s, kStepBytes);
+                      Value v = te.read(ops.weights, {tiles[j], base}, 64);
+                      Value lo = acc[2 * j], hi = acc[2 * j + 1];
+                      for (int64_t half = 0; half < 2; ++half) {
+                        Value nibble = v;
+                        if (half)
+                          nibble = arith::ShRUIOp::create(
+                              tb, tl, v,
+                              te.splat(bytes64, tb.getI8IntegerAttr(4)));
+                        Value index = arith::OrIOp::create(
+                            tb, tl,
+                            arith::AndIOp::create(tb, tl, nibble, lowMask),
+                            groupBit);
+                        Value bits = te.read(
+                            ops.weights,
+                            {tiles[j], te.addi(base, te.idx(64 + 8 * half))},
+                            8);
+                        Value mask =
+                            vector::BitCastOp::create(tb, tl, masks, bits);
+                        index = arith::SelectOp::create(
+                            tb, tl, mask,
+                            arith::OrIOp::create(tb, tl, index, signBit),
+                            index);
+                        Value low = x86::PermbOp::create(tb, tl, bytes64,
+                                                         t[2 * half], index);
+                        Value high = x86::PermbOp::create(
+                            tb, tl, bytes64, t[2 * half + 1], index);
+                        lo = arith::AddIOp::create(
+                            tb, tl, lo,
+                            x86::MaddubswOp::create(tb, tl, words, low, one));
+                        hi = arith::AddIOp::create(
+                            tb, tl, hi,
+                            x86::MaddubswOp::create(tb, tl, words, one, high));
+                      }
+                      next.push_back(lo);
+                      next.push_back(hi);
+                    }
+                    scf::YieldOp::create(tb, tl, next);
+                  });
+              // Widen: low + 256 * high, exact in i32.
+              SmallVector<Value> widened;
+              for (int64_t j = 0; j < count; ++j) {
+                Value lo = arith::ExtSIOp::create(bb, bl, dwords,
+                                                  steps.getResult(2 * j));
+                Value hi = arith::ExtSIOp::create(bb, bl, dwords,
+                                                  steps.getResult(2 * j + 1));
+                hi = arith::ShLIOp::create(
+                    bb, bl, hi, be.splat(dwords, bb.getI32IntegerAttr(8)));
+                widened.push_back(arith::AddIOp::create(
+                    bb, bl, wide[j], arith::AddIOp::create(bb, bl, lo, hi)));
+              }
+              scf::YieldOp::create(bb, bl, widened);
+            });
+        // As the reference, lane by lane: float(isum) * alpha, * xscale.
+        Value xs = vector::BroadcastOp::create(
+            sb, sl, floats,
+            tensor::ExtractOp::create(sb, sl, ops.xScales, ValueRange{n}));
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < count; ++j) {
+          Value term =
+              arith::SIToFPOp::create(sb, sl, floats, blocks.getResult(j));
+          term = arith::MulFOp::create(
+              sb, sl, term, rowScales(se, ops, se.muli(tiles[j], kRows), seg));
+          term = arith::MulFOp::create(sb, sl, term, xs);
+          next.push_back(arith::AddFOp::create(sb, sl, sums[j], term));
+        }
+        scf::YieldOp::create(sb, sl, next);
+      });
+
+  // (init + y) + bias in f32, rounded once; rows past M are masked off.
+  auto yType = cast<RankedTensorType>(y.getType());
+  for (int64_t j = 0; j < count; ++j) {
+    Value col = e.idx(kRows * j);
+    Value init = e.read(y, {n, col}, kRows, false);
+    Value v =
+        arith::AddFOp::create(b, loc, e.toF32(init), segments.getResult(j));
+    if (ops.bias)
+      v = arith::AddFOp::create(
+          b, loc, v,
+          e.toF32(e.read(ops.bias, {e.muli(tiles[j], kRows)}, kRows, false)));
+    if (yType.getElementType() != b.getF32Type())
+      v = arith::TruncFOp::create(
+          b, loc, VectorType::get({kRows}, yType.getElementType()), v);
+    y = vector::TransferWriteOp::create(b, loc, v, y, ValueRange{n, col},
+                                        ArrayRef<bool>{false})
+            .getResult();
+  }
+  return y;
+}
+
+/// An scf.forall over tiles [from, to) in blocks of `count`, each block
+/// computing its columns of `y` for every activation row.
+Value emitTileLoop(OpBuilder &b, Location loc, const TableOperands &ops,
+                   Value from, Value to, int64_t count, Value m, Value y) {
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{from}, ArrayRef<OpFoldResult>{to},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(count)}, ValueRange{y},
+      /*mapping=*/std::nullopt,
+      [&](OpBuilder &fb, Location fl, ValueRange args) {
+        Emitter fe{fb, fl};
+        Value tile0 = args[0], shared = args[1];
+        Value col0 = fe.muli(tile0, kRows);
+        // Columns of this block: up to count * 32, not past M.
+        Value width =
+            arith::MinUIOp::create(fb, fl, fe.idx(count * kRows),
+                                   arith::SubIOp::create(fb, fl, m, col0));
+        Value n = tensor::DimOp::create(fb, fl, shared, 0);
+        SmallVector<OpFoldResult> offsets{fb.getIndexAttr(0), col0};
+        SmallVector<OpFoldResult> sizes{n, width};
+        SmallVector<OpFoldResult> strides{fb.getIndexAttr(1),
+                                          fb.getIndexAttr(1)};
+        Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
+                                                     sizes, strides);
+        auto rows = scf::ForOp::create(
+            fb, fl, fe.idx(0), n, fe.idx(1), ValueRange{slice},
+            [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
+              Emitter re{rb, rl};
+              scf::YieldOp::create(
+                  rb, rl, emitTiles(re, ops, tile0, count, row, iter[0]));
+            });
+        auto terminator = scf::InParallelOp::create(fb, fl);
+        OpBuilder::InsertionGuard guard(fb);
+        fb.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(fb, fl, rows.getResult(0), shared,
+                                              offsets, sizes, strides);
+      });
+  return forall.getResult(0);
+}
+
+/// A constant holding `data` in `type`.
+Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
+                    ArrayRef<int8_t> data, StringRef name) {
+  return arith::ConstantOp::create(
+      b, loc, cast<TypedAttr>(makeInt8Elements(type, data, name)));
+}
+
+} // namespace
+
+LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
+                                                     PatternRewriter &rewriter,
+                                                     int64_t tileBlock) {
+  if (op.getResult().empty() || op.getMode() != ActivationMode::Int8)
+    return rewriter.notifyMatchFailure(op, "int8 mode on tensors only");
+  int64_t k = op.getK(), m = op.getM();
+  if (ShapedType::isDynamic(k) || ShapedType::isDynamic(m))
+    return rewriter.notifyMatchFailure(op, "M and K must be static");
+  LayoutAttr layout = op.getLayout();
+  TableOperands ops;
+  ops.k = k;
+  ops.granularity = layout.getGranularity();
+  ops.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
+  ops.segment = k;
+  if (ops.blockScales)
+    ops.segment = 256;
+  else if (ops.granularity == ScaleGranularity::Group)
+    ops.segment = layout.getGroupSize();
+  if (ops.segment % 16 != 0)
+    return rewriter.notifyMatchFailure(op, "scale groups of 16n elements only");
+  Attribute bytesAttr;
+  if (!matchPattern(op.getWeights(), m_Constant(&bytesAttr)))
+    return rewriter.notifyMatchFailure(op, "weights are not a constant");
+  std::optional<std::vector<int8_t>> bytes = getElementsAsInt8(bytesAttr);
+  if (!bytes)
+    return rewriter.notifyMatchFailure(op, "unreadable weight constant");
+
+  // The format library regroups the codes (and, for stq1_0, reads the
+  // block scales); scales do not matter to the codes.
+  format::PackedWeights packed;
+  packed.layout = toFormatLayout(layout);
+  packed.rows = m;
+  packed.cols = k;
+  packed.data.assign(bytes->begin(), bytes->end());
+  packed.scaleSpec = format::ScaleSpec::tensor();
+  packed.scales = {1.0f};
+  if (ops.blockScales) {
+    packed.scaleSpec = format::ScaleSpec::group(256);
+    packed.scales.clear();
+  }
+  format::Result<std::vector<uint8_t>> interleaved =
+      format::interleaveForTables(packed);
+  if (!interleaved.ok())
+    return rewriter.notifyMatchFailure(op, interleaved.getStatus().message());
+
+  Location loc = op.getLoc();
+  Emitter e{rewriter, loc};
+  int64_t tiles = (m + kRows - 1) / kRows;
+  auto weightsType = RankedTensorType::get({tiles, (k / 16) * kStepBytes},
+                                           rewriter.getI8Type());
+  ops.weights = constantBytes(
+      rewriter, loc, weightsType,
+      ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(interleaved->data()),
+                       interleaved->size()),
+      "sherry_tables");
+  ops.scales = op.getScales();
+  if (ops.blockScales) {
+    format::Result<format::TernaryMatrix> t = format::unpack(packed);
+    if (!t.ok())
+      return rewriter.notifyMatchFailure(op, t.getStatus().message());
+    auto scalesType =
+        RankedTensorType::get({m, k / 256}, rewriter.getF32Type());
+    ops.scales = arith::ConstantOp::create(
+        rewriter, loc,
+        cast<TypedAttr>(
+            makeFloatElements(scalesType, t->scales, "sherry_block_scales")));
+  }
+  ops.bias = op.getBias();
+
+  Value x = op.getInput();
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto quant = QuantizeActivationsOp::create(
+      rewriter, loc,
+      RankedTensorType::get(xType.getShape(), rewriter.getI8Type()),
+      RankedTensorType::get({xType.getDimSize(0)}, rewriter.getF32Type()), x,
+      0);
+  Value q = quant.getValues();
+  if (ops.blockScales)
+    q = groupMajorActivations(rewriter, loc, q);
+  ops.xScales = quant.getScales();
+  ops.tables = buildTables(e, q, k);
+
+  Value mValue = e.idx(m);
+  int64_t mainTiles = tiles - tiles % tileBlock;
+  Value y = op.getInit();
+  if (mainTiles > 0)
+    y = emitTileLoop(rewriter, loc, ops, e.idx(0), e.idx(mainTiles), tileBlock,
+                     mValue, y);
+  if (mainTiles < tiles)
+    y = emitTileLoop(rewriter, loc, ops, e.idx(mainTiles), e.idx(tiles), 1,
+                     mValue, y);
+  rewriter.replaceOp(op, y);
+  return success();
+}

@@ -1,0 +1,54 @@
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables" | FileCheck %s
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=decode" | FileCheck %s --check-prefix=DECODE
+// RUN: sherry-opt %s --sherry-to-llvm="target=avx512-vnni" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=x86_64-linux-gnu -mattr=+avx512f,+avx512bw,+avx512vbmi,+avx512vnni | FileCheck %s --check-prefix=ASM
+
+// Constant weights: regrouped at compile time (2 rows pad to one tile of
+// 32: 1 x (32 / 16 * 80) bytes); tables of activation sums built once per
+// call (N x K/16 x 256 bytes); an scf.forall over blocks of tiles; per step
+// of 16 elements, two vpermb per nibble set and vpmaddubsw into i16 lanes,
+// widened to i32 per flush; lanes combine like the reference, and rows past
+// M are masked off by the transfer_write.
+// CHECK-LABEL: func @constant_weights
+// CHECK: %[[Q:.*]], %[[QS:.*]] = sherry.quantize_activations %{{.*}} : tensor<3x32xf32> -> tensor<3x32xi8>, tensor<3xf32>
+// CHECK: %[[T:.*]] = scf.for {{.*}} -> (tensor<?x2x256xi8>)
+// CHECK:   vector.transfer_read %[[Q]]{{.*}} : tensor<3x32xi8>, vector<16xi8>
+// CHECK:   arith.muli {{.*}} : vector<32xi16>
+// CHECK:   vector.transfer_write {{.*}} : vector<64xi8>, tensor<?x2x256xi8>
+// CHECK: scf.forall (%[[TILE:.*]]) in (%{{.*}}) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x2xf32>)
+// CHECK:   tensor.extract_slice
+// CHECK:   vector.transfer_read %[[T]]
+// CHECK:   vector.transfer_read %{{.*}}{{\[}}%[[TILE]], %{{.*}}]{{.*}} : tensor<1x160xi8>, vector<64xi8>
+// CHECK:   vector.bitcast {{.*}} : vector<8xi8> to vector<64xi1>
+// CHECK:   sherry_x86.avx512.vpermb
+// CHECK:   sherry_x86.avx512.vpermb
+// CHECK:   sherry_x86.avx512.vpmaddubsw {{.*}} : vector<64xi8> -> vector<32xi16>
+// CHECK:   arith.extsi {{.*}} : vector<32xi16> to vector<32xi32>
+// CHECK:   arith.sitofp {{.*}} : vector<32xi32> to vector<32xf32>
+// CHECK:   vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : vector<32xf32>, tensor<?x?xf32>
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice
+// CHECK-NOT: sherry.matmul
+// DECODE-LABEL: func @constant_weights
+// DECODE: sherry.matmul
+// ASM-LABEL: constant_weights:
+// ASM: vpermb
+// ASM: vpmaddubsw
+func.func @constant_weights(%x: tensor<3x32xf32>, %s: tensor<2xf32>,
+                            %i: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1, 35, 69, 103, 5], [-1, -2, -3, -4, 90]]> : tensor<2x5xi8>
+  %y = sherry.matmul ins(%x, %w : tensor<3x32xf32>, tensor<2x5xi8>)
+         scales(%s : tensor<2xf32>) outs(%i : tensor<3x2xf32>)
+         layout<sherry, row> mode<int8> -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// Weights that are arguments are no constant: left for strategy=decode.
+// CHECK-LABEL: func @argument_weights
+// CHECK: sherry.matmul
+func.func @argument_weights(%x: tensor<1x64xf32>, %w: tensor<2x10xi8>,
+                            %s: tensor<2xf32>, %i: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<1x64xf32>, tensor<2x10xi8>)
+         scales(%s : tensor<2xf32>) outs(%i : tensor<1x2xf32>)
+         layout<sherry, row> mode<int8> -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}
