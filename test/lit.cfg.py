@@ -38,7 +38,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.sherry_tools_dir, append_path=True)
 
 tool_dirs = [config.sherry_tools_dir, config.llvm_tools_dir]
-tools = ["sherry-opt", "sherry-pack", "mlir-translate", "mlir-runner", "llc"]
+tools = ["sherry-compile", "sherry-opt", "sherry-pack", "mlir-translate", "mlir-runner", "llc"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # CPU features of this machine, for tests that run target-specific code.
