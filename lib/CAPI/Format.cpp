@@ -1,0 +1,347 @@
+//===- Format.cpp - C API: the Sherry weight format -----------------------===//
+//
+// Buffers in, buffers out: every computation is a call into the format
+// library, in the same order as `sherry-pack pack`, so that the bytes agree.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sherry-c/Format.h"
+
+#include "Common.h"
+
+#include "sherry/Format/FileIO.h"
+#include "sherry/Format/Format.h"
+#include "sherry/Format/Half.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fmt = sherry::format;
+using ::sherry::capi::fail;
+
+namespace {
+/// What a SherryPackedWeights points to.
+struct Packed {
+  fmt::PackedWeights weights;
+  SherryScaleType scaleType = SherryScaleTypeF32;
+  /// stq1_0: the block scales decoded from the bytes ([M, K/256]); empty
+  /// for sherry, whose scales are `weights.scales`.
+  std::vector<float> blockScales;
+  double projectionError = std::numeric_limits<double>::quiet_NaN();
+};
+} // namespace
+
+static Packed *unwrap(SherryPackedWeights p) {
+  return static_cast<Packed *>(p.ptr);
+}
+
+static SherryPackedWeights wrap(std::unique_ptr<Packed> p) {
+  return SherryPackedWeights{p.release()};
+}
+
+static fmt::Result<fmt::Layout> toLayout(SherryLayout layout) {
+  switch (layout) {
+  case SherryLayoutSherry:
+    return fmt::Layout::Sherry;
+  case SherryLayoutStq1_0:
+    return fmt::Layout::Stq1_0;
+  }
+  return fmt::Result<fmt::Layout>::error(
+      "unknown layout " + std::to_string(static_cast<int>(layout)) +
+      "; expected 0 (sherry) or 1 (stq1_0)");
+}
+
+static fmt::Result<fmt::ScaleSpec> toScaleSpec(SherryGranularity granularity,
+                                               int64_t groupSize) {
+  switch (granularity) {
+  case SherryGranularityTensor:
+    return fmt::ScaleSpec::tensor();
+  case SherryGranularityRow:
+    return fmt::ScaleSpec::row();
+  case SherryGranularityGroup:
+    return fmt::ScaleSpec::group(groupSize);
+  }
+  return fmt::Result<fmt::ScaleSpec>::error(
+      "unknown granularity " + std::to_string(static_cast<int>(granularity)) +
+      "; expected 0 (tensor), 1 (row) or 2 (group)");
+}
+
+/// Decodes every group (as `sherry-pack info` does) and keeps what the
+/// accessors need: the block scales of stq1_0.
+static fmt::Status finish(Packed &p) {
+  auto t = fmt::unpack(p.weights);
+  if (!t.ok())
+    return t.getStatus();
+  if (fmt::Status s = t->verify(); !s.ok())
+    return s;
+  if (p.weights.layout == fmt::Layout::Stq1_0)
+    p.blockScales = std::move(t->scales);
+  return fmt::Status::success();
+}
+
+MlirLogicalResult sherryQuantize(const float *weights, int64_t rows,
+                                 int64_t cols, SherryLayout layout,
+                                 SherryGranularity granularity,
+                                 int64_t groupSize, SherryScaleType scaleType,
+                                 SherryPackedWeights *result,
+                                 MlirStringCallback errorCallback,
+                                 void *userData) {
+  auto fmtLayout = toLayout(layout);
+  if (!fmtLayout.ok())
+    return fail(errorCallback, userData, fmtLayout.message());
+  auto spec = toScaleSpec(granularity, groupSize);
+  if (!spec.ok())
+    return fail(errorCallback, userData, spec.message());
+  if (scaleType != SherryScaleTypeF32 && scaleType != SherryScaleTypeF16)
+    return fail(errorCallback, userData,
+                "unknown scale type " + std::to_string(scaleType) +
+                    "; expected 0 (f32) or 1 (f16)");
+  if (fmt::Status s = fmt::checkShape(*fmtLayout, rows, cols); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  if (fmt::Status s = fmt::checkScaleSpec(*spec, cols); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  if (!weights)
+    return fail(errorCallback, userData, "no weights given (null pointer)");
+
+  auto ternary = fmt::ternarize(weights, rows, cols, *fmtLayout, *spec);
+  if (!ternary.ok())
+    return fail(errorCallback, userData, ternary.message());
+  // f16 scales of the sherry layout: what `scale_type = f16` stores.
+  bool roundScales =
+      scaleType == SherryScaleTypeF16 && *fmtLayout == fmt::Layout::Sherry;
+  if (roundScales) {
+    for (float &s : ternary->scales) {
+      float rounded = fmt::halfToFloat(fmt::floatToHalf(s));
+      if (std::isinf(rounded))
+        return fail(errorCallback, userData,
+                    "scale " + std::to_string(s) +
+                        " is beyond the f16 range; use scale_type f32");
+      s = rounded;
+    }
+  }
+  auto packed = fmt::pack(*ternary, *fmtLayout);
+  if (!packed.ok())
+    return fail(errorCallback, userData, packed.message());
+
+  auto p = std::make_unique<Packed>();
+  p->weights = std::move(*packed);
+  p->scaleType =
+      *fmtLayout == fmt::Layout::Stq1_0 ? SherryScaleTypeF16 : scaleType;
+  // The error of what is stored (stq1_0 rounds its scales to f16).
+  auto stored = fmt::unpack(p->weights);
+  if (!stored.ok())
+    return fail(errorCallback, userData, stored.message());
+  double norm2 = 0.0;
+  for (int64_t i = 0, e = rows * cols; i < e; ++i)
+    norm2 += double(weights[i]) * double(weights[i]);
+  double err2 = fmt::projectionError2(weights, *stored);
+  p->projectionError = norm2 > 0.0 ? std::sqrt(err2 / norm2) : 0.0;
+  if (p->weights.layout == fmt::Layout::Stq1_0)
+    p->blockScales = std::move(stored->scales);
+  *result = wrap(std::move(p));
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryPackedWeightsCreate(
+    SherryLayout layout, SherryGranularity granularity, int64_t groupSize,
+    int64_t rows, int64_t cols, const uint8_t *data, int64_t dataSize,
+    const float *scales, int64_t numScales, SherryPackedWeights *result,
+    MlirStringCallback errorCallback, void *userData) {
+  auto fmtLayout = toLayout(layout);
+  if (!fmtLayout.ok())
+    return fail(errorCallback, userData, fmtLayout.message());
+  auto spec = toScaleSpec(granularity, groupSize);
+  if (!spec.ok())
+    return fail(errorCallback, userData, spec.message());
+  if (dataSize < 0 || numScales < 0)
+    return fail(errorCallback, userData, "negative data or scale count");
+  if ((dataSize > 0 && !data) || (numScales > 0 && !scales))
+    return fail(errorCallback, userData, "no data given (null pointer)");
+  if (fmt::Status s = fmt::checkShape(*fmtLayout, rows, cols); !s.ok())
+    return fail(errorCallback, userData, s.message());
+
+  auto p = std::make_unique<Packed>();
+  fmt::PackedWeights &w = p->weights;
+  w.layout = *fmtLayout;
+  w.rows = rows;
+  w.cols = cols;
+  w.scaleSpec = *spec;
+  // Compare before copying: a wrong count must not allocate a huge buffer.
+  if (dataSize != w.rowBytes() * rows)
+    return fail(errorCallback, userData,
+                "expected " + std::to_string(w.rowBytes() * rows) +
+                    " data bytes for " + std::to_string(rows) + " x " +
+                    std::to_string(cols) + " in layout " +
+                    std::string(fmt::layoutName(w.layout)) + ", got " +
+                    std::to_string(dataSize));
+  w.data.assign(data, data + dataSize);
+  w.scales.assign(scales, scales + numScales);
+  if (fmt::Status s = w.verify(); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  if (fmt::Status s = finish(*p); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  p->scaleType =
+      w.layout == fmt::Layout::Stq1_0 ? SherryScaleTypeF16 : SherryScaleTypeF32;
+  *result = wrap(std::move(p));
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryPackedWeightsLoad(MlirStringRef path,
+                                          SherryPackedWeights *result,
+                                          MlirStringCallback errorCallback,
+                                          void *userData) {
+  std::string file(path.data, path.length);
+  auto read = fmt::readPackedFile(file);
+  if (!read.ok())
+    return fail(errorCallback, userData, read.message());
+  auto p = std::make_unique<Packed>();
+  p->weights = std::move(*read);
+  if (fmt::Status s = finish(*p); !s.ok())
+    return fail(errorCallback, userData, "'" + file + "': " + s.message());
+  p->scaleType = p->weights.layout == fmt::Layout::Stq1_0 ? SherryScaleTypeF16
+                                                          : SherryScaleTypeF32;
+  *result = wrap(std::move(p));
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryPackedWeightsSave(SherryPackedWeights packed,
+                                          MlirStringRef path,
+                                          MlirStringCallback errorCallback,
+                                          void *userData) {
+  std::string file(path.data, path.length);
+  if (fmt::Status s = fmt::writePackedFile(file, unwrap(packed)->weights);
+      !s.ok())
+    return fail(errorCallback, userData, s.message());
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryPackedWeightsConvert(SherryPackedWeights packed,
+                                             SherryLayout layout,
+                                             SherryPackedWeights *result,
+                                             MlirStringCallback errorCallback,
+                                             void *userData) {
+  auto fmtLayout = toLayout(layout);
+  if (!fmtLayout.ok())
+    return fail(errorCallback, userData, fmtLayout.message());
+  const Packed &from = *unwrap(packed);
+  auto converted = fmt::convert(from.weights, *fmtLayout);
+  if (!converted.ok())
+    return fail(errorCallback, userData, converted.message());
+  auto p = std::make_unique<Packed>();
+  p->weights = std::move(*converted);
+  if (fmt::Status s = finish(*p); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  // Scales that were f16 stay f16 values; stq1_0 rounds them to f16.
+  p->scaleType = p->weights.layout == fmt::Layout::Stq1_0 ? SherryScaleTypeF16
+                                                          : from.scaleType;
+  *result = wrap(std::move(p));
+  return mlirLogicalResultSuccess();
+}
+
+void sherryPackedWeightsDestroy(SherryPackedWeights packed) {
+  delete unwrap(packed);
+}
+
+SherryLayout sherryPackedWeightsGetLayout(SherryPackedWeights packed) {
+  return unwrap(packed)->weights.layout == fmt::Layout::Stq1_0
+             ? SherryLayoutStq1_0
+             : SherryLayoutSherry;
+}
+
+SherryGranularity
+sherryPackedWeightsGetGranularity(SherryPackedWeights packed) {
+  switch (unwrap(packed)->weights.scaleSpec.granularity) {
+  case fmt::Granularity::Tensor:
+    return SherryGranularityTensor;
+  case fmt::Granularity::Row:
+    return SherryGranularityRow;
+  case fmt::Granularity::Group:
+    break;
+  }
+  return SherryGranularityGroup;
+}
+
+int64_t sherryPackedWeightsGetGroupSize(SherryPackedWeights packed) {
+  const fmt::ScaleSpec &spec = unwrap(packed)->weights.scaleSpec;
+  return spec.granularity == fmt::Granularity::Group ? spec.groupSize : 0;
+}
+
+SherryScaleType sherryPackedWeightsGetScaleType(SherryPackedWeights packed) {
+  return unwrap(packed)->scaleType;
+}
+
+int64_t sherryPackedWeightsGetRows(SherryPackedWeights p) {
+  return unwrap(p)->weights.rows;
+}
+
+int64_t sherryPackedWeightsGetCols(SherryPackedWeights p) {
+  return unwrap(p)->weights.cols;
+}
+
+const uint8_t *sherryPackedWeightsGetData(SherryPackedWeights packed) {
+  return unwrap(packed)->weights.data.data();
+}
+
+int64_t sherryPackedWeightsGetDataSize(SherryPackedWeights packed) {
+  return static_cast<int64_t>(unwrap(packed)->weights.data.size());
+}
+
+int64_t sherryPackedWeightsGetRowBytes(SherryPackedWeights packed) {
+  return unwrap(packed)->weights.rowBytes();
+}
+
+const float *sherryPackedWeightsGetScales(SherryPackedWeights packed) {
+  const Packed &p = *unwrap(packed);
+  return p.weights.layout == fmt::Layout::Stq1_0 ? p.blockScales.data()
+                                                 : p.weights.scales.data();
+}
+
+int64_t sherryPackedWeightsGetNumScales(SherryPackedWeights packed) {
+  const Packed &p = *unwrap(packed);
+  return static_cast<int64_t>(p.weights.layout == fmt::Layout::Stq1_0
+                                  ? p.blockScales.size()
+                                  : p.weights.scales.size());
+}
+
+double sherryPackedWeightsGetBitsPerWeight(SherryPackedWeights packed) {
+  const Packed &p = *unwrap(packed);
+  double bits = p.weights.bitsPerWeight();
+  if (p.weights.layout == fmt::Layout::Sherry &&
+      p.scaleType == SherryScaleTypeF16) {
+    // bitsPerWeight() counts the separate scales as f32.
+    double weights = double(p.weights.rows) * double(p.weights.cols);
+    bits -= 16.0 * double(p.weights.scales.size()) / weights;
+  }
+  return bits;
+}
+
+double sherryPackedWeightsGetProjectionError(SherryPackedWeights packed) {
+  return unwrap(packed)->projectionError;
+}
+
+MlirLogicalResult sherryPackedWeightsUnpack(SherryPackedWeights packed,
+                                            int8_t *values,
+                                            MlirStringCallback errorCallback,
+                                            void *userData) {
+  auto t = fmt::unpack(unwrap(packed)->weights);
+  if (!t.ok())
+    return fail(errorCallback, userData, t.message());
+  std::copy(t->values.begin(), t->values.end(), values);
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult
+sherryPackedWeightsDequantize(SherryPackedWeights packed, float *weights,
+                              MlirStringCallback errorCallback,
+                              void *userData) {
+  auto t = fmt::unpack(unwrap(packed)->weights);
+  if (!t.ok())
+    return fail(errorCallback, userData, t.message());
+  std::vector<float> w = fmt::dequantize(*t);
+  std::copy(w.begin(), w.end(), weights);
+  return mlirLogicalResultSuccess();
+}

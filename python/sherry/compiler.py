@@ -1,0 +1,372 @@
+"""Compile MLIR with the `--sherry-to-llvm` pipeline and call it on numpy
+arrays.
+
+Calling convention (docs/python.md):
+
+- Inputs are given in the order of the function's arguments. A tensor
+  argument takes any array-like of its shape (converted to the element
+  type where needed; an integer array of the same width is reinterpreted,
+  so uint8 packed bytes pass as i8). Compiled code never writes into a
+  tensor argument: the compiler marks them `bufferization.writable =
+  false`, so tensors keep value semantics.
+- A memref argument is passed by reference: it must be a C-contiguous,
+  writable numpy array of exactly its element type, and what the function
+  stores into it is visible afterwards (destination passing).
+- Scalars (integers, index, floats) take Python numbers.
+- Results come back as new numpy arrays (tensors, memrefs) or Python
+  numbers (scalars): nothing for no result, the value for one, a tuple for
+  several. The buffers compiled code allocated for them are freed.
+"""
+
+import ctypes
+import operator
+
+import numpy as np
+
+from . import _capi
+from .errors import CompilerError
+
+_SCALAR, _TENSOR, _MEMREF, _UNSUPPORTED = range(4)
+
+# SherryElementType -> (name, numpy dtype or None, ctypes type)
+_ELEMENT_TYPES = [
+    ("f32", np.float32, ctypes.c_float),
+    ("f64", np.float64, ctypes.c_double),
+    ("f16", np.float16, ctypes.c_uint16),
+    ("bf16", None, ctypes.c_uint16),
+    ("i1", np.bool_, ctypes.c_bool),
+    ("i8", np.int8, ctypes.c_int8),
+    ("i16", np.int16, ctypes.c_int16),
+    ("i32", np.int32, ctypes.c_int32),
+    ("i64", np.int64, ctypes.c_int64),
+    ("index", np.int64, ctypes.c_int64),
+]
+
+# What memref.get_global puts in the `allocated` field of a constant.
+_DEAD_BEEF = 0xDEADBEEF
+
+_descriptor_classes = {}
+
+
+def _descriptor_class(rank):
+    """The ctypes struct of a ranked memref descriptor."""
+    if rank not in _descriptor_classes:
+        fields = [("allocated", ctypes.c_void_p),
+                  ("aligned", ctypes.c_void_p),
+                  ("offset", ctypes.c_int64)]
+        if rank:
+            fields += [("sizes", ctypes.c_int64 * rank),
+                       ("strides", ctypes.c_int64 * rank)]
+        _descriptor_classes[rank] = type(
+            "MemRefDescriptor%d" % rank, (ctypes.Structure,),
+            {"_fields_": fields})
+    return _descriptor_classes[rank]
+
+
+class ValueType:
+    """An input or result type of a compiled function."""
+
+    def __init__(self, raw):
+        self.kind = raw.kind
+        self.element = None
+        self.dtype = None
+        self.ctype = None
+        if raw.element_type < len(_ELEMENT_TYPES):
+            self.element, self.dtype, self.ctype = \
+                _ELEMENT_TYPES[raw.element_type]
+        #: Static sizes, None where dynamic; () for scalars.
+        self.shape = tuple(None if raw.shape[i] < 0 else raw.shape[i]
+                           for i in range(raw.rank))
+        #: The type as MLIR prints it.
+        self.name = str(raw.name)
+
+    @property
+    def is_array(self):
+        return self.kind in (_TENSOR, _MEMREF)
+
+    def __repr__(self):
+        return self.name
+
+
+def _check_shape(array, vt, where):
+    if array.ndim != len(vt.shape) or any(
+            want is not None and want != got
+            for want, got in zip(vt.shape, array.shape)):
+        want = "(%s)" % ", ".join("?" if d is None else str(d)
+                                  for d in vt.shape)
+        raise ValueError("%s: expected shape %s for %s, got %s"
+                         % (where, want, vt.name, array.shape))
+
+
+def _same_width_integers(a, b):
+    return (a.kind in "iu" and np.dtype(b).kind in "iu"
+            and a.itemsize == np.dtype(b).itemsize)
+
+
+def _array_argument(value, vt, where):
+    """The numpy array passed for a tensor or memref argument."""
+    if vt.dtype is None:
+        raise TypeError("%s: %s has no numpy element type" % (where, vt.name))
+    if hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach().cpu().numpy()
+    if vt.kind == _MEMREF:
+        if not isinstance(value, np.ndarray):
+            raise TypeError("%s: a memref argument (%s) is passed by "
+                            "reference and needs a numpy array, got %s"
+                            % (where, vt.name, type(value).__name__))
+        array = value
+        if array.dtype != vt.dtype:
+            if not _same_width_integers(array.dtype, vt.dtype):
+                raise TypeError("%s: %s needs a %s array, got %s (memref "
+                                "arguments are not converted)"
+                                % (where, vt.name, np.dtype(vt.dtype).name,
+                                   array.dtype))
+            array = array.view(vt.dtype)
+        if not array.flags.c_contiguous or not array.flags.writeable:
+            raise ValueError("%s: a memref argument (%s) must be a "
+                             "C-contiguous, writable array" % (where, vt.name))
+    else:
+        array = np.asarray(value)
+        if array.dtype != vt.dtype:
+            if _same_width_integers(array.dtype, vt.dtype):
+                array = array.view(vt.dtype)
+            elif (np.dtype(vt.dtype).kind in "iub"
+                  and array.dtype.kind not in "iub"):
+                raise TypeError("%s: %s needs integers, got %s"
+                                % (where, vt.name, array.dtype))
+            else:
+                array = array.astype(vt.dtype)
+        array = np.ascontiguousarray(array)
+    _check_shape(array, vt, where)
+    return array
+
+
+def _descriptor(array):
+    desc = _descriptor_class(array.ndim)()
+    desc.allocated = desc.aligned = array.ctypes.data
+    desc.offset = 0
+    for i, (size, stride) in enumerate(zip(array.shape, array.strides)):
+        desc.sizes[i] = size
+        desc.strides[i] = stride // array.itemsize
+    return desc
+
+
+def _scalar_argument(value, vt, where):
+    if vt.ctype is None:
+        raise TypeError("%s: cannot pass %s" % (where, vt.name))
+    if vt.element in ("f32", "f64"):
+        return vt.ctype(float(value))
+    if vt.element == "f16":
+        return vt.ctype(int(np.float16(value).view(np.uint16)))
+    if vt.element == "bf16":
+        bits = int(np.float32(value).view(np.uint32))
+        # Round to nearest even on the dropped half.
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+        return vt.ctype(bits & 0xFFFF)
+    if vt.element == "i1":
+        return vt.ctype(bool(value))
+    number = operator.index(value)
+    info = np.iinfo(vt.dtype)
+    if not info.min <= number <= info.max:
+        raise OverflowError("%s: %d does not fit %s" % (where, number,
+                                                        vt.name))
+    return vt.ctype(number)
+
+
+def _scalar_result(value, vt):
+    raw = value.value if hasattr(value, "value") else value
+    if vt.element == "f16":
+        return float(np.uint16(raw).view(np.float16))
+    if vt.element == "bf16":
+        return float(np.uint32(raw << 16).view(np.float32))
+    return raw
+
+
+def _array_result(desc, vt, rank):
+    """A copy of what a returned descriptor points to."""
+    if vt.dtype is None:
+        raise TypeError("cannot return %s to numpy" % vt.name)
+    dtype = np.dtype(vt.dtype)
+    shape = tuple(desc.sizes[i] for i in range(rank)) if rank else ()
+    strides = tuple(desc.strides[i] for i in range(rank)) if rank else ()
+    if any(s == 0 for s in shape):
+        return np.empty(shape, dtype)
+    span = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides))
+    address = desc.aligned + desc.offset * dtype.itemsize
+    buf = (ctypes.c_char * (span * dtype.itemsize)).from_address(address)
+    base = np.frombuffer(buf, dtype=dtype)
+    view = np.lib.stride_tricks.as_strided(
+        base, shape, tuple(s * dtype.itemsize for s in strides))
+    return np.array(view, copy=True)
+
+
+class Function:
+    """A callable function of a compiled module."""
+
+    def __init__(self, module, index):
+        lib = _capi.lib()
+        handle = module._handle
+        self._module = module
+        self.name = str(lib.sherryExecutableGetFunctionName(handle, index))
+        self.inputs = tuple(
+            ValueType(lib.sherryExecutableGetInput(handle, index, i))
+            for i in range(lib.sherryExecutableGetNumInputs(handle, index)))
+        self.results = tuple(
+            ValueType(lib.sherryExecutableGetResult(handle, index, i))
+            for i in range(lib.sherryExecutableGetNumResults(handle, index)))
+        self._name_ref = _capi.MlirStringRef.of(self.name)
+        self._results_class = None
+        self._results_layout = None
+
+    @property
+    def signature(self):
+        text = "%s(%s)" % (self.name, ", ".join(map(str, self.inputs)))
+        if self.results:
+            text += " -> (%s)" % ", ".join(map(str, self.results))
+        return text
+
+    def __repr__(self):
+        return "<sherry.Function %s>" % self.signature
+
+    def _result_storage(self):
+        """A fresh ctypes struct for the results, and (field, type, rank)
+        of each."""
+        if self._results_class is None:
+            fields, layout = [], []
+            for i, vt in enumerate(self.results):
+                if vt.kind == _UNSUPPORTED:
+                    raise CompilerError("%s: cannot return %s to Python"
+                                        % (self.name, vt.name))
+                rank = len(vt.shape)
+                ctype = _descriptor_class(rank) if vt.is_array else vt.ctype
+                fields.append(("r%d" % i, ctype))
+                layout.append(("r%d" % i, vt, rank))
+            self._results_class = type("Results", (ctypes.Structure,),
+                                       {"_fields_": fields})
+            self._results_layout = layout
+        return self._results_class(), self._results_layout
+
+    def __call__(self, *args):
+        if len(args) != len(self.inputs):
+            raise TypeError("%s takes %d arguments (%s), got %d"
+                            % (self.name, len(self.inputs),
+                               ", ".join(map(str, self.inputs)), len(args)))
+        keep = []        # everything the C call points into
+        pointers = []    # one per parameter of the _mlir_ciface_ function
+        input_buffers = set()
+        single_scalar = (len(self.results) == 1
+                         and self.results[0].kind == _SCALAR)
+        storage = layout = None
+        if self.results and not single_scalar:
+            storage, layout = self._result_storage()
+            result_ptr = ctypes.c_void_p(ctypes.addressof(storage))
+            keep += [storage, result_ptr]
+            pointers.append(ctypes.addressof(result_ptr))
+        for i, (value, vt) in enumerate(zip(args, self.inputs)):
+            where = "%s, argument %d" % (self.name, i)
+            if vt.kind == _UNSUPPORTED:
+                raise CompilerError("%s: cannot pass %s from Python"
+                                    % (where, vt.name))
+            if vt.kind == _SCALAR:
+                scalar = _scalar_argument(value, vt, where)
+                keep.append(scalar)
+                pointers.append(ctypes.addressof(scalar))
+                continue
+            array = _array_argument(value, vt, where)
+            desc = _descriptor(array)
+            desc_ptr = ctypes.c_void_p(ctypes.addressof(desc))
+            keep += [array, desc, desc_ptr]
+            input_buffers.add(array.ctypes.data)
+            pointers.append(ctypes.addressof(desc_ptr))
+        if single_scalar:
+            storage = self.results[0].ctype()
+            keep.append(storage)
+            pointers.append(ctypes.addressof(storage))
+        argv = (ctypes.c_void_p * max(len(pointers), 1))(*pointers)
+        _capi.call(CompilerError, "sherryExecutableInvoke",
+                   self._module._handle, self._name_ref, argv)
+
+        if not self.results:
+            return None
+        if single_scalar:
+            return _scalar_result(storage, self.results[0])
+        values, freed = [], set()
+        try:
+            for field, vt, rank in layout:
+                value = getattr(storage, field)
+                if vt.is_array:
+                    values.append(_array_result(value, vt, rank))
+                else:
+                    values.append(_scalar_result(value, vt))
+        finally:
+            for field, vt, rank in layout:
+                if not vt.is_array:
+                    continue
+                allocated = getattr(storage, field).allocated
+                # Never free an input's buffer, a constant, or twice.
+                if (allocated and allocated != _DEAD_BEEF
+                        and allocated not in input_buffers
+                        and allocated not in freed):
+                    _capi.lib().sherryFreeResultBuffer(allocated)
+                    freed.add(allocated)
+        return values[0] if len(values) == 1 else tuple(values)
+
+
+class Module:
+    """A compiled module: its public functions as attributes (or items)."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        count = _capi.lib().sherryExecutableGetNumFunctions(handle)
+        self.functions = {}
+        for i in range(count):
+            fn = Function(self, i)
+            self.functions[fn.name] = fn
+
+    def __del__(self):
+        handle = getattr(self, "_handle", None)
+        if handle is not None and _capi is not None:
+            _capi.lib().sherryExecutableDestroy(handle)
+            self._handle = None
+
+    def __getattr__(self, name):
+        functions = self.__dict__.get("functions", {})
+        if name in functions:
+            return functions[name]
+        raise AttributeError("the module has no public function %r (it has "
+                             "%s)" % (name, ", ".join(functions) or "none"))
+
+    def __getitem__(self, name):
+        return self.functions[name]
+
+    def __dir__(self):
+        return list(super().__dir__()) + list(self.functions)
+
+    def __repr__(self):
+        return "<sherry.Module %s>" % ", ".join(
+            fn.signature for fn in self.functions.values())
+
+
+def compile(mlir_text, pipeline_options="", opt_level=2, shared_libs=()):
+    """Parses `mlir_text`, lowers it with `--sherry-to-llvm`
+    (`pipeline_options` as between the braces, e.g. "row-tile=16"), and
+    JIT-compiles it at `opt_level` (0..3). `shared_libs`: extra libraries
+    the code may call (libomp and mlir-runner's support libraries are
+    always available). Raises CompilerError with the MLIR diagnostics."""
+    libs = [_capi.MlirStringRef.of(str(p)) for p in shared_libs]
+    lib_array = (_capi.MlirStringRef * max(len(libs), 1))(*libs)
+    handle = _capi.Handle()
+    _capi.call(CompilerError, "sherryCompile",
+               _capi.MlirStringRef.of(mlir_text),
+               _capi.MlirStringRef.of(pipeline_options), int(opt_level),
+               lib_array, len(libs), ctypes.byref(handle))
+    return Module(handle)
+
+
+def lower_to_llvm(mlir_text, pipeline_options=""):
+    """The module after `--sherry-to-llvm`, as text (what compile() JITs)."""
+    sink = _capi.StringSink()
+    _capi.call(CompilerError, "sherryLowerToLLVM",
+               _capi.MlirStringRef.of(mlir_text),
+               _capi.MlirStringRef.of(pipeline_options), sink.callback, None)
+    return sink.text

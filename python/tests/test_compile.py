@@ -1,0 +1,334 @@
+"""sherry.compile: --sherry-to-llvm, the JIT and the calling convention."""
+
+import subprocess
+
+import numpy as np
+import pytest
+
+import reference
+import sherry
+
+# (layout attribute, quantize keywords, K)
+LAYOUTS = [
+    ("<sherry, row>", {"granularity": "row"}, 96),
+    ("<sherry, tensor>", {"granularity": "tensor"}, 256),
+    ("<sherry, group = 32>", {"group_size": 32}, 256),
+    ("<sherry, group = 128, scale_type = f16>",
+     {"group_size": 128, "scale_type": "f16"}, 256),
+    ("<stq1_0>", {"layout": "stq1_0"}, 512),
+]
+
+
+def _hex(array):
+    return '"0x%s"' % np.ascontiguousarray(array).tobytes().hex().upper()
+
+
+def _tensor(shape, element):
+    return "tensor<%sx%s>" % ("x".join(map(str, shape)), element)
+
+
+def matmul_module(packed, n, layout, mode, bias):
+    """@mm takes everything as arguments; @folded computes the same
+    sherry.matmul on constants, folded at compile time by the format
+    library's reference matmul."""
+    m, k = packed.shape
+    stq = packed.layout == "stq1_0"
+    X, Y, B = _tensor((n, k), "f32"), _tensor((n, m), "f32"), \
+        _tensor((m,), "f32")
+    P = _tensor(packed.data.shape, "i8")
+    S = _tensor(packed.scales.shape, packed.scale_type)
+    scales = "" if stq else " scales(%%s : %s)" % S
+    bias_text = " bias(%%b : %s)" % B if bias else ""
+    op = ("sherry.matmul ins(%%x, %%p : %s, %s)%s%s outs(%%i : %s) "
+          "layout%s mode<%s> -> %s" % (X, P, scales, bias_text, Y, layout,
+                                       mode, Y))
+    args = ["%%x: %s" % X, "%%p: %s" % P]
+    if not stq:
+        args.append("%%s: %s" % S)
+    if bias:
+        args.append("%%b: %s" % B)
+    args.append("%%i: %s" % Y)
+    return args, op, (X, P, S, B, Y)
+
+
+def build(packed, x, init, bias, layout, mode):
+    n = x.shape[0]
+    args, op, (X, P, S, B, Y) = matmul_module(packed, n, layout, mode,
+                                              bias is not None)
+    stq = packed.layout == "stq1_0"
+    consts = [
+        "%%x = arith.constant dense<%s> : %s" % (_hex(x), X),
+        "%%p = arith.constant dense<%s> : %s"
+        % (_hex(packed.data), P),
+        "%%i = arith.constant dense<%s> : %s" % (_hex(init), Y)]
+    if not stq:
+        consts.append("%%s = arith.constant dense<%s> : %s"
+                      % (_hex(packed.scales), S))
+    if bias is not None:
+        consts.append("%%b = arith.constant dense<%s> : %s"
+                      % (_hex(bias), B))
+    return """
+func.func @mm(%s) -> %s {
+  %%y = %s
+  return %%y : %s
+}
+func.func @folded() -> %s {
+  %s
+  %%y = %s
+  return %%y : %s
+}
+""" % (", ".join(args), Y, op, Y, Y, "\n  ".join(consts), op, Y)
+
+
+def _inputs(rng, m, k, n=3):
+    w = rng.normal(0, 1, size=(m, k)).astype(np.float32)
+    x = rng.normal(0, 1, size=(n, k)).astype(np.float32)
+    x[0, :] = 3.0           # all +127: int32 sums far past int16
+    x[2, 5] = 40.0          # an outlier squeezes the rest of the row
+    init = rng.normal(0, 1, size=(n, m)).astype(np.float32)
+    bias = rng.normal(0, 1, size=(m,)).astype(np.float32)
+    return w, x, init, bias
+
+
+def _call(module, packed, x, init, bias):
+    args = [x, packed.data]
+    if packed.layout != "stq1_0":
+        args.append(packed.scales)
+    if bias is not None:
+        args.append(bias)
+    args.append(init)
+    return module.mm(*args)
+
+
+@pytest.mark.parametrize("layout,kwargs,k", LAYOUTS, ids=lambda v: str(v))
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_int8_bit_exact(layout, kwargs, k, with_bias, rng):
+    w, x, init, bias = _inputs(rng, 7, k)
+    bias = bias if with_bias else None
+    packed = sherry.quantize(w, **kwargs)
+    module = sherry.compile(build(packed, x, init, bias, layout, "int8"))
+    init_before = init.copy()
+    y = _call(module, packed, x, init, bias)
+    assert y.dtype == np.float32 and y.shape == (3, 7)
+    # Against an independent numpy reading of docs/format.md section 7 ...
+    np.testing.assert_array_equal(
+        y, reference.matmul_reference(x, packed, "int8", init, bias))
+    # ... and against the op folded on constants by the format library.
+    np.testing.assert_array_equal(y, module.folded())
+    # Tensor arguments keep value semantics: the accumulator is untouched.
+    np.testing.assert_array_equal(init, init_before)
+
+
+@pytest.mark.parametrize("layout,kwargs,k", LAYOUTS, ids=lambda v: str(v))
+def test_exact_mode(layout, kwargs, k, rng):
+    w, x, init, bias = _inputs(rng, 7, k)
+    packed = sherry.quantize(w, **kwargs)
+    module = sherry.compile(build(packed, x, init, bias, layout, "exact"))
+    y = _call(module, packed, x, init, bias)
+    expected = reference.matmul_reference(x, packed, "exact", init, bias)
+    assert np.all(np.abs(y - expected) <= 1e-4 * (1 + np.abs(expected)))
+    folded = module.folded()
+    assert np.all(np.abs(y - folded) <= 1e-4 * (1 + np.abs(folded)))
+
+
+def test_pipeline_options(rng):
+    w, x, init, _ = _inputs(rng, 7, 256)
+    packed = sherry.quantize(w, group_size=32)
+    text = build(packed, x, init, None, "<sherry, group = 32>", "int8")
+    plain = _call(sherry.compile(text), packed, x, init, None)
+    tiled = _call(sherry.compile(text, "row-tile=4 batch-tile=2"), packed, x,
+                  init, None)
+    unopt = _call(sherry.compile(text, "fold-constants=false", opt_level=0),
+                  packed, x, init, None)
+    np.testing.assert_array_equal(plain, tiled)
+    np.testing.assert_array_equal(plain, unopt)
+    assert "llvm.func @mm" in sherry.lower_to_llvm(text)
+
+
+def test_dynamic_batch(rng):
+    w = rng.normal(size=(16, 64)).astype(np.float32)
+    packed = sherry.quantize(w)
+    module = sherry.compile("""
+func.func @linear(%x: tensor<?x64xf32>, %w: tensor<16x10xi8>,
+                  %s: tensor<16xf32>) -> tensor<?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x64xf32>
+  %e = tensor.empty(%n) : tensor<?x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?x16xf32>)
+           -> tensor<?x16xf32>
+  %y = sherry.matmul ins(%x, %w : tensor<?x64xf32>, tensor<16x10xi8>)
+         scales(%s : tensor<16xf32>) outs(%acc : tensor<?x16xf32>)
+         layout<sherry, row> mode<int8> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}""")
+    fn = module.linear
+    assert fn.inputs[0].shape == (None, 64)
+    assert fn.signature.startswith("linear(tensor<?x64xf32>")
+    for n in (1, 5):
+        x = rng.normal(size=(n, 64)).astype(np.float32)
+        y = fn(x, packed.data, packed.scales)
+        assert y.shape == (n, 16)
+        np.testing.assert_array_equal(
+            y, reference.matmul_reference(x, packed, "int8"))
+
+
+CONVENTION = """
+func.func @axpy(%a: f32, %x: memref<?xf32>, %y: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  scf.for %i = %c0 to %n step %c1 {
+    %xi = memref.load %x[%i] : memref<?xf32>
+    %yi = memref.load %y[%i] : memref<?xf32>
+    %p = arith.mulf %a, %xi : f32
+    %s = arith.addf %p, %yi : f32
+    memref.store %s, %y[%i] : memref<?xf32>
+  }
+  return
+}
+func.func @row_sums(%x: tensor<?x8xf32>) -> (tensor<?xf32>, index) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<?xf32>)
+            -> tensor<?xf32>
+  %r = linalg.reduce ins(%x : tensor<?x8xf32>) outs(%init : tensor<?xf32>)
+         dimensions = [1]
+         (%in: f32, %acc: f32) {
+           %s = arith.addf %in, %acc : f32
+           linalg.yield %s : f32
+         }
+  return %r, %n : tensor<?xf32>, index
+}
+func.func @dot(%a: tensor<16xi32>, %b: tensor<16xi32>) -> i32 {
+  %z = arith.constant dense<0> : tensor<i32>
+  %d = linalg.dot ins(%a, %b : tensor<16xi32>, tensor<16xi32>)
+         outs(%z : tensor<i32>) -> tensor<i32>
+  %r = tensor.extract %d[] : tensor<i32>
+  return %r : i32
+}
+func.func @twice(%a: f16, %flag: i1) -> (f16, i1) {
+  %r = arith.addf %a, %a : f16
+  %t = arith.constant true
+  %n = arith.xori %flag, %t : i1
+  return %r, %n : f16, i1
+}
+func.func @add_i8(%a: i8, %b: i8) -> i8 {
+  %r = arith.addi %a, %b : i8
+  return %r : i8
+}
+func.func @identity(%x: tensor<2x3xi8>) -> tensor<2x3xi8> {
+  return %x : tensor<2x3xi8>
+}
+func.func @constant() -> tensor<4xf32> {
+  %c = arith.constant dense<[1.0, 2.0, 3.0, 4.0]> : tensor<4xf32>
+  return %c : tensor<4xf32>
+}
+func.func private @helper() -> ()
+"""
+
+
+@pytest.fixture(scope="module")
+def convention():
+    return sherry.compile(CONVENTION)
+
+
+def test_memref_destination_passing(convention):
+    x = np.arange(5, dtype=np.float32)
+    y = np.ones(5, dtype=np.float32)
+    assert convention.axpy(2.0, x, y) is None
+    np.testing.assert_array_equal(y, 1 + 2 * x)
+    np.testing.assert_array_equal(x, np.arange(5, dtype=np.float32))
+
+
+def test_results(convention):
+    x = np.arange(24, dtype=np.float32).reshape(3, 8)
+    sums, n = convention.row_sums(x)
+    np.testing.assert_array_equal(sums, x.sum(axis=1))
+    assert n == 3
+    a = np.arange(16, dtype=np.int32)
+    assert convention.dot(a, a[::-1]) == int(np.dot(a, a[::-1]))
+    # A list converts for a tensor argument.
+    assert convention.dot(list(range(16)), [1] * 16) == 120
+    assert convention.twice(1.5, False) == (3.0, True)
+    assert convention.add_i8(100, 27) == 127
+    assert convention.add_i8(100, 28) == -128
+    ids = np.array([[1, -2, 3], [4, 5, -128]], dtype=np.int8)
+    out = convention.identity(ids)
+    np.testing.assert_array_equal(out, ids)
+    out[0, 0] = 99            # a copy, not the argument's buffer
+    assert ids[0, 0] == 1
+    # uint8 bytes pass as i8 bit for bit.
+    np.testing.assert_array_equal(
+        convention.identity(ids.view(np.uint8)), ids)
+    for _ in range(3):        # a constant is returned, never freed
+        np.testing.assert_array_equal(convention.constant(),
+                                      [1.0, 2.0, 3.0, 4.0])
+
+
+def test_functions(convention):
+    assert set(convention.functions) == {
+        "axpy", "row_sums", "dot", "twice", "add_i8", "identity",
+        "constant"}
+    assert "row_sums" in dir(convention)
+    assert convention["dot"] is convention.dot
+    with pytest.raises(AttributeError, match="no public function 'helper'"):
+        convention.helper
+
+
+def test_call_errors(convention):
+    x = np.zeros(5, np.float32)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        convention.axpy(1.0, x)
+    with pytest.raises(TypeError, match="needs a numpy array"):
+        convention.axpy(1.0, [0.0] * 5, x)
+    with pytest.raises(TypeError, match="float32"):
+        convention.axpy(1.0, x, np.zeros(5, np.float64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        convention.axpy(1.0, x, np.zeros(10, np.float32)[::2])
+    with pytest.raises(ValueError, match=r"expected shape \(16\)"):
+        convention.dot(np.zeros(15, np.int32), np.zeros(16, np.int32))
+    with pytest.raises(ValueError, match=r"expected shape \(\?, 8\)"):
+        convention.row_sums(np.zeros((3, 7), np.float32))
+    with pytest.raises(TypeError, match="needs integers"):
+        convention.dot(np.zeros(16, np.float32), np.zeros(16, np.int32))
+    with pytest.raises(OverflowError, match="300 does not fit i8"):
+        convention.add_i8(300, 1)
+
+
+def test_bad_ir():
+    with pytest.raises(sherry.CompilerError,
+                       match=r"input:2:\d+: error: .*") as info:
+        sherry.compile("func.func @f(%x: f32) -> f32 {\n  return %y : f32\n}")
+    assert "undeclared SSA value" in str(info.value)
+    with pytest.raises(sherry.CompilerError, match="sherry.matmul"):
+        sherry.compile("""
+func.func @bad(%x: tensor<1x256xf32>, %w: tensor<4x9xi8>, %s: tensor<4xf32>,
+               %acc: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<1x256xf32>, tensor<4x9xi8>)
+         scales(%s : tensor<4xf32>) outs(%acc : tensor<1x4xf32>)
+         layout<sherry, row> -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}""")
+    with pytest.raises(sherry.CompilerError, match="no-such-option"):
+        sherry.compile("func.func @f() { return }", "no-such-option=1")
+    with pytest.raises(sherry.CompilerError, match="optimization level"):
+        sherry.compile("func.func @f() { return }", opt_level=7)
+    with pytest.raises(sherry.CompilerError, match="does not exist"):
+        sherry.compile("func.func @f() { return }",
+                       shared_libs=["/nonexistent/libfoo.so"])
+
+
+def test_links_mlir_statically():
+    # One copy of MLIR: the library must not also link Debian's libMLIR.so
+    # (Debian's imported MLIRExecutionEngine target would bring it in), whose
+    # TypeIDs would not be the library's. LLVM itself is the shared
+    # libLLVM.so, as for every tool of the project.
+    readelf = "/usr/lib/llvm-22/bin/llvm-readelf"
+    needed = subprocess.run([readelf, "--needed-libs", sherry.library_path()],
+                            check=True, capture_output=True,
+                            text=True).stdout
+    assert "libLLVM.so" in needed
+    assert "libMLIR" not in needed
