@@ -25,11 +25,21 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
       format library's `matmulInt8`. Then `(init + y) + bias` in f32,
       rounded once into the accumulator's type.
 
-    The memref form of `sherry.matmul` and `ternarize`/`pack` on
-    non-constant operands are not lowered here.
+    - `sherry.ternarize`: the zero lane of each group (first lane of
+      smallest |w|), sign(w) elsewhere, and each scale as the f64 sum of the
+      kept |w| of its region in row, group and lane order over its count:
+      bit-exact with the format library's `ternarize`.
+    - `sherry.pack`: each group's 5-bit code from its four values, slot
+      nibbles and sign bits (and `stq1_0`'s f16 scales) where the layout
+      puts them; values that are not a valid group stop the program with a
+      message (`cf.assert`).
+
+    `stq1_0` operands are put in group order first. The memref form of
+    `sherry.matmul` is not lowered here.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
     "::mlir::tensor::TensorDialect"

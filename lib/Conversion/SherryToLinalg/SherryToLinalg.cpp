@@ -11,11 +11,14 @@
 #include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <limits>
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_CONVERTSHERRYTOLINALG
@@ -529,6 +532,399 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
   }
 };
 
+/// A tensor viewed with its last dimension split into (size0, size1, ...).
+Value expandLast(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> split) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape{type.getDimSize(0)};
+  shape.append(split.begin(), split.end());
+  ReassociationIndices last;
+  for (unsigned i = 0; i < split.size(); ++i)
+    last.push_back(i + 1);
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, type.getElementType()), v,
+      SmallVector<ReassociationIndices>{{0}, last});
+}
+
+/// An elementwise or reducing linalg.generic with one result.
+template <typename BodyFn>
+Value generic(OpBuilder &b, Location loc, ValueRange ins, Value init,
+              ArrayRef<AffineMap> maps, ArrayRef<bool> isReduction,
+              BodyFn body) {
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+             iterators(isReduction),
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb, nl, ValueRange{body(nb, nl, args)});
+             })
+      .getResult(0);
+}
+
+/// sherry.ternarize on tensors, as format::ternarize computes it: per
+/// group, the first lane of smallest |w| becomes 0, the others sign(w) with
+/// sign(0) = +1; each scale is the f64 sum of the kept |w| of its region,
+/// in row, group and lane order, over their count, rounded to f32 (then to
+/// the scale type). stq1_0 weights are first put in group order.
+struct TernarizeLowering : OpRewritePattern<TernarizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TernarizeOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType wType = op.getWeights().getType();
+    int64_t k = wType.getDimSize(1);
+    if (ShapedType::isDynamic(k))
+      return rewriter.notifyMatchFailure(op, "K must be static");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    LayoutAttr layout = op.getLayout();
+    bool stq = layout.getFormat() == PackedFormat::Stq1_0;
+    int64_t groups = k / 4;
+    Type f32 = rewriter.getF32Type(), f64 = rewriter.getF64Type();
+    Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
+    OpFoldResult m = tensor::getMixedSize(rewriter, loc, op.getWeights(), 0);
+    AffineExpr d0, d1, d2;
+    bindDims(ctx, d0, d1, d2);
+    AffineMap mgp = AffineMap::get(3, 0, {d0, d1, d2}, ctx);
+    AffineMap mg = AffineMap::get(3, 0, {d0, d1}, ctx);
+
+    Value w = op.getWeights();
+    if (stq)
+      w = regroupStq1_0(rewriter, loc, w, /*toGroupMajor=*/true);
+    Value lanes = expandLast(rewriter, loc, w, {groups, 4});
+
+    // The zero lane of every group: strict < over lanes in order keeps the
+    // lowest lane on ties.
+    Value inf = filled(
+        rewriter, loc, {m, rewriter.getIndexAttr(groups)}, f32,
+        rewriter.getF32FloatAttr(std::numeric_limits<float>::infinity()));
+    Value lane0 = filled(rewriter, loc, {m, rewriter.getIndexAttr(groups)}, i32,
+                         rewriter.getI32IntegerAttr(0));
+    auto argmin = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{inf.getType(), lane0.getType()},
+        ValueRange{lanes}, ValueRange{inf, lane0},
+        ArrayRef<AffineMap>{mgp, mg, mg}, iterators({false, false, true}),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value a = math::AbsFOp::create(b, l, toF32(b, l, args[0]));
+          Value p = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, 2));
+          Value less = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, a,
+                                             args[1]);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, less, a, args[1]),
+                         arith::SelectOp::create(b, l, less, p, args[2])});
+        });
+    Value zeroLane = argmin.getResult(1);
+
+    // Values, in group order, then back to the layout's element order.
+    Value valuesEmpty = tensor::EmptyOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(groups),
+                               rewriter.getIndexAttr(4)},
+        i8);
+    Value values = generic(
+        rewriter, loc, ValueRange{lanes, zeroLane}, valuesEmpty, {mgp, mg, mgp},
+        {false, false, false},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value p = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, 2));
+          Value isZero =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, p, args[1]);
+          Value negative =
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT,
+                                    toF32(b, l, args[0]), f32Const(b, l, 0));
+          auto c = [&](int64_t v) -> Value {
+            return arith::ConstantIntOp::create(b, l, i8, v);
+          };
+          Value sign = arith::SelectOp::create(b, l, negative, c(-1), c(1));
+          return arith::SelectOp::create(b, l, isZero, c(0), sign);
+        });
+    auto flat = RankedTensorType::get(wType.getShape(), i8);
+    values = tensor::CollapseShapeOp::create(
+        rewriter, loc, flat, values,
+        SmallVector<ReassociationIndices>{{0}, {1, 2}});
+    if (stq)
+      values = regroupStq1_0(rewriter, loc, values, /*toGroupMajor=*/false);
+
+    // Scale regions over (m, g, p) and their kept counts (3 per group).
+    RankedTensorType scalesType = op.getScales().getType();
+    int64_t regionGroups;
+    AffineMap regionMap;
+    SmallVector<bool> isReduction{false, true, true};
+    SmallVector<OpFoldResult> sumSizes;
+    if (stq || layout.getGranularity() == ScaleGranularity::Group) {
+      int64_t size = stq ? 256 : layout.getGroupSize();
+      regionGroups = size / 4;
+      regionMap = AffineMap::get(3, 0, {d0, d1.floorDiv(regionGroups)}, ctx);
+      sumSizes = {m, rewriter.getIndexAttr(k / size)};
+    } else if (layout.getGranularity() == ScaleGranularity::Row) {
+      regionGroups = groups;
+      regionMap = AffineMap::get(3, 0, {d0}, ctx);
+      sumSizes = {m};
+    } else {
+      if (ShapedType::isDynamic(wType.getDimSize(0)))
+        return rewriter.notifyMatchFailure(
+            op, "one scale per tensor needs a static M");
+      regionGroups = groups * wType.getDimSize(0);
+      regionMap = AffineMap::get(3, 0, {getAffineConstantExpr(0, ctx)}, ctx);
+      sumSizes = {rewriter.getIndexAttr(1)};
+      isReduction = {true, true, true};
+    }
+    Value zeros =
+        filled(rewriter, loc, sumSizes, f64, rewriter.getF64FloatAttr(0.0));
+    Value sums = generic(
+        rewriter, loc, ValueRange{lanes, zeroLane}, zeros, {mgp, mg, regionMap},
+        isReduction, [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value p = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, 2));
+          Value kept =
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, p, args[1]);
+          Value a = arith::ExtFOp::create(
+              b, l, f64,
+              math::AbsFOp::create(b, l, toF32(b, l, args[0])).getResult());
+          Value zero = arith::ConstantOp::create(b, l, b.getF64FloatAttr(0.0));
+          return arith::AddFOp::create(
+              b, l, args[2], arith::SelectOp::create(b, l, kept, a, zero));
+        });
+    unsigned rank = sumSizes.size();
+    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
+    Value scalesEmpty = tensor::EmptyOp::create(rewriter, loc, sumSizes,
+                                                scalesType.getElementType());
+    double count = 3.0 * double(regionGroups);
+    Value scales = generic(
+        rewriter, loc, ValueRange{sums}, scalesEmpty, {id, id},
+        SmallVector<bool>(rank, false),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value mean = arith::DivFOp::create(
+              b, l, args[0],
+              arith::ConstantOp::create(b, l, b.getF64FloatAttr(count)));
+          Value v = arith::TruncFOp::create(b, l, f32, mean);
+          if (!scalesType.getElementType().isF32())
+            v = arith::TruncFOp::create(b, l, scalesType.getElementType(), v);
+          return v;
+        });
+    if (scales.getType() != scalesType)
+      scales = tensor::CastOp::create(rewriter, loc, scalesType, scales);
+    rewriter.replaceOp(op, {values, scales});
+    return success();
+  }
+};
+
+/// sherry.pack on tensors: per group, the code of its four values (zero
+/// lane, sign of the first non-zero lane, flips of the second and third),
+/// slot nibbles and sign bits laid out as the layout says; stq1_0 blocks
+/// end with their f16 scale. Values that are not a valid group (exactly one
+/// zero, +-1 elsewhere) stop the program with a message (cf.assert).
+struct PackLowering : OpRewritePattern<PackOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(PackOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType vType = op.getValues().getType();
+    int64_t k = vType.getDimSize(1);
+    if (ShapedType::isDynamic(k))
+      return rewriter.notifyMatchFailure(op, "K must be static");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    bool stq = op.getLayout().getFormat() == PackedFormat::Stq1_0;
+    int64_t groups = k / 4;
+    Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
+    OpFoldResult m = tensor::getMixedSize(rewriter, loc, op.getValues(), 0);
+    AffineExpr d0, d1, d2;
+    bindDims(ctx, d0, d1, d2);
+
+    Value values = op.getValues();
+    if (stq)
+      values = regroupStq1_0(rewriter, loc, values, /*toGroupMajor=*/true);
+    // codes[m, g]: 5-bit code of group g (in group order).
+    Value codesEmpty = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(groups)},
+        i32);
+    Value bad = filled(rewriter, loc, {}, i32, rewriter.getI32IntegerAttr(0));
+    AffineMap mg2 = AffineMap::get(2, 0, {d0, d1}, ctx);
+    auto codesOp = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{codesEmpty.getType(), bad.getType()},
+        ValueRange{}, ValueRange{codesEmpty, bad},
+        ArrayRef<AffineMap>{mg2, AffineMap::get(2, 0, {}, ctx)},
+        iterators({false, true}),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value g = linalg::IndexOp::create(b, l, 1);
+          auto c = [&](int64_t v) -> Value {
+            return arith::ConstantIntOp::create(b, l, i32, v);
+          };
+          auto eq = [&](Value x, Value y) -> Value {
+            return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, x, y);
+          };
+          auto sel = [&](Value cond, Value x, Value y) -> Value {
+            return arith::SelectOp::create(b, l, cond, x, y);
+          };
+          Value t[4];
+          Value zerosCount = c(0),
+                valid = arith::ConstantIntOp::create(b, l, b.getI1Type(), 1);
+          for (int64_t p = 0; p < 4; ++p) {
+            Value col = arith::AddIOp::create(
+                b, l,
+                arith::MulIOp::create(b, l, g,
+                                      arith::ConstantIndexOp::create(b, l, 4)),
+                arith::ConstantIndexOp::create(b, l, p));
+            t[p] = arith::ExtSIOp::create(
+                b, l, i32,
+                tensor::ExtractOp::create(b, l, values, ValueRange{row, col}));
+            Value isZero = eq(t[p], c(0));
+            zerosCount = arith::AddIOp::create(
+                b, l, zerosCount, arith::ExtUIOp::create(b, l, i32, isZero));
+            Value unit = arith::OrIOp::create(
+                b, l, isZero,
+                arith::OrIOp::create(b, l, eq(t[p], c(1)), eq(t[p], c(-1))));
+            valid = arith::AndIOp::create(b, l, valid, unit);
+          }
+          valid = arith::AndIOp::create(b, l, valid, eq(zerosCount, c(1)));
+          // z: the zero lane; n0 < n1 < n2: the others.
+          Value z =
+              sel(eq(t[0], c(0)), c(0),
+                  sel(eq(t[1], c(0)), c(1), sel(eq(t[2], c(0)), c(2), c(3))));
+          Value first = sel(eq(z, c(0)), t[1], t[0]);
+          Value second = sel(
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, z, c(1)),
+              t[2], t[1]);
+          Value third = sel(
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule, z, c(2)),
+              t[3], t[2]);
+          auto bit = [&](Value cond) -> Value {
+            return arith::ExtUIOp::create(b, l, i32, cond);
+          };
+          Value sign = bit(arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::slt, first, c(0)));
+          Value b0 = bit(arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne,
+                                               second, first));
+          Value b1 = bit(arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne,
+                                               third, first));
+          Value code = arith::OrIOp::create(
+              b, l, arith::ShLIOp::create(b, l, sign, c(4)),
+              arith::OrIOp::create(
+                  b, l, arith::ShLIOp::create(b, l, z, c(2)),
+                  arith::OrIOp::create(
+                      b, l, arith::ShLIOp::create(b, l, b1, c(1)), b0)));
+          Value badCount = arith::AddIOp::create(
+              b, l, args[1],
+              bit(arith::XOrIOp::create(
+                  b, l, valid,
+                  arith::ConstantIntOp::create(b, l, b.getI1Type(), 1))));
+          linalg::YieldOp::create(b, l, ValueRange{code, badCount});
+        });
+    Value codes = codesOp.getResult(0);
+    Value badGroups = tensor::ExtractOp::create(
+        rewriter, loc, codesOp.getResult(1), ValueRange{});
+    Value ok = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::eq, badGroups,
+        arith::ConstantIntOp::create(rewriter, loc, i32, 0));
+    cf::AssertOp::create(
+        rewriter, loc, ok,
+        "sherry.pack: every group of 4 values must hold exactly one 0 and "
+        "+1 or -1 elsewhere");
+
+    // Slot bytes (2 groups each) and sign bytes (8 groups each), in group
+    // order; then the layout's bytes from them.
+    AffineMap mn = AffineMap::get(3, 0, {d0, d1}, ctx);
+    Value slotCodes = expandLast(rewriter, loc, codes, {groups / 2, 2});
+    Value slotZeros =
+        filled(rewriter, loc, {m, rewriter.getIndexAttr(groups / 2)}, i8,
+               rewriter.getI8IntegerAttr(0));
+    Value slots = generic(
+        rewriter, loc, ValueRange{slotCodes}, slotZeros,
+        {AffineMap::get(3, 0, {d0, d1, d2}, ctx), mn}, {false, false, true},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value i = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, 2));
+          Value nibble = arith::AndIOp::create(
+              b, l, args[0], arith::ConstantIntOp::create(b, l, i32, 15));
+          Value shifted = arith::ShLIOp::create(
+              b, l, nibble,
+              arith::MulIOp::create(
+                  b, l, i, arith::ConstantIntOp::create(b, l, i32, 4)));
+          return arith::OrIOp::create(
+              b, l, args[1], arith::TruncIOp::create(b, l, i8, shifted));
+        });
+    Value signCodes = expandLast(rewriter, loc, codes, {groups / 8, 8});
+    Value signZeros =
+        filled(rewriter, loc, {m, rewriter.getIndexAttr(groups / 8)}, i8,
+               rewriter.getI8IntegerAttr(0));
+    Value signs = generic(
+        rewriter, loc, ValueRange{signCodes}, signZeros,
+        {AffineMap::get(3, 0, {d0, d1, d2}, ctx), mn}, {false, false, true},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value i = arith::IndexCastOp::create(
+              b, l, i32, linalg::IndexOp::create(b, l, 2));
+          Value sign = arith::ShRUIOp::create(
+              b, l, args[0], arith::ConstantIntOp::create(b, l, i32, 4));
+          return arith::OrIOp::create(
+              b, l, args[1],
+              arith::TruncIOp::create(b, l, i8,
+                                      arith::ShLIOp::create(b, l, sign, i)));
+        });
+
+    RankedTensorType packedType = op.getPacked().getType();
+    int64_t bytes = packedType.getDimSize(1);
+    Value packedEmpty = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(bytes)},
+        i8);
+    Value scales = op.getScales();
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    Value packed = generic(
+        rewriter, loc, ValueRange{}, packedEmpty, {id2}, {false, false},
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value col = linalg::IndexOp::create(b, l, 1);
+          auto idx = [&](int64_t v) -> Value {
+            return arith::ConstantIndexOp::create(b, l, v);
+          };
+          auto lt = [&](Value x, int64_t v) -> Value {
+            return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, x,
+                                         idx(v));
+          };
+          auto sub = [&](Value x, int64_t v) -> Value {
+            return arith::SubIOp::create(b, l, x, idx(v));
+          };
+          auto at = [&](Value t, Value c) -> Value {
+            return tensor::ExtractOp::create(b, l, t, ValueRange{row, c});
+          };
+          // Indices are clamped into range so that every extract is in
+          // bounds whichever branch the select takes.
+          auto clamp = [&](Value v, int64_t hi) -> Value {
+            return arith::MinUIOp::create(b, l, v, idx(hi - 1));
+          };
+          if (!stq) {
+            Value isSlot = lt(col, k / 8);
+            Value slot = at(slots, clamp(col, k / 8));
+            Value sign = at(signs, clamp(sub(col, k / 8), k / 32));
+            return arith::SelectOp::create(b, l, isSlot, slot, sign);
+          }
+          Value block = arith::DivUIOp::create(b, l, col, idx(42));
+          Value r = arith::RemUIOp::create(b, l, col, idx(42));
+          Value blockBase = arith::MulIOp::create(b, l, block, idx(32));
+          Value slot =
+              at(slots,
+                 clamp(arith::AddIOp::create(b, l, blockBase, r), groups / 2));
+          Value signCol = arith::AddIOp::create(
+              b, l, arith::MulIOp::create(b, l, block, idx(8)), sub(r, 32));
+          Value sign = at(signs, clamp(signCol, groups / 8));
+          Value half = at(scales, block);
+          Value bits = arith::BitcastOp::create(b, l, b.getI16Type(), half);
+          Value lo = arith::TruncIOp::create(b, l, i8, bits);
+          Value hi = arith::TruncIOp::create(
+              b, l, i8,
+              arith::ShRUIOp::create(
+                  b, l, bits,
+                  arith::ConstantIntOp::create(b, l, b.getI16Type(), 8)));
+          Value scaleByte = arith::SelectOp::create(b, l, lt(r, 41), lo, hi);
+          Value v = arith::SelectOp::create(b, l, lt(r, 40), sign, scaleByte);
+          return arith::SelectOp::create(b, l, lt(r, 32), slot, v);
+        });
+    if (packed.getType() != packedType)
+      packed = tensor::CastOp::create(rewriter, loc, packedType, packed);
+    rewriter.replaceOp(op, packed);
+    return success();
+  }
+};
+
 struct ConvertSherryToLinalgPass
     : public mlir::sherry::impl::ConvertSherryToLinalgBase<
           ConvertSherryToLinalgPass> {
@@ -544,5 +940,29 @@ struct ConvertSherryToLinalgPass
 
 void mlir::sherry::populateSherryToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<UnpackLowering, DequantizeLowering, QuantizeActivationsLowering,
-               MatmulLowering>(patterns.getContext());
+               MatmulLowering, TernarizeLowering, PackLowering>(
+      patterns.getContext());
+}
+
+Value mlir::sherry::regroupStq1_0(OpBuilder &b, Location loc, Value x,
+                                  bool toGroupMajor) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t k = type.getDimSize(1);
+  Type element = type.getElementType();
+  // Element 16p + l of a chunk is (p, l) in 4 x 16, lane p of group l at
+  // 4l + p is (l, p) in 16 x 4: a transpose each way.
+  int64_t from0 = toGroupMajor ? 4 : 16, from1 = toGroupMajor ? 16 : 4;
+  auto split = RankedTensorType::get({type.getDimSize(0), k / 64, from0, from1},
+                                     element);
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, split, x, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
+                                  b.getIndexAttr(k / 64), b.getIndexAttr(from1),
+                                  b.getIndexAttr(from0)};
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, element);
+  Value moved = linalg::TransposeOp::create(b, loc, expanded, empty,
+                                            ArrayRef<int64_t>{0, 1, 3, 2})
+                    .getResult()[0];
+  return tensor::CollapseShapeOp::create(
+      b, loc, type, moved, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
 }

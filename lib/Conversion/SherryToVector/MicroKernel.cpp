@@ -9,6 +9,8 @@
 
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 
+#include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -125,29 +127,6 @@ Value segmentScale(Emitter &e, const KernelShape &shape, Value packed,
   }
   llvm_unreachable("unknown scale granularity");
 }
-
-} // namespace
-
-Value mlir::sherry::groupMajorActivations(OpBuilder &b, Location loc, Value x) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t k = type.getDimSize(1);
-  Type element = type.getElementType();
-  auto split =
-      RankedTensorType::get({type.getDimSize(0), k / 64, 4, 16}, element);
-  Value expanded = tensor::ExpandShapeOp::create(
-      b, loc, split, x, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-  SmallVector<OpFoldResult> sizes{tensor::getMixedSize(b, loc, x, 0),
-                                  b.getIndexAttr(k / 64), b.getIndexAttr(16),
-                                  b.getIndexAttr(4)};
-  Value empty = tensor::EmptyOp::create(b, loc, sizes, element);
-  Value moved = linalg::TransposeOp::create(b, loc, expanded, empty,
-                                            ArrayRef<int64_t>{0, 1, 3, 2})
-                    .getResult()[0];
-  return tensor::CollapseShapeOp::create(
-      b, loc, type, moved, SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-}
-
-namespace {
 
 /// The i32 sum of each segment of each row of int8 activations q: N x
 /// (K / segment).
@@ -343,7 +322,7 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
       ops.xSums = segmentSums(rewriter, loc, ops.x, shape->segment);
   }
   if (shape->format == PackedFormat::Stq1_0)
-    ops.x = groupMajorActivations(rewriter, loc, ops.x);
+    ops.x = regroupStq1_0(rewriter, loc, ops.x, /*toGroupMajor=*/true);
 
   Value n = tensor::DimOp::create(rewriter, loc, ops.x, 0);
   Value m = tensor::DimOp::create(rewriter, loc, ops.packed, 0);

@@ -21,7 +21,7 @@
 
 #include "TableKernel.h"
 
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
@@ -457,7 +457,7 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
       0);
   Value q = quant.getValues();
   if (ops.blockScales)
-    q = groupMajorActivations(rewriter, loc, q);
+    q = regroupStq1_0(rewriter, loc, q, /*toGroupMajor=*/true);
   ops.xScales = quant.getScales();
   ops.tables = buildTables(e, q, k);
 

@@ -62,11 +62,6 @@ public:
   virtual bool offsetsWeights(const KernelShape &shape) const { return false; }
 };
 
-/// Activations of `stq1_0` weights in the order their groups hold them:
-/// inside each 64-element chunk, element 16p + l moves to 4l + p, so that
-/// group g's four activations are 4g .. 4g + 3, as in the `sherry` layout.
-Value groupMajorActivations(OpBuilder &b, Location loc, Value x);
-
 /// Replaces sherry.matmul `op` (tensor form) by loops around `arithmetic`:
 /// blocks of `rowBlock` output rows by `batchBlock` activation rows share
 /// each decoded chunk and activation read, with an accumulator per pair.
