@@ -29,10 +29,10 @@ packages=(
   libomp-22-dev libclang-rt-22-dev cmake ninja-build
   # Libraries LLVM's CMake package expects to find.
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
-  # Tests and benchmarks.
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # Tests and benchmarks (bench/run.sh: OpenBLAS baseline, gnuplot charts).
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev gnuplot-nox
   # Python package and its tests.
-  python3 python3-numpy python3-pytest python3-pybind11
+  python3 python3-numpy python3-pytest python3-pybind11 python3-torch
   # AArch64 cross compilation and emulation.
   qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
   libstdc++-12-dev-arm64-cross

@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""Writes the benchmark kernels as MLIR, their build graph and a C++ table.
+
+Every kernel is a destination-passing function marked
+`llvm.emit_c_interface`, so C++ calls `_mlir_ciface_<name>` with memref
+descriptors. The result is written in place into the last argument (a memref,
+through `bufferization.materialize_in_destination`): no result buffer is
+allocated or copied per call. What the call does include is everything the
+kernel does itself: for sherry.matmul in int8 mode, quantizing the f32
+activations to int8 (absmax per row) and the matmul.
+
+  sherry_<target>_t<T>_<M>x<K>_n<N>(x: NxK f32, packed: M x (K/8+K/32) i8,
+                                    scales: M f32, out: NxM f32 memref)
+      out = out + x * W'^T, layout <sherry, row>, mode int8, compiled with
+      --sherry-to-llvm="target=<target> threads=<T> ...".
+  mlirf32_t1_<M>x<K>_n<N>(x: NxK f32, w: MxK f32, out: NxM f32 memref)
+      out = out + x * W^T as one linalg.matmul, tiled and vectorized by
+      upstream transforms (kernels/f32_schedule_n<N>.mlir, the transform
+      script below), then --sherry-to-llvm.
+
+Writes into OUT: kernels/*.mlir, build.ninja (sherry-opt, mlir-translate,
+clang -c, then the harness), kernels.h (declarations and tables for
+bench/bench.cpp) and manifest.json.
+
+Usage: gen_kernels.py OUT --root REPO --sherry-opt BIN [--smoke]
+                          [--no-mlir-f32] [--variants NAME,...]
+"""
+import argparse
+import json
+import os
+import shlex
+
+# LLaMA-3.2-1B linear layers: (M, K) = (out features, in features).
+SHAPES = [(2048, 2048), (512, 2048), (8192, 2048), (2048, 8192)]
+BATCHES = [1, 128]
+SMOKE_SHAPES = [(64, 256)]
+SMOKE_BATCHES = [1, 3]
+
+# Pipeline variants of sherry.matmul: name -> (target, threads, options).
+VARIANTS = {
+    "portable_t1": ("portable", 1, "target=portable threads=1"),
+    "portable_t2": ("portable", 2,
+                    "target=portable threads=2 row-tile=64"),
+    "vnni_t1": ("avx512-vnni", 1, "target=avx512-vnni threads=1"),
+    "vnni_t2": ("avx512-vnni", 2,
+                "target=avx512-vnni threads=2 row-tile=64"),
+}
+
+# Upstream f32 schedule: tile sizes [N, M, K] of linalg.matmul.
+F32_TILES = {1: (1, 8, 64), "default": (4, 8, 64)}
+
+
+def tensor(shape, elt):
+    return "tensor<" + "x".join(str(d) for d in shape) + "x" + elt + ">"
+
+
+def memref(shape, elt):
+    return "memref<" + "x".join(str(d) for d in shape) + "x" + elt + ">"
+
+
+def sherry_kernel(name, m, k, n):
+    """sherry.matmul, int8 mode, <sherry, row>, writing into %out."""
+    row_bytes = k // 8 + k // 32
+    x, p = tensor((n, k), "f32"), tensor((m, row_bytes), "i8")
+    s, y, o = tensor((m,), "f32"), tensor((n, m), "f32"), memref((n, m), "f32")
+    return f"""func.func @{name}(%x: {x}, %p: {p}, %s: {s}, %out: {o})
+    attributes {{llvm.emit_c_interface}} {{
+  %i = bufferization.to_tensor %out restrict writable : {o} to {y}
+  %y = sherry.matmul ins(%x, %p : {x}, {p}) scales(%s : {s})
+         outs(%i : {y}) layout<sherry, row> mode<int8> -> {y}
+  bufferization.materialize_in_destination %y in restrict writable %out
+    : ({y}, {o}) -> ()
+  return
+}}
+"""
+
+
+def f32_kernel(name, m, k, n):
+    """One linalg.matmul with transposed weights (y = x * W^T)."""
+    x, w = tensor((n, k), "f32"), tensor((m, k), "f32")
+    y, o = tensor((n, m), "f32"), memref((n, m), "f32")
+    return f"""#mx = affine_map<(n, m, k) -> (n, k)>
+#mw = affine_map<(n, m, k) -> (m, k)>
+#my = affine_map<(n, m, k) -> (n, m)>
+func.func @{name}(%x: {x}, %w: {w}, %out: {o})
+    attributes {{llvm.emit_c_interface}} {{
+  %i = bufferization.to_tensor %out restrict writable : {o} to {y}
+  %y = linalg.matmul indexing_maps = [#mx, #mw, #my]
+         ins(%x, %w : {x}, {w}) outs(%i : {y}) -> {y}
+  bufferization.materialize_in_destination %y in restrict writable %out
+    : ({y}, {o}) -> ()
+  return
+}}
+"""
+
+
+F32_SCHEDULE = """module attributes {{transform.with_named_sequence}} {{
+  transform.named_sequence @__transform_main(
+      %root: !transform.any_op {{transform.readonly}}) {{
+    %mm = transform.structured.match ops{{["linalg.matmul"]}} in %root
+      : (!transform.any_op) -> !transform.any_op
+    %t, %l:3 = transform.structured.tile_using_for %mm
+      tile_sizes [{tn}, {tm}, {tk}] : (!transform.any_op)
+      -> (!transform.any_op, !transform.any_op, !transform.any_op,
+          !transform.any_op)
+    transform.structured.vectorize %t : !transform.any_op
+    %f = transform.structured.match ops{{["func.func"]}} in %root
+      : (!transform.any_op) -> !transform.any_op
+    transform.apply_patterns to %f {{
+      transform.apply_patterns.vector.lower_contraction
+        lowering_strategy = "outerproduct"
+      transform.apply_patterns.vector.lower_multi_reduction
+        lowering_strategy = "innerreduction"
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.canonicalization
+    }} : !transform.any_op
+    transform.yield
+  }}
+}}
+"""
+
+
+def write_if_changed(path, text):
+    """Keeps the file's time stamp when its text is the same (ninja)."""
+    if os.path.exists(path):
+        with open(path) as f:
+            if f.read() == text:
+                return
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--root", required=True, help="repository root")
+    ap.add_argument("--sherry-opt", required=True)
+    ap.add_argument("--mlir-translate",
+                    default="/usr/lib/llvm-22/bin/mlir-translate")
+    ap.add_argument("--cc", default="clang-22")
+    ap.add_argument("--cxx", default="clang++-22")
+    ap.add_argument("--smoke", action="store_true",
+                    help="one tiny shape, for a quick check")
+    ap.add_argument("--no-mlir-f32", action="store_true",
+                    help="leave out the upstream linalg.matmul baseline")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help="comma-separated subset of " + ",".join(VARIANTS))
+    a = ap.parse_args()
+
+    shapes = SMOKE_SHAPES if a.smoke else SHAPES
+    batches = SMOKE_BATCHES if a.smoke else BATCHES
+    variants = [v for v in a.variants.split(",") if v]
+    for v in variants:
+        if v not in VARIANTS:
+            ap.error(f"unknown variant '{v}'")
+
+    kdir = os.path.join(a.out, "kernels")
+    os.makedirs(kdir, exist_ok=True)
+    kernels = []
+    for v in variants:
+        target, threads, opts = VARIANTS[v]
+        for m, k in shapes:
+            for n in batches:
+                name = f"sherry_{v}_{m}x{k}_n{n}"
+                kernels.append({"name": name, "kind": "sherry", "variant": v,
+                                "target": target, "threads": threads,
+                                "m": m, "k": k, "n": n,
+                                "pipeline": f"--sherry-to-llvm=\"{opts}\"",
+                                "text": sherry_kernel(name, m, k, n),
+                                "opt_args": [f"--sherry-to-llvm={opts}"]})
+    if not a.no_mlir_f32:
+        for n in batches:
+            tn, tm, tk = F32_TILES.get(n, F32_TILES["default"])
+            tn = min(tn, n)
+            sched = os.path.join(kdir, f"f32_schedule_n{n}.mlir")
+            write_if_changed(sched,
+                             F32_SCHEDULE.format(tn=tn, tm=tm, tk=tk))
+            for m, k in shapes:
+                name = f"mlirf32_t1_{m}x{k}_n{n}"
+                opts = "target=portable threads=1"
+                kernels.append({
+                    "name": name, "kind": "mlirf32", "variant": "mlirf32_t1",
+                    "target": "upstream", "threads": 1,
+                    "m": m, "k": k, "n": n,
+                    "pipeline": ("--transform-interpreter (tile "
+                                 f"[{tn},{tm},{tk}], vectorize) then "
+                                 f"--sherry-to-llvm=\"{opts}\""),
+                    "text": f32_kernel(name, m, k, n), "deps": [sched],
+                    "opt_args": [
+                        "--transform-preload-library="
+                        f"transform-library-paths={sched}",
+                        "--transform-interpreter",
+                        f"--sherry-to-llvm={opts}"]})
+
+    objs = []
+    ninja = [
+        "# Generated by bench/gen_kernels.py.",
+        f"sherry_opt = {a.sherry_opt}",
+        f"translate = {a.mlir_translate}",
+        f"cc = {a.cc}",
+        f"cxx = {a.cxx}",
+        "rule opt",
+        "  command = $sherry_opt $opts $in -o $out",
+        "  description = sherry-opt $in",
+        "rule translate",
+        "  command = $translate --mlir-to-llvmir $in -o $out",
+        "rule cc",
+        "  command = $cc -O3 -march=native -Wno-override-module -c -x ir "
+        "$in -o $out",
+        "  description = clang $in",
+        "rule link",
+        "  command = $cxx $cxxflags $in -o $out $libs",
+        "  description = link $out",
+        "",
+    ]
+    for kern in kernels:
+        base = os.path.join(kdir, kern["name"])
+        write_if_changed(base + ".mlir", kern.pop("text"))
+        opts = " ".join(shlex.quote(o) for o in kern.pop("opt_args"))
+        deps = " ".join(["$sherry_opt"] + kern.pop("deps", []))
+        ninja += [
+            f"build {base}.llvm.mlir: opt {base}.mlir | {deps}",
+            f"  opts = {opts}",
+            f"build {base}.ll: translate {base}.llvm.mlir",
+            f"build {base}.o: cc {base}.ll",
+        ]
+        objs.append(base + ".o")
+
+    # The harness: bench.cpp, the format library (for the reference check),
+    # the kernels, Google Benchmark, OpenBLAS and libomp.
+    root = a.root
+    fmt = sorted(os.path.join(root, "lib/Format", f)
+                 for f in os.listdir(os.path.join(root, "lib/Format"))
+                 if f.endswith(".cpp"))
+    blas_inc = "/usr/include/x86_64-linux-gnu/openblas-pthread"
+    blas_lib = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+    ninja += [
+        "rule cxxobj",
+        "  command = $cxx $cxxflags -c $in -o $out",
+        "  description = c++ $in",
+        f"cxxflags = -O3 -march=native -std=c++17 -fopenmp "
+        f"-I{root}/include -I{root}/bench -I{blas_inc} -I{a.out}",
+    ]
+    hobjs = []
+    for src in fmt:
+        o = os.path.join(a.out, "format", os.path.basename(src) + ".o")
+        # The reference matmul defines its float rounding: no contraction.
+        ninja += [f"build {o}: cxxobj {src}",
+                  "  cxxflags = -O2 -std=c++17 -ffp-contract=off "
+                  f"-I{root}/include"]
+        hobjs.append(o)
+    main_o = os.path.join(a.out, "bench.o")
+    ninja += [f"build {main_o}: cxxobj {root}/bench/bench.cpp | "
+              f"{a.out}/kernels.h"]
+    hobjs.append(main_o)
+    ninja += [
+        f"build {a.out}/sherry-bench: link {' '.join(hobjs + objs)}",
+        f"  libs = -fopenmp=libomp -L/usr/lib/llvm-22/lib "
+        f"-Wl,-rpath,/usr/lib/llvm-22/lib -lbenchmark -lpthread "
+        f"-L{blas_lib} -Wl,-rpath,{blas_lib} -lopenblas",
+        f"default {a.out}/sherry-bench",
+        "",
+    ]
+    write_if_changed(os.path.join(a.out, "build.ninja"), "\n".join(ninja))
+
+    # C++ side: declarations and two tables.
+    h = ["// Generated by bench/gen_kernels.py; included by bench/bench.cpp.",
+         "#pragma once", '#include "memref.h"', ""]
+    for kern in kernels:
+        if kern["kind"] == "sherry":
+            h.append(f'extern "C" void _mlir_ciface_{kern["name"]}('
+                     "MemRef<float, 2> *, MemRef<int8_t, 2> *, "
+                     "MemRef<float, 1> *, MemRef<float, 2> *);")
+        else:
+            h.append(f'extern "C" void _mlir_ciface_{kern["name"]}('
+                     "MemRef<float, 2> *, MemRef<float, 2> *, "
+                     "MemRef<float, 2> *);")
+    h += ["", "static const SherryKernel kSherryKernels[] = {"]
+    for kern in kernels:
+        if kern["kind"] == "sherry":
+            h.append(f'  {{"{kern["name"]}", "{kern["variant"]}", '
+                     f'{kern["threads"]}, {kern["m"]}, {kern["k"]}, '
+                     f'{kern["n"]}, _mlir_ciface_{kern["name"]}}},')
+    h += ["  {nullptr, nullptr, 0, 0, 0, 0, nullptr}};", "",
+          "static const F32Kernel kF32Kernels[] = {"]
+    for kern in kernels:
+        if kern["kind"] == "mlirf32":
+            h.append(f'  {{"{kern["name"]}", {kern["threads"]}, '
+                     f'{kern["m"]}, {kern["k"]}, {kern["n"]}, '
+                     f'_mlir_ciface_{kern["name"]}}},')
+    h += ["  {nullptr, 0, 0, 0, 0, nullptr}};", ""]
+    write_if_changed(os.path.join(a.out, "kernels.h"), "\n".join(h))
+
+    with open(os.path.join(a.out, "manifest.json"), "w") as f:
+        json.dump({"shapes": shapes, "batches": batches,
+                   "variants": {v: {"target": VARIANTS[v][0],
+                                    "threads": VARIANTS[v][1],
+                                    "pipeline": VARIANTS[v][2]}
+                                for v in variants},
+                   "kernels": kernels}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+//===- memref.h - MLIR memref descriptors for the benchmark harness -------===//
+//
+// The C layout of a ranked memref as `_mlir_ciface_` functions take it
+// (allocated pointer, aligned pointer, offset, sizes, strides), and the rows
+// of the kernel tables that bench/gen_kernels.py writes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHERRY_BENCH_MEMREF_H
+#define SHERRY_BENCH_MEMREF_H
+
+#include <cstdint>
+
+template <typename T, int Rank> struct MemRef {
+  T *allocated;
+  T *aligned;
+  int64_t offset;
+  int64_t sizes[Rank];
+  int64_t strides[Rank];
+};
+
+/// A row-major, contiguous view of `data` with the given sizes.
+template <typename T, int Rank>
+MemRef<T, Rank> viewOf(T *data, const int64_t (&sizes)[Rank]) {
+  MemRef<T, Rank> m;
+  m.allocated = data;
+  m.aligned = data;
+  m.offset = 0;
+  int64_t stride = 1;
+  for (int i = Rank - 1; i >= 0; --i) {
+    m.sizes[i] = sizes[i];
+    m.strides[i] = stride;
+    stride *= sizes[i];
+  }
+  return m;
+}
+
+/// sherry.matmul in int8 mode, <sherry, row>: out += x * W'^T.
+using SherryFn = void (*)(MemRef<float, 2> *x, MemRef<int8_t, 2> *packed,
+                          MemRef<float, 1> *scales, MemRef<float, 2> *out);
+/// Dense f32: out += x * W^T.
+using F32Fn = void (*)(MemRef<float, 2> *x, MemRef<float, 2> *w,
+                       MemRef<float, 2> *out);
+
+struct SherryKernel {
+  const char *name;
+  const char *variant; ///< a key of gen_kernels.py's VARIANTS
+  int threads;
+  int64_t m, k, n;
+  SherryFn fn;
+};
+
+struct F32Kernel {
+  const char *name;
+  int threads;
+  int64_t m, k, n;
+  F32Fn fn;
+};
+
+#endif // SHERRY_BENCH_MEMREF_H

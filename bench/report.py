@@ -1,0 +1,742 @@
+#!/usr/bin/env python3
+"""Turns one bench/run.sh sitting into docs/performance.md, JSON and charts.
+
+Reads the Google Benchmark JSON files of sherry-bench (one per family), the
+optional peer JSON files and the kernel manifest; writes a markdown page, a
+results.json with every figure it shows and PNG charts (gnuplot). Nothing here
+is a constant result: every number comes from the files of the sitting.
+
+Usage: report.py --results DIR --manifest FILE --mode full|quick|smoke
+                 --md OUT.md --figs DIR
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+
+LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
+                (8192, 2048), (8192, 2048), (2048, 8192)]
+SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
+              (8192, 2048): "gate, up", (2048, 8192): "down"}
+VARIANT_LABEL = {"vnni": "sherry avx512-vnni", "portable": "sherry portable"}
+
+
+def run(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine_info(root):
+    lscpu = {}
+    for line in run(["lscpu"]).splitlines():
+        if ":" in line:
+            key, val = line.split(":", 1)
+            lscpu[key.strip()] = val.strip()
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    flags = lscpu.get("Flags", "").split()
+    isa = [f for f in ("avx2", "avx512f", "avx512bw", "avx512_vnni",
+                       "avx512vbmi") if f in flags]
+    head = run(["git", "-C", root, "rev-parse", "--short", "HEAD"])
+    dirty = run(["git", "-C", root, "status", "--porcelain",
+                 "--untracked-files=no"])
+    return {
+        "cpu": lscpu.get("Model name", platform.processor()),
+        "cpus": int(lscpu.get("CPU(s)", "0") or 0),
+        "threads_per_core": lscpu.get("Thread(s) per core", ""),
+        "hypervisor": lscpu.get("Hypervisor vendor", ""),
+        "l2": lscpu.get("L2 cache", ""),
+        "l3": lscpu.get("L3 cache", ""),
+        "isa": isa,
+        "memory_gib": round(mem_kb / 2**20, 1),
+        "kernel": platform.release(),
+        "clang": run(["clang-22", "--version"]).splitlines()[0:1],
+        "commit": head + (" (with uncommitted changes)" if dirty else ""),
+    }
+
+
+def load_family(results, family):
+    path = os.path.join(results, family + ".json")
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None, {}
+    with open(path) as f:
+        data = json.load(f)
+    rows = {}
+    for b in data.get("benchmarks", []):
+        agg = b.get("aggregate_name")
+        if not agg:
+            continue
+        name = b["run_name"].split("/min_time")[0]
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+        entry = rows.setdefault(name, {})
+        if agg == "cv":
+            entry["cv"] = b["real_time"]
+        else:
+            entry[agg + "_us"] = b["real_time"] * scale
+            entry[agg + "_cpu_us"] = b["cpu_time"] * scale
+        if agg == "median":
+            entry["reps"] = b.get("repetitions")
+            entry["bytes_per_second"] = b.get("bytes_per_second")
+            for key in ("weight_bytes", "params"):
+                if key in b:
+                    entry[key] = b[key]
+    return data.get("context", {}), rows
+
+
+def loadavg(results, name):
+    path = os.path.join(results, name + ".loadavg")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return float(f.read().split()[0])
+
+
+def busy_others(results, name):
+    """Names of the other processes that used > 20% of a CPU just before
+    a family ran (ps's %CPU: average over each process's lifetime)."""
+    path = os.path.join(results, name + ".ps")
+    if not os.path.exists(path):
+        return []
+    names = []
+    with open(path) as f:
+        for line in f:
+            parts = line.split(None, 1)
+            if len(parts) == 2 and float(parts[0]) > 20:
+                names.append(parts[1].strip())
+    return names
+
+
+def weight_bytes(m, k):
+    return m * (k // 8 + k // 32) + 4 * m
+
+
+def fmt_us(v):
+    if v is None:
+        return "–"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def fmt_ratio(a, b):
+    """a / b, as 'x.xx×'; '–' when either is missing."""
+    if a is None or b is None or b == 0:
+        return "–"
+    return f"{a / b:.2f}×"
+
+
+COLORS = {"sherry vnni": "#1b9e77", "sherry portable": "#66c2a5",
+          "ggml TQ2_0": "#d95f02", "ggml TQ1_0": "#fc8d62",
+          "OpenBLAS f32": "#7570b3", "1 thread": "#1b9e77",
+          "2 threads": "#d95f02"}
+
+
+def gnuplot_bars(path, title, ylabel, labels, panels, logscale=False):
+    """Clustered bars, one panel per (subtitle, series): a cluster per
+    label, a bar per (name, values) of the series."""
+    if not shutil.which("gnuplot"):
+        return False
+    script = [
+        f"set terminal pngcairo size {480 * len(panels) + 120},440 "
+        'font "DejaVu Sans,10"',
+        f"set output '{path}'",
+        "set termoption noenhanced",
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.9 border -1",
+        "set boxwidth 0.9",
+        "set key top left",
+        "set grid ytics",
+        f"set yrange [{'1' if logscale else '0'}:*]",
+        "set logscale y" if logscale else "",
+        f'set multiplot layout 1,{len(panels)} title "{title}"',
+    ]
+    dats = []
+    for p, (subtitle, series) in enumerate(panels):
+        dat = f"{path[:-4]}.{p}.dat"
+        dats.append(dat)
+        with open(dat, "w") as f:
+            f.write("label " + " ".join(f'"{n}"' for n, _ in series) + "\n")
+            for i, lab in enumerate(labels):
+                vals = ["NaN" if v[i] is None else f"{v[i]:.4g}"
+                        for _, v in series]
+                f.write(f'"{lab}" ' + " ".join(vals) + "\n")
+        plots = []
+        for i, (name, _) in enumerate(series):
+            color = COLORS.get(name, "")
+            lc = f" lc rgb '{color}'" if color else ""
+            plots.append(f"'{dat}' using {i + 2}:xtic(1) "
+                         f"title columnheader({i + 2}){lc}")
+        script += [f'set title "{subtitle}"',
+                   f'set ylabel "{ylabel}"' if p == 0 else "unset ylabel",
+                   "plot " + ", ".join(plots)]
+    script.append("unset multiplot")
+    res = subprocess.run(["gnuplot"], input="\n".join(script) + "\n",
+                         text=True, capture_output=True, check=False)
+    for dat in dats:
+        os.remove(dat)
+    if res.returncode != 0:
+        print("report.py: gnuplot failed:", res.stderr.strip())
+        return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--figs", required=True)
+    ap.add_argument("--check", action="store_true",
+                    help="fail unless every family checked its kernels and "
+                    "sherry kernels have figures")
+    a = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    with open(a.manifest) as f:
+        manifest = json.load(f)
+    mach = machine_info(root)
+    fams = {}
+    contexts = {}
+    for fam in ("bw", "sherry", "blas", "mlirf32", "decode"):
+        ctx, rows = load_family(a.results, fam)
+        if ctx is None:
+            continue
+        fams[fam] = rows
+        contexts[fam] = ctx
+    peers = {}
+    for t in (1, 2):
+        path = os.path.join(a.results, f"peer_t{t}.json")
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            with open(path) as f:
+                peers[t] = json.load(f)
+    elapsed = None
+    if os.path.exists(os.path.join(a.results, "elapsed_s")):
+        with open(os.path.join(a.results, "elapsed_s")) as f:
+            elapsed = int(f.read().strip())
+
+    mca = []
+    mca_path = os.path.join(a.results, "aarch64_mca.json")
+    if os.path.exists(mca_path):
+        with open(mca_path) as f:
+            mca = json.load(f)
+
+    shapes = [tuple(s) for s in manifest["shapes"]]
+    batches = manifest["batches"]
+    variants = manifest["variants"]
+
+    # ---- Gather every figure into records. ------------------------------
+    kernels = []  # per shape and implementation
+    for name, r in fams.get("sherry", {}).items():
+        _, variant, shape, n = name.split("/")
+        m, k = map(int, shape.split("x"))
+        kernels.append({
+            "impl": "sherry", "variant": variant,
+            "target": variants[variant]["target"],
+            "pipeline": variants[variant]["pipeline"],
+            "threads": variants[variant]["threads"], "m": m, "k": k,
+            "n": int(n[1:]), "weight_bytes": weight_bytes(m, k), **r})
+    for name, r in fams.get("blas", {}).items():
+        _, t, shape, n = name.split("/")
+        m, k = map(int, shape.split("x"))
+        kernels.append({"impl": "openblas_f32", "threads": int(t[1:]),
+                        "m": m, "k": k, "n": int(n[1:]),
+                        "weight_bytes": 4 * m * k, **r})
+    for name, r in fams.get("mlirf32", {}).items():
+        _, t, shape, n = name.split("/")
+        m, k = map(int, shape.split("x"))
+        kernels.append({"impl": "mlir_linalg_f32", "threads": int(t[1:]),
+                        "m": m, "k": k, "n": int(n[1:]),
+                        "weight_bytes": 4 * m * k, **r})
+    for t, pj in peers.items():
+        for r in pj.get("results", []):
+            kernels.append({"impl": f"{pj['impl']}_{r['type']}",
+                            "threads": r["threads"], "m": r["m"],
+                            "k": r["k"], "n": r["n"],
+                            "median_us": r["median_us"],
+                            "min_us": r.get("min_us"),
+                            "weight_bytes": r.get("weight_bytes")})
+    for rec in kernels:
+        if rec.get("weight_bytes") and rec.get("median_us"):
+            rec["weight_gbps"] = rec["weight_bytes"] / rec["median_us"] / 1e3
+
+    def find(impl, threads, m, k, n, variant=None):
+        for rec in kernels:
+            if (rec["impl"] == impl and rec["threads"] == threads
+                    and (rec["m"], rec["k"], rec["n"]) == (m, k, n)
+                    and (variant is None or rec.get("variant") == variant)):
+                return rec.get("median_us")
+        return None
+
+    bandwidth = []
+    for name, r in fams.get("bw", {}).items():
+        _, _, size, thr = name.split("/")
+        bandwidth.append({"working_set": size,
+                          "threads": int(thr.split(":")[1]),
+                          "gbps": r["bytes_per_second"] / 1e9,
+                          "min_us": r.get("min_us"),
+                          "median_us": r.get("median_us"),
+                          "cv": r.get("cv")})
+
+    def bw(size, threads):
+        for b in bandwidth:
+            if b["working_set"] == size and b["threads"] == threads:
+                return b["gbps"]
+        return None
+
+    decode = []
+    for name, r in fams.get("decode", {}).items():
+        variant = name.split("/")[1]
+        decode.append({"impl": "sherry", "variant": variant,
+                       "target": variants[variant]["target"],
+                       "threads": variants[variant]["threads"],
+                       "median_us": r["median_us"], "min_us": r.get("min_us"),
+                       "cv": r.get("cv"),
+                       "weight_bytes": r.get("weight_bytes"),
+                       "params": r.get("params")})
+    for t, pj in peers.items():
+        for r in pj.get("decode", []):
+            decode.append({"impl": f"{pj['impl']}_{r['type']}",
+                           "threads": r["threads"],
+                           "median_us": r["median_us"],
+                           "weight_bytes": r["weight_bytes"]})
+    for d in decode:
+        d["tokens_per_s"] = 1e6 / d["median_us"]
+        d["weight_gbps"] = d["weight_bytes"] / d["median_us"] / 1e3
+        dram = bw("512MiB", d["threads"])
+        if dram:
+            d["dram_gbps"] = dram
+            d["fraction_of_dram"] = d["weight_gbps"] / dram
+            d["dram_bound_tokens_per_s"] = dram * 1e9 / d["weight_bytes"]
+
+    loads = {fam: loadavg(a.results, fam)
+             for fam in list(fams) + [f"peer_t{t}" for t in peers]}
+    ncpu = mach["cpus"] or 1
+    busiest = max([v for v in loads.values() if v is not None], default=0)
+    others = sorted({p for fam in loads for p in busy_others(a.results, fam)
+                     if p not in ("sherry-bench", "ggml_peer", "ps")})
+    noisy = busiest > 0.5 or bool(others)
+    # Share of wall time a 1-thread kernel was not on a CPU (descheduled).
+    off_cpu = []
+    for rec in kernels:
+        if (rec["impl"] == "sherry" and rec["threads"] == 1
+                and rec.get("median_cpu_us")):
+            off_cpu.append(1 - rec["median_cpu_us"] / rec["median_us"])
+    off_cpu = sorted(off_cpu)[len(off_cpu) // 2] if off_cpu else None
+
+    # ---- Ratios: time of the other / time of ours (> 1: ours faster). ---
+    ratios = []
+    best = "vnni_t{t}" if any(v.startswith("vnni") for v in variants) \
+        else "portable_t{t}"
+    for t in (1, 2):
+        ours_v = best.format(t=t)
+        for (m, k) in shapes:
+            for n in batches:
+                ours = find("sherry", t, m, k, n, ours_v)
+                if ours is None:
+                    continue
+                row = {"variant": ours_v, "threads": t, "m": m, "k": k,
+                       "n": n, "ours_us": ours}
+                for other in ("openblas_f32", "mlir_linalg_f32",
+                              "ggml_tq2_0", "ggml_tq1_0"):
+                    o = find(other, t, m, k, n)
+                    if o is not None:
+                        row[other + "_over_ours"] = o / ours
+                ratios.append(row)
+
+    out = {
+        "mode": a.mode,
+        "date": datetime.datetime.now().astimezone().isoformat(
+            timespec="seconds"),
+        "machine": mach,
+        "elapsed_s": elapsed,
+        "noise": {"loadavg_1min_before_each_family": loads,
+                  "other_busy_processes": others,
+                  "noisy": noisy,
+                  "median_off_cpu_share_1thread_kernels": off_cpu},
+        "settings": {
+            "repetitions": next((r.get("reps") for r in
+                                 fams.get("sherry", {}).values()), None),
+            "min_time_s": contexts.get("sherry", {}).get("min_time_s"),
+            "openblas": contexts.get("blas", {}).get("openblas_config"),
+            "checks": {fam: c.get("checks_passed")
+                       for fam, c in contexts.items()},
+        },
+        "variants": variants,
+        "peer": {t: {k2: pj.get(k2) for k2 in ("impl", "commit", "build",
+                                               "method")}
+                 for t, pj in peers.items()},
+        "bandwidth": bandwidth,
+        "kernels": kernels,
+        "ratios": ratios,
+        "decode": decode,
+        "aarch64_mca": mca,
+    }
+
+    os.makedirs(a.figs, exist_ok=True)
+    with open(os.path.join(a.figs, "results.json"), "w") as f:
+        json.dump(out, f, indent=1, sort_keys=False)
+
+    # ---- Charts. ---------------------------------------------------------
+    charts = []
+    labels = [f"{m}x{k}" for m, k in shapes]
+    for n in batches:
+        panels = []
+        for t in (1, 2):
+            series = []
+            for v in ("vnni", "portable"):
+                if f"{v}_t{t}" in variants:
+                    series.append((f"sherry {v}", [
+                        find("sherry", t, m, k, n, f"{v}_t{t}")
+                        for m, k in shapes]))
+            for impl, lab in (("ggml_tq2_0", "ggml TQ2_0"),
+                              ("ggml_tq1_0", "ggml TQ1_0"),
+                              ("openblas_f32", "OpenBLAS f32")):
+                vals = [find(impl, t, m, k, n) for m, k in shapes]
+                if any(v is not None for v in vals):
+                    series.append((lab, vals))
+            if series:
+                panels.append((f"{t} thread{'s' if t > 1 else ''}", series))
+        png = os.path.join(a.figs, f"kernels_n{n}.png")
+        if panels and gnuplot_bars(
+                png, f"N={n}: median us per call, lower is better "
+                f"({mach['cpu']}, {ncpu} cores)",
+                "us per call (log scale)", labels, panels, logscale=True):
+            charts.append((n, os.path.basename(png)))
+    dec_png = None
+    if decode:
+        dl = [(d["impl"] if d["impl"] != "sherry" else
+               f"sherry {d['variant'].split('_')[0]}") for d in decode]
+        names = []
+        for lab in dl:
+            if lab not in names:
+                names.append(lab)
+        labs = [n.replace("_tq", " TQ") for n in names]
+        series = []
+        for t in (1, 2):
+            series.append((f"{t} thread{'s' if t > 1 else ''}", [
+                next((d["tokens_per_s"] for d, lab in zip(decode, dl)
+                      if lab == nm and d["threads"] == t), None)
+                for nm in names]))
+        dec_png = os.path.join(a.figs, "decode.png")
+        if not gnuplot_bars(dec_png, "LLaMA-3.2-1B linear weights, one "
+                            f"decode step: tokens/s, higher is better "
+                            f"({mach['cpu']}, {ncpu} cores)",
+                            "tokens/s", labs, [("", series)]):
+            dec_png = None
+
+    # ---- Markdown. -------------------------------------------------------
+    md = []
+    w = md.append
+    w("# Performance")
+    w("")
+    w("<!-- Generated by bench/run.sh (bench/report.py); do not edit. -->")
+    w("")
+    w("Regenerate with `bench/run.sh --peer CMD` (about 5 to 10 minutes on "
+      "2 cores; `--quick` for a shorter sitting, `--smoke` to check the "
+      "harness). Every figure below comes from one sitting of that "
+      "command; `docs/performance/results.json` holds all of them.")
+    w("")
+    w("## This sitting")
+    w("")
+    w(f"- Machine: {mach['cpu']}, {ncpu} cores "
+      f"({mach['threads_per_core']} thread per core), "
+      f"{mach['hypervisor'] + ' guest, ' if mach['hypervisor'] else ''}"
+      f"L2 {mach['l2']}, L3 {mach['l3']}, {mach['memory_gib']} GiB, "
+      f"{', '.join(mach['isa'])}; Linux {mach['kernel']}.")
+    w(f"- Date {out['date']}, mode `{a.mode}`, sherry-mlir "
+      f"{mach['commit']}, {(mach['clang'] or ['clang-22'])[0]}.")
+    sets = out["settings"]
+    w("- Google Benchmark (Debian libbenchmark-dev), "
+      f"wall-clock time, {sets['repetitions']} repetitions of at least "
+      f"{float(sets['min_time_s'] or 0):.3g} s each, randomly interleaved "
+      "within a family; tables show the **median** repetition (each "
+      "repetition is the mean of its calls). results.json also has the "
+      "fastest repetition and the coefficient of variation.")
+    w(f"- Checks before timing (kernels that match the reference): "
+      + ", ".join(f"{f} {c}" for f, c in sets["checks"].items() if c)
+      + ". sherry kernels are compared bit for bit with the format "
+      "library's int8 reference, f32 kernels within 1e-4.")
+    lds = ", ".join(f"{k} {v:.1f}" for k, v in loads.items()
+                    if v is not None)
+    if noisy:
+        w(f"- **The machine was noisy**: other jobs ran during the sitting "
+          f"(1-minute load average before each family: {lds}, on {ncpu} "
+          f"CPUs"
+          + (f"; busy other processes: {', '.join(others)}" if others
+             else "")
+          + "). Single-thread kernels were off the CPU for a median "
+          f"{100 * (off_cpu or 0):.0f}% of their wall time; 2-thread "
+          "figures suffer most (a parallel region waits for its slowest "
+          "thread). Compare within this page, as ratios, not with other "
+          "sittings.")
+    else:
+        w(f"- Load average before each family: {lds} (quiet).")
+    if elapsed is not None:
+        w(f"- The sitting took {elapsed} s.")
+    w("")
+    w("## What is timed")
+    w("")
+    w("- **sherry**: one call of a kernel that `--sherry-to-llvm` compiled "
+      "from a `sherry.matmul` (layout `<sherry, row>`, mode int8) on "
+      "operands x: N×K f32, packed weights: M×(K/8+K/32) i8, scales: M f32, "
+      "accumulating into an N×M f32 output in place "
+      "(`bufferization.materialize_in_destination` into a memref "
+      "argument, so no result is allocated or copied). The call includes "
+      "quantizing x to int8 (absmax per row) and the matmul. Compiled by "
+      "`build/bin/sherry-opt --sherry-to-llvm=...`, `mlir-translate "
+      "--mlir-to-llvmir`, `clang-22 -O3 -march=native -c`; called through "
+      "`_mlir_ciface_`. Variants:")
+    for v, d in variants.items():
+        w(f"  - `{v}`: `--sherry-to-llvm=\"{d['pipeline']}\"` "
+          f"({d['threads']} thread{'s' if d['threads'] > 1 else ''}).")
+    w("- **OpenBLAS f32**: Debian's OpenBLAS (pthreads build: "
+      f"`{sets['openblas']}`), `cblas_sgemv` for N=1, `cblas_sgemm` "
+      "otherwise, on the dequantized f32 weights (4 bytes per weight), "
+      "threads set with `openblas_set_num_threads`.")
+    if "mlirf32" in fams:
+        w("- **MLIR linalg f32**: upstream MLIR only: one `linalg.matmul` "
+          "(transposed weights) tiled and vectorized with the transform "
+          "dialect (`transform.structured.tile_using_for`, `vectorize`, "
+          "contraction lowered to outer products), then the same pipeline "
+          "and flags; 1 thread. A simple recipe, not a tuned one.")
+    if peers:
+        pj = next(iter(peers.values()))
+        w(f"- **ggml** ({pj.get('impl')} commit {pj.get('commit')}; "
+          f"{pj.get('build')}): built outside this repository (nothing of "
+          f"it is kept here) and timed by `bench/run.sh --peer` in the "
+          f"same sitting, right after our families: {pj.get('method')}.")
+    else:
+        w("- **ggml**: not timed in this sitting (no `--peer`); no ggml "
+          "figures are shown.")
+    w("- Ratios are *other time / sherry time* for the same shape, N and "
+      "threads, so > 1 means the sherry kernel is faster.")
+    w("")
+
+    w("## Read bandwidth of this machine")
+    w("")
+    w("Reading a buffer with AVX-512 loads (xor into 8 accumulators), "
+      "split evenly between the threads (OpenMP); median GB/s.")
+    w("")
+    w("| working set | 1 thread | 2 threads |")
+    w("|---|---|---|")
+    sizes = []
+    for b in bandwidth:
+        if b["working_set"] not in sizes:
+            sizes.append(b["working_set"])
+    sizes.sort(key=lambda s: int(s[:-3]))
+    for s in sizes:
+        c1, c2 = bw(s, 1), bw(s, 2)
+        w(f"| {s[:-3]} MiB{' (DRAM)' if s == '512MiB' else ''} | "
+          f"{'–' if c1 is None else f'{c1:.1f} GB/s'} | "
+          f"{'–' if c2 is None else f'{c2:.1f} GB/s'} |")
+    w("")
+
+    have = {rec["impl"] for rec in kernels}
+    for n in batches:
+        for t in (1, 2):
+            cols = []
+            for v in ("vnni", "portable"):
+                if f"{v}_t{t}" in variants:
+                    cols.append((VARIANT_LABEL[v], "sherry", f"{v}_t{t}"))
+            for impl, lab in (("ggml_tq2_0", "ggml TQ2_0 (2.06 bpw)"),
+                              ("ggml_tq1_0", "ggml TQ1_0 (1.69 bpw)"),
+                              ("openblas_f32", "OpenBLAS f32"),
+                              ("mlir_linalg_f32", "MLIR linalg f32")):
+                if impl in have and any(find(impl, t, m, k, n)
+                                        for m, k in shapes):
+                    cols.append((lab, impl, None))
+            if not cols:
+                continue
+            ours_v = best.format(t=t)
+            rcols = [c for c in cols if c[1] != "sherry"]
+            w(f"## N={n} ({'decode' if n == 1 else 'prefill chunk'}), "
+              f"{t} thread{'s' if t > 1 else ''}: median µs per call")
+            w("")
+            head = ["M×K (layer)"] + [c[0] for c in cols] + \
+                [f"{ours_v.split('_')[0]} " +
+                 ("GB/s" if n == 1 else "GMAC/s")] + \
+                [f"{c[0].split(' (')[0]} / {ours_v.split('_')[0]}"
+                 for c in rcols]
+            w("| " + " | ".join(head) + " |")
+            w("|" + "---|" * len(head))
+            for m, k in shapes:
+                ours = find("sherry", t, m, k, n, ours_v)
+                role = SHAPE_ROLE.get((m, k))
+                cells = [f"{m}×{k}" + (f" ({role})" if role else "")]
+                for _, impl, v in cols:
+                    cells.append(fmt_us(find(impl, t, m, k, n, v)))
+                if ours is None:
+                    cells.append("–")
+                elif n == 1:
+                    cells.append(f"{weight_bytes(m, k) / ours / 1e3:.1f}")
+                else:
+                    cells.append(f"{m * k * n / ours / 1e3:.0f}")
+                for _, impl, v in rcols:
+                    cells.append(fmt_ratio(find(impl, t, m, k, n), ours))
+                w("| " + " | ".join(cells) + " |")
+            w("")
+            if n == 1:
+                w("GB/s: bytes of packed weights and scales (1.27 bits per "
+                  "weight at K=2048, 1.26 at K=8192) per second, "
+                  f"{VARIANT_LABEL[ours_v.split('_')[0]]}.")
+            else:
+                w("GMAC/s: M·K·N multiply-accumulates per second, "
+                  f"{VARIANT_LABEL[ours_v.split('_')[0]]}.")
+            w("")
+    for n, png in charts:
+        w(f"![N={n}, median µs per call](performance/{png})")
+        w("")
+
+    if decode:
+        w("## One decode step of LLaMA-3.2-1B's linear layers")
+        w("")
+        d0 = next((d for d in decode if d.get("params")), decode[0])
+        params = d0.get("params")
+        w("One token (N=1) through the 16 layers' q, k, v, o (2048×2048, "
+          "512×2048 ×2, 2048×2048), gate, up (8192×2048) and down "
+          "(2048×8192) weights, "
+          + (f"{params / 1e6:.0f} M weights, " if params else "")
+          + "each matrix with its own buffer, so the working set is "
+          "DRAM-sized and every step streams all weights from memory. "
+          "Only the linear layers: no attention, norms or activations. "
+          "sherry: 112 kernel calls in a row (the N=1 kernels above); "
+          "ggml: one graph of 112 `ggml_mul_mat` nodes. "
+          "tokens/s = 1 / step time; GB/s = weight bytes (with scales) / "
+          "step time; the bound is the measured 512 MiB read bandwidth "
+          "at the same thread count.")
+        w("")
+        w("| implementation | threads | ms per step | tokens/s | weight MB "
+          "| GB/s of weights | % of DRAM read bw | DRAM-bound tokens/s |")
+        w("|---|---|---|---|---|---|---|---|")
+        for d in sorted(decode, key=lambda d: (d["threads"],
+                                               d["median_us"])):
+            lab = (f"sherry {d['target']}" if d["impl"] == "sherry"
+                   else d["impl"].replace("_tq", " TQ"))
+            frac = d.get("fraction_of_dram")
+            bound = d.get("dram_bound_tokens_per_s")
+            w(f"| {lab} | {d['threads']} | {d['median_us'] / 1e3:.1f} | "
+              f"{d['tokens_per_s']:.1f} | {d['weight_bytes'] / 1e6:.0f} | "
+              f"{d['weight_gbps']:.1f} | "
+              f"{'–' if frac is None else f'{100 * frac:.0f}%'} | "
+              f"{'–' if bound is None else f'{bound:.0f}'} |")
+        w("")
+        if dec_png:
+            w(f"![decode tokens/s](performance/{os.path.basename(dec_png)})")
+            w("")
+
+    if mca:
+        w("## AArch64: static cost of the portable kernel (not timed)")
+        w("")
+        w("AArch64 cannot be timed on this machine. The LLVM IR of the "
+          "portable kernels above (the same IR that runs on x86 here) is "
+          "compiled with `llc -O3 -mtriple=aarch64-linux-gnu "
+          "-mattr=+neon,+dotprod`; the hot loop (the innermost loop with "
+          "the most instructions) goes through `llvm-mca -iterations=200` "
+          "(LLVM 22) for each CPU model. Weights per iteration are counted "
+          "from the loop's own loads of packed weights (narrow loads, not "
+          "stack or constants; 1.25 bits per weight). Static estimates "
+          "only: no cache misses, no frequency.")
+        w("")
+        w("| kernel | N | instructions / iteration | weights / iteration "
+          "| stack spills+reloads / iteration | instructions per 256 "
+          "weights | Neoverse N1 cycles per 256 weights | Cortex-A76 "
+          "cycles per 256 weights |")
+        w("|---|---|---|---|---|---|---|---|")
+        for r in mca:
+            kn = re.match(r"sherry_(\w+?)_(\d+x\d+)_n(\d+)", r["kernel"])
+            name = f"portable {kn.group(2)}" if kn else r["kernel"]
+            nn = kn.group(3) if kn else "?"
+            ipw = r.get("instructions_per_256_weights")
+            c1 = r.get("neoverse-n1", {}).get("cycles_per_256_weights")
+            c2 = r.get("cortex-a76", {}).get("cycles_per_256_weights")
+            w(f"| {name} | {nn} | {r['instructions_per_iter']} | "
+              f"{r['weights_per_iter']:.0f} | "
+              f"{r['stack_accesses_per_iter']} | "
+              f"{'–' if ipw is None else f'{ipw:.0f}'} | "
+              f"{'–' if c1 is None else f'{c1:.0f}'} | "
+              f"{'–' if c2 is None else f'{c2:.0f}'} |")
+        w("")
+        w("At N>1 each decoded weight serves the loop's batch block "
+          "of activation rows (batch-block=4), so the cost per "
+          "multiply-accumulate is the figure divided by that block.")
+        w("")
+
+    # 2 threads slower than 1 on the same work: a sign of contention.
+    suspect = []
+    for rec in kernels:
+        if rec["threads"] != 2 or not rec.get("median_us"):
+            continue
+        v1 = rec.get("variant", "").replace("_t2", "_t1") or None
+        one = find(rec["impl"], 1, rec["m"], rec["k"], rec["n"], v1)
+        if one and rec["median_us"] > 1.1 * one:
+            lab = rec.get("variant", rec["impl"]).replace(
+                "_t2", "").replace("_tq", " TQ")
+            suspect.append(f"{lab} {rec['m']}×{rec['k']} N={rec['n']} "
+                           f"({fmt_us(rec['median_us'])} µs on 2 threads, "
+                           f"{fmt_us(one)} on 1)")
+    for d in decode:
+        if d["threads"] != 2:
+            continue
+        one = next((e for e in decode if e["threads"] == 1
+                    and e["impl"] == d["impl"]
+                    and e.get("target") == d.get("target")), None)
+        if one and d["median_us"] > 1.1 * one["median_us"]:
+            lab = (d["impl"].replace("_tq", " TQ") if d["impl"] != "sherry"
+                   else f"sherry {d['target']}")
+            suspect.append(f"decode step, {lab} "
+                           f"({d['median_us'] / 1e3:.1f} ms on 2 threads, "
+                           f"{one['median_us'] / 1e3:.1f} on 1)")
+    out["suspect_2_thread_figures"] = suspect
+    with open(os.path.join(a.figs, "results.json"), "w") as f:
+        json.dump(out, f, indent=1, sort_keys=False)
+
+    w("## Reading these numbers")
+    w("")
+    if suspect:
+        w("- **2 threads slower than 1** on the same work (more than 10%), "
+          "most likely because another process held a core and a "
+          "parallel region waited at its barriers: "
+          + "; ".join(suspect) + ". Treat these 2-thread figures, and the "
+          "ratios taken from them, as unreliable.")
+    w("- Absolute times move with the machine's load; the ratios within "
+      "this page were taken minutes apart on the same machine.")
+    w("- The per-layer weights (0.2 to 2.7 MB packed) stay in the caches "
+      "between repetitions, so the per-shape tables measure compute; the "
+      "decode step measures streaming from DRAM.")
+    w("- Activation quantization is inside every timed call (sherry and "
+      "ggml alike); OpenBLAS and MLIR f32 read 4-byte weights.")
+    w("")
+    os.makedirs(os.path.dirname(os.path.abspath(a.md)), exist_ok=True)
+    with open(a.md, "w") as f:
+        f.write("\n".join(md))
+    print(f"report.py: wrote {a.md} and {a.figs}/")
+    if a.check:
+        bad = [f for f, c in sets["checks"].items()
+               if c and c.split("/")[0] != c.split("/")[1]]
+        timed = [r for r in kernels if r["impl"] == "sherry"
+                 and r.get("median_us")]
+        if bad or not timed or not bandwidth:
+            print("report.py: check failed: "
+                  f"families with failed checks {bad}, "
+                  f"{len(timed)} sherry figures, {len(bandwidth)} bandwidth "
+                  "figures")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
