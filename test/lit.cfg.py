@@ -50,3 +50,41 @@ except OSError:
     flags = []
 if {"avx512f", "avx512bw", "avx512vbmi", "avx512_vnni"} <= set(flags):
     config.available_features.add("avx512-vnni")
+
+# Cross-compiled AArch64 code run under user-mode qemu: the feature
+# `qemu-aarch64` needs qemu-aarch64 (Debian: qemu-user) and a clang that
+# links static AArch64 C++ programs (Debian: libc6-dev-arm64-cross and
+# libstdc++-12-dev-arm64-cross, found by clang under /usr/aarch64-linux-gnu
+# and /usr/lib/gcc-cross), with lld.
+#   %aarch64_cxx   clang++ for aarch64-linux-gnu (compiles)
+#   %aarch64_link  the same, linking a static executable with lld
+#   %qemu_aarch64  qemu-aarch64 with the cross sysroot (add -cpu NAME)
+def _aarch64_cross():
+    import shutil
+    import subprocess
+    qemu = shutil.which("qemu-aarch64")
+    clangxx = shutil.which("clang++", path=config.llvm_tools_dir)
+    lld = shutil.which("ld.lld", path=config.llvm_tools_dir)
+    if not (qemu and clangxx and lld):
+        return None
+    target = "--target=aarch64-linux-gnu"
+    for lib in ["libc.a", "libstdc++.a", "libm.a"]:
+        try:
+            found = subprocess.run([clangxx, target, "-print-file-name=" + lib],
+                                   capture_output=True, text=True,
+                                   timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if not os.path.isabs(found) or not os.path.exists(found):
+            return None
+    sysroot = "/usr/aarch64-linux-gnu"
+    return (f"{clangxx} {target}", f"{clangxx} {target} -fuse-ld=lld -static",
+            f"{qemu} -L {sysroot}" if os.path.isdir(sysroot) else qemu)
+
+
+_cross = _aarch64_cross()
+if _cross:
+    config.available_features.add("qemu-aarch64")
+    config.substitutions.append(("%aarch64_cxx", _cross[0]))
+    config.substitutions.append(("%aarch64_link", _cross[1]))
+    config.substitutions.append(("%qemu_aarch64", _cross[2]))

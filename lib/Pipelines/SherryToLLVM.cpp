@@ -29,6 +29,8 @@ std::string mlir::sherry::resolveSherryTarget(const std::string &target) {
   if (has("avx512f") && has("avx512bw") && has("avx512vbmi") &&
       has("avx512vnni"))
     return "avx512-vnni";
+  if (has("neon") && has("dotprod"))
+    return "neon-dotprod";
   return "portable";
 }
 
@@ -36,9 +38,10 @@ LogicalResult
 mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
                                         std::string &message) {
   if (options.target != "portable" && options.target != "avx512-vnni" &&
-      options.target != "host") {
+      options.target != "neon-dotprod" && options.target != "host") {
     message = "unknown target '" + options.target +
-              "'; expected 'portable', 'avx512-vnni' or 'host'";
+              "'; expected 'portable', 'avx512-vnni', 'neon-dotprod' or "
+              "'host'";
     return failure();
   }
   if (options.target != "portable" && options.kernel == "linalg") {
@@ -115,6 +118,14 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   // through to the portable one.
   if (x86 && options.strategy != "tables")
     pm.addPass(createConvertSherryToX86(x86Options("decode")));
+  // AArch64 dot product kernels for int8 mode; exact mode falls through.
+  if (target == "neon-dotprod") {
+    ConvertSherryToNeonOptions neon;
+    neon.isa = target;
+    neon.rowBlock = options.rowBlock;
+    neon.batchBlock = options.batchBlock;
+    pm.addPass(createConvertSherryToNeon(neon));
+  }
   if (options.kernel == "vector") {
     ConvertSherryToVectorOptions vector;
     vector.rowBlock = options.rowBlock;

@@ -14,7 +14,7 @@
 // THREADS: error: sherry-to-llvm: threads must be 0 (the OpenMP default) or positive, got -1
 // BLOCK: error: sherry-to-llvm: row-block and batch-block must be at least 1, got row-block=4 batch-block=0
 // TILE: error: sherry-to-llvm: tile sizes must not be negative, got row-tile=-2 batch-tile=0
-// TARGET: error: sherry-to-llvm: unknown target 'avx2'; expected 'portable', 'avx512-vnni' or 'host'
+// TARGET: error: sherry-to-llvm: unknown target 'avx2'; expected 'portable', 'avx512-vnni', 'neon-dotprod' or 'host'
 // STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
 // TILEBLOCK: error: sherry-to-llvm: tile-block must be at least 1, got 0
 // LINALG: error: sherry-to-llvm: kernel=linalg is the portable reference; it takes no target

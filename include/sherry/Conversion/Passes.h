@@ -4,6 +4,7 @@
 #define SHERRY_CONVERSION_PASSES_H
 
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
+#include "sherry/Conversion/SherryToNeon/SherryToNeon.h"
 #include "sherry/Conversion/SherryToVector/SherryToVector.h"
 #include "sherry/Conversion/SherryToX86/SherryToX86.h"
 #include "sherry/Conversion/SherryX86ToLLVM/SherryX86ToLLVM.h"

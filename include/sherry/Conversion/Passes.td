@@ -146,6 +146,45 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
   ];
 }
 
+def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
+  let summary = "Lower int8 sherry.matmul to AArch64 NEON dot-product kernels";
+  let description = [{
+    AArch64 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with
+    the format library's `matmulInt8`, for `isa=neon-dotprod` (Armv8.2-A
+    dot product extension, `+neon,+dotprod`): the micro-kernel of
+    `convert-sherry-to-vector` with NEON chunk arithmetic.
+
+    - decode: a chunk's slot nibbles and sign bits are spread to their
+      groups' four lanes by constant byte shuffles (`tbl` with constant
+      indices), and each lane's ternary value in {-1, 0, 1} comes from its
+      code by byte arithmetic (the zero lane, and the sign of the first
+      non-zero lane flipped by slot bits b0 and b1);
+    - accumulate: one `arm_neon.intr.sdot` per 16 weights and activation
+      row (signed by signed, four products per i32 lane: no offset);
+    - reduce: an i32 `vector.reduction` (`addv`) per segment.
+
+    What it does not take (exact mode) is left for
+    `convert-sherry-to-vector`. The code needs the dot product extension:
+    compile it with `--mattr=+neon,+dotprod` (or a CPU that has it).
+  }];
+  let options = [
+    Option<"isa", "isa", "std::string", "\"neon-dotprod\"",
+           "Instruction set of the kernel: neon-dotprod">,
+    Option<"rowBlock", "row-block", "int64_t", "4",
+           "Output rows computed together (independent accumulators)">,
+    Option<"batchBlock", "batch-block", "int64_t", "4",
+           "Activation rows that share each decoded weight chunk">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::arm_neon::ArmNeonDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ConvertSherryX86ToLLVM : Pass<"convert-sherry-x86-to-llvm"> {
   let summary = "Replace sherry_x86 ops by their LLVM intrinsic calls";
   let description = [{

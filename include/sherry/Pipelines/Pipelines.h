@@ -42,7 +42,9 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       *this, "target",
       llvm::cl::desc("Instruction set of the kernels: 'portable' (upstream "
                      "vector ops only, any CPU), 'avx512-vnni' (x86 AVX-512 "
-                     "F/BW/VBMI/VNNI), or 'host' (the best this CPU has)"),
+                     "F/BW/VBMI/VNNI), 'neon-dotprod' (AArch64 NEON with the "
+                     "dot product extension), or 'host' (the best this CPU "
+                     "has)"),
       llvm::cl::init("portable")};
   PassOptions::Option<std::string> strategy{
       *this, "strategy",

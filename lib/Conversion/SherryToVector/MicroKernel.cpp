@@ -111,11 +111,21 @@ std::pair<Value, Value> chunkColumns(Emitter &e, const KernelShape &shape,
 Value segmentScale(Emitter &e, const KernelShape &shape, Value packed,
                    Value scales, Value m, Value s) {
   if (shape.format == PackedFormat::Stq1_0) {
-    // The block's f16 scale, little endian in bytes 40 and 41.
-    Value two = e.read(packed, m, e.addi(e.muli(s, 42), e.idx(40)), 2);
-    Value half = vector::BitCastOp::create(
-        e.b, e.loc, VectorType::get({1}, e.b.getF16Type()), two);
-    return e.toF32(vector::ExtractOp::create(e.b, e.loc, half, 0));
+    // The block's f16 scale, little endian in bytes 40 and 41, read as two
+    // scalars (a 2-byte vector load trips AArch64 instruction selection at
+    // -O0).
+    Type i16 = e.b.getI16Type();
+    Value col = e.addi(e.muli(s, 42), e.idx(40));
+    Value lo =
+        arith::ExtUIOp::create(e.b, e.loc, i16, e.extract(packed, {m, col}));
+    Value hi = arith::ExtUIOp::create(
+        e.b, e.loc, i16, e.extract(packed, {m, e.addi(col, e.idx(1))}));
+    Value bits = arith::OrIOp::create(
+        e.b, e.loc, lo,
+        arith::ShLIOp::create(
+            e.b, e.loc, hi, arith::ConstantIntOp::create(e.b, e.loc, i16, 8)));
+    return e.toF32(
+        arith::BitcastOp::create(e.b, e.loc, e.b.getF16Type(), bits));
   }
   switch (shape.granularity) {
   case ScaleGranularity::Tensor:

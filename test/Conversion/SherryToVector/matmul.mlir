@@ -74,15 +74,19 @@ func.func @long_segment(%x: tensor<4x65536xf32>, %w: tensor<2x10240xi8>,
 // -----
 
 // stq1_0: activations reordered once (16p + l to 4l + p inside each 64),
-// one segment per 256-element block with its f16 scale from bytes 40, 41.
+// one segment per 256-element block with its f16 scale from bytes 40, 41
+// (two scalar bytes, little endian).
 // CHECK-LABEL: func @stq1_0
 // CHECK: sherry.quantize_activations
 // CHECK: tensor.expand_shape {{.*}} into tensor<2x8x4x16xi8>
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x8x4x16xi8>) outs(%{{.*}} : tensor<2x8x16x4xi8>) permutation = [0, 1, 3, 2]
 // CHECK: tensor.collapse_shape {{.*}} into tensor<2x512xi8>
-// CHECK: vector.transfer_read {{.*}} : tensor<5x84xi8>, vector<2xi8>
-// CHECK: vector.bitcast {{.*}} : vector<2xi8> to vector<1xf16>
-// CHECK: arith.extf {{.*}} : f16 to f32
+// CHECK: %[[LO:.*]] = tensor.extract %{{.*}} : tensor<5x84xi8>
+// CHECK: %[[HI:.*]] = tensor.extract %{{.*}} : tensor<5x84xi8>
+// CHECK: arith.shli
+// CHECK: %[[BITS:.*]] = arith.ori
+// CHECK: %[[HALF:.*]] = arith.bitcast %[[BITS]] : i16 to f16
+// CHECK: arith.extf %[[HALF]] : f16 to f32
 func.func @stq1_0(%x: tensor<2x512xf32>, %w: tensor<5x84xi8>,
                   %i: tensor<2x5xf32>) -> tensor<2x5xf32> {
   %y = sherry.matmul ins(%x, %w : tensor<2x512xf32>, tensor<5x84xi8>)

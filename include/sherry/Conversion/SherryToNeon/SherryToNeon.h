@@ -1,0 +1,23 @@
+//===- SherryToNeon.h - sherry.matmul to AArch64 NEON kernels ---*- C++ -*-===//
+
+#ifndef SHERRY_CONVERSION_SHERRYTONEON_SHERRYTONEON_H
+#define SHERRY_CONVERSION_SHERRYTONEON_SHERRYTONEON_H
+
+#include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
+
+#include <cstdint>
+
+namespace mlir {
+class RewritePatternSet;
+
+namespace sherry {
+/// Patterns that lower int8-mode sherry.matmul on tensors to the micro-kernel
+/// with AArch64 NEON chunk arithmetic for the dot product extension: codes
+/// decode into signed ternary bytes, products accumulate with sdot
+/// (arm_neon.intr.sdot), four bytes per i32 lane.
+void populateSherryToNeonPatterns(RewritePatternSet &patterns, int64_t rowBlock,
+                                  int64_t batchBlock);
+} // namespace sherry
+} // namespace mlir
+
+#endif // SHERRY_CONVERSION_SHERRYTONEON_SHERRYTONEON_H

@@ -1,0 +1,186 @@
+//===- SherryToNeon.cpp - sherry.matmul to AArch64 NEON kernels -----------===//
+//
+// The AArch64 chunk arithmetic of the sherry.matmul micro-kernel, for int8
+// mode with the dot product extension (Armv8.2-A +dotprod). A chunk is 32
+// or 64 weights (8 or 16 groups), decoded into signed ternary bytes in
+// group-major order (lane p of group j at 4j + p):
+//
+//   slot nibble and sign byte of each lane's group: constant byte shuffles
+//   (tbl with constant indices), a per-lane shift (ushl) and masks;
+//   zero lane z = slot >> 2; rank r = p - [p > z] among the non-zero lanes;
+//   negative = sign ^ bit r of (b1 b0 0); value = p == z ? 0 : +-1
+//   (cmeq, cmhi, cmtst, bsl).
+//
+// Activations and weights are both signed, so `sdot` (arm_neon.intr.sdot,
+// four i8 products into each i32 lane) takes them as they are: no offset,
+// no activation sums. 16 weights per sdot and activation row; a segment's
+// i32 lanes are summed once (addv).
+//
+//===----------------------------------------------------------------------===//
+
+#include "sherry/Conversion/Passes.h"
+
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Dialect/Sherry/IR/SherryOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::sherry {
+#define GEN_PASS_DEF_CONVERTSHERRYTONEON
+#include "sherry/Conversion/Passes.h.inc"
+} // namespace mlir::sherry
+
+using namespace mlir;
+using namespace mlir::sherry;
+
+namespace {
+
+Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values) {
+  auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+class NeonDotprodArithmetic : public ChunkArithmetic {
+public:
+  bool supports(const KernelShape &shape) const override {
+    return shape.int8 && (shape.chunk == 32 || shape.chunk == 64);
+  }
+
+  /// One i32 lane per group (the four products sdot adds).
+  VectorType accumulatorType(OpBuilder &b,
+                             const KernelShape &shape) const override {
+    return VectorType::get({shape.chunk / 4}, b.getI32Type());
+  }
+
+  Value decode(OpBuilder &b, Location loc, const KernelShape &shape,
+               Value slotBytes, Value signBytes) const override {
+    int64_t lanes = shape.chunk;
+    SmallVector<int64_t> slotOf, signOf;
+    SmallVector<int8_t> slotShift, signBit, lane;
+    for (int64_t i = 0; i < lanes; ++i) {
+      int64_t j = i / 4;
+      slotOf.push_back(j / 2);
+      signOf.push_back(j / 8);
+      slotShift.push_back(int8_t(4 * (j % 2)));
+      signBit.push_back(int8_t(1 << (j % 8)));
+      lane.push_back(int8_t(i % 4));
+    }
+    auto splat = [&](int8_t v) {
+      return byteVector(b, loc, SmallVector<int8_t>(lanes, v));
+    };
+    auto cmp = [&](arith::CmpIPredicate predicate, Value x, Value y) -> Value {
+      return arith::CmpIOp::create(b, loc, predicate, x, y);
+    };
+    Value slot = arith::AndIOp::create(
+        b, loc,
+        arith::ShRUIOp::create(
+            b, loc,
+            vector::ShuffleOp::create(b, loc, slotBytes, slotBytes, slotOf),
+            byteVector(b, loc, slotShift)),
+        splat(15));
+    Value negativeSign =
+        cmp(arith::CmpIPredicate::ne,
+            arith::AndIOp::create(
+                b, loc,
+                vector::ShuffleOp::create(b, loc, signBytes, signBytes, signOf),
+                byteVector(b, loc, signBit)),
+            splat(0));
+    Value p = byteVector(b, loc, lane);
+    Value zeroLane = arith::ShRUIOp::create(b, loc, slot, splat(2));
+    Value isZero = cmp(arith::CmpIPredicate::eq, p, zeroLane);
+    // Rank among the non-zero lanes: p, less one past the zero lane.
+    Value rank = arith::SubIOp::create(
+        b, loc, p,
+        arith::ExtUIOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()),
+                               cmp(arith::CmpIPredicate::ugt, p, zeroLane)));
+    // Bit r of (b1 b0 0) flips the r-th non-zero lane.
+    Value flips = arith::ShLIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, slot, splat(3)), splat(1));
+    Value flip =
+        cmp(arith::CmpIPredicate::ne,
+            arith::AndIOp::create(
+                b, loc, arith::ShRUIOp::create(b, loc, flips, rank), splat(1)),
+            splat(0));
+    Value negative = arith::XOrIOp::create(b, loc, negativeSign, flip);
+    Value value =
+        arith::SelectOp::create(b, loc, negative, splat(-1), splat(1));
+    return arith::SelectOp::create(b, loc, isZero, splat(0), value);
+  }
+
+  /// acc + x . w, 16 bytes per sdot: lane l of `acc` gains the four
+  /// products of group l.
+  Value accumulate(OpBuilder &b, Location loc, const KernelShape &shape,
+                   Value acc, Value x, Value w) const override {
+    auto words4 = VectorType::get({4}, b.getI32Type());
+    for (int64_t q = 0; q < shape.chunk / 16; ++q) {
+      auto slice = [&](Value v, int64_t offset, int64_t size) -> Value {
+        return vector::ExtractStridedSliceOp::create(
+            b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
+            ArrayRef<int64_t>{1});
+      };
+      Value part =
+          arm_neon::SdotOp::create(b, loc, words4, slice(acc, 4 * q, 4),
+                                   slice(w, 16 * q, 16), slice(x, 16 * q, 16));
+      acc = vector::InsertStridedSliceOp::create(
+          b, loc, part, acc, ArrayRef<int64_t>{4 * q}, ArrayRef<int64_t>{1});
+    }
+    return acc;
+  }
+
+  Value reduce(OpBuilder &b, Location loc, const KernelShape &,
+               Value acc) const override {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+  }
+};
+
+struct MatmulToNeonDotprod : OpRewritePattern<MatmulOp> {
+  MatmulToNeonDotprod(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
+      : OpRewritePattern(ctx), rowBlock(rowBlock), batchBlock(batchBlock) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerMatmulToMicroKernel(op, rewriter, NeonDotprodArithmetic(),
+                                    rowBlock, batchBlock);
+  }
+
+  int64_t rowBlock, batchBlock;
+};
+
+struct ConvertSherryToNeonPass
+    : public mlir::sherry::impl::ConvertSherryToNeonBase<
+          ConvertSherryToNeonPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (isa != "neon-dotprod") {
+      getOperation()->emitError() << "convert-sherry-to-neon: unknown isa '"
+                                  << isa << "'; expected 'neon-dotprod'";
+      return signalPassFailure();
+    }
+    if (rowBlock < 1 || batchBlock < 1) {
+      getOperation()->emitError()
+          << "convert-sherry-to-neon: row-block and batch-block must be at "
+             "least 1, got row-block="
+          << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    populateSherryToNeonPatterns(patterns, rowBlock, batchBlock);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::sherry::populateSherryToNeonPatterns(RewritePatternSet &patterns,
+                                                int64_t rowBlock,
+                                                int64_t batchBlock) {
+  patterns.add<MatmulToNeonDotprod>(patterns.getContext(), rowBlock,
+                                    batchBlock);
+}
