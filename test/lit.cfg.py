@@ -16,6 +16,11 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.sherry_obj_root, "test")
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
+# A PATH with our tools and LLVM's first, for scripts that call them by name.
+config.substitutions.append((
+    "%tool_path", os.pathsep.join([config.sherry_tools_dir,
+                                   config.llvm_tools_dir,
+                                   config.environment["PATH"]])))
 # Debian's Python, which has numpy; the first python3 on PATH may not.
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%sherry_src_root", config.sherry_src_root))

@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""Prints the shell commands of a Markdown page's ```sh blocks, one per line
+(continuation lines joined, comments dropped), keeping those whose first
+word is one of TOOLS.
+
+Usage: doc-commands.py PAGE.md TOOL [TOOL ...]
+"""
+import os
+import re
+import sys
+
+# Tools may come as paths (lit substitutes them): compare their names.
+page, tools = sys.argv[1], {os.path.basename(t) for t in sys.argv[2:]}
+commands = []
+for block in re.findall(r"```sh\n(.*?)```", open(page).read(), re.S):
+    text = re.sub(r"\\\n\s*", " ", block)
+    text = re.sub(r"\n\s*\|", " |", text)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and line.split()[0] in tools:
+            commands.append(line)
+if not commands:
+    sys.exit(f"doc-commands: no commands of {sorted(tools)} in {page}")
+print("\n".join(commands))
