@@ -96,6 +96,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     x86.isa = target;
     x86.strategy = strategy.str();
     x86.tileBlock = options.tileBlock;
+    // auto: tables for single rows and dynamic N (decoding), decode from 4
+    // rows on, where it shares each decoded chunk between batch-block rows
+    // and is as fast or faster (docs/targets.md).
+    if (options.strategy == "auto")
+      x86.tablesMaxBatch = 4;
     x86.rowBlock = options.rowBlock;
     x86.batchBlock = options.batchBlock;
     return x86;

@@ -114,9 +114,9 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       {0, 1, 2}) and one `vpdpbusd` per activation row; the +1 offset is
       removed with each segment's activation sum, computed once per call.
 
-    `strategy=auto` takes `tables` where the weights are a constant and the
-    scale segments hold whole steps of 16, `decode` elsewhere (64-element
-    chunks); `tables` or `decode` alone leave the other cases. What no
+    `strategy=auto` takes `tables` where the weights are a constant, the
+    scale segments hold whole steps of 16 and N is dynamic or below
+    `tables-max-batch`, `decode` elsewhere (64-element chunks); `tables` or `decode` alone leave the other cases. What no
     strategy takes (exact mode, chunks of 32) is left for
     `convert-sherry-to-vector`. The instructions without an `x86vector` op
     are `sherry_x86` ops, which `convert-sherry-x86-to-llvm` turns into LLVM
@@ -131,6 +131,9 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "Kernel strategy: auto, tables or decode">,
     Option<"tileBlock", "tile-block", "int64_t", "4",
            "Tiles of 32 rows that share each table read (tables)">,
+    Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
+           "tables: leave matmuls with a static N of at least this many "
+           "activation rows to decode (0: no limit)">,
     Option<"rowBlock", "row-block", "int64_t", "4",
            "Output rows computed together (decode)">,
     Option<"batchBlock", "batch-block", "int64_t", "4",

@@ -49,8 +49,8 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
   PassOptions::Option<std::string> strategy{
       *this, "strategy",
       llvm::cl::desc("x86 kernel strategy: 'auto' (activation tables for "
-                     "constant weights, decode + VNNI dot otherwise), "
-                     "'tables' or 'decode'"),
+                     "constant weights and N < 4 or dynamic, decode + VNNI "
+                     "dot otherwise), 'tables' or 'decode'"),
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tileBlock{
       *this, "tile-block",

@@ -126,15 +126,21 @@ struct MatmulToAvx512Vnni : OpRewritePattern<MatmulOp> {
 };
 
 struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
-  MatmulToAvx512Tables(MLIRContext *ctx, int64_t tileBlock)
-      : OpRewritePattern(ctx, /*benefit=*/2), tileBlock(tileBlock) {}
+  MatmulToAvx512Tables(MLIRContext *ctx, int64_t tileBlock, int64_t maxBatch)
+      : OpRewritePattern(ctx, /*benefit=*/2), tileBlock(tileBlock),
+        maxBatch(maxBatch) {}
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
+    // From a few activation rows on, the decode kernel shares each decoded
+    // chunk between rows and catches up (docs/targets.md has the figures).
+    int64_t n = op.getN();
+    if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
+      return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
     return lowerMatmulToTableKernel(op, rewriter, tileBlock);
   }
 
-  int64_t tileBlock;
+  int64_t tileBlock, maxBatch;
 };
 
 struct ConvertSherryToX86Pass
@@ -152,6 +158,13 @@ struct ConvertSherryToX86Pass
       getOperation()->emitError()
           << "convert-sherry-to-x86: unknown strategy '" << strategy
           << "'; expected 'auto', 'tables' or 'decode'";
+      return signalPassFailure();
+    }
+    if (tablesMaxBatch < 0) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: tables-max-batch must not be negative, "
+             "got "
+          << int64_t(tablesMaxBatch);
       return signalPassFailure();
     }
     if (tileBlock < 1) {
@@ -174,7 +187,8 @@ struct ConvertSherryToX86Pass
     }
     RewritePatternSet patterns(&getContext());
     if (strategy != "decode")
-      patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock);
+      patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock,
+                                         tablesMaxBatch);
     if (strategy != "tables")
       populateSherryToX86Patterns(patterns, rowBlock, batchBlock);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

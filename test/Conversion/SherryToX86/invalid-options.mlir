@@ -3,6 +3,8 @@
 // RUN: not sherry-opt %s -convert-sherry-to-x86="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
 // RUN: not sherry-opt %s -convert-sherry-to-x86="tile-block=0" 2>&1 | FileCheck %s --check-prefix=TILE
 // STRATEGY: error: convert-sherry-to-x86: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
+// RUN: not sherry-opt %s -convert-sherry-to-x86="tables-max-batch=-1" 2>&1 | FileCheck %s --check-prefix=BATCH
+// BATCH: error: convert-sherry-to-x86: tables-max-batch must not be negative, got -1
 // TILE: error: convert-sherry-to-x86: tile-block must be at least 1, got 0
 // ISA: error: convert-sherry-to-x86: unknown isa 'avx2'; expected 'avx512-vnni'
 // ROW: error: convert-sherry-to-x86: row-block must be at least 1, got 0

@@ -52,3 +52,30 @@ func.func @argument_weights(%x: tensor<1x64xf32>, %w: tensor<2x10xi8>,
          layout<sherry, row> mode<int8> -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
+
+// With tables-max-batch (what strategy=auto sets: 4), a static batch of 4
+// rows or more goes to the decode kernel, which shares each decoded chunk
+// between rows; dynamic N (decoding) keeps the tables.
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables tables-max-batch=4" | FileCheck %s --check-prefix=BATCH
+// BATCH-LABEL: func @batch8
+// BATCH: sherry.matmul
+// BATCH-LABEL: func @dynamic_batch
+// BATCH-NOT: sherry.matmul
+// BATCH: sherry_x86.avx512.vpermb
+func.func @batch8(%x: tensor<8x32xf32>, %s: tensor<2xf32>,
+                  %i: tensor<8x2xf32>) -> tensor<8x2xf32> {
+  %w = arith.constant dense<[[1, 35, 69, 103, 5], [-1, -2, -3, -4, 90]]> : tensor<2x5xi8>
+  %y = sherry.matmul ins(%x, %w : tensor<8x32xf32>, tensor<2x5xi8>)
+         scales(%s : tensor<2xf32>) outs(%i : tensor<8x2xf32>)
+         layout<sherry, row> mode<int8> -> tensor<8x2xf32>
+  return %y : tensor<8x2xf32>
+}
+
+func.func @dynamic_batch(%x: tensor<?x32xf32>, %s: tensor<2xf32>,
+                         %i: tensor<?x2xf32>) -> tensor<?x2xf32> {
+  %w = arith.constant dense<[[1, 35, 69, 103, 5], [-1, -2, -3, -4, 90]]> : tensor<2x5xi8>
+  %y = sherry.matmul ins(%x, %w : tensor<?x32xf32>, tensor<2x5xi8>)
+         scales(%s : tensor<2xf32>) outs(%i : tensor<?x2xf32>)
+         layout<sherry, row> mode<int8> -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
