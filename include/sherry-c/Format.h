@@ -15,6 +15,7 @@
 
 #include "mlir-c/Support.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -149,6 +150,124 @@ sherryPackedWeightsUnpack(SherryPackedWeights packed, int8_t *values,
 MLIR_CAPI_EXPORTED MlirLogicalResult
 sherryPackedWeightsDequantize(SherryPackedWeights packed, float *weights,
                               MlirStringCallback errorCallback, void *userData);
+
+//===----------------------------------------------------------------------===//
+// GGUF files (llama.cpp's container, docs/format.md section 6.3)
+//===----------------------------------------------------------------------===//
+
+/// A GGUF file in memory: its metadata (every value type, in file order) and
+/// its tensors (in file order, with their bytes). Owned by the caller;
+/// release with sherryGgufDestroy. Loading then saving gives the same bytes
+/// for files laid out as llama.cpp writes them.
+typedef struct SherryGguf {
+  void *ptr;
+} SherryGguf;
+
+/// The default ggml type id of STQ1_0 tensors (42: the id of the published
+/// STQ1_0 models; STQ1_0 is not in upstream ggml). Every GGUF function
+/// takes the id to use, so files that number it otherwise can be read.
+MLIR_CAPI_EXPORTED uint32_t sherryGgufDefaultStq1Type(void);
+
+/// An empty GGUF (version 3, no metadata, no tensors) whose STQ1_0 tensors
+/// get type id `stq1Type`. Fails when `stq1Type` is an upstream ggml type.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+sherryGgufCreate(uint32_t stq1Type, SherryGguf *result,
+                 MlirStringCallback errorCallback, void *userData);
+
+/// Reads and verifies a GGUF file (hardened against arbitrary bytes).
+MLIR_CAPI_EXPORTED MlirLogicalResult
+sherryGgufLoad(MlirStringRef path, uint32_t stq1Type, SherryGguf *result,
+               MlirStringCallback errorCallback, void *userData);
+
+/// Writes the file; refuses (writing nothing) what a reader would refuse.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+sherryGgufSave(SherryGguf gguf, MlirStringRef path,
+               MlirStringCallback errorCallback, void *userData);
+
+MLIR_CAPI_EXPORTED void sherryGgufDestroy(SherryGguf gguf);
+
+MLIR_CAPI_EXPORTED uint32_t sherryGgufGetVersion(SherryGguf gguf);
+MLIR_CAPI_EXPORTED uint32_t sherryGgufGetStq1Type(SherryGguf gguf);
+/// `general.alignment`, 32 when absent (0 when it is invalid).
+MLIR_CAPI_EXPORTED uint64_t sherryGgufGetAlignment(SherryGguf gguf);
+
+/// Metadata entries, by index in file order.
+MLIR_CAPI_EXPORTED intptr_t sherryGgufGetNumMetadata(SherryGguf gguf);
+/// The key of entry `index`, valid until the metadata changes.
+MLIR_CAPI_EXPORTED MlirStringRef sherryGgufGetMetadataKey(SherryGguf gguf,
+                                                          intptr_t index);
+/// The index of `key`, or -1.
+MLIR_CAPI_EXPORTED intptr_t sherryGgufFindMetadata(SherryGguf gguf,
+                                                   MlirStringRef key);
+/// Hands the value of entry `index` to `callback` once, as GGUF encodes it
+/// after a key: a u32 value type (0 = u8, 1 = i8, 2 = u16, 3 = i16, 4 = u32,
+/// 5 = i32, 6 = f32, 7 = bool, 8 = string, 9 = array, 10 = u64, 11 = i64,
+/// 12 = f64), then the value (little endian; a string is a u64 length and
+/// its bytes; an array a u32 element type, a u64 count and the elements).
+MLIR_CAPI_EXPORTED void sherryGgufGetMetadataValue(SherryGguf gguf,
+                                                   intptr_t index,
+                                                   MlirStringCallback callback,
+                                                   void *userData);
+/// Sets `key` (in place, or appended) to a value in the encoding above;
+/// fails when the bytes are not exactly one valid value.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryGgufSetMetadataValue(
+    SherryGguf gguf, MlirStringRef key, const uint8_t *value, int64_t size,
+    MlirStringCallback errorCallback, void *userData);
+/// Removes `key`; false when absent.
+MLIR_CAPI_EXPORTED bool sherryGgufRemoveMetadata(SherryGguf gguf,
+                                                 MlirStringRef key);
+
+/// Tensors, by index in file order.
+MLIR_CAPI_EXPORTED intptr_t sherryGgufGetNumTensors(SherryGguf gguf);
+/// The index of the tensor named `name`, or -1.
+MLIR_CAPI_EXPORTED intptr_t sherryGgufFindTensor(SherryGguf gguf,
+                                                 MlirStringRef name);
+/// Name, ggml type id and ggml type name ("f32", "q8_0", "stq1_0", ...) of
+/// a tensor; the strings are valid until the tensors change.
+MLIR_CAPI_EXPORTED MlirStringRef sherryGgufGetTensorName(SherryGguf gguf,
+                                                         intptr_t index);
+MLIR_CAPI_EXPORTED uint32_t sherryGgufGetTensorType(SherryGguf gguf,
+                                                    intptr_t index);
+MLIR_CAPI_EXPORTED MlirStringRef sherryGgufGetTensorTypeName(SherryGguf gguf,
+                                                             intptr_t index);
+/// The dims as GGUF lists them: innermost (contiguous) first, so an M x K
+/// matrix has dims {K, M}.
+MLIR_CAPI_EXPORTED intptr_t sherryGgufGetTensorRank(SherryGguf gguf,
+                                                    intptr_t index);
+MLIR_CAPI_EXPORTED uint64_t sherryGgufGetTensorDim(SherryGguf gguf,
+                                                   intptr_t index, intptr_t d);
+/// The tensor's bytes, valid until the tensors change.
+MLIR_CAPI_EXPORTED const uint8_t *sherryGgufGetTensorData(SherryGguf gguf,
+                                                          intptr_t index);
+MLIR_CAPI_EXPORTED int64_t sherryGgufGetTensorDataSize(SherryGguf gguf,
+                                                       intptr_t index);
+
+/// The packed weights of an STQ1_0 tensor (layout stq1_0, M x K for dims
+/// {K, M}). Fails on another type or a NaN/Inf block scale.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryGgufGetTensorPacked(
+    SherryGguf gguf, intptr_t index, SherryPackedWeights *result,
+    MlirStringCallback errorCallback, void *userData);
+/// Writes the elements of an f32, f16 or bf16 tensor as f32 (exactly), as
+/// many as the product of its dims.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+sherryGgufGetTensorFloats(SherryGguf gguf, intptr_t index, float *values,
+                          MlirStringCallback errorCallback, void *userData);
+
+/// Sets the tensor `name` (replaced in place, or appended) to STQ1_0
+/// weights; fails unless `packed` is in the stq1_0 layout.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryGgufSetTensorPacked(
+    SherryGguf gguf, MlirStringRef name, SherryPackedWeights packed,
+    MlirStringCallback errorCallback, void *userData);
+/// Sets the tensor `name` to raw bytes of any known ggml type (`type`), with
+/// `rank` dims innermost first; `size` must be what the dims and type need.
+/// f32 and f16 floats are raw bytes of type 0 and 1.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryGgufSetTensorData(
+    SherryGguf gguf, MlirStringRef name, intptr_t rank, const uint64_t *dims,
+    uint32_t type, const uint8_t *data, int64_t size,
+    MlirStringCallback errorCallback, void *userData);
+/// Removes the tensor `name`; false when absent.
+MLIR_CAPI_EXPORTED bool sherryGgufRemoveTensor(SherryGguf gguf,
+                                               MlirStringRef name);
 
 #ifdef __cplusplus
 }

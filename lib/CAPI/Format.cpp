@@ -11,6 +11,7 @@
 
 #include "sherry/Format/FileIO.h"
 #include "sherry/Format/Format.h"
+#include "sherry/Format/Gguf.h"
 #include "sherry/Format/Half.h"
 
 #include <algorithm>
@@ -344,4 +345,280 @@ sherryPackedWeightsDequantize(SherryPackedWeights packed, float *weights,
   std::vector<float> w = fmt::dequantize(*t);
   std::copy(w.begin(), w.end(), weights);
   return mlirLogicalResultSuccess();
+}
+
+//===----------------------------------------------------------------------===//
+// GGUF
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// What a SherryGguf points to.
+struct Gguf {
+  fmt::GgufFile file;
+  fmt::GgufOptions options;
+};
+} // namespace
+
+static Gguf *unwrap(SherryGguf g) { return static_cast<Gguf *>(g.ptr); }
+
+static MlirStringRef ref(const std::string &s) {
+  return mlirStringRefCreate(s.data(), s.size());
+}
+
+static std::string str(MlirStringRef r) {
+  return std::string(r.data, r.length);
+}
+
+/// The tensor at `index`, or null when it is out of range.
+static fmt::GgufTensor *tensorAt(SherryGguf g, intptr_t index) {
+  auto &tensors = unwrap(g)->file.tensors;
+  if (index < 0 || size_t(index) >= tensors.size())
+    return nullptr;
+  return &tensors[index];
+}
+
+static std::string badIndex(intptr_t index, SherryGguf g) {
+  return "tensor index " + std::to_string(index) + " is out of range (" +
+         std::to_string(unwrap(g)->file.tensors.size()) + " tensors)";
+}
+
+uint32_t sherryGgufDefaultStq1Type(void) { return fmt::kGgmlTypeStq1_0; }
+
+MlirLogicalResult sherryGgufCreate(uint32_t stq1Type, SherryGguf *result,
+                                   MlirStringCallback errorCallback,
+                                   void *userData) {
+  auto g = std::make_unique<Gguf>();
+  g->options.stq1Type = stq1Type;
+  if (auto info = fmt::ggmlTypeInfo(stq1Type, g->options); !info.ok())
+    return fail(errorCallback, userData, info.message());
+  *result = SherryGguf{g.release()};
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryGgufLoad(MlirStringRef path, uint32_t stq1Type,
+                                 SherryGguf *result,
+                                 MlirStringCallback errorCallback,
+                                 void *userData) {
+  auto g = std::make_unique<Gguf>();
+  g->options.stq1Type = stq1Type;
+  auto file = fmt::readGguf(str(path), g->options);
+  if (!file.ok())
+    return fail(errorCallback, userData, file.message());
+  g->file = std::move(*file);
+  *result = SherryGguf{g.release()};
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryGgufSave(SherryGguf gguf, MlirStringRef path,
+                                 MlirStringCallback errorCallback,
+                                 void *userData) {
+  const Gguf &g = *unwrap(gguf);
+  if (fmt::Status s = fmt::writeGguf(str(path), g.file, g.options); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  return mlirLogicalResultSuccess();
+}
+
+void sherryGgufDestroy(SherryGguf gguf) { delete unwrap(gguf); }
+
+uint32_t sherryGgufGetVersion(SherryGguf gguf) {
+  return unwrap(gguf)->file.version;
+}
+
+uint32_t sherryGgufGetStq1Type(SherryGguf gguf) {
+  return unwrap(gguf)->options.stq1Type;
+}
+
+uint64_t sherryGgufGetAlignment(SherryGguf gguf) {
+  auto a = unwrap(gguf)->file.alignment();
+  return a.ok() ? *a : 0;
+}
+
+intptr_t sherryGgufGetNumMetadata(SherryGguf gguf) {
+  return intptr_t(unwrap(gguf)->file.metadata.size());
+}
+
+MlirStringRef sherryGgufGetMetadataKey(SherryGguf gguf, intptr_t index) {
+  const auto &md = unwrap(gguf)->file.metadata;
+  if (index < 0 || size_t(index) >= md.size())
+    return mlirStringRefCreate(nullptr, 0);
+  return ref(md[index].first);
+}
+
+intptr_t sherryGgufFindMetadata(SherryGguf gguf, MlirStringRef key) {
+  const auto &md = unwrap(gguf)->file.metadata;
+  for (size_t i = 0; i < md.size(); ++i)
+    if (md[i].first == std::string_view(key.data, key.length))
+      return intptr_t(i);
+  return -1;
+}
+
+void sherryGgufGetMetadataValue(SherryGguf gguf, intptr_t index,
+                                MlirStringCallback callback, void *userData) {
+  const auto &md = unwrap(gguf)->file.metadata;
+  if (index < 0 || size_t(index) >= md.size() || !callback)
+    return;
+  std::vector<uint8_t> bytes = fmt::serializeGgufValue(md[index].second);
+  callback(mlirStringRefCreate(reinterpret_cast<const char *>(bytes.data()),
+                               bytes.size()),
+           userData);
+}
+
+MlirLogicalResult sherryGgufSetMetadataValue(SherryGguf gguf, MlirStringRef key,
+                                             const uint8_t *value, int64_t size,
+                                             MlirStringCallback errorCallback,
+                                             void *userData) {
+  if (size < 0)
+    return fail(errorCallback, userData, "negative value size");
+  auto parsed = fmt::parseGgufValue(value, size_t(size));
+  if (!parsed.ok())
+    return fail(errorCallback, userData,
+                "metadata '" + str(key) + "': " + parsed.message());
+  unwrap(gguf)->file.setMetadata(str(key), std::move(*parsed));
+  return mlirLogicalResultSuccess();
+}
+
+bool sherryGgufRemoveMetadata(SherryGguf gguf, MlirStringRef key) {
+  return unwrap(gguf)->file.eraseMetadata(
+      std::string_view(key.data, key.length));
+}
+
+intptr_t sherryGgufGetNumTensors(SherryGguf gguf) {
+  return intptr_t(unwrap(gguf)->file.tensors.size());
+}
+
+intptr_t sherryGgufFindTensor(SherryGguf gguf, MlirStringRef name) {
+  const auto &tensors = unwrap(gguf)->file.tensors;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].name == std::string_view(name.data, name.length))
+      return intptr_t(i);
+  return -1;
+}
+
+MlirStringRef sherryGgufGetTensorName(SherryGguf gguf, intptr_t index) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  return t ? ref(t->name) : mlirStringRefCreate(nullptr, 0);
+}
+
+uint32_t sherryGgufGetTensorType(SherryGguf gguf, intptr_t index) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  return t ? t->type : 0;
+}
+
+MlirStringRef sherryGgufGetTensorTypeName(SherryGguf gguf, intptr_t index) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  if (!t)
+    return mlirStringRefCreate(nullptr, 0);
+  auto info = fmt::ggmlTypeInfo(t->type, unwrap(gguf)->options);
+  if (!info.ok())
+    return mlirStringRefCreate(nullptr, 0);
+  // The names are string literals of the format library.
+  return mlirStringRefCreate(info->name.data(), info->name.size());
+}
+
+intptr_t sherryGgufGetTensorRank(SherryGguf gguf, intptr_t index) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  return t ? intptr_t(t->dims.size()) : 0;
+}
+
+uint64_t sherryGgufGetTensorDim(SherryGguf gguf, intptr_t index, intptr_t d) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  if (!t || d < 0 || size_t(d) >= t->dims.size())
+    return 0;
+  return t->dims[d];
+}
+
+const uint8_t *sherryGgufGetTensorData(SherryGguf gguf, intptr_t index) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  return t ? t->data.data() : nullptr;
+}
+
+int64_t sherryGgufGetTensorDataSize(SherryGguf gguf, intptr_t index) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  return t ? int64_t(t->data.size()) : 0;
+}
+
+MlirLogicalResult sherryGgufGetTensorPacked(SherryGguf gguf, intptr_t index,
+                                            SherryPackedWeights *result,
+                                            MlirStringCallback errorCallback,
+                                            void *userData) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  if (!t)
+    return fail(errorCallback, userData, badIndex(index, gguf));
+  auto packed = fmt::tensorToPacked(*t, unwrap(gguf)->options);
+  if (!packed.ok())
+    return fail(errorCallback, userData, packed.message());
+  auto p = std::make_unique<Packed>();
+  p->weights = std::move(*packed);
+  if (fmt::Status s = finish(*p); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  p->scaleType = SherryScaleTypeF16;
+  *result = wrap(std::move(p));
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryGgufGetTensorFloats(SherryGguf gguf, intptr_t index,
+                                            float *values,
+                                            MlirStringCallback errorCallback,
+                                            void *userData) {
+  const fmt::GgufTensor *t = tensorAt(gguf, index);
+  if (!t)
+    return fail(errorCallback, userData, badIndex(index, gguf));
+  auto floats = fmt::tensorToFloats(*t);
+  if (!floats.ok())
+    return fail(errorCallback, userData, floats.message());
+  std::copy(floats->begin(), floats->end(), values);
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryGgufSetTensorPacked(SherryGguf gguf, MlirStringRef name,
+                                            SherryPackedWeights packed,
+                                            MlirStringCallback errorCallback,
+                                            void *userData) {
+  Gguf &g = *unwrap(gguf);
+  auto t = fmt::packedToTensor(str(name), unwrap(packed)->weights, g.options);
+  if (!t.ok())
+    return fail(errorCallback, userData, t.message());
+  g.file.setTensor(std::move(*t));
+  return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryGgufSetTensorData(SherryGguf gguf, MlirStringRef name,
+                                          intptr_t rank, const uint64_t *dims,
+                                          uint32_t type, const uint8_t *data,
+                                          int64_t size,
+                                          MlirStringCallback errorCallback,
+                                          void *userData) {
+  Gguf &g = *unwrap(gguf);
+  if (rank < 0 || rank > 4)
+    return fail(errorCallback, userData,
+                "tensor '" + str(name) + "' has rank " + std::to_string(rank) +
+                    "; ggml tensors have at most 4 dims");
+  if (size < 0 || (size > 0 && !data) || (rank > 0 && !dims))
+    return fail(errorCallback, userData, "no data given (null pointer)");
+  fmt::GgufTensor t;
+  t.name = str(name);
+  t.dims.assign(dims, dims + rank);
+  t.type = type;
+  // Compare before copying: a wrong size must not allocate a huge buffer.
+  auto want = fmt::tensorDataSize(t, g.options);
+  if (!want.ok())
+    return fail(errorCallback, userData, want.message());
+  if (uint64_t(size) != *want)
+    return fail(errorCallback, userData,
+                "tensor '" + t.name + "' has " + std::to_string(size) +
+                    " data bytes; its dims and type need " +
+                    std::to_string(*want));
+  t.data.assign(data, data + size);
+  g.file.setTensor(std::move(t));
+  return mlirLogicalResultSuccess();
+}
+
+bool sherryGgufRemoveTensor(SherryGguf gguf, MlirStringRef name) {
+  auto &tensors = unwrap(gguf)->file.tensors;
+  for (auto it = tensors.begin(); it != tensors.end(); ++it)
+    if (it->name == std::string_view(name.data, name.length)) {
+      tensors.erase(it);
+      return true;
+    }
+  return false;
 }

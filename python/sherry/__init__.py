@@ -1,11 +1,12 @@
 """sherry: Python access to sherry-mlir through its C API.
 
 Quantize and pack weights with the format library, read and write `.sherry`
-files, compile MLIR with the `--sherry-to-llvm` pipeline and call it on
-numpy arrays. Everything runs in libSherryCAPI.so (loaded with ctypes);
-see docs/python.md.
+files and llama.cpp's GGUF files (`sherry.gguf`), compile MLIR with the
+`--sherry-to-llvm` pipeline and call it on numpy arrays. Everything runs in
+libSherryCAPI.so (loaded with ctypes); see docs/python.md.
 """
 
+from . import gguf
 from ._capi import library_path
 from .compiler import Function, Module, ValueType, compile, lower_to_llvm
 from .errors import CompilerError, FormatError, SherryError
@@ -15,5 +16,5 @@ from .format import (GRANULARITIES, LAYOUTS, SCALE_TYPES, PackedWeights,
 __all__ = [
     "CompilerError", "FormatError", "Function", "GRANULARITIES", "LAYOUTS",
     "Module", "PackedWeights", "SCALE_TYPES", "SherryError", "ValueType",
-    "compile", "library_path", "load", "lower_to_llvm", "quantize",
+    "compile", "gguf", "library_path", "load", "lower_to_llvm", "quantize",
 ]

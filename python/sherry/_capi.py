@@ -133,6 +133,45 @@ _SIGNATURES = {
     "sherryPackedWeightsGetProjectionError": (ctypes.c_double, [Handle]),
     "sherryPackedWeightsUnpack": (MlirLogicalResult, [Handle, _P] + _ERR),
     "sherryPackedWeightsDequantize": (MlirLogicalResult, [Handle, _P] + _ERR),
+    "sherryGgufDefaultStq1Type": (ctypes.c_uint32, []),
+    "sherryGgufCreate": (MlirLogicalResult, [
+        ctypes.c_uint32, ctypes.POINTER(Handle)] + _ERR),
+    "sherryGgufLoad": (MlirLogicalResult, [
+        MlirStringRef, ctypes.c_uint32, ctypes.POINTER(Handle)] + _ERR),
+    "sherryGgufSave": (MlirLogicalResult, [Handle, MlirStringRef] + _ERR),
+    "sherryGgufDestroy": (None, [Handle]),
+    "sherryGgufGetVersion": (ctypes.c_uint32, [Handle]),
+    "sherryGgufGetStq1Type": (ctypes.c_uint32, [Handle]),
+    "sherryGgufGetAlignment": (ctypes.c_uint64, [Handle]),
+    "sherryGgufGetNumMetadata": (ctypes.c_ssize_t, [Handle]),
+    "sherryGgufGetMetadataKey": (MlirStringRef, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufFindMetadata": (ctypes.c_ssize_t, [Handle, MlirStringRef]),
+    "sherryGgufGetMetadataValue": (None, [
+        Handle, ctypes.c_ssize_t, STRING_CALLBACK, _P]),
+    "sherryGgufSetMetadataValue": (MlirLogicalResult, [
+        Handle, MlirStringRef, _P, _I64] + _ERR),
+    "sherryGgufRemoveMetadata": (ctypes.c_bool, [Handle, MlirStringRef]),
+    "sherryGgufGetNumTensors": (ctypes.c_ssize_t, [Handle]),
+    "sherryGgufFindTensor": (ctypes.c_ssize_t, [Handle, MlirStringRef]),
+    "sherryGgufGetTensorName": (MlirStringRef, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorType": (ctypes.c_uint32, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorTypeName": (MlirStringRef,
+                                    [Handle, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorRank": (ctypes.c_ssize_t, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorDim": (ctypes.c_uint64, [
+        Handle, ctypes.c_ssize_t, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorData": (_P, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorDataSize": (_I64, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufGetTensorPacked": (MlirLogicalResult, [
+        Handle, ctypes.c_ssize_t, ctypes.POINTER(Handle)] + _ERR),
+    "sherryGgufGetTensorFloats": (MlirLogicalResult, [
+        Handle, ctypes.c_ssize_t, _P] + _ERR),
+    "sherryGgufSetTensorPacked": (MlirLogicalResult, [
+        Handle, MlirStringRef, Handle] + _ERR),
+    "sherryGgufSetTensorData": (MlirLogicalResult, [
+        Handle, MlirStringRef, ctypes.c_ssize_t, _P, ctypes.c_uint32, _P,
+        _I64] + _ERR),
+    "sherryGgufRemoveTensor": (ctypes.c_bool, [Handle, MlirStringRef]),
     "sherryCompile": (MlirLogicalResult, [
         MlirStringRef, MlirStringRef, ctypes.c_int,
         ctypes.POINTER(MlirStringRef), ctypes.c_ssize_t,

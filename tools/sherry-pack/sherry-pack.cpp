@@ -2,8 +2,9 @@
 //
 // Packs float weights (.npy, M x K, f32 or f16) into the Sherry format,
 // reports bits per weight and projection error, unpacks back to .npy, and
-// converts between the sherry and stq1_0 layouts. All bits come from the
-// format library; this file only reads options, files and prints reports.
+// converts between the sherry and stq1_0 layouts, and moves STQ1_0 tensors in
+// and out of llama.cpp's GGUF files. All bits come from the format library;
+// this file only reads options, files and prints reports.
 //
 // Reports are one `key: value` per line in a fixed order, so that scripts
 // and FileCheck can read them. Every failure prints one line starting with
@@ -13,6 +14,7 @@
 
 #include "sherry/Format/FileIO.h"
 #include "sherry/Format/Format.h"
+#include "sherry/Format/Gguf.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
@@ -24,6 +26,7 @@
 
 #include <cmath>
 #include <optional>
+#include <set>
 #include <string>
 
 using namespace llvm;
@@ -44,14 +47,50 @@ static cl::SubCommand
                "Convert a .sherry file to another layout (lossless; fails "
                "where the layouts' groupings disagree)");
 
+static cl::SubCommand
+    ggufListCmd("gguf-list",
+                "Verify a GGUF file and list its metadata and tensors");
+static cl::SubCommand
+    ggufExtractCmd("gguf-extract",
+                   "Write one tensor of a GGUF file: stq1_0 as a .sherry "
+                   "file, f32/f16/bf16 as .npy");
+static cl::SubCommand
+    ggufPackCmd("gguf-pack",
+                "Write a GGUF file from .sherry (stq1_0) and .npy (f32/f16) "
+                "files, optionally into a copy of an existing GGUF");
+
 static cl::opt<std::string> input(cl::Positional, cl::desc("<input file>"),
                                   cl::sub(packCmd), cl::sub(unpackCmd),
                                   cl::sub(infoCmd), cl::sub(convertCmd),
+                                  cl::sub(ggufListCmd), cl::sub(ggufExtractCmd),
                                   cl::cat(category));
 static cl::opt<std::string> output("o", cl::desc("Output file (required)"),
                                    cl::value_desc("file"), cl::sub(packCmd),
                                    cl::sub(unpackCmd), cl::sub(convertCmd),
-                                   cl::cat(category));
+                                   cl::sub(ggufExtractCmd),
+                                   cl::sub(ggufPackCmd), cl::cat(category));
+static cl::list<std::string> tensorArgs(cl::Positional,
+                                        cl::desc("<NAME=FILE>..."),
+                                        cl::sub(ggufPackCmd),
+                                        cl::cat(category));
+static cl::opt<std::string> tensorName("tensor",
+                                       cl::desc("Name of the tensor to write "
+                                                "(required; see gguf-list)"),
+                                       cl::value_desc("name"),
+                                       cl::sub(ggufExtractCmd),
+                                       cl::cat(category));
+static cl::opt<std::string> baseFile(
+    "base",
+    cl::desc("Start from this GGUF: keep its metadata and tensors, replace "
+             "the tensors named on the command line in place, append the "
+             "others"),
+    cl::value_desc("file.gguf"), cl::sub(ggufPackCmd), cl::cat(category));
+static cl::opt<std::string> stq1TypeText(
+    "stq1_0-type",
+    cl::desc("ggml type id of STQ1_0 tensors (default 42, as the published "
+             "STQ1_0 models; llama.cpp PR #22836 now uses 43)"),
+    cl::value_desc("id"), cl::sub(ggufListCmd), cl::sub(ggufExtractCmd),
+    cl::sub(ggufPackCmd), cl::cat(category));
 static cl::opt<std::string> layoutName(
     "layout",
     cl::desc("Packed layout: sherry (K % 32 == 0, separate f32 scales; "
@@ -256,6 +295,198 @@ static int runConvert() {
   return 0;
 }
 
+//===----------------------------------------------------------------------===//
+// GGUF
+//===----------------------------------------------------------------------===//
+
+/// The GGUF options from --stq1_0-type.
+static fmt::Result<fmt::GgufOptions> ggufOptions() {
+  using R = fmt::Result<fmt::GgufOptions>;
+  fmt::GgufOptions options;
+  if (!stq1TypeText.getNumOccurrences())
+    return options;
+  unsigned id;
+  if (StringRef(stq1TypeText).getAsInteger(10, id))
+    return R::error("--stq1_0-type='" + stq1TypeText +
+                    "' is not an integer in 0..4294967295");
+  options.stq1Type = id;
+  // Refuse an upstream type id before it makes every read fail.
+  if (auto info = fmt::ggmlTypeInfo(id, options); !info.ok())
+    return info.getStatus();
+  return options;
+}
+
+static std::string typeName(uint32_t type, const fmt::GgufOptions &options) {
+  auto info = fmt::ggmlTypeInfo(type, options);
+  return info.ok() ? std::string(info->name) : "type " + std::to_string(type);
+}
+
+static std::string dimsText(const std::vector<uint64_t> &dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(dims[i]);
+  return out + "]";
+}
+
+static int runGgufList() {
+  if (auto rc = checkFiles("gguf-list", /*needsOutput=*/false))
+    return *rc;
+  auto options = ggufOptions();
+  if (!options.ok())
+    return fail(options.message());
+  auto file = fmt::readGguf(input, *options);
+  if (!file.ok())
+    return fail(file.message());
+  // Decode every stq1_0 tensor as well, so that gguf-list verifies them.
+  for (const fmt::GgufTensor &t : file->tensors)
+    if (t.type == options->stq1Type)
+      if (auto p = fmt::tensorToPacked(t, *options); !p.ok())
+        return fail(inFile(input, p.message()));
+  uint64_t dataBytes = 0;
+  for (const fmt::GgufTensor &t : file->tensors)
+    dataBytes += t.data.size();
+  outs() << "gguf-version: " << file->version << "\n";
+  outs() << "alignment: " << *file->alignment() << "\n";
+  outs() << "metadata-count: " << file->metadata.size() << "\n";
+  outs() << "tensor-count: " << file->tensors.size() << "\n";
+  outs() << "tensor-bytes: " << dataBytes << "\n";
+  outs() << "metadata:\n";
+  for (const auto &[key, value] : file->metadata)
+    outs() << "  " << key << " = " << value.toString() << "\n";
+  outs() << "tensors:\n";
+  for (const fmt::GgufTensor &t : file->tensors) {
+    outs() << "  " << t.name << ": " << typeName(t.type, *options) << " "
+           << dimsText(t.dims) << ", " << t.data.size() << " bytes";
+    if (t.type == options->stq1Type && t.dims.size() == 2)
+      outs() << " (" << t.dims[1] << " x " << t.dims[0] << " weights)";
+    outs() << "\n";
+  }
+  return 0;
+}
+
+static int runGgufExtract() {
+  if (auto rc = checkFiles("gguf-extract", /*needsOutput=*/true))
+    return *rc;
+  if (tensorName.empty())
+    return fail("gguf-extract: no tensor given; use --tensor=<name> (see "
+                "'sherry-pack gguf-list')");
+  auto options = ggufOptions();
+  if (!options.ok())
+    return fail(options.message());
+  auto file = fmt::readGguf(input, *options);
+  if (!file.ok())
+    return fail(file.message());
+  const fmt::GgufTensor *t = file->findTensor(tensorName);
+  if (!t)
+    return fail(inFile(input, "no tensor named '" + tensorName + "'"));
+  if (t->type == options->stq1Type) {
+    auto packed = fmt::tensorToPacked(*t, *options);
+    if (!packed.ok())
+      return fail(inFile(input, packed.message()));
+    if (fmt::Status s = fmt::writePackedFile(output, *packed); !s.ok())
+      return fail(s.message());
+    report(*packed);
+    return 0;
+  }
+  if (t->type != fmt::kGgmlTypeF32 && t->type != fmt::kGgmlTypeF16 &&
+      t->type != fmt::kGgmlTypeBF16)
+    return fail(inFile(input, "tensor '" + tensorName + "' has type " +
+                                  typeName(t->type, *options) +
+                                  "; gguf-extract writes stq1_0 tensors as "
+                                  ".sherry and f32, f16 and bf16 tensors as "
+                                  ".npy"));
+  // numpy's shape is GGUF's dims reversed (outermost first).
+  std::vector<int64_t> shape(t->dims.rbegin(), t->dims.rend());
+  fmt::NpyArray array;
+  if (t->type == fmt::kGgmlTypeF16) {
+    // f16 stays f16: the same bytes.
+    array.dtype = fmt::NpyDType::F16;
+    array.shape = shape;
+    array.bytes = t->data;
+  } else {
+    auto floats = fmt::tensorToFloats(*t);
+    if (!floats.ok())
+      return fail(inFile(input, floats.message()));
+    array = fmt::makeNpyF32(shape, *floats);
+  }
+  if (fmt::Status s = fmt::writeNpy(output, array); !s.ok())
+    return fail(s.message());
+  outs() << "tensor: " << t->name << "\n";
+  outs() << "type: " << typeName(t->type, *options) << "\n";
+  outs() << "dims: " << dimsText(t->dims) << "\n";
+  return 0;
+}
+
+/// The tensor that `path` (a .sherry file, or a .npy of f32/f16) becomes.
+static fmt::Result<fmt::GgufTensor>
+tensorFromFile(const std::string &name, const std::string &path,
+               const fmt::GgufOptions &options) {
+  using R = fmt::Result<fmt::GgufTensor>;
+  if (StringRef(path).ends_with(".npy")) {
+    auto array = fmt::readNpy(path);
+    if (!array.ok())
+      return array.getStatus();
+    if (array->dtype == fmt::NpyDType::I8)
+      return R::error(inFile(path, "GGUF tensors from .npy are f32 or f16, "
+                                   "not int8"));
+    fmt::GgufTensor t;
+    t.name = name;
+    t.dims.assign(array->shape.rbegin(), array->shape.rend());
+    t.type = array->dtype == fmt::NpyDType::F16 ? fmt::kGgmlTypeF16
+                                                : fmt::kGgmlTypeF32;
+    t.data = std::move(array->bytes);
+    return t;
+  }
+  auto packed = fmt::readPackedFile(path);
+  if (!packed.ok())
+    return packed.getStatus();
+  auto t = fmt::packedToTensor(name, *packed, options);
+  if (!t.ok())
+    return R::error(inFile(path, t.message()));
+  return t;
+}
+
+static int runGgufPack() {
+  if (output.empty())
+    return fail("gguf-pack: no output file given; use -o <file>");
+  if (tensorArgs.empty() && baseFile.empty())
+    return fail("gguf-pack: no tensors given; use NAME=FILE.sherry (stq1_0) "
+                "or NAME=FILE.npy (f32/f16)");
+  auto options = ggufOptions();
+  if (!options.ok())
+    return fail(options.message());
+  fmt::GgufFile file;
+  if (!baseFile.empty()) {
+    auto base = fmt::readGguf(baseFile, *options);
+    if (!base.ok())
+      return fail(base.message());
+    file = std::move(*base);
+  }
+  std::set<std::string> seen;
+  for (const std::string &arg : tensorArgs) {
+    auto [name, path] = StringRef(arg).split('=');
+    if (name.empty() || path.empty() || !StringRef(arg).contains('='))
+      return fail("gguf-pack: '" + arg + "' is not NAME=FILE");
+    if (!seen.insert(name.str()).second)
+      return fail("gguf-pack: tensor '" + name + "' is given twice");
+    auto t = tensorFromFile(name.str(), path.str(), *options);
+    if (!t.ok())
+      return fail(t.message());
+    outs() << (file.findTensor(name) ? "replace " : "add ") << name << ": "
+           << typeName(t->type, *options) << " " << dimsText(t->dims) << "\n";
+    file.setTensor(std::move(*t));
+  }
+  auto bytes = fmt::serializeGguf(file, *options);
+  if (!bytes.ok())
+    return fail("refusing to write '" + output + "': " + bytes.message());
+  if (fmt::Status s = fmt::writeFileBytes(output, *bytes); !s.ok())
+    return fail(s.message());
+  outs() << "tensor-count: " << file.tensors.size() << "\n";
+  outs() << "metadata-count: " << file.metadata.size() << "\n";
+  outs() << "file-bytes: " << bytes->size() << "\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
   InitLLVM x(argc, argv);
   cl::HideUnrelatedOptions(category);
@@ -269,12 +500,19 @@ int main(int argc, char **argv) {
       "      [--granularity=tensor|row|group] [--group-size=G]\n"
       "  sherry-pack unpack w.sherry -o t.npy [--values=ternary|dequantized]\n"
       "  sherry-pack info w.sherry\n"
-      "  sherry-pack convert w.sherry -o w.stq --layout=stq1_0\n\n"
+      "  sherry-pack convert w.sherry -o w.stq --layout=stq1_0\n"
+      "  sherry-pack gguf-list model.gguf\n"
+      "  sherry-pack gguf-extract model.gguf --tensor=NAME -o w.sherry\n"
+      "  sherry-pack gguf-pack NAME=w.sherry... -o out.gguf "
+      "[--base=model.gguf]\n\n"
       "pack, info and convert print a report, one 'key: value' per line:\n"
       "shape, layout, granularity, bits-per-weight (data and scales),\n"
       "data-bytes, scale-bytes, file-bytes; pack adds relative-l2-error\n"
       "(||W - W'|| / ||W|| of what the file stores). 'sherry-pack <command>\n"
-      "--help' lists a command's options.\n",
+      "--help' lists a command's options.\n\n"
+      "GGUF files (llama.cpp): stq1_0 tensors are ggml type 42 unless\n"
+      "--stq1_0-type says otherwise; extracting every tensor and packing\n"
+      "them back with --base gives the same bytes.\n",
       &parseErrorStream);
   if (!parsed) {
     // Lines read "<program name>: message"; keep only the message.
@@ -295,6 +533,13 @@ int main(int argc, char **argv) {
     return runInfo();
   if (convertCmd)
     return runConvert();
-  return fail("no subcommand given; use pack, unpack, info or convert "
-              "(see 'sherry-pack --help')");
+  if (ggufListCmd)
+    return runGgufList();
+  if (ggufExtractCmd)
+    return runGgufExtract();
+  if (ggufPackCmd)
+    return runGgufPack();
+  return fail("no subcommand given; use pack, unpack, info or convert, or "
+              "gguf-list, gguf-extract or gguf-pack (see 'sherry-pack "
+              "--help')");
 }
