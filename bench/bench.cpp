@@ -218,44 +218,47 @@ std::vector<int64_t> checkedRows(int64_t n) {
   return {0, 1, n / 2, n - 1};
 }
 
-/// Runs a sherry kernel once from a zero output and compares the checked
-/// rows with the format library's int8 reference, bit for bit.
-bool checkSherry(const SherryKernel &kern) {
-  const SherryWeights &w = weights(kern.m, kern.k);
-  const Activations &a = acts(kern.n, kern.k);
-  Buffer<float> out(size_t(kern.n * kern.m));
-  MemRef<float, 2> x = a.ref(),
-                   o = viewOf<float, 2>(out.data(), {kern.n, kern.m});
+/// Runs `fn` (on weights `w`, activations of N rows) once from a zero
+/// output and compares the checked rows with the format library's int8
+/// reference, bit for bit.
+bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
+                   int64_t n) {
+  int64_t m = w.m, k = w.k;
+  const Activations &a = acts(n, k);
+  Buffer<float> out(size_t(n * m));
+  MemRef<float, 2> x = a.ref(), o = viewOf<float, 2>(out.data(), {n, m});
   MemRef<int8_t, 2> p = w.packedRef();
   MemRef<float, 1> s = w.scalesRef();
-  kern.fn(&x, &p, &s, &o);
+  fn(&x, &p, &s, &o);
 
-  static std::map<std::pair<int64_t, int64_t>, fmt::TernaryMatrix> ternaries;
-  auto it = ternaries.find({kern.m, kern.k});
+  static std::map<const SherryWeights *, fmt::TernaryMatrix> ternaries;
+  auto it = ternaries.find(&w);
   if (it == ternaries.end())
-    it = ternaries
-             .emplace(std::make_pair(kern.m, kern.k), DenseWeights::ternary(w))
-             .first;
+    it = ternaries.emplace(&w, DenseWeights::ternary(w)).first;
   int64_t bad = 0;
-  for (int64_t row : checkedRows(kern.n)) {
+  for (int64_t row : checkedRows(n)) {
     fmt::Result<std::vector<float>> ref =
-        fmt::matmulInt8(a.x.data() + row * kern.k, 1, it->second);
+        fmt::matmulInt8(a.x.data() + row * k, 1, it->second);
     if (!ref) {
-      std::fprintf(stderr, "%s: reference failed: %s\n", kern.name,
+      std::fprintf(stderr, "%s: reference failed: %s\n", name,
                    ref.message().c_str());
       return false;
     }
-    for (int64_t j = 0; j < kern.m; ++j) {
-      float got = out.data()[row * kern.m + j], want = (*ref)[j];
+    for (int64_t j = 0; j < m; ++j) {
+      float got = out.data()[row * m + j], want = (*ref)[j];
       if (std::memcmp(&got, &want, sizeof(float)) != 0 && bad++ < 3)
         std::fprintf(stderr, "%s: y[%lld,%lld] = %.9g, reference %.9g\n",
-                     kern.name, (long long)row, (long long)j, got, want);
+                     name, (long long)row, (long long)j, got, want);
     }
   }
   if (bad)
     std::fprintf(stderr, "%s: %lld results differ from the reference\n",
-                 kern.name, (long long)bad);
+                 name, (long long)bad);
   return bad == 0;
+}
+
+bool checkSherry(const SherryKernel &kern) {
+  return checkSherryFn(kern.name, kern.fn, weights(kern.m, kern.k), kern.n);
 }
 
 /// Compares the checked rows of an f32 result with a double reference.
@@ -483,22 +486,42 @@ const Model &model() {
   return mdl;
 }
 
-void registerDecode() {
+/// The kernel of each matrix of the decode step, layer-major, per variant:
+/// one kernel per shape for weights passed as arguments, one per matrix for
+/// variants with their weights compiled in (kLayerKernels).
+std::map<std::string, std::vector<SherryFn>> decodeFunctions() {
+  std::map<std::string, std::vector<SherryFn>> out;
+  std::map<std::string, std::vector<SherryFn>> compiledIn;
+  for (const LayerKernel *lp = kLayerKernels; lp->name; ++lp) {
+    auto &v = compiledIn[lp->variant];
+    v.resize(kLayers * 7);
+    v[lp->layer * 7 + lp->index] = lp->fn;
+  }
   std::map<std::string, std::map<std::pair<int64_t, int64_t>, SherryFn>> fns;
   for (const SherryKernel *kp = kSherryKernels; kp->name; ++kp)
-    if (kp->n == 1)
+    if (kp->n == 1 && !compiledIn.count(kp->variant))
       fns[kp->variant][{kp->m, kp->k}] = kp->fn;
   for (auto &[variant, byShape] : fns) {
-    bool complete = true;
-    for (auto &s : kLayerShapes)
-      complete &= byShape.count({s[0], s[1]}) > 0;
-    if (!complete)
-      continue;
-    SherryFn layerFns[7];
-    for (int j = 0; j < 7; ++j)
-      layerFns[j] = byShape[{kLayerShapes[j][0], kLayerShapes[j][1]}];
+    std::vector<SherryFn> lf;
+    for (int l = 0; l < kLayers; ++l)
+      for (auto &s : kLayerShapes) {
+        auto it = byShape.find({s[0], s[1]});
+        lf.push_back(it == byShape.end() ? nullptr : it->second);
+      }
+    out[variant] = lf;
+  }
+  for (auto &[variant, lf] : compiledIn)
+    out[variant] = lf;
+  for (auto it = out.begin(); it != out.end();)
+    it = std::count(it->second.begin(), it->second.end(), nullptr)
+             ? out.erase(it)
+             : std::next(it);
+  return out;
+}
+
+void registerDecode() {
+  for (auto &[variant, lf] : decodeFunctions()) {
     std::string name = "decode/" + variant;
-    std::vector<SherryFn> lf(layerFns, layerFns + 7);
     auto *b =
         benchmark::RegisterBenchmark(name.c_str(), [lf](benchmark::State &st) {
           const Model &mdl = model();
@@ -520,7 +543,8 @@ void registerDecode() {
           for (auto _ : st) {
             for (int l = 0; l < kLayers; ++l)
               for (int j = 0; j < 7; ++j)
-                lf[j](ins[j], &ps[l * 7 + j], &ss[l * 7 + j], outs[j]);
+                lf[l * 7 + j](ins[j], &ps[l * 7 + j], &ss[l * 7 + j],
+                              outs[j]);
             benchmark::ClobberMemory();
           }
           st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(mdl.bytes));
@@ -533,13 +557,20 @@ void registerDecode() {
 
 bool runChecks(const std::string &family) {
   int ok = 0, total = 0;
-  if (family == "sherry" || family == "decode") {
+  if (family == "sherry") {
     for (const SherryKernel *kp = kSherryKernels; kp->name; ++kp) {
-      if (family == "decode" && kp->n != 1)
-        continue;
       ++total;
       ok += checkSherry(*kp);
     }
+  } else if (family == "decode") {
+    // Every matrix of the step as it runs, against its own weights.
+    const Model &mdl = model();
+    for (auto &[variant, lf] : decodeFunctions())
+      for (size_t i = 0; i < lf.size(); ++i) {
+        std::string name = "decode/" + variant + "/" + std::to_string(i);
+        ++total;
+        ok += checkSherryFn(name.c_str(), lf[i], *mdl.mats[i], 1);
+      }
   } else if (family == "mlirf32") {
     for (const F32Kernel *kp = kF32Kernels; kp->name; ++kp) {
       Buffer<float> out(size_t(kp->n * kp->m));

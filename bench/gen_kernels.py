@@ -9,10 +9,17 @@ allocated or copied per call. What the call does include is everything the
 kernel does itself: for sherry.matmul in int8 mode, quantizing the f32
 activations to int8 (absmax per row) and the matmul.
 
-  sherry_<target>_t<T>_<M>x<K>_n<N>(x: NxK f32, packed: M x (K/8+K/32) i8,
-                                    scales: M f32, out: NxM f32 memref)
+  sherry_<variant>_<M>x<K>_n<N>(x: NxK f32, packed: M x (K/8+K/32) i8,
+                                scales: M f32, out: NxM f32 memref)
       out = out + x * W'^T, layout <sherry, row>, mode int8, compiled with
       --sherry-to-llvm="target=<target> threads=<T> ...".
+      The tables_* variants compile their packed weights in (the bytes the
+      harness generates, from the same seeded xorshift64*), as a model whose
+      weights are constants is compiled: the activation-table kernel needs
+      them at compile time. Their `packed` argument is then unused.
+  sherry_<variant>_L<l>_<j>_<M>x<K>_n1: one per layer l and matrix j of
+      the whole-model decode step, for the tables_* variants (each with that
+      matrix's weights compiled in).
   mlirf32_t1_<M>x<K>_n<N>(x: NxK f32, w: MxK f32, out: NxM f32 memref)
       out = out + x * W^T as one linalg.matmul, tiled and vectorized by
       upstream transforms (kernels/f32_schedule_n<N>.mlir, the transform
@@ -44,7 +51,45 @@ VARIANTS = {
     "vnni_t1": ("avx512-vnni", 1, "target=avx512-vnni threads=1"),
     "vnni_t2": ("avx512-vnni", 2,
                 "target=avx512-vnni threads=2 row-tile=64"),
+    "tables_t1": ("avx512-vnni", 1,
+                  "target=avx512-vnni strategy=tables threads=1"),
+    "tables_t2": ("avx512-vnni", 2,
+                  "target=avx512-vnni strategy=tables threads=2"),
 }
+# Variants whose packed weights are compile-time constants.
+CONSTANT_WEIGHTS = {"tables_t1", "tables_t2"}
+# LLaMA-3.2-1B's decode step: 16 layers of q, k, v, o, gate, up, down, the
+# seeds bench.cpp's model() uses.
+LAYERS = 16
+LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
+                (8192, 2048), (8192, 2048), (2048, 8192)]
+
+
+def shape_seed(m, k):
+    """bench.cpp's weights(m, k) seed."""
+    return m * 131 + k
+
+
+def layer_seed(layer, j):
+    """bench.cpp's model() seed of matrix j of a layer."""
+    return 1000 + 7 * layer + j
+
+
+def packed_bytes(m, k, seed):
+    """The bytes bench.cpp's SherryWeights(m, k, seed) fills in (xorshift64*,
+    8 bytes a draw, little endian); its scales come after, from the same
+    generator, and are not needed here."""
+    mask = (1 << 64) - 1
+    s = (seed * 0x9E3779B97F4A7C15 + 1) & mask
+    n = m * (k // 8 + k // 32)
+    out = bytearray()
+    while len(out) < n:
+        s ^= s >> 12
+        s ^= (s << 25) & mask
+        s ^= s >> 27
+        v = ((s * 0x2545F4914F6CDD1D) & mask).to_bytes(8, "little")
+        out += v if len(out) + 8 <= n else v[:1]
+    return bytes(out)
 
 # Upstream f32 schedule: tile sizes [N, M, K] of linalg.matmul.
 F32_TILES = {1: (1, 8, 64), "default": (4, 8, 64)}
@@ -58,21 +103,30 @@ def memref(shape, elt):
     return "memref<" + "x".join(str(d) for d in shape) + "x" + elt + ">"
 
 
-def sherry_kernel(name, m, k, n):
-    """sherry.matmul, int8 mode, <sherry, row>, writing into %out."""
+def sherry_kernel(name, m, k, n, seed=None):
+    """sherry.matmul, int8 mode, <sherry, row>, writing into %out; with
+    `seed`, on the packed weights of that seed compiled in."""
     row_bytes = k // 8 + k // 32
     x, p = tensor((n, k), "f32"), tensor((m, row_bytes), "i8")
     s, y, o = tensor((m,), "f32"), tensor((n, m), "f32"), memref((n, m), "f32")
+    weights, blob = "%p", ""
+    if seed is not None:
+        weights = "%pc"
+        blob = ("{-#\n  dialect_resources: {\n    builtin: {\n"
+                f'      w: "0x01000000{packed_bytes(m, k, seed).hex()}"\n'
+                "    }\n  }\n#-}\n")
+    const = (f"  %pc = arith.constant dense_resource<w> : {p}\n"
+             if seed is not None else "")
     return f"""func.func @{name}(%x: {x}, %p: {p}, %s: {s}, %out: {o})
     attributes {{llvm.emit_c_interface}} {{
-  %i = bufferization.to_tensor %out restrict writable : {o} to {y}
-  %y = sherry.matmul ins(%x, %p : {x}, {p}) scales(%s : {s})
+{const}  %i = bufferization.to_tensor %out restrict writable : {o} to {y}
+  %y = sherry.matmul ins(%x, {weights} : {x}, {p}) scales(%s : {s})
          outs(%i : {y}) layout<sherry, row> mode<int8> -> {y}
   bufferization.materialize_in_destination %y in restrict writable %out
     : ({y}, {o}) -> ()
   return
 }}
-"""
+""" + blob
 
 
 def f32_kernel(name, m, k, n):
@@ -162,12 +216,26 @@ def main():
         for m, k in shapes:
             for n in batches:
                 name = f"sherry_{v}_{m}x{k}_n{n}"
+                seed = shape_seed(m, k) if v in CONSTANT_WEIGHTS else None
                 kernels.append({"name": name, "kind": "sherry", "variant": v,
                                 "target": target, "threads": threads,
                                 "m": m, "k": k, "n": n,
                                 "pipeline": f"--sherry-to-llvm=\"{opts}\"",
-                                "text": sherry_kernel(name, m, k, n),
+                                "text": sherry_kernel(name, m, k, n, seed),
                                 "opt_args": [f"--sherry-to-llvm={opts}"]})
+        # The decode step's matrices, each with its weights compiled in.
+        if v in CONSTANT_WEIGHTS and not a.smoke:
+            for layer in range(LAYERS):
+                for j, (m, k) in enumerate(LAYER_SHAPES):
+                    name = f"sherry_{v}_L{layer}_{j}_{m}x{k}_n1"
+                    kernels.append({
+                        "name": name, "kind": "sherry_layer", "variant": v,
+                        "target": target, "threads": threads, "m": m,
+                        "k": k, "n": 1, "layer": layer, "index": j,
+                        "pipeline": f"--sherry-to-llvm=\"{opts}\"",
+                        "text": sherry_kernel(name, m, k, 1,
+                                              layer_seed(layer, j)),
+                        "opt_args": [f"--sherry-to-llvm={opts}"]})
     if not a.no_mlir_f32:
         for n in batches:
             tn, tm, tk = F32_TILES.get(n, F32_TILES["default"])
@@ -267,7 +335,7 @@ def main():
     h = ["// Generated by bench/gen_kernels.py; included by bench/bench.cpp.",
          "#pragma once", '#include "memref.h"', ""]
     for kern in kernels:
-        if kern["kind"] == "sherry":
+        if kern["kind"] in ("sherry", "sherry_layer"):
             h.append(f'extern "C" void _mlir_ciface_{kern["name"]}('
                      "MemRef<float, 2> *, MemRef<int8_t, 2> *, "
                      "MemRef<float, 1> *, MemRef<float, 2> *);")
@@ -282,6 +350,13 @@ def main():
                      f'{kern["threads"]}, {kern["m"]}, {kern["k"]}, '
                      f'{kern["n"]}, _mlir_ciface_{kern["name"]}}},')
     h += ["  {nullptr, nullptr, 0, 0, 0, 0, nullptr}};", "",
+          "static const LayerKernel kLayerKernels[] = {"]
+    for kern in kernels:
+        if kern["kind"] == "sherry_layer":
+            h.append(f'  {{"{kern["name"]}", "{kern["variant"]}", '
+                     f'{kern["layer"]}, {kern["index"]}, '
+                     f'_mlir_ciface_{kern["name"]}}},')
+    h += ["  {nullptr, nullptr, 0, 0, nullptr}};", "",
           "static const F32Kernel kF32Kernels[] = {"]
     for kern in kernels:
         if kern["kind"] == "mlirf32":
@@ -297,7 +372,9 @@ def main():
                                     "threads": VARIANTS[v][1],
                                     "pipeline": VARIANTS[v][2]}
                                 for v in variants},
-                   "kernels": kernels}, f, indent=1)
+                   "kernels": [kern for kern in kernels
+                               if kern["kind"] != "sherry_layer"]},
+                  f, indent=1)
 
 
 if __name__ == "__main__":

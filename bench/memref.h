@@ -50,6 +50,15 @@ struct SherryKernel {
   SherryFn fn;
 };
 
+/// One matrix of the whole-model decode step with its weights compiled in:
+/// matrix `index` (q, k, v, o, gate, up, down) of layer `layer`.
+struct LayerKernel {
+  const char *name;
+  const char *variant;
+  int layer, index;
+  SherryFn fn;
+};
+
 struct F32Kernel {
   const char *name;
   int threads;

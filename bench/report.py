@@ -22,7 +22,9 @@ LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
                 (8192, 2048), (8192, 2048), (2048, 8192)]
 SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
               (8192, 2048): "gate, up", (2048, 8192): "down"}
-VARIANT_LABEL = {"vnni": "sherry avx512-vnni", "portable": "sherry portable"}
+VARIANT_LABEL = {"tables": "sherry tables (avx512, weights compiled in)",
+                 "vnni": "sherry decode (avx512-vnni, weights as arguments)",
+                 "portable": "sherry portable"}
 
 
 def run(cmd):
@@ -137,7 +139,8 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}×"
 
 
-COLORS = {"sherry vnni": "#1b9e77", "sherry portable": "#66c2a5",
+COLORS = {"sherry tables": "#e7298a", "sherry vnni": "#1b9e77",
+          "sherry portable": "#66c2a5",
           "ggml TQ2_0": "#d95f02", "ggml TQ1_0": "#fc8d62",
           "OpenBLAS f32": "#7570b3", "1 thread": "#1b9e77",
           "2 threads": "#d95f02"}
@@ -339,8 +342,8 @@ def main():
 
     # ---- Ratios: time of the other / time of ours (> 1: ours faster). ---
     ratios = []
-    best = "vnni_t{t}" if any(v.startswith("vnni") for v in variants) \
-        else "portable_t{t}"
+    best = next((f"{v}_t{{t}}" for v in ("tables", "vnni", "portable")
+                 if any(x.startswith(v) for x in variants)), "portable_t{t}")
     for t in (1, 2):
         ours_v = best.format(t=t)
         for (m, k) in shapes:
@@ -397,7 +400,7 @@ def main():
         panels = []
         for t in (1, 2):
             series = []
-            for v in ("vnni", "portable"):
+            for v in ("tables", "vnni", "portable"):
                 if f"{v}_t{t}" in variants:
                     series.append((f"sherry {v}", [
                         find("sherry", t, m, k, n, f"{v}_t{t}")
@@ -549,7 +552,7 @@ def main():
     for n in batches:
         for t in (1, 2):
             cols = []
-            for v in ("vnni", "portable"):
+            for v in ("tables", "vnni", "portable"):
                 if f"{v}_t{t}" in variants:
                     cols.append((VARIANT_LABEL[v], "sherry", f"{v}_t{t}"))
             for impl, lab in (("ggml_tq2_0", "ggml TQ2_0 (2.06 bpw)"),
@@ -624,7 +627,8 @@ def main():
         w("|---|---|---|---|---|---|---|---|")
         for d in sorted(decode, key=lambda d: (d["threads"],
                                                d["median_us"])):
-            lab = (f"sherry {d['target']}" if d["impl"] == "sherry"
+            lab = (f"sherry {d['variant'].split('_')[0]}"
+                   if d["impl"] == "sherry"
                    else d["impl"].replace("_tq", " TQ"))
             frac = d.get("fraction_of_dram")
             bound = d.get("dram_bound_tokens_per_s")
@@ -693,10 +697,11 @@ def main():
             continue
         one = next((e for e in decode if e["threads"] == 1
                     and e["impl"] == d["impl"]
-                    and e.get("target") == d.get("target")), None)
+                    and e.get("variant", "").split("_")[0]
+                    == d.get("variant", "").split("_")[0]), None)
         if one and d["median_us"] > 1.1 * one["median_us"]:
             lab = (d["impl"].replace("_tq", " TQ") if d["impl"] != "sherry"
-                   else f"sherry {d['target']}")
+                   else f"sherry {d['variant'].split('_')[0]}")
             suspect.append(f"decode step, {lab} "
                            f"({d['median_us'] / 1e3:.1f} ms on 2 threads, "
                            f"{one['median_us'] / 1e3:.1f} on 1)")
