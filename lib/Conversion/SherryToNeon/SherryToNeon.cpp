@@ -39,12 +39,6 @@ using namespace mlir::sherry;
 
 namespace {
 
-Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values) {
-  auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
-  return arith::ConstantOp::create(b, loc,
-                                   DenseElementsAttr::get(type, values));
-}
-
 class NeonDotprodArithmetic : public ChunkArithmetic {
 public:
   bool supports(const KernelShape &shape) const override {
@@ -57,59 +51,11 @@ public:
     return VectorType::get({shape.chunk / 4}, b.getI32Type());
   }
 
+  /// Signed lanes straight from the portable decode: sdot takes signed
+  /// weights and activations, so no offset and no activation sums.
   Value decode(OpBuilder &b, Location loc, const KernelShape &shape,
                Value slotBytes, Value signBytes) const override {
-    int64_t lanes = shape.chunk;
-    SmallVector<int64_t> slotOf, signOf;
-    SmallVector<int8_t> slotShift, signBit, lane;
-    for (int64_t i = 0; i < lanes; ++i) {
-      int64_t j = i / 4;
-      slotOf.push_back(j / 2);
-      signOf.push_back(j / 8);
-      slotShift.push_back(int8_t(4 * (j % 2)));
-      signBit.push_back(int8_t(1 << (j % 8)));
-      lane.push_back(int8_t(i % 4));
-    }
-    auto splat = [&](int8_t v) {
-      return byteVector(b, loc, SmallVector<int8_t>(lanes, v));
-    };
-    auto cmp = [&](arith::CmpIPredicate predicate, Value x, Value y) -> Value {
-      return arith::CmpIOp::create(b, loc, predicate, x, y);
-    };
-    Value slot = arith::AndIOp::create(
-        b, loc,
-        arith::ShRUIOp::create(
-            b, loc,
-            vector::ShuffleOp::create(b, loc, slotBytes, slotBytes, slotOf),
-            byteVector(b, loc, slotShift)),
-        splat(15));
-    Value negativeSign =
-        cmp(arith::CmpIPredicate::ne,
-            arith::AndIOp::create(
-                b, loc,
-                vector::ShuffleOp::create(b, loc, signBytes, signBytes, signOf),
-                byteVector(b, loc, signBit)),
-            splat(0));
-    Value p = byteVector(b, loc, lane);
-    Value zeroLane = arith::ShRUIOp::create(b, loc, slot, splat(2));
-    Value isZero = cmp(arith::CmpIPredicate::eq, p, zeroLane);
-    // Rank among the non-zero lanes: p, less one past the zero lane.
-    Value rank = arith::SubIOp::create(
-        b, loc, p,
-        arith::ExtUIOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()),
-                               cmp(arith::CmpIPredicate::ugt, p, zeroLane)));
-    // Bit r of (b1 b0 0) flips the r-th non-zero lane.
-    Value flips = arith::ShLIOp::create(
-        b, loc, arith::AndIOp::create(b, loc, slot, splat(3)), splat(1));
-    Value flip =
-        cmp(arith::CmpIPredicate::ne,
-            arith::AndIOp::create(
-                b, loc, arith::ShRUIOp::create(b, loc, flips, rank), splat(1)),
-            splat(0));
-    Value negative = arith::XOrIOp::create(b, loc, negativeSign, flip);
-    Value value =
-        arith::SelectOp::create(b, loc, negative, splat(-1), splat(1));
-    return arith::SelectOp::create(b, loc, isZero, splat(0), value);
+    return decodeTernary(b, loc, slotBytes, signBytes, shape.chunk / 4);
   }
 
   /// acc + x . w, 16 bytes per sdot: lane l of `acc` gains the four
@@ -136,19 +82,6 @@ public:
                Value acc) const override {
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
   }
-};
-
-struct MatmulToNeonDotprod : OpRewritePattern<MatmulOp> {
-  MatmulToNeonDotprod(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
-      : OpRewritePattern(ctx), rowBlock(rowBlock), batchBlock(batchBlock) {}
-
-  LogicalResult matchAndRewrite(MatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    return lowerMatmulToMicroKernel(op, rewriter, NeonDotprodArithmetic(),
-                                    rowBlock, batchBlock);
-  }
-
-  int64_t rowBlock, batchBlock;
 };
 
 struct ConvertSherryToNeonPass
@@ -181,6 +114,6 @@ struct ConvertSherryToNeonPass
 void mlir::sherry::populateSherryToNeonPatterns(RewritePatternSet &patterns,
                                                 int64_t rowBlock,
                                                 int64_t batchBlock) {
-  patterns.add<MatmulToNeonDotprod>(patterns.getContext(), rowBlock,
-                                    batchBlock);
+  patterns.add<MicroKernelPattern<NeonDotprodArithmetic>>(patterns.getContext(),
+                                                          rowBlock, batchBlock);
 }

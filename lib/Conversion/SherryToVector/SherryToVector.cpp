@@ -28,71 +28,6 @@ using namespace mlir::sherry;
 
 namespace {
 
-/// A constant i8 vector holding `values`.
-Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values) {
-  auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
-  return arith::ConstantOp::create(b, loc,
-                                   DenseElementsAttr::get(type, values));
-}
-
-/// Decodes `groups` consecutive groups into 4 * groups ternary i8 lanes in
-/// group-major order (lane p of group j at 4j + p). `slotBytes` holds their
-/// groups / 2 slot bytes and `signBytes` their sign bits, group j at bit
-/// j % 8 of byte j / 8. The decoding is arithmetic on the 5-bit code
-/// (spec/format.md, section 2): lane p is 0 where p is the zero lane z;
-/// otherwise it is the (p - [p > z])-th non-zero lane, whose value is the
-/// first non-zero lane's sign flipped by slot bit b0 (second) or b1 (third).
-Value decodeTernary(OpBuilder &b, Location loc, Value slotBytes,
-                    Value signBytes, int64_t groups) {
-  int64_t lanes = 4 * groups;
-  SmallVector<int64_t> slotOf, signOf;
-  SmallVector<int8_t> slotShift, signShift, lane;
-  for (int64_t i = 0; i < lanes; ++i) {
-    int64_t j = i / 4;
-    slotOf.push_back(j / 2);
-    signOf.push_back(j / 8);
-    slotShift.push_back(4 * (j % 2));
-    signShift.push_back(j % 8);
-    lane.push_back(i % 4);
-  }
-  auto splat = [&](int8_t v) {
-    return byteVector(b, loc, SmallVector<int8_t>(lanes, v));
-  };
-  auto shr = [&](Value v, Value amount) -> Value {
-    return arith::ShRUIOp::create(b, loc, v, amount);
-  };
-  auto andi = [&](Value v, int8_t mask) -> Value {
-    return arith::AndIOp::create(b, loc, v, splat(mask));
-  };
-  Value slot =
-      andi(shr(vector::ShuffleOp::create(b, loc, slotBytes, slotBytes, slotOf),
-               byteVector(b, loc, slotShift)),
-           15);
-  Value sign =
-      andi(shr(vector::ShuffleOp::create(b, loc, signBytes, signBytes, signOf),
-               byteVector(b, loc, signShift)),
-           1);
-  Value p = byteVector(b, loc, lane);
-  Value zeroLane = shr(slot, splat(2));
-  Value isZero =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, p, zeroLane);
-  Value after =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, p, zeroLane);
-  // Rank among the non-zero lanes: p, less one past the zero.
-  Value rank = arith::SubIOp::create(
-      b, loc, p,
-      arith::ExtUIOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()),
-                             after));
-  // Bit r of (b1 b0 0) flips the r-th non-zero lane.
-  Value flips = arith::ShLIOp::create(b, loc, andi(slot, 3), splat(1));
-  Value flip = andi(shr(flips, rank), 1);
-  Value negative = arith::XOrIOp::create(b, loc, sign, flip);
-  // 1 - 2 * negative: +1 or -1.
-  Value value = arith::SubIOp::create(
-      b, loc, splat(1), arith::ShLIOp::create(b, loc, negative, splat(1)));
-  return arith::SelectOp::create(b, loc, isZero, splat(0), value);
-}
-
 /// Upstream vector/arith arithmetic: arithmetic decoding; int8 products in
 /// i8 (exact: |x| <= 127, w in {-1, 0, 1}) summed in i16 lanes while a
 /// segment cannot overflow them, i32 otherwise; f32 lanes in exact mode.
@@ -140,19 +75,6 @@ public:
   }
 };
 
-struct MatmulToVector : OpRewritePattern<MatmulOp> {
-  MatmulToVector(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
-      : OpRewritePattern(ctx), rowBlock(rowBlock), batchBlock(batchBlock) {}
-
-  LogicalResult matchAndRewrite(MatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    return lowerMatmulToMicroKernel(op, rewriter, PortableArithmetic(),
-                                    rowBlock, batchBlock);
-  }
-
-  int64_t rowBlock, batchBlock;
-};
-
 struct ConvertSherryToVectorPass
     : public mlir::sherry::impl::ConvertSherryToVectorBase<
           ConvertSherryToVectorPass> {
@@ -183,5 +105,72 @@ struct ConvertSherryToVectorPass
 void mlir::sherry::populateSherryToVectorPatterns(RewritePatternSet &patterns,
                                                   int64_t rowBlock,
                                                   int64_t batchBlock) {
-  patterns.add<MatmulToVector>(patterns.getContext(), rowBlock, batchBlock);
+  patterns.add<MicroKernelPattern<PortableArithmetic>>(patterns.getContext(),
+                                                       rowBlock, batchBlock);
+}
+
+/// A constant i8 vector holding `values`.
+Value mlir::sherry::byteVector(OpBuilder &b, Location loc,
+                               ArrayRef<int8_t> values) {
+  auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, values));
+}
+
+/// Decodes `groups` consecutive groups into 4 * groups ternary i8 lanes in
+/// group-major order (lane p of group j at 4j + p). `slotBytes` holds their
+/// groups / 2 slot bytes and `signBytes` their sign bits, group j at bit
+/// j % 8 of byte j / 8. The decoding is arithmetic on the 5-bit code
+/// (spec/format.md, section 2): lane p is 0 where p is the zero lane z;
+/// otherwise it is the (p - [p > z])-th non-zero lane, whose value is the
+/// first non-zero lane's sign flipped by slot bit b0 (second) or b1 (third).
+Value mlir::sherry::decodeTernary(OpBuilder &b, Location loc, Value slotBytes,
+                                  Value signBytes, int64_t groups) {
+  int64_t lanes = 4 * groups;
+  SmallVector<int64_t> slotOf, signOf;
+  SmallVector<int8_t> slotShift, signShift, lane;
+  for (int64_t i = 0; i < lanes; ++i) {
+    int64_t j = i / 4;
+    slotOf.push_back(j / 2);
+    signOf.push_back(j / 8);
+    slotShift.push_back(4 * (j % 2));
+    signShift.push_back(j % 8);
+    lane.push_back(i % 4);
+  }
+  auto splat = [&](int8_t v) {
+    return byteVector(b, loc, SmallVector<int8_t>(lanes, v));
+  };
+  auto shr = [&](Value v, Value amount) -> Value {
+    return arith::ShRUIOp::create(b, loc, v, amount);
+  };
+  auto andi = [&](Value v, int8_t mask) -> Value {
+    return arith::AndIOp::create(b, loc, v, splat(mask));
+  };
+  Value slot =
+      andi(shr(vector::ShuffleOp::create(b, loc, slotBytes, slotBytes, slotOf),
+               byteVector(b, loc, slotShift)),
+           15);
+  Value sign =
+      andi(shr(vector::ShuffleOp::create(b, loc, signBytes, signBytes, signOf),
+               byteVector(b, loc, signShift)),
+           1);
+  Value p = byteVector(b, loc, lane);
+  Value zeroLane = shr(slot, splat(2));
+  Value isZero =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, p, zeroLane);
+  Value after =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, p, zeroLane);
+  // Rank among the non-zero lanes: p, less one past the zero.
+  Value rank = arith::SubIOp::create(
+      b, loc, p,
+      arith::ExtUIOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()),
+                             after));
+  // Bit r of (b1 b0 0) flips the r-th non-zero lane.
+  Value flips = arith::ShLIOp::create(b, loc, andi(slot, 3), splat(1));
+  Value flip = andi(shr(flips, rank), 1);
+  Value negative = arith::XOrIOp::create(b, loc, sign, flip);
+  // 1 - 2 * negative: +1 or -1.
+  Value value = arith::SubIOp::create(
+      b, loc, splat(1), arith::ShLIOp::create(b, loc, negative, splat(1)));
+  return arith::SelectOp::create(b, loc, isZero, splat(0), value);
 }

@@ -43,12 +43,6 @@ namespace format = ::sherry::format;
 
 namespace {
 
-Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values) {
-  auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
-  return arith::ConstantOp::create(b, loc,
-                                   DenseElementsAttr::get(type, values));
-}
-
 class Avx512VnniArithmetic : public ChunkArithmetic {
 public:
   bool supports(const KernelShape &shape) const override {
@@ -110,19 +104,6 @@ public:
   }
 
   bool offsetsWeights(const KernelShape &) const override { return true; }
-};
-
-struct MatmulToAvx512Vnni : OpRewritePattern<MatmulOp> {
-  MatmulToAvx512Vnni(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
-      : OpRewritePattern(ctx), rowBlock(rowBlock), batchBlock(batchBlock) {}
-
-  LogicalResult matchAndRewrite(MatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    return lowerMatmulToMicroKernel(op, rewriter, Avx512VnniArithmetic(),
-                                    rowBlock, batchBlock);
-  }
-
-  int64_t rowBlock, batchBlock;
 };
 
 struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
@@ -201,5 +182,6 @@ struct ConvertSherryToX86Pass
 void mlir::sherry::populateSherryToX86Patterns(RewritePatternSet &patterns,
                                                int64_t rowBlock,
                                                int64_t batchBlock) {
-  patterns.add<MatmulToAvx512Vnni>(patterns.getContext(), rowBlock, batchBlock);
+  patterns.add<MicroKernelPattern<Avx512VnniArithmetic>>(patterns.getContext(),
+                                                         rowBlock, batchBlock);
 }

@@ -62,12 +62,39 @@ public:
   virtual bool offsetsWeights(const KernelShape &shape) const { return false; }
 };
 
+/// A constant i8 vector holding `values`.
+Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values);
+
+/// Decodes `groups` consecutive groups into 4 * groups ternary i8 lanes in
+/// group-major order (lane p of group j at 4j + p), with upstream vector and
+/// arith ops. `slotBytes` holds their groups / 2 slot bytes and `signBytes`
+/// their sign bits, group j at bit j % 8 of byte j / 8.
+Value decodeTernary(OpBuilder &b, Location loc, Value slotBytes,
+                    Value signBytes, int64_t groups);
+
 /// Replaces sherry.matmul `op` (tensor form) by loops around `arithmetic`:
 /// blocks of `rowBlock` output rows by `batchBlock` activation rows share
 /// each decoded chunk and activation read, with an accumulator per pair.
 LogicalResult lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
                                        const ChunkArithmetic &arithmetic,
                                        int64_t rowBlock, int64_t batchBlock);
+
+/// The rewrite of sherry.matmul into the micro-kernel with `Arithmetic`
+/// (default-constructible), for a target's pass to add.
+template <typename Arithmetic>
+struct MicroKernelPattern : OpRewritePattern<MatmulOp> {
+  MicroKernelPattern(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
+      : OpRewritePattern<MatmulOp>(ctx), rowBlock(rowBlock),
+        batchBlock(batchBlock) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerMatmulToMicroKernel(op, rewriter, Arithmetic(), rowBlock,
+                                    batchBlock);
+  }
+
+  int64_t rowBlock, batchBlock;
+};
 
 } // namespace mlir::sherry
 
