@@ -1,0 +1,579 @@
+"""sherry.torch: run torch.nn.Linear layers on Sherry's packed kernels.
+
+``SherryLinear`` replaces an ``nn.Linear`` for inference: the weights are
+ternarized and packed by the format library (``sherry.quantize``) and one
+``sherry.matmul`` function is compiled by ``--sherry-to-llvm`` with the
+packed weights, scales and bias as compile-time constants. ``sherrify``
+swaps every eligible ``nn.Linear`` of a model, ``fake_quant_reference`` is
+the float computation a layer stands for, and ``export_mlir`` writes
+Linear + activation stacks as func + linalg IR for ``sherry-sparsify``.
+
+Inference only: nothing here has a gradient (see docs/python.md, PyTorch).
+Importing this module needs torch; ``import sherry`` does not.
+"""
+
+import fnmatch
+import re
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import compiler
+from . import format as _format
+
+__all__ = [
+    "SherryLinear", "SherrifyReport", "export_mlir", "fake_quant_reference",
+    "quantize_activations", "sherrify", "unsupported_reason",
+]
+
+MODES = ("int8", "exact")
+
+
+def _hex(array):
+    """A dense elements literal holding `array`'s bytes."""
+    return '"0x%s"' % np.ascontiguousarray(array).tobytes().hex().upper()
+
+
+def _tensor_type(shape, element):
+    dims = "x".join("?" if d is None else str(d) for d in shape)
+    return "tensor<%sx%s>" % (dims, element)
+
+
+def _layout_text(packed):
+    """The `<...>` of `#sherry.layout` that describes `packed`."""
+    if packed.layout == "stq1_0":
+        return "<stq1_0>"
+    if packed.granularity == "group":
+        text = "sherry, group = %d" % packed.group_size
+    else:
+        text = "sherry, %s" % packed.granularity
+    if packed.scale_type == "f16":
+        text += ", scale_type = f16"
+    return "<%s>" % text
+
+
+def unsupported_reason(in_features, layout="sherry", granularity=None,
+                       group_size=None):
+    """Why a layer with `in_features` inputs cannot use `layout` (a
+    sentence), or None where it can."""
+    k = in_features
+    if layout == "stq1_0":
+        if k == 0 or k % 256:
+            return ("in_features = %d is not a multiple of 256, which the "
+                    "stq1_0 layout requires" % k)
+        if group_size is not None and group_size != 256:
+            return "the stq1_0 layout has one scale per 256 elements"
+        return None
+    if layout != "sherry":
+        raise ValueError("unknown layout %r; expected 'sherry' or 'stq1_0'"
+                         % (layout,))
+    if k == 0 or k % 32:
+        return ("in_features = %d is not a multiple of 32, which the "
+                "sherry layout requires" % k)
+    if granularity == "group" or group_size is not None:
+        g = 128 if group_size is None else group_size
+        if k % g:
+            return ("in_features = %d is not a multiple of the group size "
+                    "%d" % (k, g))
+    return None
+
+
+class SherryLinear(nn.Module):
+    """y = x W'^T + b on packed 1.25-bit weights, compiled for this CPU.
+
+    `packed` is a ``sherry.PackedWeights`` (M x K), `bias` None or M
+    floats, `mode` 'int8' (activations quantized per row, bit-exact with
+    the format library's reference) or 'exact' (float activations).
+    The weights, scales and bias are compile-time constants of one
+    function taking ``tensor<?xKxf32>``: a single compilation serves every
+    batch size, and on AVX-512 CPUs ``strategy=auto`` picks the activation
+    table kernel, which needs constant weights (docs/pipelines.md).
+
+    Inference only: the layer has no parameters and no gradient. A call on
+    an input that requires grad, with grad enabled and the layer in
+    training mode, raises RuntimeError; otherwise the input is detached and
+    the result never requires grad. Runs on the CPU; inputs of any float
+    dtype are computed in float32 and returned in their dtype.
+    """
+
+    def __init__(self, packed, bias=None, mode="int8",
+                 pipeline_options="target=host"):
+        super().__init__()
+        if mode not in MODES:
+            raise ValueError("unknown mode %r; expected 'int8' or 'exact'"
+                             % (mode,))
+        self.packed = packed
+        self.out_features, self.in_features = packed.shape
+        self.mode = mode
+        self.pipeline_options = pipeline_options
+        if bias is not None:
+            bias = torch.as_tensor(bias).detach().to("cpu", torch.float32)
+            bias = bias.reshape(-1).clone()
+            if bias.numel() != self.out_features:
+                raise ValueError("bias has %d elements, expected %d"
+                                 % (bias.numel(), self.out_features))
+        self.bias = bias
+        self.mlir = self._module_text()
+        self._compiled = compiler.compile(self.mlir, pipeline_options)
+        self._forward = self._compiled.forward
+
+    @classmethod
+    def from_linear(cls, linear, layout="sherry", granularity=None,
+                    group_size=None, scale_type=None, mode="int8",
+                    pipeline_options="target=host"):
+        """Quantizes `linear`'s weight with ``sherry.quantize`` (layout,
+        granularity, group_size and scale_type as it takes them;
+        granularity None: 'row' for sherry, per 256-block for stq1_0) and
+        compiles the layer. Raises ValueError where in_features does not
+        suit the layout."""
+        if not isinstance(linear, nn.Linear):
+            raise TypeError("from_linear needs a torch.nn.Linear, got %s"
+                            % type(linear).__name__)
+        reason = unsupported_reason(linear.in_features, layout, granularity,
+                                    group_size)
+        if reason is not None:
+            raise ValueError(reason)
+        packed = _format.quantize(linear.weight, layout=layout,
+                                  granularity=granularity,
+                                  group_size=group_size,
+                                  scale_type=scale_type)
+        return cls(packed, linear.bias, mode=mode,
+                   pipeline_options=pipeline_options)
+
+    def _module_text(self):
+        p = self.packed
+        m, k = p.shape
+        x_type = _tensor_type((None, k), "f32")
+        y_type = _tensor_type((None, m), "f32")
+        w_type = _tensor_type(p.data.shape, "i8")
+        lines = ["%%w = arith.constant dense<%s> : %s" % (_hex(p.data),
+                                                          w_type)]
+        operands = ""
+        if p.layout != "stq1_0":
+            s_type = _tensor_type(p.scales.shape, p.scale_type)
+            lines.append("%%s = arith.constant dense<%s> : %s"
+                         % (_hex(p.scales), s_type))
+            operands += " scales(%%s : %s)" % s_type
+        if self.bias is not None:
+            b_type = _tensor_type((m,), "f32")
+            lines.append("%%b = arith.constant dense<%s> : %s"
+                         % (_hex(self.bias.numpy()), b_type))
+            operands += " bias(%%b : %s)" % b_type
+        lines += [
+            "%c0 = arith.constant 0 : index",
+            "%%n = tensor.dim %%x, %%c0 : %s" % x_type,
+            "%%e = tensor.empty(%%n) : %s" % y_type,
+            "%zero = arith.constant 0.0 : f32",
+            "%%acc = linalg.fill ins(%%zero : f32) outs(%%e : %s) -> %s"
+            % (y_type, y_type),
+            "%%y = sherry.matmul ins(%%x, %%w : %s, %s)%s outs(%%acc : %s) "
+            "layout%s mode<%s> -> %s" % (x_type, w_type, operands, y_type,
+                                         _layout_text(p), self.mode, y_type),
+            "return %%y : %s" % y_type,
+        ]
+        return ("func.func @forward(%%x: %s) -> %s {\n  %s\n}\n"
+                % (x_type, y_type, "\n  ".join(lines)))
+
+    def forward(self, x):
+        if not isinstance(x, torch.Tensor):
+            x = torch.as_tensor(x)
+        if x.requires_grad and torch.is_grad_enabled() and self.training:
+            raise RuntimeError(
+                "SherryLinear is inference-only and has no gradient; call "
+                "it under torch.no_grad() or torch.inference_mode(), or "
+                "put the model in eval mode (the input is then detached)")
+        if not x.is_floating_point():
+            raise TypeError("SherryLinear needs a floating-point input, "
+                            "got %s" % x.dtype)
+        if x.dim() == 0 or x.shape[-1] != self.in_features:
+            raise ValueError("SherryLinear expects inputs of shape (..., %d),"
+                             " got %s" % (self.in_features, tuple(x.shape)))
+        if x.device.type != "cpu":
+            raise ValueError("SherryLinear runs on the CPU; the input is on "
+                             "%s" % x.device)
+        lead = x.shape[:-1]
+        flat = x.detach().reshape(-1, self.in_features)
+        if flat.shape[0] == 0:
+            y = np.zeros((0, self.out_features), np.float32)
+        else:
+            y = self._forward(flat.to(torch.float32).contiguous().numpy())
+        return torch.from_numpy(y).reshape(*lead, self.out_features).to(
+            x.dtype)
+
+    def reference(self, x):
+        """``fake_quant_reference(self, x)``: the float computation this
+        layer stands for."""
+        return fake_quant_reference(self, x)
+
+    def extra_repr(self):
+        p = self.packed
+        text = ("in_features=%d, out_features=%d, bias=%s, layout=%s, "
+                "mode=%s" % (self.in_features, self.out_features,
+                             self.bias is not None, _layout_text(p),
+                             self.mode))
+        return text + ", bits_per_weight=%.4f" % p.bits_per_weight
+
+
+def quantize_activations(x):
+    """docs/format.md, section 7, in torch, per row of the 2-D `x`:
+    absmax, scale = absmax / 127 and q = round-half-even(x * (127 /
+    absmax)) clamped to +-127, all in float32; all-zero rows get scale 0
+    and q = 0. Returns (q as int32, scale as float32), the values the
+    int8 kernels use."""
+    x = torch.as_tensor(x).detach().to(torch.float32)
+    absmax = x.abs().amax(dim=1)
+    zero = absmax == 0
+    # Tensor-by-tensor divisions: `127 / t` would be 127 * reciprocal(t).
+    c127 = torch.full_like(absmax, 127.0)
+    safe = torch.where(zero, torch.ones_like(absmax), absmax)
+    scale = torch.where(zero, torch.zeros_like(absmax),
+                        torch.div(absmax, c127))
+    mult = torch.div(c127, safe)
+    q = torch.clamp(torch.round(x * mult[:, None]), -127, 127)
+    q = torch.where(zero[:, None], torch.zeros_like(q), q)
+    return q.to(torch.int32), scale
+
+
+def fake_quant_reference(layer, x, layout="sherry", granularity=None,
+                         group_size=None, scale_type=None, mode=None):
+    """The float computation a SherryLinear stands for, in float64:
+    x (int8 mode: dequantized as q * scale of ``quantize_activations``)
+    times the dequantized weights ``PackedWeights.dequantize()``, plus the
+    bias; returned as float32 of shape (..., out_features).
+
+    `layer` is an ``nn.Linear`` (quantized here with layout, granularity,
+    group_size and scale_type; mode None means 'int8') or a
+    ``SherryLinear`` (its own packed weights, bias and mode; the other
+    options must be left out)."""
+    if isinstance(layer, SherryLinear):
+        if (layout, granularity, group_size, scale_type) != (
+                "sherry", None, None, None):
+            raise ValueError("a SherryLinear brings its own packed weights; "
+                             "leave the quantization options out")
+        packed, bias = layer.packed, layer.bias
+        mode = layer.mode if mode is None else mode
+    elif isinstance(layer, nn.Linear):
+        packed = _format.quantize(layer.weight, layout=layout,
+                                  granularity=granularity,
+                                  group_size=group_size,
+                                  scale_type=scale_type)
+        bias = layer.bias
+        mode = "int8" if mode is None else mode
+    else:
+        raise TypeError("fake_quant_reference needs an nn.Linear or a "
+                        "SherryLinear, got %s" % type(layer).__name__)
+    if mode not in MODES:
+        raise ValueError("unknown mode %r; expected 'int8' or 'exact'"
+                         % (mode,))
+    m, k = packed.shape
+    x = torch.as_tensor(x).detach()
+    lead = x.shape[:-1]
+    flat = x.reshape(-1, k).to(torch.float32)
+    if mode == "int8":
+        q, scale = quantize_activations(flat)
+        xd = q.to(torch.float64) * scale.to(torch.float64)[:, None]
+    else:
+        xd = flat.to(torch.float64)
+    w = torch.from_numpy(packed.dequantize()).to(torch.float64)
+    y = xd @ w.T
+    if bias is not None:
+        y = y + bias.detach().to(torch.float64)[None, :]
+    return y.to(torch.float32).reshape(*lead, m)
+
+
+class SherrifyReport:
+    """What ``sherrify`` did: `replaced`, a list of (name, in_features,
+    out_features), and `left`, a list of (name, reason); `model` is the
+    model (a new SherryLinear where the model itself was replaced)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.replaced = []
+        self.left = []
+
+    def __str__(self):
+        lines = ["replaced %d linear layer(s), left %d"
+                 % (len(self.replaced), len(self.left))]
+        lines += ["  replaced %s (%d -> %d)" % r for r in self.replaced]
+        lines += ["  left %s: %s" % r for r in self.left]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _why_left(name, linear, min_features, exclude, options):
+    if type(linear) is not nn.Linear:
+        return ("%s is a subclass of nn.Linear whose owner may use its "
+                "weight directly" % type(linear).__name__)
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in exclude):
+        return "excluded"
+    if min(linear.in_features, linear.out_features) < min_features:
+        return ("%d x %d is below min_features = %d"
+                % (linear.out_features, linear.in_features, min_features))
+    if linear.weight.device.type != "cpu":
+        return "the weights are on %s; SherryLinear runs on the CPU" % (
+            linear.weight.device)
+    return unsupported_reason(linear.in_features,
+                              options.get("layout", "sherry"),
+                              options.get("granularity"),
+                              options.get("group_size"))
+
+
+def sherrify(model, min_features=0, exclude=(), **options):
+    """Replaces, in place and recursively, every ``nn.Linear`` of `model`
+    whose in_features the layout allows by a ``SherryLinear.from_linear``
+    built with `options` (layout, granularity, group_size, scale_type,
+    mode, pipeline_options). Layers with fewer than `min_features` inputs
+    or outputs, whose qualified name matches a pattern of `exclude`
+    (fnmatch, e.g. "lm_head"), subclasses of nn.Linear and layers off the
+    CPU are left as they are. Returns a ``SherrifyReport``."""
+    report = SherrifyReport(model)
+    if isinstance(model, nn.Linear):
+        reason = _why_left("", model, min_features, exclude, options)
+        if reason is None:
+            report.model = SherryLinear.from_linear(model, **options)
+            report.replaced.append(("", model.in_features,
+                                    model.out_features))
+        else:
+            report.left.append(("", reason))
+        return report
+    done = {}           # id of a Linear met before -> its replacement
+
+    def walk(parent, prefix):
+        # _modules, not named_children(): a module shared by two names of
+        # one parent must be replaced under both.
+        for child_name, child in list(parent._modules.items()):
+            if child is None:
+                continue
+            name = prefix + child_name
+            if id(child) in done:           # shared: replaced once
+                if done[id(child)] is not None:
+                    setattr(parent, child_name, done[id(child)])
+                continue
+            if not isinstance(child, nn.Linear):
+                walk(child, name + ".")
+                continue
+            reason = _why_left(name, child, min_features, exclude, options)
+            if reason is not None:
+                report.left.append((name, reason))
+                done[id(child)] = None
+                continue
+            done[id(child)] = SherryLinear.from_linear(child, **options)
+            setattr(parent, child_name, done[id(child)])
+            report.replaced.append((name, child.in_features,
+                                    child.out_features))
+
+    walk(model, "")
+    return report
+
+
+# --- export_mlir ---------------------------------------------------------
+
+_SQRT_HALF = 0.7071067811865476
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+
+def _f32(value):
+    return "arith.constant %.9e : f32" % value
+
+
+def _body_relu():
+    return ["%z = " + _f32(0.0),
+            "%r = arith.maximumf %a, %z : f32"]
+
+
+def _body_silu():
+    # torch: x * sigmoid(x) = x / (1 + exp(-x)).
+    return ["%one = " + _f32(1.0),
+            "%neg = arith.negf %a : f32",
+            "%ex = math.exp %neg : f32",
+            "%den = arith.addf %one, %ex : f32",
+            "%r = arith.divf %a, %den : f32"]
+
+
+def _body_gelu_tanh():
+    # 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    return ["%half = " + _f32(0.5),
+            "%one = " + _f32(1.0),
+            "%c = " + _f32(_SQRT_2_OVER_PI),
+            "%k = " + _f32(0.044715),
+            "%x2 = arith.mulf %a, %a : f32",
+            "%x3 = arith.mulf %x2, %a : f32",
+            "%kx3 = arith.mulf %k, %x3 : f32",
+            "%in = arith.addf %a, %kx3 : f32",
+            "%arg = arith.mulf %c, %in : f32",
+            "%th = math.tanh %arg : f32",
+            "%s = arith.addf %one, %th : f32",
+            "%hx = arith.mulf %half, %a : f32",
+            "%r = arith.mulf %hx, %s : f32"]
+
+
+def _body_gelu_erf():
+    # 0.5 x (1 + erf(x / sqrt 2)). The pipeline has no math.erf lowering,
+    # so erf is Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7):
+    # erf(u) = sign(u) (1 - poly(t) exp(-u^2)), t = 1 / (1 + p |u|).
+    coefficients = (1.061405429, -1.453152027, 1.421413741, -0.284496736,
+                    0.254829592)
+    lines = ["%half = " + _f32(0.5),
+             "%one = " + _f32(1.0),
+             "%rs2 = " + _f32(_SQRT_HALF),
+             "%p = " + _f32(0.3275911),
+             "%u = arith.mulf %a, %rs2 : f32",
+             "%au = math.absf %u : f32",
+             "%pu = arith.mulf %p, %au : f32",
+             "%d = arith.addf %one, %pu : f32",
+             "%t = arith.divf %one, %d : f32"]
+    lines.append("%%q0 = %s" % _f32(coefficients[0]))
+    acc = "%q0"
+    for i, c in enumerate(coefficients[1:], 1):
+        lines += ["%%q%d = %s" % (i, _f32(c)),
+                  "%%m%d = arith.mulf %s, %%t : f32" % (i, acc),
+                  "%%h%d = arith.addf %%m%d, %%q%d : f32" % (i, i, i)]
+        acc = "%%h%d" % i
+    lines += ["%%poly = arith.mulf %s, %%t : f32" % acc,
+              "%u2 = arith.mulf %au, %au : f32",
+              "%nu2 = arith.negf %u2 : f32",
+              "%ex = math.exp %nu2 : f32",
+              "%pe = arith.mulf %poly, %ex : f32",
+              "%e = arith.subf %one, %pe : f32",
+              "%erf = math.copysign %e, %u : f32",
+              "%s = arith.addf %one, %erf : f32",
+              "%hx = arith.mulf %half, %a : f32",
+              "%r = arith.mulf %hx, %s : f32"]
+    return lines
+
+
+def _activation_body(module):
+    if isinstance(module, nn.ReLU):
+        return _body_relu()
+    if isinstance(module, nn.SiLU):
+        return _body_silu()
+    if isinstance(module, nn.GELU):
+        if module.approximate == "tanh":
+            return _body_gelu_tanh()
+        return _body_gelu_erf()
+    return None
+
+
+def _flatten(module, prefix, out):
+    """(name, module) of the layers of nested nn.Sequential containers."""
+    if isinstance(module, nn.Sequential):
+        for name, child in module.named_children():
+            _flatten(child, prefix + name + ".", out)
+    else:
+        out.append((prefix.rstrip(".") or "layer", module))
+    return out
+
+
+def _resource(name, array):
+    data = np.ascontiguousarray(array, dtype="<f4").tobytes().hex()
+    return '      %s: "0x04000000%s"' % (name, data)
+
+
+def export_mlir(module, example_input, dynamic_batch=True,
+                func_name="forward"):
+    """`module` (an ``nn.Linear`` or an ``nn.Sequential``, nested or not,
+    of nn.Linear, nn.ReLU, nn.SiLU, nn.GELU, nn.Identity and nn.Dropout,
+    the last exported as the identity of inference) as func + linalg MLIR
+    text: one function `func_name` from ``tensor<NxKxf32>`` to
+    ``tensor<NxMxf32>``, each Linear in torch-mlir's form (the M x K
+    weight a ``dense_resource`` constant, ``linalg.transpose``, then
+    ``linalg.matmul`` accumulating into the broadcast bias, or zeros), each
+    activation a ``linalg.generic``. ``sherry-opt --sherry-sparsify``
+    brings the matmuls into the sherry dialect; the weights stay float
+    here. N is dynamic unless `dynamic_batch` is False (then the rows of
+    `example_input` flattened to 2-D); `example_input` (..., K) fixes K and
+    is checked against the first layer. Other layers raise TypeError: only
+    Linear layers and elementwise activations are exported."""
+    layers = _flatten(module, "", [])
+    x = torch.as_tensor(example_input)
+    if x.dim() == 0:
+        raise ValueError("example_input must have at least one dimension")
+    k = x.shape[-1]
+    rows = int(np.prod(x.shape[:-1], dtype=np.int64))
+    n = None if dynamic_batch else rows
+    n_text = "%n" if dynamic_batch else ""
+    width = k
+    body = ["%c0 = arith.constant 0 : index"]
+    x_type = _tensor_type((n, k), "f32")
+    if dynamic_batch:
+        body.append("%%n = tensor.dim %%x, %%c0 : %s" % x_type)
+    body.append("%zero = arith.constant 0.0 : f32")
+    blobs = []
+    used = set()
+    current = "%x"
+    for index, (name, layer) in enumerate(layers):
+        ident = re.sub(r"[^A-Za-z0-9_]", "_", name)
+        if not re.match(r"[A-Za-z_]", ident) or ident in used:
+            ident = "layer%d_%s" % (index, ident)
+        used.add(ident)
+        v = "%%l%d" % index
+        in_type = _tensor_type((n, width), "f32")
+        if type(layer) is nn.Linear:
+            m, lk = layer.out_features, layer.in_features
+            if lk != width:
+                raise ValueError("layer %s takes %d features, but gets %d "
+                                 "(example_input or the layer before)"
+                                 % (name, lk, width))
+            out_type = _tensor_type((n, m), "f32")
+            w = layer.weight.detach().to("cpu", torch.float32).numpy()
+            blobs.append(_resource(ident + "_weight", w))
+            body += [
+                "%s_w = arith.constant dense_resource<%s_weight> : %s"
+                % (v, ident, _tensor_type((m, lk), "f32")),
+                "%s_te = tensor.empty() : %s"
+                % (v, _tensor_type((lk, m), "f32")),
+                "%s_t = linalg.transpose ins(%s_w : %s) outs(%s_te : %s) "
+                "permutation = [1, 0]"
+                % (v, v, _tensor_type((m, lk), "f32"), v,
+                   _tensor_type((lk, m), "f32")),
+                "%s_e = tensor.empty(%s) : %s" % (v, n_text, out_type)]
+            if layer.bias is not None:
+                b = layer.bias.detach().to("cpu", torch.float32).numpy()
+                blobs.append(_resource(ident + "_bias", b))
+                body += [
+                    "%s_b = arith.constant dense_resource<%s_bias> : %s"
+                    % (v, ident, _tensor_type((m,), "f32")),
+                    "%s_i = linalg.broadcast ins(%s_b : %s) outs(%s_e : %s) "
+                    "dimensions = [0]"
+                    % (v, v, _tensor_type((m,), "f32"), v, out_type)]
+            else:
+                body.append("%s_i = linalg.fill ins(%%zero : f32) outs(%s_e "
+                            ": %s) -> %s" % (v, v, out_type, out_type))
+            body.append("%s = linalg.matmul ins(%s, %s_t : %s, %s) outs(%s_i "
+                        ": %s) -> %s"
+                        % (v, current, v, in_type,
+                           _tensor_type((lk, m), "f32"), v, out_type,
+                           out_type))
+            width = m
+            current = v
+            continue
+        if isinstance(layer, (nn.Identity, nn.Dropout)):
+            continue
+        inner = _activation_body(layer)
+        if inner is None:
+            raise TypeError(
+                "export_mlir exports nn.Linear and the elementwise "
+                "activations ReLU, SiLU and GELU (plus Identity and "
+                "Dropout); %s is a %s" % (name, type(layer).__name__))
+        body += [
+            "%s_e = tensor.empty(%s) : %s" % (v, n_text, in_type),
+            "%s = linalg.generic {indexing_maps = [#id, #id], "
+            "iterator_types = [\"parallel\", \"parallel\"]} ins(%s : %s) "
+            "outs(%s_e : %s) {" % (v, current, in_type, v, in_type),
+            "^bb0(%a: f32, %out: f32):"]
+        body += ["  " + line for line in inner]
+        body += ["  linalg.yield %r : f32", "} -> %s" % in_type]
+        current = v
+    if width == k and current == "%x":
+        raise ValueError("export_mlir found no layer to export")
+    y_type = _tensor_type((n, width), "f32")
+    body.append("return %s : %s" % (current, y_type))
+    text = ("#id = affine_map<(i, j) -> (i, j)>\n\n"
+            "func.func @%s(%%x: %s) -> %s {\n  %s\n}\n"
+            % (func_name, x_type, y_type, "\n  ".join(body)))
+    if blobs:
+        text += ("\n{-#\n  dialect_resources: {\n    builtin: {\n%s\n    }\n"
+                 "  }\n#-}\n" % ",\n".join(blobs))
+    return text

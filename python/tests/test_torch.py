@@ -1,0 +1,407 @@
+"""sherry.torch: SherryLinear, sherrify, fake_quant_reference and
+export_mlir, against the independent numpy reading of docs/format.md
+(reference.py) and the float fake-quant reference."""
+
+import copy
+import glob
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+import reference  # noqa: E402
+import sherry  # noqa: E402
+import sherry.torch as st  # noqa: E402
+from conftest import ROOT  # noqa: E402
+
+# (quantization options, K)
+CONFIGS = [
+    ({}, 96),
+    ({"granularity": "tensor"}, 64),
+    ({"group_size": 64}, 256),
+    ({"group_size": 128, "scale_type": "f16"}, 256),
+    ({"layout": "stq1_0"}, 512),
+]
+LEAD_SHAPES = [(1,), (3,), (2, 5)]
+
+
+def _linear(k, m, bias, seed=0):
+    torch.manual_seed(seed)
+    layer = nn.Linear(k, m, bias=bias)
+    with torch.no_grad():
+        layer.weight.normal_(0, 1 / np.sqrt(k))
+        if bias:
+            layer.bias.normal_(0, 1)
+    return layer
+
+
+def _input(lead, k, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(*lead, k, generator=g)
+    flat = x.view(-1, k)
+    flat[0, :] = 3.0            # every activation quantizes to +127
+    if flat.shape[0] > 1:
+        flat[1, 7] = 40.0       # an outlier squeezes the rest of its row
+    return x
+
+
+def _magnitude(layer, x):
+    """|x'| |W'|^T + |b| in float64 (int8 mode: x' the dequantized int8
+    activations): the scale of the rounding errors of any summation
+    order, so `1e-6 * _magnitude` is a relative bound that cancellation
+    cannot break."""
+    q, s = st.quantize_activations(x.reshape(-1, layer.in_features))
+    xd = q.double() * s.double()[:, None]
+    w = torch.from_numpy(layer.packed.dequantize()).double()
+    mag = xd.abs() @ w.abs().T
+    if layer.bias is not None:
+        mag = mag + layer.bias.double().abs()[None, :]
+    return mag.reshape(*x.shape[:-1], layer.out_features)
+
+
+@pytest.mark.parametrize("options,k", CONFIGS, ids=lambda v: str(v))
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_int8_matches_reference(options, k, bias):
+    linear = _linear(k, 40, bias)
+    layer = st.SherryLinear.from_linear(linear, mode="int8", **options)
+    assert layer.in_features == k and layer.out_features == 40
+    assert (layer.bias is not None) == bias
+    b = None if not bias else linear.bias.detach().numpy()
+    for lead in LEAD_SHAPES:        # one compilation, every batch shape
+        x = _input(lead, k)
+        y = layer(x)
+        assert isinstance(y, torch.Tensor)
+        assert y.shape == (*lead, 40) and y.dtype == torch.float32
+        assert not y.requires_grad
+        # Bit for bit the int8 arithmetic of docs/format.md section 7 ...
+        emulated = reference.matmul_reference(
+            x.reshape(-1, k).numpy(), layer.packed, "int8", None, b)
+        np.testing.assert_array_equal(y.reshape(-1, 40).numpy(), emulated)
+        # ... and within 1e-6 (relative to the magnitude of the sum) of
+        # the fake-quant float reference, with the weights quantized anew
+        # from the nn.Linear.
+        ref = st.fake_quant_reference(linear, x, mode="int8", **options)
+        assert ref.shape == y.shape and ref.dtype == torch.float32
+        err = (y.double() - ref.double()).abs()
+        assert torch.all(err <= 1e-6 * _magnitude(layer, x))
+
+
+@pytest.mark.parametrize("options,k", CONFIGS, ids=lambda v: str(v))
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no_bias"])
+def test_exact_matches_reference(options, k, bias):
+    linear = _linear(k, 24, bias)
+    layer = st.SherryLinear.from_linear(linear, mode="exact", **options)
+    for lead in LEAD_SHAPES:
+        x = _input(lead, k)
+        y = layer(x)
+        assert y.shape == (*lead, 24)
+        ref = st.fake_quant_reference(linear, x, mode="exact", **options)
+        assert torch.all((y - ref).abs() <= 1e-4 * (1 + ref.abs()))
+        # The layer's own reference is the same computation.
+        torch.testing.assert_close(layer.reference(x), ref, rtol=0, atol=0)
+
+
+def test_quantize_activations_is_section_7():
+    x = _input((6,), 64, seed=5)
+    x[3] = 0.0                      # an all-zero row: scale 0, q = 0
+    x[4, :4] = torch.tensor([127.0, 2.5, 3.5, -2.5])   # mult = 1: ties
+    q, s = st.quantize_activations(x)
+    q_ref, s_ref = reference.quantize_activations(x.numpy())
+    np.testing.assert_array_equal(q.numpy(), q_ref)
+    np.testing.assert_array_equal(s.numpy(), s_ref)
+    assert q.dtype == torch.int32 and s.dtype == torch.float32
+    assert s[3] == 0 and torch.all(q[3] == 0)
+    assert q[4, :4].tolist() == [127, 2, 4, -2]   # half to even
+
+
+def test_layer_is_one_constant_weight_function():
+    linear = _linear(128, 32, True)
+    layer = st.SherryLinear.from_linear(linear)
+    # Dynamic N, weights/scales/bias inside: x is the only argument.
+    assert layer.mlir.startswith(
+        "func.func @forward(%x: tensor<?x128xf32>) -> tensor<?x32xf32>")
+    assert "layout<sherry, row> mode<int8>" in layer.mlir
+    assert "SherryLinear(in_features=128, out_features=32" in repr(layer)
+    assert not list(layer.parameters())
+    # An empty batch, a 1-D input and another float dtype.
+    assert layer(torch.zeros(0, 128)).shape == (0, 32)
+    x = _input((1,), 128)
+    np.testing.assert_array_equal(layer(x[0]).numpy(), layer(x)[0].numpy())
+    y64 = layer(x.double())
+    assert y64.dtype == torch.float64
+    np.testing.assert_array_equal(y64.float().numpy(), layer(x).numpy())
+
+
+def _host_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return set(re.findall(r"\S+", f.read()))
+    except OSError:
+        return set()
+
+
+@pytest.mark.skipif(not {"avx512f", "avx512bw", "avx512vbmi",
+                         "avx512_vnni"} <= _host_flags(),
+                    reason="the x86 kernels need AVX-512 VBMI and VNNI")
+def test_constant_weights_get_the_table_kernel():
+    # Why the weights are constants: strategy=auto picks the activation
+    # table kernel (vpermb + vpmaddubsw) for constant weights.
+    layer = st.SherryLinear.from_linear(_linear(256, 64, False))
+    llvm = sherry.lower_to_llvm(layer.mlir, "target=host")
+    assert "llvm.x86.avx512.permvar.qi.512" in llvm
+    assert "llvm.x86.avx512.pmaddubs.w.512" in llvm
+
+
+def test_pipeline_options_give_the_same_bits():
+    linear = _linear(256, 64, True)
+    x = _input((2, 5), 256)
+    y = st.SherryLinear.from_linear(linear)(x)
+    for options in ("", "target=host strategy=decode", "threads=2",
+                    "kernel=linalg"):
+        other = st.SherryLinear.from_linear(linear, pipeline_options=options)
+        np.testing.assert_array_equal(other(x).numpy(), y.numpy())
+
+
+def test_no_autograd():
+    layer = st.SherryLinear.from_linear(_linear(64, 8, True))
+    x = torch.randn(2, 64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="inference-only"):
+        layer(x)
+    with torch.no_grad():
+        y = layer(x)
+    assert not y.requires_grad
+    layer.eval()
+    y2 = layer(x)                   # detached in eval mode
+    assert not y2.requires_grad
+    np.testing.assert_array_equal(y.numpy(), y2.numpy())
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="not a multiple of 32"):
+        st.SherryLinear.from_linear(nn.Linear(48, 8))
+    with pytest.raises(ValueError, match="not a multiple of 256"):
+        st.SherryLinear.from_linear(nn.Linear(96, 8), layout="stq1_0")
+    with pytest.raises(ValueError, match="group size 128"):
+        st.SherryLinear.from_linear(nn.Linear(96, 8), granularity="group")
+    with pytest.raises(ValueError, match="unknown mode"):
+        st.SherryLinear.from_linear(nn.Linear(32, 8), mode="int4")
+    with pytest.raises(TypeError, match="nn.Linear"):
+        st.SherryLinear.from_linear(nn.ReLU())
+    layer = st.SherryLinear.from_linear(nn.Linear(32, 8))
+    with pytest.raises(ValueError, match=r"shape \(\.\.\., 32\)"):
+        layer(torch.zeros(2, 31))
+    with pytest.raises(TypeError, match="floating-point"):
+        layer(torch.zeros(2, 32, dtype=torch.int32))
+
+
+class Block(nn.Module):
+    """A model with nested modules, a layer K = 48 (not a multiple of 32)
+    and a small head."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(3)
+        self.mlp = nn.Sequential(nn.Linear(64, 128), nn.SiLU(),
+                                 nn.Linear(128, 48), nn.ReLU())
+        self.proj = nn.Linear(48, 64)
+        self.head = nn.Linear(64, 16, bias=False)
+
+    def forward(self, x):
+        return self.head(self.proj(self.mlp(x)))
+
+
+def _chain(model, x, linear_fn):
+    """`model`'s forward with every nn.Linear computed by `linear_fn`."""
+    def run(module, h):
+        if isinstance(module, (nn.Linear, st.SherryLinear)):
+            return linear_fn(module, h)
+        return module(h)
+    h = x
+    for layer in model.mlp:
+        h = run(layer, h)
+    return run(model.head, run(model.proj, h))
+
+
+def test_sherrify_int8():
+    model = Block()
+    original = copy.deepcopy(model)
+    report = st.sherrify(model)
+    assert report.model is model
+    assert report.replaced == [("mlp.0", 64, 128), ("mlp.2", 128, 48),
+                               ("head", 64, 16)]
+    assert report.left == [("proj", "in_features = 48 is not a multiple "
+                            "of 32, which the sherry layout requires")]
+    assert "left proj: in_features = 48" in str(report)
+    assert isinstance(model.mlp[0], st.SherryLinear)
+    assert type(model.proj) is nn.Linear
+    x = _input((2, 3), 64)
+    with torch.no_grad():
+        y = model(x)
+        # Every layer as the section-7 emulation of its packed bytes, the
+        # rest in torch: the same bits.
+        packed = {id(original.mlp[0]): model.mlp[0],
+                  id(original.mlp[2]): model.mlp[2],
+                  id(original.head): model.head}
+
+        def emulate(linear, h):
+            if id(linear) not in packed:
+                return linear(h)
+            layer = packed[id(linear)]
+            b = None if linear.bias is None else linear.bias.numpy()
+            flat = h.reshape(-1, linear.in_features).numpy()
+            out = reference.matmul_reference(flat, layer.packed, "int8",
+                                             None, b)
+            return torch.from_numpy(out).reshape(*h.shape[:-1], -1)
+        expected = _chain(original, x, emulate)
+    assert y.shape == (2, 3, 16)
+    np.testing.assert_array_equal(y.numpy(), expected.numpy())
+
+
+def test_sherrify_exact_against_fake_quant_chain():
+    model = Block()
+    original = copy.deepcopy(model)
+    st.sherrify(model, mode="exact")
+    x = _input((4,), 64)
+
+    def fake(linear, h):
+        if type(linear) is nn.Linear and linear.in_features % 32:
+            return linear(h)
+        return st.fake_quant_reference(linear, h, mode="exact")
+    with torch.no_grad():
+        y = model(x)
+        expected = _chain(original, x, fake)
+    assert torch.all((y - expected).abs() <= 1e-4 * (1 + expected.abs()))
+
+
+def test_sherrify_options():
+    model = Block()
+    report = st.sherrify(model, min_features=32, exclude=["mlp.2"],
+                         layout="stq1_0")
+    assert report.replaced == []
+    assert dict(report.left) == {
+        "mlp.0": "in_features = 64 is not a multiple of 256, which the "
+                 "stq1_0 layout requires",
+        "mlp.2": "excluded",
+        "proj": "in_features = 48 is not a multiple of 256, which the "
+                "stq1_0 layout requires",
+        "head": "16 x 64 is below min_features = 32"}
+    # A bare nn.Linear is replaced by a new module; subclasses are left.
+    report = st.sherrify(nn.Linear(32, 8), mode="exact")
+    assert isinstance(report.model, st.SherryLinear)
+    assert report.model.mode == "exact"
+    shared = nn.Linear(32, 32)      # one module in two places: one layer
+    tied = nn.Sequential(shared, nn.ReLU(), shared)
+    report = st.sherrify(tied)
+    assert report.replaced == [("0", 32, 32)]
+    assert tied[0] is tied[2] and isinstance(tied[0], st.SherryLinear)
+    attention = nn.MultiheadAttention(64, 4)
+    report = st.sherrify(attention)
+    assert report.replaced == []
+    assert report.left[0][0] == "out_proj"
+    assert "subclass of nn.Linear" in report.left[0][1]
+
+
+def _sherry_opt():
+    path = os.environ.get("SHERRY_OPT")
+    if path:
+        return path
+    pack = os.environ.get("SHERRY_PACK")
+    candidates = [os.path.join(os.path.dirname(pack), "sherry-opt")] \
+        if pack else []
+    candidates += [os.path.join(b, "bin", "sherry-opt")
+                   for b in sorted(glob.glob(os.path.join(ROOT, "build*")))]
+    for path in candidates:
+        if os.path.exists(path):
+            return path
+    pytest.fail("sherry-opt not found; build it or set SHERRY_OPT")
+
+
+def _sparsify(text, options):
+    done = subprocess.run([_sherry_opt(), "--sherry-sparsify=" + options],
+                          input=text, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _mlp(*activations):
+    torch.manual_seed(4)
+    layers = [nn.Linear(64, 128)]
+    widths = [128, 96, 32, 32]
+    for i, act in enumerate(activations):
+        layers += [act, nn.Linear(widths[i], widths[i + 1],
+                                  bias=i % 2 == 1)]
+    return nn.Sequential(*layers)
+
+
+def test_export_mlir_int8_bit_exact():
+    # ReLU is exact in torch and in MLIR, so the whole MLP is bit for bit
+    # the chain of section-7 matmuls on what sherry.quantize packs.
+    mlp = _mlp(nn.ReLU(), nn.ReLU())
+    text = st.export_mlir(mlp, torch.zeros(3, 64))
+    assert text.startswith("#id")
+    assert "func.func @forward(%x: tensor<?x64xf32>) -> tensor<?x32xf32>" \
+        in text
+    assert text.count("dense_resource<") == 5       # 3 weights, 2 biases
+    sparse = _sparsify(text, "mode=int8")
+    assert sparse.count("sherry.matmul") == 3
+    assert "linalg.matmul" not in sparse
+    module = sherry.compile(sparse, "target=host")
+    for lead in ((1,), (5,)):
+        x = _input(lead, 64)
+        h = x.numpy()
+        for layer in mlp:
+            if isinstance(layer, nn.Linear):
+                b = None if layer.bias is None else \
+                    layer.bias.detach().numpy()
+                h = reference.matmul_reference(
+                    h, sherry.quantize(layer.weight), "int8", None, b)
+            else:
+                h = np.maximum(h, np.float32(0))
+        np.testing.assert_array_equal(module.forward(x.numpy()), h)
+
+
+@pytest.mark.parametrize("granularity", ["row", "group"])
+def test_export_mlir_exact_with_activations(granularity):
+    mlp = _mlp(nn.SiLU(), nn.GELU(), nn.GELU(approximate="tanh"))
+    options = {"granularity": granularity}
+    sparse_options = "mode=exact granularity=" + granularity
+    if granularity == "group":
+        options["group_size"] = 32
+        sparse_options += " group-size=32"
+    text = st.export_mlir(mlp, torch.zeros(2, 3, 64), dynamic_batch=False)
+    assert "func.func @forward(%x: tensor<6x64xf32>) -> tensor<6x32xf32>" \
+        in text
+    sparse = _sparsify(text, sparse_options)
+    assert sparse.count("sherry.matmul") == 4
+    module = sherry.compile(sparse, "target=host")
+    x = _input((6,), 64)
+    with torch.no_grad():
+        h = x
+        for layer in mlp:
+            if isinstance(layer, nn.Linear):
+                h = st.fake_quant_reference(layer, h, mode="exact",
+                                            **options)
+            else:
+                h = layer(h)
+    y = module.forward(x.numpy())
+    assert np.all(np.abs(y - h.numpy()) <= 1e-4 * (1 + np.abs(h.numpy())))
+
+
+def test_export_mlir_single_linear_and_errors():
+    linear = _linear(32, 8, True)
+    text = st.export_mlir(linear, torch.zeros(32))
+    module = sherry.compile(_sparsify(text, "mode=exact"))
+    x = _input((2,), 32)
+    ref = st.fake_quant_reference(linear, x, mode="exact")
+    y = module.forward(x.numpy())
+    assert np.all(np.abs(y - ref.numpy()) <= 1e-4 * (1 + np.abs(ref.numpy())))
+    with pytest.raises(TypeError, match="LayerNorm"):
+        st.export_mlir(nn.Sequential(nn.Linear(32, 8), nn.LayerNorm(8)),
+                       torch.zeros(1, 32))
+    with pytest.raises(ValueError, match="takes 32 features, but gets 64"):
+        st.export_mlir(linear, torch.zeros(1, 64))
