@@ -243,8 +243,12 @@ lower(MLIRContext &context, DiagnosticCollector &diagnostics,
     return nullptr;
   }
 
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(
-      StringRef(source.data, source.length), ParserConfig(&context), "input");
+  // The MLIR lexer reads up to a NUL after the buffer; a C caller's
+  // MlirStringRef need not have one (found by fuzz-mlir, docs/reliability.md
+  // H1), so parse a NUL-terminated copy.
+  std::string sourceText(source.data, source.length);
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(sourceText, ParserConfig(&context), "input");
   if (!module) {
     fail(errorCallback, userData,
          diagnostics.message("could not parse the module"));
