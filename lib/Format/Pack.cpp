@@ -155,6 +155,10 @@ Result<TernaryMatrix> unpack(const PackedWeights &packed) {
         t.scales[m * (k / 256) + b] = halfToFloat(
             uint16_t(row[b * 42 + 40] | (uint16_t(row[b * 42 + 41]) << 8)));
   }
+  // Bytes may carry any scale; what unpack hands out is a valid matrix
+  // (finite scales) or an error, never a matrix its own verify rejects.
+  if (Status s = t.verify(); !s.ok())
+    return s;
   return t;
 }
 

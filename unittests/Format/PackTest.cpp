@@ -468,3 +468,38 @@ TEST(PackedWeights, VerifyNamesTheProblem) {
 }
 
 } // namespace
+
+namespace {
+
+// Bytes may carry a non-finite scale (an f16 infinity or NaN in an stq1_0
+// block, a NaN among separate scales); unpack reports it instead of handing
+// out a matrix its own verify rejects.
+TEST(Pack, UnpackRejectsNonFiniteScales) {
+  PackedWeights stq;
+  stq.layout = Layout::Stq1_0;
+  stq.rows = 2;
+  stq.cols = 256;
+  stq.scaleSpec = ScaleSpec::group(256);
+  stq.data.assign(2 * 42, 0);
+  stq.data[42 + 41] = 0x7c; // row 1: f16 +inf
+  Result<TernaryMatrix> inf = unpack(stq);
+  ASSERT_FALSE(inf.ok());
+  EXPECT_EQ(inf.message(), "scale 1 is not finite");
+  stq.data[42 + 41] = 0x7e; // NaN
+  EXPECT_FALSE(unpack(stq).ok());
+  stq.data[42 + 41] = 0x7b; // the largest finite f16 exponent
+  EXPECT_TRUE(unpack(stq).ok());
+
+  PackedWeights sherry;
+  sherry.layout = Layout::Sherry;
+  sherry.rows = 1;
+  sherry.cols = 32;
+  sherry.scaleSpec = ScaleSpec::row();
+  sherry.data.assign(5, 0);
+  sherry.scales = {std::nanf("")};
+  Result<TernaryMatrix> nan = unpack(sherry);
+  ASSERT_FALSE(nan.ok());
+  EXPECT_EQ(nan.message(), "scale 0 is not finite");
+}
+
+} // namespace
