@@ -422,11 +422,7 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
       Value t = UnpackOp::create(rewriter, loc, mk(rewriter.getI8Type()),
                                  weights, layout);
       // Segment length: one scale region of the weights.
-      int64_t seg = k;
-      if (layout.getFormat() == PackedFormat::Stq1_0)
-        seg = 256;
-      else if (layout.getGranularity() == ScaleGranularity::Group)
-        seg = layout.getGroupSize();
+      int64_t seg = layout.getScaleRegionLength(k);
       int64_t segments = k / seg;
       Value alpha = op.getScales();
       AffineMap alphaMap;
@@ -650,8 +646,8 @@ struct TernarizeLowering : OpRewritePattern<TernarizeOp> {
     AffineMap regionMap;
     SmallVector<bool> isReduction{false, true, true};
     SmallVector<OpFoldResult> sumSizes;
-    if (stq || layout.getGranularity() == ScaleGranularity::Group) {
-      int64_t size = stq ? 256 : layout.getGroupSize();
+    if (layout.getGranularity() == ScaleGranularity::Group) {
+      int64_t size = layout.getScaleRegionLength(k);
       regionGroups = size / 4;
       regionMap = AffineMap::get(3, 0, {d0, d1.floorDiv(regionGroups)}, ctx);
       sumSizes = {m, rewriter.getIndexAttr(k / size)};

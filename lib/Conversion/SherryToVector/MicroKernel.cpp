@@ -33,11 +33,7 @@ FailureOr<KernelShape> KernelShape::get(MatmulOp op, std::string &reason) {
   shape.format = layout.getFormat();
   shape.granularity = layout.getGranularity();
   shape.int8 = op.getMode() == ActivationMode::Int8;
-  shape.segment = shape.k;
-  if (shape.format == PackedFormat::Stq1_0)
-    shape.segment = 256;
-  else if (shape.granularity == ScaleGranularity::Group)
-    shape.segment = layout.getGroupSize();
+  shape.segment = layout.getScaleRegionLength(shape.k);
   // Chunks are whole sign bytes (8 groups) and never cross a segment.
   if (shape.segment % 64 == 0) {
     shape.chunk = 64;

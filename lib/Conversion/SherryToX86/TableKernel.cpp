@@ -392,11 +392,7 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
   ops.k = k;
   ops.granularity = layout.getGranularity();
   ops.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
-  ops.segment = k;
-  if (ops.blockScales)
-    ops.segment = 256;
-  else if (ops.granularity == ScaleGranularity::Group)
-    ops.segment = layout.getGroupSize();
+  ops.segment = layout.getScaleRegionLength(k);
   if (ops.segment % 16 != 0)
     return rewriter.notifyMatchFailure(op, "scale groups of 16n elements only");
   Attribute bytesAttr;

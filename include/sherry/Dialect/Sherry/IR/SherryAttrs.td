@@ -92,6 +92,11 @@ def Sherry_LayoutAttr : Sherry_Attr<"Layout", "layout"> {
     int64_t getRequiredKMultiple() const;
     /// Bytes per output row for a given K (K must be valid).
     int64_t getRowBytes(int64_t k) const;
+    /// K elements of a row that share one scale: the group size (256 for
+    /// stq1_0's blocks), or all of K with tensor or row granularity.
+    int64_t getScaleRegionLength(int64_t k) const {
+      return getGranularity() == ScaleGranularity::Group ? getGroupSize() : k;
+    }
     /// Shape of the separate scales tensor for M x K weights; a dynamic M
     /// gives a dynamic dimension.
     ::llvm::SmallVector<int64_t> getScalesShape(int64_t m, int64_t k) const;
