@@ -70,8 +70,9 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
               std::to_string(options.tileBlock);
     return failure();
   }
-  if (options.rowBlock < 1 || options.batchBlock < 1) {
-    message = "row-block and batch-block must be at least 1, got row-block=" +
+  if (options.rowBlock < 0 || options.batchBlock < 0) {
+    message = "row-block and batch-block must not be negative (0: the "
+              "kernel's default), got row-block=" +
               std::to_string(options.rowBlock) +
               " batch-block=" + std::to_string(options.batchBlock);
     return failure();
@@ -101,8 +102,10 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     // and is as fast or faster (docs/targets.md).
     if (options.strategy == "auto")
       x86.tablesMaxBatch = 4;
-    x86.rowBlock = options.rowBlock;
-    x86.batchBlock = options.batchBlock;
+    if (options.rowBlock > 0)
+      x86.rowBlock = options.rowBlock;
+    if (options.batchBlock > 0)
+      x86.batchBlock = options.batchBlock;
     return x86;
   };
   // The table kernel needs its weights constant, which tiles would slice:
@@ -127,14 +130,18 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (target == "neon-dotprod") {
     ConvertSherryToNeonOptions neon;
     neon.isa = target;
-    neon.rowBlock = options.rowBlock;
-    neon.batchBlock = options.batchBlock;
+    if (options.rowBlock > 0)
+      neon.rowBlock = options.rowBlock;
+    if (options.batchBlock > 0)
+      neon.batchBlock = options.batchBlock;
     pm.addPass(createConvertSherryToNeon(neon));
   }
   if (options.kernel == "vector") {
     ConvertSherryToVectorOptions vector;
-    vector.rowBlock = options.rowBlock;
-    vector.batchBlock = options.batchBlock;
+    if (options.rowBlock > 0)
+      vector.rowBlock = options.rowBlock;
+    if (options.batchBlock > 0)
+      vector.batchBlock = options.batchBlock;
     pm.addPass(createConvertSherryToVector(vector));
     // Activation quantization and reordering do not depend on the tile:
     // out of the tile loop they run once per call.

@@ -1,7 +1,7 @@
 // Options --sherry-to-llvm cannot honour are named in a diagnostic.
 // RUN: not sherry-opt %s --sherry-to-llvm="kernel=tables" 2>&1 | FileCheck %s --check-prefix=KERNEL
 // RUN: not sherry-opt %s --sherry-to-llvm="threads=-1" 2>&1 | FileCheck %s --check-prefix=THREADS
-// RUN: not sherry-opt %s --sherry-to-llvm="batch-block=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not sherry-opt %s --sherry-to-llvm="batch-block=-1" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="row-tile=-2" 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not sherry-opt %s --sherry-to-llvm="target=avx2" 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not sherry-opt %s --sherry-to-llvm="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
@@ -12,7 +12,7 @@
 
 // KERNEL: error: sherry-to-llvm: unknown kernel 'tables'; expected 'vector' or 'linalg'
 // THREADS: error: sherry-to-llvm: threads must be 0 (the OpenMP default) or positive, got -1
-// BLOCK: error: sherry-to-llvm: row-block and batch-block must be at least 1, got row-block=4 batch-block=0
+// BLOCK: error: sherry-to-llvm: row-block and batch-block must not be negative (0: the kernel's default), got row-block=0 batch-block=-1
 // TILE: error: sherry-to-llvm: tile sizes must not be negative, got row-tile=-2 batch-tile=0
 // TARGET: error: sherry-to-llvm: unknown target 'avx2'; expected 'portable', 'avx512-vnni', 'neon-dotprod' or 'host'
 // STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'

@@ -134,9 +134,9 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
-    Option<"rowBlock", "row-block", "int64_t", "4",
+    Option<"rowBlock", "row-block", "int64_t", "2",
            "Output rows computed together (decode)">,
-    Option<"batchBlock", "batch-block", "int64_t", "4",
+    Option<"batchBlock", "batch-block", "int64_t", "8",
            "Activation rows that share each decoded weight chunk (decode)">
   ];
   let dependentDialects = [

@@ -60,13 +60,15 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
   PassOptions::Option<int64_t> rowBlock{
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "
-                     "accumulators (kernel=vector)"),
-      llvm::cl::init(4)};
+                     "accumulators (kernel=vector; 0: the kernel's default, "
+                     "2 for avx512-vnni decode, 4 elsewhere)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> batchBlock{
       *this, "batch-block",
       llvm::cl::desc("Activation rows that share each decoded weight chunk "
-                     "(kernel=vector)"),
-      llvm::cl::init(4)};
+                     "(kernel=vector; 0: the kernel's default, 8 for "
+                     "avx512-vnni decode, 4 elsewhere)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> threads{
       *this, "threads",
       llvm::cl::desc("1: tiles run in order, no OpenMP; N > 1: tiles run on "

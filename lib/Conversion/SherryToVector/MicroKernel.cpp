@@ -293,6 +293,29 @@ Value roundDown(Emitter &e, Value size, int64_t block) {
       e.b, e.loc, size, arith::RemUIOp::create(e.b, e.loc, size, e.idx(block)));
 }
 
+using BlockBody = llvm::function_ref<Value(Emitter &, Value, int64_t, Value)>;
+
+/// Emits the body for `[from, to)` in blocks of `block` elements, then the
+/// rest in blocks of the powers of two below `block`, largest first (each
+/// of those runs at most once). `body` gets the block's start and size.
+Value blockedLoop(Emitter &e, Value from, Value to, int64_t block, Value y,
+                  BlockBody body) {
+  SmallVector<int64_t> sizes = {block};
+  for (int64_t size = llvm::PowerOf2Ceil(block) / 2; size >= 1; size /= 2)
+    if (size < block)
+      sizes.push_back(size);
+  Value lo = from;
+  for (int64_t size : sizes) {
+    Value count = arith::SubIOp::create(e.b, e.loc, to, lo);
+    Value hi = arith::AddIOp::create(e.b, e.loc, lo, roundDown(e, count, size));
+    y = loop(e.b, e.loc, lo, hi, size, y, [&](Emitter &le, Value i, Value iy) {
+      return body(le, i, size, iy);
+    });
+    lo = hi;
+  }
+  return y;
+}
+
 } // namespace
 
 LogicalResult
@@ -334,27 +357,18 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
   Value m = tensor::DimOp::create(rewriter, loc, ops.packed, 0);
   // Output rows go in blocks of `rowBlock`, activation rows in blocks of
   // `batchBlock` (each pair of blocks shares its decoded chunks and
-  // activation reads), then the rest one at a time.
-  Value nMain = roundDown(e, n, batchBlock);
-  Value mMain = roundDown(e, m, rowBlock);
-  auto rowsOf = [&](int64_t rowCount) {
-    return [&, rowCount](Emitter &re, Value m0, Value y) {
-      y = loop(re.b, re.loc, re.idx(0), nMain, batchBlock, y,
-               [&](Emitter &be, Value n0, Value yy) {
-                 return emitBlock(be, *shape, arithmetic, ops, m0, rowCount, n0,
-                                  batchBlock, yy);
-               });
-      return loop(re.b, re.loc, nMain, n, 1, y,
-                  [&](Emitter &be, Value n0, Value yy) {
-                    return emitBlock(be, *shape, arithmetic, ops, m0, rowCount,
-                                     n0, 1, yy);
-                  });
-    };
-  };
-  Value y = loop(rewriter, loc, e.idx(0), mMain, rowBlock, op.getInit(),
-                 rowsOf(rowBlock));
-  if (rowBlock > 1)
-    y = loop(rewriter, loc, mMain, m, 1, y, rowsOf(1));
+  // activation reads); the rest go in smaller blocks, so that N below the
+  // batch block still shares its chunks.
+  Value y = blockedLoop(
+      e, e.idx(0), m, rowBlock, op.getInit(),
+      [&](Emitter &re, Value m0, int64_t rowCount, Value ry) {
+        return blockedLoop(
+            re, re.idx(0), n, batchBlock, ry,
+            [&](Emitter &be, Value n0, int64_t batchCount, Value by) {
+              return emitBlock(be, *shape, arithmetic, ops, m0, rowCount, n0,
+                               batchCount, by);
+            });
+      });
   rewriter.replaceOp(op, y);
   return success();
 }
