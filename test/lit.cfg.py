@@ -55,6 +55,10 @@ except OSError:
     flags = []
 if {"avx512f", "avx512bw", "avx512vbmi", "avx512_vnni"} <= set(flags):
     config.available_features.add("avx512-vnni")
+if {"avx512f", "avx512bw"} <= set(flags):
+    config.available_features.add("avx512-bw")
+if "avx2" in flags:
+    config.available_features.add("avx2")
 
 # Cross-compiled AArch64 code run under user-mode qemu: the feature
 # `qemu-aarch64` needs qemu-aarch64 (Debian: qemu-user) and a clang that

@@ -29,19 +29,65 @@ std::string mlir::sherry::resolveSherryTarget(const std::string &target) {
   if (has("avx512f") && has("avx512bw") && has("avx512vbmi") &&
       has("avx512vnni"))
     return "avx512-vnni";
+  if (has("avx512f") && has("avx512bw"))
+    return "avx512-bw";
+  if (has("avx2"))
+    return "avx2";
   if (has("neon") && has("dotprod"))
     return "neon-dotprod";
+  if (has("neon"))
+    return "neon";
   return "portable";
 }
+
+namespace {
+
+/// The LLVM CPU and features that pin a target's instruction set: the
+/// features its kernels need and, for the smaller sets, a CPU that has no
+/// more than them (so that generic vector code cannot use AVX-512, VBMI,
+/// VNNI, GFNI or dotprod where the target lacks them).
+struct TargetAttributes {
+  StringRef cpu, features;
+};
+
+std::optional<TargetAttributes> getTargetAttributes(StringRef target) {
+  if (target == "avx512-vnni")
+    return TargetAttributes{"", "+avx512f,+avx512bw,+avx512vbmi,+avx512vnni"};
+  if (target == "avx512-bw")
+    return TargetAttributes{"skylake-avx512", "+avx512f,+avx512bw"};
+  if (target == "avx2")
+    return TargetAttributes{"haswell", "+avx2"};
+  if (target == "neon-dotprod")
+    return TargetAttributes{"", "+neon,+dotprod"};
+  if (target == "neon")
+    return TargetAttributes{"generic", "+neon,-dotprod"};
+  return std::nullopt;
+}
+
+bool isX86Target(StringRef target) {
+  return target == "avx512-vnni" || target == "avx512-bw" || target == "avx2";
+}
+
+} // namespace
 
 LogicalResult
 mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
                                         std::string &message) {
-  if (options.target != "portable" && options.target != "avx512-vnni" &&
-      options.target != "neon-dotprod" && options.target != "host") {
+  if (options.target != "portable" && options.target != "host" &&
+      !getTargetAttributes(options.target)) {
     message = "unknown target '" + options.target +
-              "'; expected 'portable', 'avx512-vnni', 'neon-dotprod' or "
-              "'host'";
+              "'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', "
+              "'neon-dotprod', 'neon' or 'host'";
+    return failure();
+  }
+  // host may resolve to a target without tables, where strategy=tables
+  // leaves every matmul to the portable kernel (docs/targets.md); a named
+  // target without them is a mistake.
+  if (options.strategy == "tables" && options.target != "host" &&
+      options.target != "avx512-vnni") {
+    message = "strategy=tables needs target=avx512-vnni (the table kernel "
+              "looks up with vpermb), got target=" +
+              options.target;
     return failure();
   }
   if (options.target != "portable" && options.kernel == "linalg") {
@@ -91,7 +137,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
   std::string target = resolveSherryTarget(options.target);
-  bool x86 = target == "avx512-vnni";
+  bool x86 = isX86Target(target);
+  // Only the AVX-512 VNNI target has the table kernel (vpermb).
+  bool tables = target == "avx512-vnni" && options.strategy != "decode";
   auto x86Options = [&](StringRef strategy) {
     ConvertSherryToX86Options x86;
     x86.isa = target;
@@ -110,7 +158,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   };
   // The table kernel needs its weights constant, which tiles would slice:
   // it runs first and brings its own scf.forall over tiles of rows.
-  if (x86 && options.strategy != "decode")
+  if (tables)
     pm.addPass(createConvertSherryToX86(x86Options("tables")));
   // Threads come from the tiles, so threading needs some.
   int64_t rowTile = options.rowTile;
@@ -126,8 +174,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   // through to the portable one.
   if (x86 && options.strategy != "tables")
     pm.addPass(createConvertSherryToX86(x86Options("decode")));
-  // AArch64 dot product kernels for int8 mode; exact mode falls through.
-  if (target == "neon-dotprod") {
+  // AArch64 kernels for int8 mode; exact mode falls through.
+  if (target == "neon-dotprod" || target == "neon") {
     ConvertSherryToNeonOptions neon;
     neon.isa = target;
     if (options.rowBlock > 0)
@@ -179,6 +227,13 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  if (std::optional<TargetAttributes> attributes =
+          getTargetAttributes(target)) {
+    SherrySetTargetAttributesOptions pin;
+    pin.cpu = attributes->cpu.str();
+    pin.features = attributes->features.str();
+    pm.addPass(createSherrySetTargetAttributes(pin));
+  }
 }
 
 void mlir::sherry::registerSherryPipelines() {

@@ -91,11 +91,25 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
 }
 
 def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
-  let summary = "Lower int8 sherry.matmul to AVX-512 micro-kernels";
+  let summary = "Lower int8 sherry.matmul to x86 SIMD micro-kernels";
   let description = [{
     x86 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with the
-    format library's `matmulInt8`, for `isa=avx512-vnni` (AVX-512 F, BW,
-    VBMI and VNNI). Two strategies:
+    format library's `matmulInt8`. The `isa` option names what the
+    generated code may use:
+
+    - `avx512-vnni`: AVX-512 F, BW, VBMI and VNNI; strategies `tables` and
+      `decode` below.
+    - `avx512-bw`: AVX-512 F and BW (no VBMI, no VNNI), and `avx2`: AVX2
+      only. The `decode` strategy with `vpshufb`, the one table lookup
+      these have (16 bytes per 128-bit lane, just what a 4-bit slot
+      indexes): a chunk of 64 weights is decoded lane-major, 128-bit lane p
+      holding lane p of its 16 groups, through a table of that lane's
+      values + 1 (the activations are reordered to match, once per call);
+      the sign bits select `2 - v`; `vpmaddubsw` and `vpmaddwd` multiply
+      and widen per activation row. AVX2 does each 64-byte step as two
+      32-byte halves. `strategy=tables` is an error for these ISAs.
+
+    The `avx512-vnni` strategies:
 
     - `tables` (the paper's kernel), for constant weights: per call, each
       group of 4 int8 activations gets its 32 partial sums (one per code)
@@ -126,7 +140,7 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
   }];
   let options = [
     Option<"isa", "isa", "std::string", "\"avx512-vnni\"",
-           "Instruction set of the kernel: avx512-vnni">,
+           "Instruction set of the kernel: avx512-vnni, avx512-bw or avx2">,
     Option<"strategy", "strategy", "std::string", "\"auto\"",
            "Kernel strategy: auto, tables or decode">,
     Option<"tileBlock", "tile-block", "int64_t", "4",
@@ -134,10 +148,12 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
-    Option<"rowBlock", "row-block", "int64_t", "2",
-           "Output rows computed together (decode)">,
-    Option<"batchBlock", "batch-block", "int64_t", "8",
-           "Activation rows that share each decoded weight chunk (decode)">
+    Option<"rowBlock", "row-block", "int64_t", "0",
+           "Output rows computed together (decode; 0: the isa's default, 2 "
+           "for AVX-512, 1 for AVX2)">,
+    Option<"batchBlock", "batch-block", "int64_t", "0",
+           "Activation rows that share each decoded weight chunk (decode; "
+           "0: the isa's default, 8)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -150,12 +166,13 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
 }
 
 def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
-  let summary = "Lower int8 sherry.matmul to AArch64 NEON dot-product kernels";
+  let summary = "Lower int8 sherry.matmul to AArch64 NEON kernels";
   let description = [{
     AArch64 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with
     the format library's `matmulInt8`, for `isa=neon-dotprod` (Armv8.2-A
-    dot product extension, `+neon,+dotprod`): the micro-kernel of
-    `convert-sherry-to-vector` with NEON chunk arithmetic.
+    dot product extension, `+neon,+dotprod`) or `isa=neon` (Armv8.0 NEON):
+    the micro-kernel of `convert-sherry-to-vector` with NEON chunk
+    arithmetic.
 
     - decode: a chunk's slot nibbles and sign bits are spread to their
       groups' four lanes by constant byte shuffles (`tbl` with constant
@@ -163,20 +180,25 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
       code by byte arithmetic (the zero lane, and the sign of the first
       non-zero lane flipped by slot bits b0 and b1);
     - accumulate: one `arm_neon.intr.sdot` per 16 weights and activation
-      row (signed by signed, four products per i32 lane: no offset);
+      row (signed by signed, four products per i32 lane: no offset); for
+      `isa=neon`, two `arm_neon.intr.smull` (i8 by i8 into i16) whose sum
+      is added pairwise into the i32 lanes (`sadalp`);
     - reduce: an i32 `vector.reduction` (`addv`) per segment.
 
     What it does not take (exact mode) is left for
-    `convert-sherry-to-vector`. The code needs the dot product extension:
-    compile it with `--mattr=+neon,+dotprod` (or a CPU that has it).
+    `convert-sherry-to-vector`. `isa=neon-dotprod` code needs the dot
+    product extension: compile it with `--mattr=+neon,+dotprod` (or a CPU
+    that has it); `isa=neon` code runs on any AArch64 CPU.
   }];
   let options = [
     Option<"isa", "isa", "std::string", "\"neon-dotprod\"",
-           "Instruction set of the kernel: neon-dotprod">,
-    Option<"rowBlock", "row-block", "int64_t", "4",
-           "Output rows computed together (independent accumulators)">,
-    Option<"batchBlock", "batch-block", "int64_t", "4",
-           "Activation rows that share each decoded weight chunk">
+           "Instruction set of the kernel: neon-dotprod or neon">,
+    Option<"rowBlock", "row-block", "int64_t", "0",
+           "Output rows computed together (independent accumulators; 0: "
+           "the isa's default, 4 for neon-dotprod, 1 for neon)">,
+    Option<"batchBlock", "batch-block", "int64_t", "0",
+           "Activation rows that share each decoded weight chunk (0: the "
+           "isa's default, 4 for neon-dotprod, 8 for neon)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -196,6 +218,33 @@ def ConvertSherryX86ToLLVM : Pass<"convert-sherry-x86-to-llvm"> {
     after bufferization (intrinsic calls have unknown memory effects, which
     buffer deallocation rejects) and before or after `convert-to-llvm`.
   }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def SherrySetTargetAttributes : Pass<"sherry-set-target-attributes"> {
+  let summary = "Pin the CPU and features LLVM generates each function for";
+  let description = [{
+    Sets `target_cpu` (when `cpu` is given) and `target_features` (when
+    `features` is given) on every `llvm.func` with a body. LLVM reads them
+    in place of the code generator's own CPU and features, so a kernel
+    lowered for a smaller instruction set (AVX2 on an AVX-512 machine, NEON
+    without the dot product) stays within it however it is compiled, and a
+    kernel that needs features (VNNI, dotprod) gets them without `-mattr`.
+    `--sherry-to-llvm` runs it last for every target except `portable`.
+
+    ```mlir
+    // --sherry-set-target-attributes="cpu=haswell features=+avx2"
+    llvm.func @f() attributes {target_cpu = "haswell",
+        target_features = #llvm.target_features<["+avx2"]>} { ... }
+    ```
+  }];
+  let options = [
+    Option<"cpu", "cpu", "std::string", "\"\"",
+           "LLVM CPU name (e.g. haswell); empty: leave the compiler's">,
+    Option<"features", "features", "std::string", "\"\"",
+           "Comma-separated LLVM features, each +name or -name; empty: "
+           "leave the compiler's">
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 

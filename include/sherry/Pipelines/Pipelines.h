@@ -42,15 +42,19 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       *this, "target",
       llvm::cl::desc("Instruction set of the kernels: 'portable' (upstream "
                      "vector ops only, any CPU), 'avx512-vnni' (x86 AVX-512 "
-                     "F/BW/VBMI/VNNI), 'neon-dotprod' (AArch64 NEON with the "
-                     "dot product extension), or 'host' (the best this CPU "
-                     "has)"),
+                     "F/BW/VBMI/VNNI), 'avx512-bw' (x86 AVX-512 F/BW), "
+                     "'avx2' (x86 AVX2), 'neon-dotprod' (AArch64 NEON with "
+                     "the dot product extension), 'neon' (AArch64 Armv8.0 "
+                     "NEON), or 'host' (the best this CPU has). Every "
+                     "target but portable also pins the LLVM CPU and "
+                     "features of the generated functions"),
       llvm::cl::init("portable")};
   PassOptions::Option<std::string> strategy{
       *this, "strategy",
-      llvm::cl::desc("x86 kernel strategy: 'auto' (activation tables for "
-                     "constant weights and N < 4 or dynamic, decode + VNNI "
-                     "dot otherwise), 'tables' or 'decode'"),
+      llvm::cl::desc("x86 kernel strategy: 'auto' (avx512-vnni: activation "
+                     "tables for constant weights and N < 4 or dynamic, "
+                     "decode + VNNI dot otherwise; other targets: decode), "
+                     "'tables' (avx512-vnni only) or 'decode'"),
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tileBlock{
       *this, "tile-block",
@@ -61,13 +65,14 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "
                      "accumulators (kernel=vector; 0: the kernel's default, "
-                     "2 for avx512-vnni decode, 4 elsewhere)"),
+                     "2 for AVX-512 decode, 1 for avx2 and neon, 4 "
+                     "elsewhere)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> batchBlock{
       *this, "batch-block",
       llvm::cl::desc("Activation rows that share each decoded weight chunk "
-                     "(kernel=vector; 0: the kernel's default, 8 for "
-                     "avx512-vnni decode, 4 elsewhere)"),
+                     "(kernel=vector; 0: the kernel's default, 8 for x86 "
+                     "decode and neon, 4 elsewhere)"),
       llvm::cl::init(0)};
   PassOptions::Option<int64_t> threads{
       *this, "threads",

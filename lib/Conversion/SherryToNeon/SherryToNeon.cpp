@@ -1,7 +1,8 @@
 //===- SherryToNeon.cpp - sherry.matmul to AArch64 NEON kernels -----------===//
 //
-// The AArch64 chunk arithmetic of the sherry.matmul micro-kernel, for int8
-// mode with the dot product extension (Armv8.2-A +dotprod). A chunk is 32
+// The AArch64 chunk arithmetics of the sherry.matmul micro-kernel, for int8
+// mode: with the dot product extension (Armv8.2-A +dotprod) below, and for
+// plain Armv8.0 NEON (smull + sadalp, NeonArithmetic). A chunk is 32
 // or 64 weights (8 or 16 groups), decoded into signed ternary bytes in
 // group-major order (lane p of group j at 4j + p):
 //
@@ -39,6 +40,13 @@ using namespace mlir::sherry;
 
 namespace {
 
+/// Elements [offset, offset + size) of the 1-D vector `v`.
+Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
+  return vector::ExtractStridedSliceOp::create(
+      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
+      ArrayRef<int64_t>{1});
+}
+
 class NeonDotprodArithmetic : public ChunkArithmetic {
 public:
   bool supports(const KernelShape &shape) const override {
@@ -64,14 +72,9 @@ public:
                    Value acc, Value x, Value w) const override {
     auto words4 = VectorType::get({4}, b.getI32Type());
     for (int64_t q = 0; q < shape.chunk / 16; ++q) {
-      auto slice = [&](Value v, int64_t offset, int64_t size) -> Value {
-        return vector::ExtractStridedSliceOp::create(
-            b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
-            ArrayRef<int64_t>{1});
-      };
-      Value part =
-          arm_neon::SdotOp::create(b, loc, words4, slice(acc, 4 * q, 4),
-                                   slice(w, 16 * q, 16), slice(x, 16 * q, 16));
+      Value part = arm_neon::SdotOp::create(
+          b, loc, words4, slice(b, loc, acc, 4 * q, 4),
+          slice(b, loc, w, 16 * q, 16), slice(b, loc, x, 16 * q, 16));
       acc = vector::InsertStridedSliceOp::create(
           b, loc, part, acc, ArrayRef<int64_t>{4 * q}, ArrayRef<int64_t>{1});
     }
@@ -84,26 +87,58 @@ public:
   }
 };
 
+/// Armv8.0 NEON, no dot product instructions: the same signed decode, then
+/// per activation row one `smull` per 8 weights, summed in i16 lanes
+/// (`smlal`, `smlal2`: at most 8 products of at most 127 per lane in a chunk
+/// of 64) and widened once per chunk into 8 i32 lanes (`saddw`, `saddw2`).
+class NeonArithmetic : public NeonDotprodArithmetic {
+public:
+  VectorType accumulatorType(OpBuilder &b, const KernelShape &) const override {
+    return VectorType::get({8}, b.getI32Type());
+  }
+
+  Value accumulate(OpBuilder &b, Location loc, const KernelShape &shape,
+                   Value acc, Value x, Value w) const override {
+    auto halves8 = VectorType::get({8}, b.getI16Type());
+    Value sum;
+    for (int64_t h = 0; h < shape.chunk / 8; ++h) {
+      Value product =
+          arm_neon::SMullOp::create(b, loc, halves8, slice(b, loc, w, 8 * h, 8),
+                                    slice(b, loc, x, 8 * h, 8));
+      sum = sum ? arith::AddIOp::create(b, loc, sum, product).getResult()
+                : product;
+    }
+    return arith::AddIOp::create(
+        b, loc, acc, arith::ExtSIOp::create(b, loc, acc.getType(), sum));
+  }
+};
+
 struct ConvertSherryToNeonPass
     : public mlir::sherry::impl::ConvertSherryToNeonBase<
           ConvertSherryToNeonPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (isa != "neon-dotprod") {
-      getOperation()->emitError() << "convert-sherry-to-neon: unknown isa '"
-                                  << isa << "'; expected 'neon-dotprod'";
+    if (isa != "neon-dotprod" && isa != "neon") {
+      getOperation()->emitError()
+          << "convert-sherry-to-neon: unknown isa '" << isa
+          << "'; expected 'neon-dotprod' or 'neon'";
       return signalPassFailure();
     }
-    if (rowBlock < 1 || batchBlock < 1) {
+    if (rowBlock < 0 || batchBlock < 0) {
       getOperation()->emitError()
-          << "convert-sherry-to-neon: row-block and batch-block must be at "
-             "least 1, got row-block="
+          << "convert-sherry-to-neon: row-block and batch-block must not be "
+             "negative (0: the isa's default), got row-block="
           << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
       return signalPassFailure();
     }
+    // Without sdot an accumulator takes two registers, so one row at a time
+    // keeps 8 of them in the 32 (llc -O3: no spills in the chunk loop).
+    bool dotprod = isa == "neon-dotprod";
+    int64_t rows = rowBlock ? int64_t(rowBlock) : (dotprod ? 4 : 1);
+    int64_t batch = batchBlock ? int64_t(batchBlock) : (dotprod ? 4 : 8);
     RewritePatternSet patterns(&getContext());
-    populateSherryToNeonPatterns(patterns, rowBlock, batchBlock);
+    populateSherryToNeonPatterns(patterns, dotprod, rows, batch);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
@@ -112,8 +147,12 @@ struct ConvertSherryToNeonPass
 } // namespace
 
 void mlir::sherry::populateSherryToNeonPatterns(RewritePatternSet &patterns,
-                                                int64_t rowBlock,
+                                                bool dotprod, int64_t rowBlock,
                                                 int64_t batchBlock) {
-  patterns.add<MicroKernelPattern<NeonDotprodArithmetic>>(patterns.getContext(),
-                                                          rowBlock, batchBlock);
+  if (dotprod)
+    patterns.add<MicroKernelPattern<NeonDotprodArithmetic>>(
+        patterns.getContext(), rowBlock, batchBlock);
+  else
+    patterns.add<MicroKernelPattern<NeonArithmetic>>(patterns.getContext(),
+                                                     rowBlock, batchBlock);
 }

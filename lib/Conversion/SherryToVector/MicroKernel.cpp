@@ -12,9 +12,11 @@
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
@@ -304,8 +306,19 @@ Value blockedLoop(Emitter &e, Value from, Value to, int64_t block, Value y,
   for (int64_t size = llvm::PowerOf2Ceil(block) / 2; size >= 1; size /= 2)
     if (size < block)
       sizes.push_back(size);
+  // With static bounds, only the sizes that run are emitted.
+  std::optional<int64_t> staticFrom = getConstantIntValue(from);
+  std::optional<int64_t> staticTo = getConstantIntValue(to);
+  std::optional<int64_t> left;
+  if (staticFrom && staticTo)
+    left = *staticTo - *staticFrom;
   Value lo = from;
   for (int64_t size : sizes) {
+    if (left) {
+      if (*left < size)
+        continue;
+      *left %= size;
+    }
     Value count = arith::SubIOp::create(e.b, e.loc, to, lo);
     Value hi = arith::AddIOp::create(e.b, e.loc, lo, roundDown(e, count, size));
     y = loop(e.b, e.loc, lo, hi, size, y, [&](Emitter &le, Value i, Value iy) {
@@ -330,6 +343,8 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
     return rewriter.notifyMatchFailure(op, reason);
   if (!arithmetic.supports(*shape))
     return rewriter.notifyMatchFailure(op, "not supported by the arithmetic");
+  if (arithmetic.lanesMajor(*shape) && shape->chunk != 64)
+    return rewriter.notifyMatchFailure(op, "lane-major chunks hold 64");
 
   Location loc = op.getLoc();
   Emitter e(rewriter, loc);
@@ -350,11 +365,18 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
     if (arithmetic.offsetsWeights(*shape))
       ops.xSums = segmentSums(rewriter, loc, ops.x, shape->segment);
   }
-  if (shape->format == PackedFormat::Stq1_0)
-    ops.x = regroupStq1_0(rewriter, loc, ops.x, /*toGroupMajor=*/true);
+  // stq1_0 chunks hold their activations lane-major, sherry ones
+  // group-major: regroup where the arithmetic wants the other order.
+  bool lanesMajor = arithmetic.lanesMajor(*shape);
+  if ((shape->format == PackedFormat::Stq1_0) != lanesMajor)
+    ops.x = regroupStq1_0(rewriter, loc, ops.x, /*toGroupMajor=*/!lanesMajor);
 
-  Value n = tensor::DimOp::create(rewriter, loc, ops.x, 0);
-  Value m = tensor::DimOp::create(rewriter, loc, ops.packed, 0);
+  // Static sizes as constants, so that blockedLoop drops blocks that
+  // cannot run.
+  Value n = getValueOrCreateConstantIndexOp(
+      rewriter, loc, tensor::getMixedSize(rewriter, loc, ops.x, 0));
+  Value m = getValueOrCreateConstantIndexOp(
+      rewriter, loc, tensor::getMixedSize(rewriter, loc, ops.packed, 0));
   // Output rows go in blocks of `rowBlock`, activation rows in blocks of
   // `batchBlock` (each pair of blocks shares its decoded chunks and
   // activation reads); the rest go in smaller blocks, so that N below the

@@ -1,7 +1,9 @@
-//===- SherryToX86.cpp - sherry.matmul to AVX-512 VNNI kernels ------------===//
+//===- SherryToX86.cpp - sherry.matmul to x86 SIMD kernels ----------------===//
 //
-// The x86 chunk arithmetic of the sherry.matmul micro-kernel, for int8 mode
-// on AVX-512 with BW, VBMI and VNNI. A chunk is 64 weights (16 groups):
+// The convert-sherry-to-x86 pass, and the x86 chunk arithmetic of the
+// sherry.matmul micro-kernel for int8 mode on AVX-512 with BW, VBMI and VNNI
+// (AVX2 and AVX-512BW alone: ShuffleKernel.cpp; the paper's activation
+// tables: TableKernel.cpp). A chunk is 64 weights (16 groups):
 //
 //   vpbroadcastq   the 8 slot bytes into every quadword
 //   vpmultishiftqb byte 4j + p takes the 8 bits at 4j - 2: slot j in bits 2-5
@@ -20,7 +22,10 @@
 
 #include "sherry/Conversion/Passes.h"
 
+#include "ShuffleKernel.h"
 #include "TableKernel.h"
+
+#include "X86Arithmetic.h"
 
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
@@ -43,16 +48,8 @@ namespace format = ::sherry::format;
 
 namespace {
 
-class Avx512VnniArithmetic : public ChunkArithmetic {
+class Avx512VnniArithmetic : public X86ChunkArithmetic {
 public:
-  bool supports(const KernelShape &shape) const override {
-    return shape.int8 && shape.chunk == 64;
-  }
-
-  VectorType accumulatorType(OpBuilder &b, const KernelShape &) const override {
-    return VectorType::get({16}, b.getI32Type());
-  }
-
   Value decode(OpBuilder &b, Location loc, const KernelShape &, Value slotBytes,
                Value signBytes) const override {
     auto bytes64 = VectorType::get({64}, b.getI8Type());
@@ -97,13 +94,6 @@ public:
                    Value x, Value w) const override {
     return x86::DpbusdOp::create(b, loc, acc.getType(), acc, w, x);
   }
-
-  Value reduce(OpBuilder &b, Location loc, const KernelShape &,
-               Value acc) const override {
-    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
-  }
-
-  bool offsetsWeights(const KernelShape &) const override { return true; }
 };
 
 struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
@@ -130,9 +120,18 @@ struct ConvertSherryToX86Pass
   using Base::Base;
 
   void runOnOperation() override {
-    if (isa != "avx512-vnni") {
-      getOperation()->emitError() << "convert-sherry-to-x86: unknown isa '"
-                                  << isa << "'; expected 'avx512-vnni'";
+    if (isa != "avx512-vnni" && isa != "avx512-bw" && isa != "avx2") {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: unknown isa '" << isa
+          << "'; expected 'avx512-vnni', 'avx512-bw' or 'avx2'";
+      return signalPassFailure();
+    }
+    // The table kernel looks its tables up with vpermb (AVX512_VBMI).
+    if (strategy == "tables" && isa != "avx512-vnni") {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: strategy 'tables' needs isa "
+             "'avx512-vnni' (vpermb), got '"
+          << isa << "'";
       return signalPassFailure();
     }
     if (strategy != "auto" && strategy != "tables" && strategy != "decode") {
@@ -154,24 +153,28 @@ struct ConvertSherryToX86Pass
           << int64_t(tileBlock);
       return signalPassFailure();
     }
-    if (rowBlock < 1) {
+    if (rowBlock < 0 || batchBlock < 0) {
       getOperation()->emitError()
-          << "convert-sherry-to-x86: row-block must be at least 1, got "
-          << int64_t(rowBlock);
+          << "convert-sherry-to-x86: row-block and batch-block must not be "
+             "negative (0: the isa's default), got row-block="
+          << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
       return signalPassFailure();
     }
-    if (batchBlock < 1) {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: batch-block must be at least 1, got "
-          << int64_t(batchBlock);
-      return signalPassFailure();
-    }
+    // Measured at N = 1 and 128 (docs/targets.md): AVX2 has half the
+    // registers for accumulators twice as wide, so one row at a time.
+    int64_t rows = rowBlock ? int64_t(rowBlock) : (isa == "avx2" ? 1 : 2);
+    int64_t batch = batchBlock ? int64_t(batchBlock) : 8;
     RewritePatternSet patterns(&getContext());
-    if (strategy != "decode")
-      patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock,
-                                         tablesMaxBatch);
-    if (strategy != "tables")
-      populateSherryToX86Patterns(patterns, rowBlock, batchBlock);
+    if (isa != "avx512-vnni") {
+      populateByteShuffleKernelPatterns(patterns, /*avx512=*/isa == "avx512-bw",
+                                        rows, batch);
+    } else {
+      if (strategy != "decode")
+        patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock,
+                                           tablesMaxBatch);
+      if (strategy != "tables")
+        populateSherryToX86Patterns(patterns, rows, batch);
+    }
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -268,12 +268,14 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                                                          t[2 * half], index);
                         Value high = x86::PermbOp::create(
                             tb, tl, bytes64, t[2 * half + 1], index);
-                        lo = arith::AddIOp::create(
-                            tb, tl, lo,
-                            x86::MaddubswOp::create(tb, tl, words, low, one));
+                        lo =
+                            arith::AddIOp::create(tb, tl, lo,
+                                                  x86::Maddubsw512Op::create(
+                                                      tb, tl, words, low, one));
                         hi = arith::AddIOp::create(
                             tb, tl, hi,
-                            x86::MaddubswOp::create(tb, tl, words, one, high));
+                            x86::Maddubsw512Op::create(tb, tl, words, one,
+                                                       high));
                       }
                       next.push_back(lo);
                       next.push_back(hi);

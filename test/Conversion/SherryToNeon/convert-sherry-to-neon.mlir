@@ -1,9 +1,9 @@
 // RUN: sherry-opt %s --convert-sherry-to-neon --split-input-file | FileCheck %s
 // RUN: not sherry-opt %s --convert-sherry-to-neon="isa=sve" 2>&1 | FileCheck %s --check-prefix=ISA
-// RUN: not sherry-opt %s --convert-sherry-to-neon="row-block=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not sherry-opt %s --convert-sherry-to-neon="row-block=-1" 2>&1 | FileCheck %s --check-prefix=BLOCK
 
-// ISA: error: convert-sherry-to-neon: unknown isa 'sve'; expected 'neon-dotprod'
-// BLOCK: error: convert-sherry-to-neon: row-block and batch-block must be at least 1, got row-block=0 batch-block=4
+// ISA: error: convert-sherry-to-neon: unknown isa 'sve'; expected 'neon-dotprod' or 'neon'
+// BLOCK: error: convert-sherry-to-neon: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
 
 // int8 mode, chunks of 64: the micro-kernel with four sdot of 16 bytes per
 // chunk and activation row into one i32 lane per group, no activation sums

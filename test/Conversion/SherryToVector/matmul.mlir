@@ -1,22 +1,24 @@
 // RUN: sherry-opt %s -convert-sherry-to-vector -split-input-file -verify-diagnostics | FileCheck %s
 // RUN: sherry-opt %s -convert-sherry-to-vector="batch-block=1" -split-input-file -verify-diagnostics | FileCheck %s --check-prefix=ONE
 
-// int8 mode, one scale per row: activations quantized once; for each output
-// row, blocks of 4 activation rows (none here: N = 3) then single rows; one
-// segment of 256 elements in chunks of 64; each chunk's 8 slot bytes and 2
-// sign bytes decode in registers and meet 64 int8 activations; lanes sum in
-// i16 (4 chunks * 127 fits), widen to i32 and reduce once per segment.
+// int8 mode, one scale per row: activations quantized once; for each block
+// of 4 output rows, a block of 2 activation rows then a single one (N = 3
+// is static: the blocks of 4 that cannot run are not emitted); one segment
+// of 256 elements in chunks of 64; each chunk's 64 int8 activations per
+// activation row, then each row's 8 slot bytes and 2 sign bytes decode in
+// registers; lanes sum in i16 (4 chunks * 127 fits), widen to i32 and
+// reduce once per segment.
 // CHECK-LABEL: func @int8_row
 // CHECK: %[[Q:.*]], %[[QS:.*]] = sherry.quantize_activations %{{.*}} : tensor<3x256xf32> -> tensor<3x256xi8>, tensor<3xf32>
-// CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (tensor<3x8xf32>)
-// CHECK:   scf.for {{.*}} step %c4
+// CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %c4 iter_args(%{{.*}} = %{{.*}}) -> (tensor<3x8xf32>)
+// CHECK:   scf.for {{.*}} step %c2
 // CHECK:     scf.for
-// CHECK:       scf.for {{.*}} -> (vector<64xi16>, vector<64xi16>, vector<64xi16>, vector<64xi16>)
+// CHECK:       scf.for {{.*}} -> (vector<64xi16>, vector<64xi16>, vector<64xi16>, vector<64xi16>, vector<64xi16>, vector<64xi16>, vector<64xi16>, vector<64xi16>)
+// CHECK-COUNT-2: vector.transfer_read %[[Q]]
 // CHECK:         vector.transfer_read %{{.*}}[%[[M]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8x40xi8>, vector<8xi8>
 // CHECK:         vector.transfer_read %{{.*}}[%[[M]], %{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<8x40xi8>, vector<2xi8>
 // CHECK:         vector.shuffle
 // CHECK:         arith.select {{.*}} : vector<64xi1>, vector<64xi8>
-// CHECK-COUNT-4: vector.transfer_read %[[Q]]
 // CHECK:       arith.extsi {{.*}} : vector<64xi16> to vector<64xi32>
 // CHECK:       vector.reduction <add>, {{.*}} : vector<64xi32> into i32
 // CHECK:       arith.sitofp
@@ -62,7 +64,7 @@ func.func @k96_exact(%x: tensor<?x96xbf16>, %w: tensor<?x15xi8>,
 }
 
 // CHECK-LABEL: func @long_segment
-// CHECK: scf.for {{.*}} -> (vector<64xi32>, vector<64xi32>, vector<64xi32>, vector<64xi32>)
+// CHECK: scf.for {{.*}} -> (vector<64xi32>, vector<64xi32>, vector<64xi32>, vector<64xi32>, vector<64xi32>, vector<64xi32>, vector<64xi32>, vector<64xi32>)
 func.func @long_segment(%x: tensor<4x65536xf32>, %w: tensor<2x10240xi8>,
                         %s: tensor<2xf32>, %i: tensor<4x2xf32>) -> tensor<4x2xf32> {
   %y = sherry.matmul ins(%x, %w : tensor<4x65536xf32>, tensor<2x10240xi8>)

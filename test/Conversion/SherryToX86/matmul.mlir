@@ -10,7 +10,7 @@
 // CHECK-LABEL: func @int8_row
 // CHECK: %[[Q:.*]], %{{.*}} = sherry.quantize_activations
 // CHECK: %[[XSUM:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%{{.*}} : tensor<5x1x256xi8>) outs(%{{.*}} : tensor<5x1xi32>)
-// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>)
+// CHECK: scf.for {{.*}} -> (vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>, vector<16xi32>) {
 // CHECK:   vector.shuffle {{.*}} [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7,
 // CHECK:   sherry_x86.avx512.vpmultishiftqb
 // CHECK:   vector.bitcast {{.*}} : vector<2xi8> to vector<16xi1>

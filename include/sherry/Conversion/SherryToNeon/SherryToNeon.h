@@ -12,11 +12,12 @@ class RewritePatternSet;
 
 namespace sherry {
 /// Patterns that lower int8-mode sherry.matmul on tensors to the micro-kernel
-/// with AArch64 NEON chunk arithmetic for the dot product extension: codes
-/// decode into signed ternary bytes, products accumulate with sdot
-/// (arm_neon.intr.sdot), four bytes per i32 lane.
-void populateSherryToNeonPatterns(RewritePatternSet &patterns, int64_t rowBlock,
-                                  int64_t batchBlock);
+/// with AArch64 NEON chunk arithmetic: codes decode into signed ternary
+/// bytes; with `dotprod`, products accumulate with sdot
+/// (arm_neon.intr.sdot), four bytes per i32 lane, else (Armv8.0) with smull
+/// (arm_neon.intr.smull) and pairwise widening adds.
+void populateSherryToNeonPatterns(RewritePatternSet &patterns, bool dotprod,
+                                  int64_t rowBlock, int64_t batchBlock);
 } // namespace sherry
 } // namespace mlir
 

@@ -45,7 +45,7 @@ public:
                                      const KernelShape &shape) const = 0;
   /// The weights of a chunk from its `chunk / 8` slot bytes and `chunk / 32`
   /// sign bytes (vectors of i8), in the form accumulate() takes, lane order
-  /// group-major (lane p of group j at 4j + p).
+  /// group-major (lane p of group j at 4j + p) unless lanesMajor().
   virtual Value decode(OpBuilder &b, Location loc, const KernelShape &shape,
                        Value slotBytes, Value signBytes) const = 0;
   /// acc + x * w over a chunk; `x` holds the chunk's activations (i8 in int8
@@ -60,6 +60,10 @@ public:
   /// exceeds the true one by the segment's activation sum, which the kernel
   /// subtracts.
   virtual bool offsetsWeights(const KernelShape &shape) const { return false; }
+  /// Whether decode() returns a chunk of 64 lane-major (lane p of group j at
+  /// 16p + j) instead of group-major, as per-128-bit-lane byte shuffles
+  /// want: the kernel then reorders the activations to match, once per call.
+  virtual bool lanesMajor(const KernelShape &shape) const { return false; }
 };
 
 /// A constant i8 vector holding `values`.

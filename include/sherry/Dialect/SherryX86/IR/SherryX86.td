@@ -116,7 +116,7 @@ def SherryX86_PermbOp
   let assemblyFormat = "$table `,` $index attr-dict `:` type($result)";
 }
 
-def SherryX86_MaddubswOp
+def SherryX86_Maddubsw512Op
     : SherryX86_IntrOp<"avx512.vpmaddubsw", "llvm.x86.avx512.pmaddubs.w.512",
                        [AllTypesMatch<["a", "b"]>]> {
   let summary = "vpmaddubsw: unsigned by signed byte pairs to i16 (AVX512BW)";
@@ -131,6 +131,97 @@ def SherryX86_MaddubswOp
   let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$a,
                        VectorOfLengthAndType<[64], [I8]>:$b);
   let results = (outs VectorOfLengthAndType<[32], [I16]>:$result);
+  let assemblyFormat = "$a `,` $b attr-dict `:` type($a) `->` type($result)";
+}
+
+def SherryX86_Pmaddwd512Op
+    : SherryX86_IntrOp<"avx512.vpmaddwd", "llvm.x86.avx512.pmaddw.d.512",
+                       [AllTypesMatch<["a", "b"]>]> {
+  let summary = "vpmaddwd: signed i16 pairs to i32 (AVX512BW)";
+  let description = [{
+    Lane `i` of the result is `sext(a[2i]) * sext(b[2i]) + sext(a[2i + 1]) *
+    sext(b[2i + 1])`, wrapping in i32.
+
+    ```mlir
+    %r = sherry_x86.avx512.vpmaddwd %a, %b : vector<32xi16> -> vector<16xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32], [I16]>:$a,
+                       VectorOfLengthAndType<[32], [I16]>:$b);
+  let results = (outs VectorOfLengthAndType<[16], [I32]>:$result);
+  let assemblyFormat = "$a `,` $b attr-dict `:` type($a) `->` type($result)";
+}
+
+def SherryX86_Pshufb512Op
+    : SherryX86_IntrOp<"avx512.vpshufb", "llvm.x86.avx512.pshuf.b.512",
+                       [AllTypesMatch<["table", "index", "result"]>]> {
+  let summary = "vpshufb: a 16-byte table lookup in each 128-bit lane "
+                "(AVX512BW)";
+  let description = [{
+    Byte `i` of the result is 0 where bit 7 of `index[i]` is set, else byte
+    `index[i] % 16` of the 128-bit lane of `table` that holds byte `i`.
+
+    ```mlir
+    %v = sherry_x86.avx512.vpshufb %table, %index : vector<64xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[64], [I8]>:$table,
+                       VectorOfLengthAndType<[64], [I8]>:$index);
+  let results = (outs VectorOfLengthAndType<[64], [I8]>:$result);
+  let assemblyFormat = "$table `,` $index attr-dict `:` type($result)";
+}
+
+def SherryX86_Pshufb256Op
+    : SherryX86_IntrOp<"avx2.vpshufb", "llvm.x86.avx2.pshuf.b",
+                       [AllTypesMatch<["table", "index", "result"]>]> {
+  let summary = "vpshufb: a 16-byte table lookup in each 128-bit lane (AVX2)";
+  let description = [{
+    Byte `i` of the result is 0 where bit 7 of `index[i]` is set, else byte
+    `index[i] % 16` of the 128-bit lane of `table` that holds byte `i`.
+
+    ```mlir
+    %v = sherry_x86.avx2.vpshufb %table, %index : vector<32xi8>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32], [I8]>:$table,
+                       VectorOfLengthAndType<[32], [I8]>:$index);
+  let results = (outs VectorOfLengthAndType<[32], [I8]>:$result);
+  let assemblyFormat = "$table `,` $index attr-dict `:` type($result)";
+}
+
+def SherryX86_Maddubsw256Op
+    : SherryX86_IntrOp<"avx2.vpmaddubsw", "llvm.x86.avx2.pmadd.ub.sw",
+                       [AllTypesMatch<["a", "b"]>]> {
+  let summary = "vpmaddubsw: unsigned by signed byte pairs to i16 (AVX2)";
+  let description = [{
+    Lane `i` of the result is `zext(a[2i]) * sext(b[2i]) + zext(a[2i + 1]) *
+    sext(b[2i + 1])`, saturated to i16.
+
+    ```mlir
+    %r = sherry_x86.avx2.vpmaddubsw %a, %b : vector<32xi8> -> vector<16xi16>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32], [I8]>:$a,
+                       VectorOfLengthAndType<[32], [I8]>:$b);
+  let results = (outs VectorOfLengthAndType<[16], [I16]>:$result);
+  let assemblyFormat = "$a `,` $b attr-dict `:` type($a) `->` type($result)";
+}
+
+def SherryX86_Pmaddwd256Op
+    : SherryX86_IntrOp<"avx2.vpmaddwd", "llvm.x86.avx2.pmadd.wd",
+                       [AllTypesMatch<["a", "b"]>]> {
+  let summary = "vpmaddwd: signed i16 pairs to i32 (AVX2)";
+  let description = [{
+    Lane `i` of the result is `sext(a[2i]) * sext(b[2i]) + sext(a[2i + 1]) *
+    sext(b[2i + 1])`, wrapping in i32.
+
+    ```mlir
+    %r = sherry_x86.avx2.vpmaddwd %a, %b : vector<16xi16> -> vector<8xi32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[16], [I16]>:$a,
+                       VectorOfLengthAndType<[16], [I16]>:$b);
+  let results = (outs VectorOfLengthAndType<[8], [I32]>:$result);
   let assemblyFormat = "$a `,` $b attr-dict `:` type($a) `->` type($result)";
 }
 
