@@ -31,8 +31,9 @@ packages=(
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
   # Tests and benchmarks (bench/run.sh: OpenBLAS baseline, gnuplot charts).
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev gnuplot-nox
-  # Python package and its tests.
+  # Python package and its tests (scikit-learn: the digits of examples/qat).
   python3 python3-numpy python3-pytest python3-pybind11 python3-torch
+  python3-sklearn
   # AArch64 cross compilation and emulation.
   qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
   libstdc++-12-dev-arm64-cross

@@ -5,11 +5,13 @@ ternarized and packed by the format library (``sherry.quantize``) and one
 ``sherry.matmul`` function is compiled by ``--sherry-to-llvm`` with the
 packed weights, scales and bias as compile-time constants. ``sherrify``
 swaps every eligible ``nn.Linear`` of a model, ``fake_quant_reference`` is
-the float computation a layer stands for, and ``export_mlir`` writes
-Linear + activation stacks as func + linalg IR for ``sherry-sparsify``.
+the float computation a layer stands for, ``ternary_projection`` is the
+format's weight projection in torch (for quantization-aware training), and
+``export_mlir`` writes Linear + activation stacks as func + linalg IR for
+``sherry-sparsify``.
 
-Inference only: nothing here has a gradient (see docs/python.md, PyTorch).
-Importing this module needs torch; ``import sherry`` does not.
+SherryLinear is inference only: it has no gradient (see docs/python.md,
+PyTorch). Importing this module needs torch; ``import sherry`` does not.
 """
 
 import fnmatch
@@ -20,11 +22,13 @@ import torch
 from torch import nn
 
 from . import compiler
+from . import errors as _errors
 from . import format as _format
 
 __all__ = [
     "SherryLinear", "SherrifyReport", "export_mlir", "fake_quant_reference",
-    "quantize_activations", "sherrify", "unsupported_reason",
+    "packed_from_state", "quantize_activations", "sherrify",
+    "ternary_projection", "unsupported_reason",
 ]
 
 MODES = ("int8", "exact")
@@ -90,11 +94,25 @@ class SherryLinear(nn.Module):
     batch size, and on AVX-512 CPUs ``strategy=auto`` picks the activation
     table kernel, which needs constant weights (docs/pipelines.md).
 
+    State: the buffers ``weight_packed`` (uint8, M x row bytes),
+    ``weight_scales`` (float32, the shape of ``PackedWeights.scales``),
+    ``weight_format`` (int64: layout, granularity, group size or 0, scale
+    type, M, K; the indices of ``sherry.LAYOUTS``, ``GRANULARITIES`` and
+    ``SCALE_TYPES``) and ``bias`` (float32, M, or None) are what
+    ``state_dict()`` saves; ``load_state_dict()`` rebuilds the packed
+    weights from them (checked by the format library) and recompiles.
+    Pickling (``torch.save(model)``, ``copy.deepcopy``) recompiles too.
+    `mode` and `pipeline_options` belong to the layer, not to its state.
+    The buffers are a snapshot: changing them in place does not change what
+    runs; load a state dict instead.
+
     Inference only: the layer has no parameters and no gradient. A call on
     an input that requires grad, with grad enabled and the layer in
     training mode, raises RuntimeError; otherwise the input is detached and
-    the result never requires grad. Runs on the CPU; inputs of any float
-    dtype are computed in float32 and returned in their dtype.
+    the result never requires grad. Runs on the CPU in float32: ``.to()``
+    (``.cuda()``, ``.half()``, ...) to another device or dtype raises
+    RuntimeError; inputs of any float dtype are computed in float32 and
+    returned in their dtype.
     """
 
     def __init__(self, packed, bias=None, mode="int8",
@@ -103,20 +121,38 @@ class SherryLinear(nn.Module):
         if mode not in MODES:
             raise ValueError("unknown mode %r; expected 'int8' or 'exact'"
                              % (mode,))
-        self.packed = packed
         self.out_features, self.in_features = packed.shape
         self.mode = mode
         self.pipeline_options = pipeline_options
+        self._install(packed, bias)
+
+    def _install(self, packed, bias):
+        """Makes `packed` and `bias` the layer's weights: compiles them,
+        then (only once that succeeded) sets the attributes and buffers."""
+        m = packed.shape[0]
         if bias is not None:
             bias = torch.as_tensor(bias).detach().to("cpu", torch.float32)
             bias = bias.reshape(-1).clone()
-            if bias.numel() != self.out_features:
+            if bias.numel() != m:
                 raise ValueError("bias has %d elements, expected %d"
-                                 % (bias.numel(), self.out_features))
-        self.bias = bias
-        self.mlir = self._module_text()
-        self._compiled = compiler.compile(self.mlir, pipeline_options)
-        self._forward = self._compiled.forward
+                                 % (bias.numel(), m))
+        text = _linear_module_text(packed, bias, self.mode)
+        compiled = compiler.compile(text, self.pipeline_options)
+        self.packed = packed
+        self.mlir = text
+        self._compiled = compiled
+        self._forward = compiled.forward
+        self.register_buffer("weight_packed",
+                             torch.from_numpy(packed.data.copy()))
+        self.register_buffer("weight_scales", torch.from_numpy(
+            packed.scales.astype(np.float32)))
+        group = packed.group_size or 0
+        self.register_buffer("weight_format", torch.tensor(
+            [_format.LAYOUTS.index(packed.layout),
+             _format.GRANULARITIES.index(packed.granularity), group,
+             _format.SCALE_TYPES.index(packed.scale_type),
+             packed.shape[0], packed.shape[1]], dtype=torch.int64))
+        self.register_buffer("bias", bias)
 
     @classmethod
     def from_linear(cls, linear, layout="sherry", granularity=None,
@@ -141,39 +177,76 @@ class SherryLinear(nn.Module):
         return cls(packed, linear.bias, mode=mode,
                    pipeline_options=pipeline_options)
 
-    def _module_text(self):
-        p = self.packed
-        m, k = p.shape
-        x_type = _tensor_type((None, k), "f32")
-        y_type = _tensor_type((None, m), "f32")
-        w_type = _tensor_type(p.data.shape, "i8")
-        lines = ["%%w = arith.constant dense<%s> : %s" % (_hex(p.data),
-                                                          w_type)]
-        operands = ""
-        if p.layout != "stq1_0":
-            s_type = _tensor_type(p.scales.shape, p.scale_type)
-            lines.append("%%s = arith.constant dense<%s> : %s"
-                         % (_hex(p.scales), s_type))
-            operands += " scales(%%s : %s)" % s_type
-        if self.bias is not None:
-            b_type = _tensor_type((m,), "f32")
-            lines.append("%%b = arith.constant dense<%s> : %s"
-                         % (_hex(self.bias.numpy()), b_type))
-            operands += " bias(%%b : %s)" % b_type
-        lines += [
-            "%c0 = arith.constant 0 : index",
-            "%%n = tensor.dim %%x, %%c0 : %s" % x_type,
-            "%%e = tensor.empty(%%n) : %s" % y_type,
-            "%zero = arith.constant 0.0 : f32",
-            "%%acc = linalg.fill ins(%%zero : f32) outs(%%e : %s) -> %s"
-            % (y_type, y_type),
-            "%%y = sherry.matmul ins(%%x, %%w : %s, %s)%s outs(%%acc : %s) "
-            "layout%s mode<%s> -> %s" % (x_type, w_type, operands, y_type,
-                                         _layout_text(p), self.mode, y_type),
-            "return %%y : %s" % y_type,
-        ]
-        return ("func.func @forward(%%x: %s) -> %s {\n  %s\n}\n"
-                % (x_type, y_type, "\n  ".join(lines)))
+    # --- state_dict, load_state_dict, pickling, .to() ----------------------
+
+    _STATE = ("weight_packed", "weight_scales", "weight_format")
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys,
+                 unexpected_keys, error_msgs)
+        names = list(self._STATE) + (["bias"] if self.bias is not None
+                                     else [])
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix) and \
+                        key[len(prefix):].split(".", 1)[0] not in names:
+                    unexpected_keys.append(key)
+        missing = [prefix + n for n in names if prefix + n not in state_dict]
+        if missing:
+            if strict:
+                missing_keys.extend(missing)
+            return
+        try:
+            packed = packed_from_state(state_dict[prefix + "weight_packed"],
+                                       state_dict[prefix + "weight_scales"],
+                                       state_dict[prefix + "weight_format"])
+            if packed.shape != (self.out_features, self.in_features):
+                raise ValueError(
+                    "the weights are %d x %d, but the layer is %d x %d "
+                    "(out_features x in_features)"
+                    % (packed.shape + (self.out_features, self.in_features)))
+            bias = state_dict.get(prefix + "bias") if self.bias is not None \
+                else None
+            self._install(packed, bias)
+        except (ValueError, TypeError, _errors.SherryError) as e:
+            error_msgs.append("While loading the SherryLinear %s: %s"
+                              % (prefix.rstrip(".") or "(root)", e))
+
+    def __getstate__(self):
+        # The packed weights and the compiled code hold C handles; the
+        # buffers hold everything needed to rebuild them.
+        state = self.__dict__.copy()
+        for name in ("packed", "_compiled", "_forward"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        packed = packed_from_state(self.weight_packed, self.weight_scales,
+                                   self.weight_format)
+        self._install(packed, self.bias)
+
+    def _apply(self, fn):
+        # .to(), .cuda(), .half(), .double(), ... all come here. The layer
+        # runs compiled CPU code on float32 constants: refuse any move that
+        # would take a float32 CPU tensor elsewhere, before touching
+        # anything.
+        probe = fn(torch.zeros(1, dtype=torch.float32))
+        if not isinstance(probe, torch.Tensor) or \
+                probe.device.type != "cpu" or probe.dtype != torch.float32:
+            where = ("%s on %s" % (str(probe.dtype).replace("torch.", ""),
+                                   probe.device)
+                     if isinstance(probe, torch.Tensor) else repr(probe))
+            raise RuntimeError(
+                "SherryLinear runs compiled code on the CPU in float32 and "
+                "cannot be moved to %s; keep it on the CPU in float32 (its "
+                "inputs may have any float dtype: they are computed in "
+                "float32 and the results returned in the input's dtype)"
+                % where)
+        return super()._apply(fn)
 
     def forward(self, x):
         if not isinstance(x, torch.Tensor):
@@ -215,6 +288,100 @@ class SherryLinear(nn.Module):
         return text + ", bits_per_weight=%.4f" % p.bits_per_weight
 
 
+def _linear_module_text(p, bias, mode):
+    """The function a SherryLinear compiles: `x` times the packed weights
+    `p` (constants), plus `bias`."""
+    m, k = p.shape
+    x_type = _tensor_type((None, k), "f32")
+    y_type = _tensor_type((None, m), "f32")
+    w_type = _tensor_type(p.data.shape, "i8")
+    lines = ["%%w = arith.constant dense<%s> : %s" % (_hex(p.data), w_type)]
+    operands = ""
+    if p.layout != "stq1_0":
+        s_type = _tensor_type(p.scales.shape, p.scale_type)
+        lines.append("%%s = arith.constant dense<%s> : %s"
+                     % (_hex(p.scales), s_type))
+        operands += " scales(%%s : %s)" % s_type
+    if bias is not None:
+        b_type = _tensor_type((m,), "f32")
+        lines.append("%%b = arith.constant dense<%s> : %s"
+                     % (_hex(bias.numpy()), b_type))
+        operands += " bias(%%b : %s)" % b_type
+    lines += [
+        "%c0 = arith.constant 0 : index",
+        "%%n = tensor.dim %%x, %%c0 : %s" % x_type,
+        "%%e = tensor.empty(%%n) : %s" % y_type,
+        "%zero = arith.constant 0.0 : f32",
+        "%%acc = linalg.fill ins(%%zero : f32) outs(%%e : %s) -> %s"
+        % (y_type, y_type),
+        "%%y = sherry.matmul ins(%%x, %%w : %s, %s)%s outs(%%acc : %s) "
+        "layout%s mode<%s> -> %s" % (x_type, w_type, operands, y_type,
+                                     _layout_text(p), mode, y_type),
+        "return %%y : %s" % y_type,
+    ]
+    return ("func.func @forward(%%x: %s) -> %s {\n  %s\n}\n"
+            % (x_type, y_type, "\n  ".join(lines)))
+
+
+def packed_from_state(data, scales, fmt):
+    """``PackedWeights`` from the three buffers of a SherryLinear's state
+    (``weight_packed``, ``weight_scales``, ``weight_format``; tensors or
+    arrays). The format library checks the bytes; f16 scales and the
+    stq1_0 block scales are checked against the bytes as well. Raises
+    ValueError (or ``sherry.FormatError``) on anything inconsistent."""
+    fmt = [int(v) for v in torch.as_tensor(fmt).reshape(-1).tolist()]
+    if len(fmt) != 6:
+        raise ValueError("weight_format must hold 6 integers (layout, "
+                         "granularity, group size, scale type, M, K), got "
+                         "%d" % len(fmt))
+    layout_id, granularity_id, group, scale_type_id, m, k = fmt
+    for value, names, what in ((layout_id, _format.LAYOUTS, "layout"),
+                               (granularity_id, _format.GRANULARITIES,
+                                "granularity"),
+                               (scale_type_id, _format.SCALE_TYPES,
+                                "scale type")):
+        if not 0 <= value < len(names):
+            raise ValueError("weight_format has %s %d; expected 0 to %d"
+                             % (what, value, len(names) - 1))
+    layout = _format.LAYOUTS[layout_id]
+    granularity = _format.GRANULARITIES[granularity_id]
+    scale_type = _format.SCALE_TYPES[scale_type_id]
+    data = torch.as_tensor(data).detach().cpu()
+    if data.dtype not in (torch.uint8, torch.int8):
+        raise TypeError("weight_packed must be uint8 or int8, got %s"
+                        % data.dtype)
+    data = data.contiguous().numpy()
+    scales = torch.as_tensor(scales).detach().cpu()
+    if not scales.is_floating_point():
+        raise TypeError("weight_scales must be floating point, got %s"
+                        % scales.dtype)
+    scales = scales.to(torch.float32).contiguous().numpy()
+    if layout == "stq1_0":
+        # The block scales live in the bytes; the buffer repeats them.
+        packed = _format.PackedWeights.from_arrays(
+            data, None, (m, k), layout, granularity, group or None)
+    else:
+        packed = _format.PackedWeights.from_arrays(
+            data, scales, (m, k), layout, granularity, group or None)
+        if scale_type == "f16":
+            # from_arrays keeps f32 scales; quantizing the dequantized
+            # weights with f16 scales gives the same bytes and scales
+            # exactly when the scales are f16 values (checked below).
+            packed = _format.quantize(packed.dequantize(), layout=layout,
+                                      granularity=granularity,
+                                      group_size=group or None,
+                                      scale_type="f16")
+            if not np.array_equal(packed.data, data):
+                raise ValueError("weight_packed is not what the f16-scaled "
+                                 "weights pack to")
+    if scales.shape != packed.scales.shape or not np.array_equal(
+            scales, packed.scales.astype(np.float32)):
+        raise ValueError("weight_scales (shape %s) disagree with the "
+                         "packed weights' scales (shape %s)"
+                         % (scales.shape, packed.scales.shape))
+    return packed
+
+
 def quantize_activations(x):
     """docs/format.md, section 7, in torch, per row of the 2-D `x`:
     absmax, scale = absmax / 127 and q = round-half-even(x * (127 /
@@ -233,6 +400,74 @@ def quantize_activations(x):
     q = torch.clamp(torch.round(x * mult[:, None]), -127, 127)
     q = torch.where(zero[:, None], torch.zeros_like(q), q)
     return q.to(torch.int32), scale
+
+
+def ternary_projection(weight, granularity="row", group_size=None,
+                       scale_type="f32"):
+    """docs/format.md, section 1, in torch: the exact L2 projection of the
+    M x K `weight` onto the sherry layout's values, W' = alpha * T, as a
+    float32 tensor on `weight`'s device. In each group of four consecutive
+    K elements the smallest |w| becomes 0 (ties: the lowest lane) and the
+    others sign(w) (sign(0) = +1); alpha is the mean |w| of the kept
+    weights of each scale region ('tensor', 'row' or 'group' of
+    `group_size` elements, default 128), summed in float64 and rounded to
+    float32 (and to float16 for scale_type 'f16'), as the format library
+    does. The values equal ``sherry.quantize(weight, granularity=...,
+    group_size=..., scale_type=...).dequantize()`` (the tests check it).
+
+    No gradient flows through it (the result is detached): for
+    quantization-aware training use the straight-through estimator
+    ``weight + (ternary_projection(weight) - weight).detach()``
+    (examples/qat, docs/python.md)."""
+    w = torch.as_tensor(weight).detach()
+    if not w.is_floating_point():
+        raise TypeError("weights must be floating point, got %s" % w.dtype)
+    if w.dim() != 2:
+        raise ValueError("weights must be a 2-D M x K tensor, got shape %s"
+                         % (tuple(w.shape),))
+    if granularity not in _format.GRANULARITIES:
+        raise ValueError("unknown granularity %r; expected one of %s"
+                         % (granularity, ", ".join(
+                             map(repr, _format.GRANULARITIES))))
+    if group_size is not None and granularity != "group":
+        raise ValueError("group_size=%r needs granularity='group', not %r"
+                         % (group_size, granularity))
+    if scale_type not in _format.SCALE_TYPES:
+        raise ValueError("unknown scale type %r; expected 'f32' or 'f16'"
+                         % (scale_type,))
+    m, k = w.shape
+    g = (128 if group_size is None else group_size) \
+        if granularity == "group" else None
+    reason = unsupported_reason(k, "sherry", granularity, g)
+    if reason is None and g is not None and (g <= 0 or g % 4):
+        reason = "group size %d is not a positive multiple of 4" % g
+    if reason is not None:
+        raise ValueError(reason)
+    w = w.to(torch.float32)
+    groups = w.reshape(m, k // 4, 4)
+    magnitude = groups.abs()
+    zero = magnitude.argmin(dim=2, keepdim=True)  # first minimum on ties
+    keep = torch.ones_like(groups).scatter_(2, zero, 0.0)
+    t = (((groups >= 0).to(torch.float32) * 2 - 1) * keep).reshape(m, k)
+    kept = (magnitude * keep).reshape(m, k).to(torch.float64)
+    if granularity == "tensor":
+        alpha = (kept.sum() / (m * k * 3 // 4)).reshape(1, 1)
+    elif granularity == "row":
+        alpha = kept.sum(dim=1, keepdim=True) / (k * 3 // 4)
+    else:
+        alpha = kept.reshape(m, k // g, g).sum(dim=2) / (g * 3 // 4)
+    # A NaN or an infinity reaches its scale (0 * inf is NaN as well).
+    if not bool(torch.isfinite(alpha).all()):
+        bad = (~torch.isfinite(w)).nonzero()[0].tolist()
+        raise ValueError("%s weight at row %d, column %d" % (
+            "NaN" if bool(torch.isnan(w[bad[0], bad[1]])) else "infinite",
+            bad[0], bad[1]))
+    if granularity == "group":
+        alpha = alpha.repeat_interleave(g, dim=1)
+    alpha = alpha.to(torch.float32)
+    if scale_type == "f16":
+        alpha = alpha.to(torch.float16).to(torch.float32)
+    return alpha * t
 
 
 def fake_quant_reference(layer, x, layout="sherry", granularity=None,

@@ -4,6 +4,7 @@ export_mlir, against the independent numpy reading of docs/format.md
 
 import copy
 import glob
+import io
 import os
 import re
 import subprocess
@@ -405,3 +406,204 @@ def test_export_mlir_single_linear_and_errors():
                        torch.zeros(1, 32))
     with pytest.raises(ValueError, match="takes 32 features, but gets 64"):
         st.export_mlir(linear, torch.zeros(1, 64))
+
+
+# --- ternary_projection: the format's projection in torch ----------------
+
+@pytest.mark.parametrize("options,k", [
+    ({}, 96),
+    ({"granularity": "tensor"}, 64),
+    ({"granularity": "group"}, 256),
+    ({"granularity": "group", "group_size": 32}, 96),
+    ({"scale_type": "f16"}, 128),
+    ({"granularity": "group", "group_size": 64, "scale_type": "f16"}, 128),
+], ids=lambda v: str(v))
+def test_ternary_projection_is_the_format_library(options, k):
+    rng = np.random.default_rng(7)
+    for scale in (1.0, 1e-3, 300.0):
+        w = (scale * rng.standard_normal((33, k))).astype(np.float32)
+        # Ties (the lowest lane of equal magnitudes becomes the zero),
+        # signed zeros (sign(0) = +1), an all-zero row and group, and a
+        # row of one repeated value.
+        w[0, :8] = [0.5, -0.5, 0.5, 0.5, 0.0, -0.0, 0.0, 0.0]
+        w[1, 4:8] = [-1.0, 2.0, -1.0, 3.0]
+        w[2] = 0.0
+        w[3] = -0.25
+        w[4, :k // 2] = 0.0
+        expected = sherry.quantize(w, **options).dequantize()
+        projected = st.ternary_projection(torch.from_numpy(w), **options)
+        assert projected.dtype == torch.float32
+        np.testing.assert_array_equal(projected.numpy(), expected)
+    # float64 and float16 weights project as their float32 values.
+    w = rng.standard_normal((8, k))
+    np.testing.assert_array_equal(
+        st.ternary_projection(torch.from_numpy(w), **options).numpy(),
+        sherry.quantize(w.astype(np.float32), **options).dequantize())
+
+
+def test_ternary_projection_with_the_ste_and_errors():
+    w = torch.randn(16, 64, requires_grad=True)
+    projected = st.ternary_projection(w)
+    assert not projected.requires_grad
+    # The straight-through estimator: forward alpha T, gradient identity.
+    w_q = w + (projected - w).detach()
+    torch.testing.assert_close(w_q, projected, rtol=0, atol=1e-6)
+    w_q.sum().backward()
+    assert torch.equal(w.grad, torch.ones_like(w))
+    with pytest.raises(ValueError, match="not a multiple of 32"):
+        st.ternary_projection(torch.zeros(4, 48))
+    with pytest.raises(ValueError, match="group size 128"):
+        st.ternary_projection(torch.zeros(4, 64), granularity="group")
+    with pytest.raises(ValueError, match="needs granularity='group'"):
+        st.ternary_projection(torch.zeros(4, 64), group_size=32)
+    with pytest.raises(ValueError, match="2-D"):
+        st.ternary_projection(torch.zeros(64))
+    with pytest.raises(TypeError, match="floating point"):
+        st.ternary_projection(torch.zeros(4, 64, dtype=torch.int32))
+    bad = torch.zeros(4, 64)
+    bad[3, 9] = float("nan")
+    with pytest.raises(ValueError, match="NaN weight at row 3, column 9"):
+        st.ternary_projection(bad)
+    bad[3, 9] = float("inf")
+    with pytest.raises(ValueError, match="infinite weight at row 3"):
+        st.ternary_projection(bad, granularity="tensor")
+
+
+# --- state_dict, load_state_dict, pickling, .to() ------------------------
+
+@pytest.mark.parametrize("options,k", CONFIGS, ids=lambda v: str(v))
+def test_state_dict_round_trip(options, k):
+    layer = st.SherryLinear.from_linear(_linear(k, 24, True), **options)
+    state = layer.state_dict()
+    assert sorted(state) == ["bias", "weight_format", "weight_packed",
+                             "weight_scales"]
+    p = layer.packed
+    assert state["weight_packed"].dtype == torch.uint8
+    np.testing.assert_array_equal(state["weight_packed"].numpy(), p.data)
+    assert state["weight_scales"].dtype == torch.float32
+    np.testing.assert_array_equal(state["weight_scales"].numpy(),
+                                  p.scales.astype(np.float32))
+    assert state["weight_format"].tolist() == [
+        sherry.LAYOUTS.index(p.layout),
+        sherry.GRANULARITIES.index(p.granularity), p.group_size or 0,
+        sherry.SCALE_TYPES.index(p.scale_type), 24, k]
+    # Loading into a layer of other weights (and, for the sherry layout,
+    # another granularity) recompiles it with the saved ones.
+    other = st.SherryLinear.from_linear(_linear(k, 24, True, seed=9),
+                                        granularity="tensor"
+                                        if "layout" not in options else None,
+                                        **{o: v for o, v in options.items()
+                                           if o == "layout"})
+    x = _input((2, 3), k)
+    assert not torch.equal(other(x), layer(x))
+    result = other.load_state_dict(state)
+    assert not result.missing_keys and not result.unexpected_keys
+    assert torch.equal(other(x), layer(x))
+    assert other.mlir == layer.mlir
+    assert repr(other.packed) == repr(layer.packed)
+    np.testing.assert_array_equal(other.packed.data, p.data)
+    # torch.save / torch.load of the state and of the whole module.
+    buffer = io.BytesIO()
+    torch.save({"state": state, "model": nn.Sequential(layer, nn.ReLU())},
+               buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer)
+    assert torch.equal(saved["model"](x), torch.relu(layer(x)))
+    assert saved["model"][0].mode == layer.mode
+    fresh = st.SherryLinear.from_linear(_linear(k, 24, True, seed=9),
+                                        **options)
+    fresh.load_state_dict(saved["state"])
+    assert torch.equal(fresh(x), layer(x))
+
+
+def test_state_dict_of_a_model():
+    model = Block()
+    st.sherrify(model)
+    state = model.state_dict()
+    assert "mlp.0.weight_packed" in state and "proj.weight" in state
+    assert "head.bias" not in state             # the head has no bias
+    x = _input((2, 3), 64)
+    with torch.no_grad():
+        y = model(x)
+    other = Block()
+    with torch.no_grad():
+        for p in other.parameters():
+            p.mul_(-1)
+    st.sherrify(other)
+    with torch.no_grad():
+        assert not torch.equal(other(x), y)
+        other.load_state_dict(state)
+        assert torch.equal(other(x), y)
+        assert torch.equal(copy.deepcopy(model)(x), y)
+
+
+def test_load_state_dict_errors():
+    layer = st.SherryLinear.from_linear(_linear(64, 8, True))
+    x = _input((2,), 64)
+    y = layer(x)
+    good = layer.state_dict()
+    # Another shape.
+    wide = st.SherryLinear.from_linear(_linear(96, 8, True)).state_dict()
+    with pytest.raises(RuntimeError, match=r"the weights are 8 x 96, but "
+                                           r"the layer is 8 x 64"):
+        layer.load_state_dict(wide)
+    # Bytes or scales that do not fit, a bad format entry.
+    bad = dict(good, weight_packed=good["weight_packed"][:, :-1])
+    with pytest.raises(RuntimeError, match="While loading the SherryLinear"):
+        layer.load_state_dict(bad)
+    bad = dict(good, weight_scales=good["weight_scales"][:4])
+    with pytest.raises(RuntimeError, match="While loading the SherryLinear"):
+        layer.load_state_dict(bad)
+    fmt = good["weight_format"].clone()
+    fmt[0] = 7
+    with pytest.raises(RuntimeError, match="layout 7"):
+        layer.load_state_dict(dict(good, weight_format=fmt))
+    # f16 scales that are not f16 values.
+    half = st.SherryLinear.from_linear(_linear(64, 8, True),
+                                       scale_type="f16").state_dict()
+    half["weight_scales"] = half["weight_scales"] * (1 + 2 ** -20)
+    with pytest.raises(RuntimeError, match="disagree"):
+        layer.load_state_dict(half)
+    # Missing and unexpected keys, strict or not.
+    partial = {k: v for k, v in good.items() if k != "weight_scales"}
+    with pytest.raises(RuntimeError, match="Missing key.*weight_scales"):
+        layer.load_state_dict(partial)
+    result = layer.load_state_dict(partial, strict=False)
+    assert result.missing_keys == ["weight_scales"]     # and nothing loaded
+    with pytest.raises(RuntimeError, match="Unexpected key.*weight\""):
+        layer.load_state_dict(dict(good, weight=torch.zeros(8, 64)))
+    nobias = st.SherryLinear.from_linear(_linear(64, 8, False))
+    with pytest.raises(RuntimeError, match="Unexpected key.*bias"):
+        nobias.load_state_dict(good)
+    # None of that changed the layer.
+    assert torch.equal(layer(x), y)
+
+
+def test_to_and_friends():
+    layer = st.SherryLinear.from_linear(_linear(64, 8, True),
+                                        scale_type="f16")
+    x = _input((3,), 64)
+    y = layer(x)
+    model = nn.Sequential(layer, nn.ReLU())
+    assert model.to("cpu") is model
+    assert model.to(torch.float32).float().cpu() is model
+    model.share_memory()
+    assert torch.equal(layer(x), y)
+    assert layer.weight_scales.dtype == torch.float32
+    assert layer.packed.scale_type == "f16"
+    for move in (lambda: model.half(), lambda: model.double(),
+                 lambda: model.to(torch.bfloat16),
+                 lambda: layer.to("meta"),
+                 lambda: layer.to("cpu", torch.float16)):
+        with pytest.raises(RuntimeError,
+                           match="runs compiled code on the CPU in float32"):
+            move()
+    if torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="cannot be moved to"):
+            layer.cuda()
+    # Still the same layer, on float32 CPU buffers.
+    assert all(b.device.type == "cpu" for b in layer.buffers())
+    assert layer.weight_scales.dtype == torch.float32
+    assert torch.equal(layer(x), y)
+    # Inputs of other dtypes still work (computed in float32).
+    assert layer(x.double()).dtype == torch.float64
