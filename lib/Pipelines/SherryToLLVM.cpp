@@ -145,6 +145,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     x86.isa = target;
     x86.strategy = strategy.str();
     x86.tileBlock = options.tileBlock;
+    // A copy of the tables per thread: built by the core that reads them.
+    if (options.threads > 1)
+      x86.tableParts = options.threads;
     // auto: tables for single rows and dynamic N (decoding), decode from 4
     // rows on, where it shares each decoded chunk between batch-block rows
     // and is as fast or faster (docs/targets.md).

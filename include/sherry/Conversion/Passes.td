@@ -118,7 +118,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       16 K elements and 32 rows, two `vpermb` per nibble set fetch the
       rows' partial sums and `vpmaddubsw` adds them into i16 lanes (one per
       row), widened to i32 every 32 steps at most. An `scf.forall` over
-      blocks of `tile-block` tiles of 32 rows carries the threads.
+      blocks of `tile-block` tiles of 32 rows carries the threads; with
+      `table-parts=P` it is a forall over P parts of the rows instead, each
+      building its own copy of the tables, so that a thread reads tables
+      from its own core's caches.
     - `decode`, for any weights: the micro-kernel of
       `convert-sherry-to-vector` with x86 chunk arithmetic. A chunk of 64
       weights takes one `vpbroadcastq` of its 8 slot bytes,
@@ -145,6 +148,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "Kernel strategy: auto, tables or decode">,
     Option<"tileBlock", "tile-block", "int64_t", "4",
            "Tiles of 32 rows that share each table read (tables)">,
+    Option<"tableParts", "table-parts", "int64_t", "0",
+           "tables: split the rows into this many parts, each building its "
+           "own tables (one per thread); 0 or 1: one scf.forall iteration "
+           "per block of tiles, tables built once">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,

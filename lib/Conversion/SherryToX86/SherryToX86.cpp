@@ -97,9 +97,10 @@ public:
 };
 
 struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
-  MatmulToAvx512Tables(MLIRContext *ctx, int64_t tileBlock, int64_t maxBatch)
+  MatmulToAvx512Tables(MLIRContext *ctx, int64_t tileBlock, int64_t maxBatch,
+                       int64_t parts)
       : OpRewritePattern(ctx, /*benefit=*/2), tileBlock(tileBlock),
-        maxBatch(maxBatch) {}
+        maxBatch(maxBatch), parts(parts) {}
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -108,10 +109,10 @@ struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
     int64_t n = op.getN();
     if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
       return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
-    return lowerMatmulToTableKernel(op, rewriter, tileBlock);
+    return lowerMatmulToTableKernel(op, rewriter, tileBlock, parts);
   }
 
-  int64_t tileBlock, maxBatch;
+  int64_t tileBlock, maxBatch, parts;
 };
 
 struct ConvertSherryToX86Pass
@@ -147,6 +148,12 @@ struct ConvertSherryToX86Pass
           << int64_t(tablesMaxBatch);
       return signalPassFailure();
     }
+    if (tableParts < 0) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: table-parts must not be negative, got "
+          << int64_t(tableParts);
+      return signalPassFailure();
+    }
     if (tileBlock < 1) {
       getOperation()->emitError()
           << "convert-sherry-to-x86: tile-block must be at least 1, got "
@@ -171,7 +178,7 @@ struct ConvertSherryToX86Pass
     } else {
       if (strategy != "decode")
         patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock,
-                                           tablesMaxBatch);
+                                           tablesMaxBatch, tableParts);
       if (strategy != "tables")
         populateSherryToX86Patterns(patterns, rows, batch);
     }

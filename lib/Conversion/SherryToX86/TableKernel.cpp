@@ -372,6 +372,103 @@ Value emitTileLoop(OpBuilder &b, Location loc, const TableOperands &ops,
   return forall.getResult(0);
 }
 
+/// Columns of tiles [tile0, tile0 + count) of `y` (not past row M), whose
+/// column 0 is row `base * 32`, for every activation row, as an
+/// extract_slice / insert_slice pair around the row loop.
+Value emitBlockColumns(Emitter &e, const TableOperands &ops, Value tile0,
+                       Value base, int64_t count, Value m, Value y) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value col0 = e.muli(tile0, kRows);
+  Value width = arith::MinUIOp::create(b, loc, e.idx(count * kRows),
+                                       arith::SubIOp::create(b, loc, m, col0));
+  Value n = tensor::DimOp::create(b, loc, y, 0);
+  SmallVector<OpFoldResult> offsets{
+      b.getIndexAttr(0),
+      arith::SubIOp::create(b, loc, col0, e.muli(base, kRows)).getResult()};
+  SmallVector<OpFoldResult> sizes{n, width};
+  SmallVector<OpFoldResult> strides{b.getIndexAttr(1), b.getIndexAttr(1)};
+  Value slice =
+      tensor::ExtractSliceOp::create(b, loc, y, offsets, sizes, strides);
+  auto rows = scf::ForOp::create(
+      b, loc, e.idx(0), n, e.idx(1), ValueRange{slice},
+      [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
+        Emitter re{rb, rl};
+        scf::YieldOp::create(rb, rl,
+                             emitTiles(re, ops, tile0, count, row, iter[0]));
+      });
+  return tensor::InsertSliceOp::create(b, loc, rows.getResult(0), y, offsets,
+                                       sizes, strides);
+}
+
+/// An scf.forall over `parts` contiguous parts of the tiles (whole blocks
+/// of `count`; the last part also takes the tiles past the last block).
+/// Each part builds its own tables from the int8 activations `q` and then
+/// computes its blocks in order: with one part per thread the tables are
+/// written and read by the same core, instead of crossing to the other
+/// cores' caches on every call (the forall over blocks of emitTileLoop).
+Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
+                   int64_t tiles, int64_t count, int64_t parts, Value m,
+                   Value y) {
+  int64_t blocks = tiles / count;
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(parts)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{y},
+      /*mapping=*/std::nullopt,
+      [&](OpBuilder &fb, Location fl, ValueRange args) {
+        Emitter fe{fb, fl};
+        Value part = args[0], shared = args[1];
+        ops.tables = buildTables(fe, q, ops.k);
+        // Blocks [part * blocks / parts, (part + 1) * blocks / parts).
+        auto blockTile = [&](Value p) {
+          return fe.muli(
+              arith::DivUIOp::create(fb, fl, fe.muli(p, blocks), fe.idx(parts)),
+              count);
+        };
+        Value first = blockTile(part);
+        Value next = fe.addi(part, fe.idx(1));
+        Value blocksEnd = blockTile(next);
+        Value isLast = arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::eq,
+                                             next, fe.idx(parts));
+        Value last =
+            arith::SelectOp::create(fb, fl, isLast, fe.idx(tiles), blocksEnd);
+        Value col0 = fe.muli(first, kRows);
+        Value end = arith::MinUIOp::create(fb, fl, fe.muli(last, kRows), m);
+        Value n = tensor::DimOp::create(fb, fl, shared, 0);
+        SmallVector<OpFoldResult> offsets{fb.getIndexAttr(0), col0};
+        SmallVector<OpFoldResult> sizes{
+            n, arith::SubIOp::create(fb, fl, end, col0).getResult()};
+        SmallVector<OpFoldResult> strides{fb.getIndexAttr(1),
+                                          fb.getIndexAttr(1)};
+        Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
+                                                     sizes, strides);
+        auto blockLoop = [&](Value from, Value to, int64_t size, Value init) {
+          return scf::ForOp::create(
+                     fb, fl, from, to, fe.idx(size), ValueRange{init},
+                     [&](OpBuilder &lb, Location ll, Value tile0,
+                         ValueRange iter) {
+                       Emitter le{lb, ll};
+                       scf::YieldOp::create(lb, ll,
+                                            emitBlockColumns(le, ops, tile0,
+                                                             first, size, m,
+                                                             iter[0]));
+                     })
+              .getResult(0);
+        };
+        if (blocks > 0)
+          slice = blockLoop(first, blocksEnd, count, slice);
+        if (blocks * count < tiles)
+          slice = blockLoop(blocksEnd, last, 1, slice);
+        auto terminator = scf::InParallelOp::create(fb, fl);
+        OpBuilder::InsertionGuard guard(fb);
+        fb.setInsertionPointToStart(terminator.getBody());
+        tensor::ParallelInsertSliceOp::create(fb, fl, slice, shared, offsets,
+                                              sizes, strides);
+      });
+  return forall.getResult(0);
+}
+
 /// A constant holding `data` in `type`.
 Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
                     ArrayRef<int8_t> data, StringRef name) {
@@ -383,7 +480,8 @@ Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
 
 LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
                                                      PatternRewriter &rewriter,
-                                                     int64_t tileBlock) {
+                                                     int64_t tileBlock,
+                                                     int64_t parts) {
   if (op.getResult().empty() || op.getMode() != ActivationMode::Int8)
     return rewriter.notifyMatchFailure(op, "int8 mode on tensors only");
   int64_t k = op.getK(), m = op.getM();
@@ -457,9 +555,14 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
   if (ops.blockScales)
     q = regroupStq1_0(rewriter, loc, q, /*toGroupMajor=*/true);
   ops.xScales = quant.getScales();
+  Value mValue = e.idx(m);
+  if (parts > 1) {
+    rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles, tileBlock,
+                                        parts, mValue, op.getInit()));
+    return success();
+  }
   ops.tables = buildTables(e, q, k);
 
-  Value mValue = e.idx(m);
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();
   if (mainTiles > 0)

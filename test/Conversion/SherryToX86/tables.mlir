@@ -1,5 +1,18 @@
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables" | FileCheck %s
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=decode" | FileCheck %s --check-prefix=DECODE
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2" | FileCheck %s --check-prefix=PARTS
+// RUN: not sherry-opt %s -convert-sherry-to-x86="table-parts=-1" 2>&1 | FileCheck %s --check-prefix=BADPARTS
+
+// With table-parts, a forall over the parts, each building its own tables
+// and then running its tiles in order (here: one tile, in the last part).
+// PARTS-LABEL: func @constant_weights
+// PARTS: sherry.quantize_activations
+// PARTS: scf.forall (%{{.*}}) in (2) shared_outs
+// PARTS:   scf.for {{.*}} -> (tensor<?x2x256xi8>)
+// PARTS:   tensor.extract_slice
+// PARTS:   scf.for {{.*}} step %c1 iter_args({{.*}}) -> (tensor<?x?xf32>)
+// PARTS:   tensor.parallel_insert_slice
+// BADPARTS: error: convert-sherry-to-x86: table-parts must not be negative, got -1
 // RUN: sherry-opt %s --sherry-to-llvm="target=avx512-vnni" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=x86_64-linux-gnu -mattr=+avx512f,+avx512bw,+avx512vbmi,+avx512vnni | FileCheck %s --check-prefix=ASM
 
 // Constant weights: regrouped at compile time (2 rows pad to one tile of
