@@ -51,6 +51,11 @@ VARIANTS = {
     "vnni_t1": ("avx512-vnni", 1, "target=avx512-vnni threads=1"),
     "vnni_t2": ("avx512-vnni", 2,
                 "target=avx512-vnni threads=2 row-tile=64"),
+    "avx512bw_t1": ("avx512-bw", 1, "target=avx512-bw threads=1"),
+    "avx512bw_t2": ("avx512-bw", 2,
+                    "target=avx512-bw threads=2 row-tile=64"),
+    "avx2_t1": ("avx2", 1, "target=avx2 threads=1"),
+    "avx2_t2": ("avx2", 2, "target=avx2 threads=2 row-tile=64"),
     "tables_t1": ("avx512-vnni", 1,
                   "target=avx512-vnni strategy=tables threads=1"),
     "tables_t2": ("avx512-vnni", 2,
@@ -63,6 +68,26 @@ CONSTANT_WEIGHTS = {"tables_t1", "tables_t2"}
 LAYERS = 16
 LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
                 (8192, 2048), (8192, 2048), (2048, 8192)]
+
+
+# /proc/cpuinfo flags each target's kernels need.
+TARGET_FLAGS = {
+    "avx512-vnni": {"avx512f", "avx512bw", "avx512vbmi", "avx512_vnni"},
+    "avx512-bw": {"avx512f", "avx512bw"},
+    "avx2": {"avx2"},
+}
+
+
+def cpu_flags():
+    """The flags of the first CPU in /proc/cpuinfo (empty where unreadable)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
 
 
 def shape_seed(m, k):
@@ -207,6 +232,14 @@ def main():
     for v in variants:
         if v not in VARIANTS:
             ap.error(f"unknown variant '{v}'")
+    # Only what this CPU runs (the harness calls every kernel).
+    flags = cpu_flags()
+    runnable = [v for v in variants
+                if TARGET_FLAGS.get(VARIANTS[v][0], set()) <= flags]
+    for v in sorted(set(variants) - set(runnable)):
+        print(f"gen_kernels.py: skipping {v}: this CPU lacks "
+              f"{' '.join(sorted(TARGET_FLAGS[VARIANTS[v][0]] - flags))}")
+    variants = runnable
 
     kdir = os.path.join(a.out, "kernels")
     os.makedirs(kdir, exist_ok=True)

@@ -24,7 +24,24 @@ SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
               (8192, 2048): "gate, up", (2048, 8192): "down"}
 VARIANT_LABEL = {"tables": "sherry tables (avx512, weights compiled in)",
                  "vnni": "sherry decode (avx512-vnni, weights as arguments)",
+                 "avx512bw": "sherry decode (avx512-bw)",
+                 "avx2": "sherry decode (avx2)",
                  "portable": "sherry portable"}
+# Column order of the sherry variants.
+VARIANT_ORDER = ("tables", "vnni", "avx512bw", "avx2", "portable")
+# What strategy=auto compiles for constant weights on this machine
+# (avx512-vnni: tables below N = 4, decode from there on): the variant the
+# ratios to other implementations are taken against.
+AUTO_TABLES_MAX_BATCH = 4
+
+
+def auto_variant(variants, n, t):
+    """The variant strategy=auto picks at N = n on t threads, falling back
+    to what the run has."""
+    prefer = (("tables", "vnni") if n < AUTO_TABLES_MAX_BATCH
+              else ("vnni", "tables")) + ("portable",)
+    return next((f"{v}_t{t}" for v in prefer if f"{v}_t{t}" in variants),
+                None)
 
 
 def run(cmd):
@@ -342,12 +359,10 @@ def main():
 
     # ---- Ratios: time of the other / time of ours (> 1: ours faster). ---
     ratios = []
-    best = next((f"{v}_t{{t}}" for v in ("tables", "vnni", "portable")
-                 if any(x.startswith(v) for x in variants)), "portable_t{t}")
     for t in (1, 2):
-        ours_v = best.format(t=t)
         for (m, k) in shapes:
             for n in batches:
+                ours_v = auto_variant(variants, n, t)
                 ours = find("sherry", t, m, k, n, ours_v)
                 if ours is None:
                     continue
@@ -400,7 +415,7 @@ def main():
         panels = []
         for t in (1, 2):
             series = []
-            for v in ("tables", "vnni", "portable"):
+            for v in VARIANT_ORDER:
                 if f"{v}_t{t}" in variants:
                     series.append((f"sherry {v}", [
                         find("sherry", t, m, k, n, f"{v}_t{t}")
@@ -552,7 +567,7 @@ def main():
     for n in batches:
         for t in (1, 2):
             cols = []
-            for v in ("tables", "vnni", "portable"):
+            for v in VARIANT_ORDER:
                 if f"{v}_t{t}" in variants:
                     cols.append((VARIANT_LABEL[v], "sherry", f"{v}_t{t}"))
             for impl, lab in (("ggml_tq2_0", "ggml TQ2_0 (2.06 bpw)"),
@@ -564,7 +579,7 @@ def main():
                     cols.append((lab, impl, None))
             if not cols:
                 continue
-            ours_v = best.format(t=t)
+            ours_v = auto_variant(variants, n, t)
             rcols = [c for c in cols if c[1] != "sherry"]
             w(f"## N={n} ({'decode' if n == 1 else 'prefill chunk'}), "
               f"{t} thread{'s' if t > 1 else ''}: median µs per call")
@@ -599,6 +614,11 @@ def main():
             else:
                 w("GMAC/s: M·K·N multiply-accumulates per second, "
                   f"{VARIANT_LABEL[ours_v.split('_')[0]]}.")
+            w(f"Ratios: other time / time of "
+              f"{VARIANT_LABEL[ours_v.split('_')[0]]}, the kernel "
+              f"`strategy=auto` compiles for constant weights at N = {n} "
+              f"(tables below N = {AUTO_TABLES_MAX_BATCH}, decode from "
+              "there on).")
             w("")
     for n, png in charts:
         w(f"![N={n}, median µs per call](performance/{png})")
