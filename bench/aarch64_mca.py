@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Static cost of the portable kernel's hot loop on AArch64 (llvm-mca).
+"""Static cost of the AArch64 kernels' hot loops (llvm-mca).
 
 AArch64 cannot be timed on this machine, so this compiles the LLVM IR of a
-portable sherry kernel (the same IR the x86 figures run) with
-`llc -mtriple=aarch64-linux-gnu -mattr=+neon,+dotprod`, takes its hot loop
+sherry kernel (a portable one, the same IR the x86 figures run, or one
+lowered for target=neon-dotprod or neon, whose functions pin their own
+features) with `llc -mtriple=aarch64-linux-gnu -mattr=+neon,+dotprod`,
+takes its hot loop
 (the innermost loop with the most instructions) and asks llvm-mca for its
 throughput on Neoverse N1 and Cortex-A76.
 
@@ -56,12 +58,12 @@ def packed_bytes(body):
     split into narrow (< 16 bytes: packed weights) and wide loads."""
     narrow, wide = [], 0
     for ins in body:
-        m = re.match(r"(ldr|ldp|ld1)\s+(.*)", ins)
+        m = re.match(r"(ldur|ldr|ldp|ld1)\s+(.*)", ins)
         if not m or "[sp" in ins or ":lo12:" in ins:
             continue
         regs = re.findall(r"\b([bhsdq])\d+\b", m.group(2).split("[")[0])
         nbytes = sum(LOAD_BYTES[r] for r in regs)
-        if m.group(1) == "ldr" and len(regs) == 1 and nbytes < 16:
+        if m.group(1) in ("ldr", "ldur") and len(regs) == 1 and nbytes < 16:
             narrow.append(nbytes)
         else:
             wide += nbytes

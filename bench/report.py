@@ -663,10 +663,13 @@ def main():
             w("")
 
     if mca:
-        w("## AArch64: static cost of the portable kernel (not timed)")
+        w("## AArch64: static cost of the kernels (not timed)")
         w("")
         w("AArch64 cannot be timed on this machine. The LLVM IR of the "
-          "portable kernels above (the same IR that runs on x86 here) is "
+          "portable kernels above (the same IR that runs on x86 here), and "
+          "of the same matmuls compiled with `--sherry-to-llvm=\"target="
+          "neon-dotprod\"` (`sdot`) and `target=neon` (Armv8.0: `smull`, "
+          "the functions pinned to plain NEON), is "
           "compiled with `llc -O3 -mtriple=aarch64-linux-gnu "
           "-mattr=+neon,+dotprod`; the hot loop (the innermost loop with "
           "the most instructions) goes through `llvm-mca -iterations=200` "
@@ -682,7 +685,8 @@ def main():
         w("|---|---|---|---|---|---|---|---|")
         for r in mca:
             kn = re.match(r"sherry_(\w+?)_(\d+x\d+)_n(\d+)", r["kernel"])
-            name = f"portable {kn.group(2)}" if kn else r["kernel"]
+            name = (f"{kn.group(1).split('_')[0]} {kn.group(2)}" if kn
+                    else r["kernel"])
             nn = kn.group(3) if kn else "?"
             ipw = r.get("instructions_per_256_weights")
             c1 = r.get("neoverse-n1", {}).get("cycles_per_256_weights")
@@ -695,8 +699,10 @@ def main():
               f"{'–' if c2 is None else f'{c2:.0f}'} |")
         w("")
         w("At N>1 each decoded weight serves the loop's batch block "
-          "of activation rows (batch-block=4), so the cost per "
-          "multiply-accumulate is the figure divided by that block.")
+          "of activation rows (4 for portable and neondotprod, 8 for neon, "
+          "whose loop also holds one row where the others hold 4), so the "
+          "cost per multiply-accumulate is the figure divided by the "
+          "pairs of the block.")
         w("")
 
     # 2 threads slower than 1 on the same work: a sign of contention.

@@ -80,8 +80,18 @@ if command -v /usr/lib/llvm-22/bin/llc >/dev/null &&
   mca_in=()
   for f in "$out"/kernels/sherry_portable_t1_*.ll; do
     case "$f" in
-      *_2048x2048_n1.ll|*_2048x2048_n128.ll|*_64x256_n1.ll) mca_in+=("$f") ;;
+      *_2048x2048_n1.ll|*_2048x2048_n128.ll|*_64x256_n1.ll) ;;
+      *) continue ;;
     esac
+    mca_in+=("$f")
+    # The AArch64 kernels of the same matmul: --sherry-to-llvm for the
+    # NEON targets (their functions pin +dotprod or plain NEON).
+    for t in neon-dotprod neon; do
+      aarch64="${f/sherry_portable_t1_/sherry_${t//-/}_t1_}"
+      "$sherry_opt" "${f%.ll}.mlir" --sherry-to-llvm="target=$t threads=1" |
+        /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir -o "$aarch64"
+      mca_in+=("$aarch64")
+    done
   done
   if [ ${#mca_in[@]} -gt 0 ]; then
     /usr/bin/python3 "$root/bench/aarch64_mca.py" "${mca_in[@]}" \
