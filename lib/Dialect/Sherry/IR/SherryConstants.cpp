@@ -26,9 +26,12 @@ mlir::sherry::getElementsAsFloats(Attribute attr) {
     }
     return out;
   }
+  // A blob is only as long as it is, whatever its type says: one of
+  // another size is left alone (translation rejects it later).
   if (auto blob = dyn_cast_or_null<DenseF32ResourceElementsAttr>(attr))
     if (std::optional<ArrayRef<float>> data = blob.tryGetAsArrayRef())
-      return std::vector<float>(data->begin(), data->end());
+      if (int64_t(data->size()) == blob.getType().getNumElements())
+        return std::vector<float>(data->begin(), data->end());
   return std::nullopt;
 }
 
@@ -45,7 +48,8 @@ mlir::sherry::getElementsAsInt8(Attribute attr) {
   }
   if (auto blob = dyn_cast_or_null<DenseI8ResourceElementsAttr>(attr))
     if (std::optional<ArrayRef<int8_t>> data = blob.tryGetAsArrayRef())
-      return std::vector<int8_t>(data->begin(), data->end());
+      if (int64_t(data->size()) == blob.getType().getNumElements())
+        return std::vector<int8_t>(data->begin(), data->end());
   return std::nullopt;
 }
 
