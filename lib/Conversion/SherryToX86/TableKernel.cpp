@@ -93,18 +93,25 @@ struct Emitter {
   }
 };
 
-/// The 32 partial sums of one group, lane c holding sum_p t_p(c) * x_p for
-/// code c: a low-byte and a high-byte vector of 32 bytes each.
-std::pair<Value, Value> groupTable(Emitter &e, Value x4, int64_t first) {
+/// The partial sums of two groups, as their table bytes: for groups `a`
+/// and `b` of the 16 int8 activations `x16` (as i16), lane c of a group's
+/// 32 holds sum_p t_p(c) * x_p, in [-381, 381]. Codes 16..31 are codes
+/// 0..15 with the sign flipped, so only 16 sums per group are multiplied
+/// out (both groups in one vector<32xi16>) and the rest are negated.
+/// Returns the low bytes of groups a and b (64) and their high bytes (64).
+std::pair<Value, Value> pairTables(Emitter &e, Value x16, int64_t a,
+                                   int64_t b) {
   auto words = VectorType::get({32}, e.b.getI16Type());
   Value sum;
   for (int64_t p = 0; p < 4; ++p) {
     SmallVector<int16_t> column;
-    for (int64_t c = 0; c < 32; ++c)
-      column.push_back(int16_t(((format::kCodebook[c] >> (2 * p)) & 3) - 1));
-    Value x = vector::ExtractOp::create(e.b, e.loc, x4, first + p);
-    x = arith::ExtSIOp::create(e.b, e.loc, e.b.getI16Type(), x);
-    x = vector::BroadcastOp::create(e.b, e.loc, words, x);
+    SmallVector<int64_t> lanes;
+    for (int64_t i = 0; i < 32; ++i) {
+      column.push_back(
+          int16_t(((format::kCodebook[i % 16] >> (2 * p)) & 3) - 1));
+      lanes.push_back(4 * (i < 16 ? a : b) + p);
+    }
+    Value x = vector::ShuffleOp::create(e.b, e.loc, x16, x16, lanes);
     Value term = arith::MulIOp::create(
         e.b, e.loc, x,
         arith::ConstantOp::create(
@@ -112,12 +119,19 @@ std::pair<Value, Value> groupTable(Emitter &e, Value x4, int64_t first) {
             DenseElementsAttr::get(words, ArrayRef<int16_t>(column))));
     sum = sum ? arith::AddIOp::create(e.b, e.loc, sum, term).getResult() : term;
   }
-  auto bytes32 = VectorType::get({32}, e.b.getI8Type());
-  Value low = arith::TruncIOp::create(e.b, e.loc, bytes32, sum);
+  Value negated = arith::SubIOp::create(e.b, e.loc, e.zeros(words), sum);
+  // Group a's codes 0..15, then 16..31, then group b's.
+  SmallVector<int64_t> order;
+  for (int64_t i = 0; i < 64; ++i)
+    order.push_back((i / 16) % 2 * 32 + i / 32 * 16 + i % 16);
+  Value all = vector::ShuffleOp::create(e.b, e.loc, sum, negated, order);
+  auto bytes64 = VectorType::get({64}, e.b.getI8Type());
+  Value low = arith::TruncIOp::create(e.b, e.loc, bytes64, all);
   Value high = arith::TruncIOp::create(
-      e.b, e.loc, bytes32,
-      arith::ShRSIOp::create(e.b, e.loc, sum,
-                             e.splat(words, e.b.getI16IntegerAttr(8))));
+      e.b, e.loc, bytes64,
+      arith::ShRSIOp::create(e.b, e.loc, all,
+                             e.splat(VectorType::get({64}, e.b.getI16Type()),
+                                     e.b.getI16IntegerAttr(8))));
   return {low, high};
 }
 
@@ -130,9 +144,6 @@ Value buildTables(Emitter &e, Value q, int64_t k) {
   SmallVector<OpFoldResult> sizes{n, e.b.getIndexAttr(steps),
                                   e.b.getIndexAttr(256)};
   Value empty = tensor::EmptyOp::create(e.b, e.loc, sizes, e.b.getI8Type());
-  SmallVector<int64_t> concat;
-  for (int64_t i = 0; i < 64; ++i)
-    concat.push_back(i);
   auto rows = scf::ForOp::create(
       e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{empty},
       [&](OpBuilder &rb, Location rl, Value row, ValueRange rowIter) {
@@ -141,15 +152,12 @@ Value buildTables(Emitter &e, Value q, int64_t k) {
             rb, rl, re.idx(0), re.idx(steps), re.idx(1), rowIter,
             [&](OpBuilder &sb, Location sl, Value s, ValueRange iter) {
               Emitter se{sb, sl};
-              Value x16 = se.read(q, {row, se.muli(s, 16)}, 16);
+              Value x16 = arith::ExtSIOp::create(
+                  sb, sl, VectorType::get({16}, sb.getI16Type()),
+                  se.read(q, {row, se.muli(s, 16)}, 16));
               Value t = iter[0];
               for (int64_t pair = 0; pair < 2; ++pair) {
-                auto [low0, high0] = groupTable(se, x16, 8 * pair);
-                auto [low1, high1] = groupTable(se, x16, 8 * pair + 4);
-                Value low =
-                    vector::ShuffleOp::create(sb, sl, low0, low1, concat);
-                Value high =
-                    vector::ShuffleOp::create(sb, sl, high0, high1, concat);
+                auto [low, high] = pairTables(se, x16, 2 * pair, 2 * pair + 1);
                 t = vector::TransferWriteOp::create(
                         sb, sl, low, t, ValueRange{row, s, se.idx(128 * pair)},
                         ArrayRef<bool>{true})
