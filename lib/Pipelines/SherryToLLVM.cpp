@@ -40,32 +40,31 @@ std::string mlir::sherry::resolveSherryTarget(const std::string &target) {
   return "portable";
 }
 
-namespace {
-
-/// The LLVM CPU and features that pin a target's instruction set: the
-/// features its kernels need and, for the smaller sets, a CPU that has no
-/// more than them (so that generic vector code cannot use AVX-512, VBMI,
-/// VNNI, GFNI or dotprod where the target lacks them).
-struct TargetAttributes {
-  StringRef cpu, features;
-};
-
-std::optional<TargetAttributes> getTargetAttributes(StringRef target) {
+/// The smaller sets get a CPU that has no more than them, so that generic
+/// vector code cannot use AVX-512, VBMI, VNNI, GFNI or dotprod where the
+/// target lacks them.
+std::optional<sherry::SherryTargetAttributes>
+mlir::sherry::getSherryTargetAttributes(StringRef target) {
   if (target == "avx512-vnni")
-    return TargetAttributes{"", "+avx512f,+avx512bw,+avx512vbmi,+avx512vnni"};
+    return SherryTargetAttributes{
+        "", "+avx512f,+avx512bw,+avx512vbmi,+avx512vnni", true};
   if (target == "avx512-bw")
-    return TargetAttributes{"skylake-avx512", "+avx512f,+avx512bw"};
+    return SherryTargetAttributes{"skylake-avx512", "+avx512f,+avx512bw", true};
   if (target == "avx2")
-    return TargetAttributes{"haswell", "+avx2"};
+    return SherryTargetAttributes{"haswell", "+avx2", true};
   if (target == "neon-dotprod")
-    return TargetAttributes{"", "+neon,+dotprod"};
+    return SherryTargetAttributes{"", "+neon,+dotprod", false};
   if (target == "neon")
-    return TargetAttributes{"generic", "+neon,-dotprod"};
+    return SherryTargetAttributes{"generic", "+neon,-dotprod", false};
   return std::nullopt;
 }
 
+namespace {
+
 bool isX86Target(StringRef target) {
-  return target == "avx512-vnni" || target == "avx512-bw" || target == "avx2";
+  std::optional<sherry::SherryTargetAttributes> attributes =
+      sherry::getSherryTargetAttributes(target);
+  return attributes && attributes->x86;
 }
 
 } // namespace
@@ -74,7 +73,7 @@ LogicalResult
 mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
                                         std::string &message) {
   if (options.target != "portable" && options.target != "host" &&
-      !getTargetAttributes(options.target)) {
+      !getSherryTargetAttributes(options.target)) {
     message = "unknown target '" + options.target +
               "'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', "
               "'neon-dotprod', 'neon' or 'host'";
@@ -230,8 +229,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
-  if (std::optional<TargetAttributes> attributes =
-          getTargetAttributes(target)) {
+  if (std::optional<SherryTargetAttributes> attributes =
+          getSherryTargetAttributes(target)) {
     SherrySetTargetAttributesOptions pin;
     pin.cpu = attributes->cpu.str();
     pin.features = attributes->features.str();

@@ -425,6 +425,39 @@ std::unique_ptr<llvm::ToolOutputFile> openOutput(StringRef name) {
   return file;
 }
 
+/// The pipeline pins each function to its target's features, so a CPU that
+/// --mcpu/--mattr describe without them would get code it cannot run: an
+/// error where they are explicit. With neither, the kernels' own features
+/// apply (cross-compiling for a CPU of that kind).
+LogicalResult checkKernelFeatures(StringRef target,
+                                  const llvm::TargetMachine &machine) {
+  std::optional<sherry::SherryTargetAttributes> attributes =
+      sherry::getSherryTargetAttributes(target);
+  const llvm::Triple &triple = machine.getTargetTriple();
+  // The other architecture fails later, in translation, with its own error.
+  if (!attributes || (targetCPU.empty() && targetFeatures.empty()) ||
+      attributes->x86 != triple.isX86() ||
+      !attributes->x86 != triple.isAArch64())
+    return success();
+  SmallVector<StringRef> entries, missing;
+  attributes->features.split(entries, ',');
+  for (StringRef entry : entries)
+    if (entry.starts_with("+") &&
+        !machine.getMCSubtargetInfo()->checkFeatures(entry))
+      missing.push_back(entry.drop_front());
+  if (missing.empty())
+    return success();
+  StringRef cpu = machine.getTargetCPU();
+  std::string described = (cpu.empty() ? "generic" : cpu).str();
+  if (!targetFeatures.empty())
+    described += " with " + targetFeatures;
+  fail("--pipeline-options target=" + target.str() + " needs " +
+       llvm::join(missing, ", ") + ", which the CPU of --mcpu/--mattr (" +
+       described +
+       ") does not have: name a target that CPU has, or add the features");
+  return failure();
+}
+
 int compile(MLIRContext &context) {
   // Cheap checks first: the pipeline options and the target.
   std::unique_ptr<sherry::SherryToLLVMOptions> options =
@@ -438,6 +471,8 @@ int compile(MLIRContext &context) {
                 "': " + optionError);
   std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
   if (!machine)
+    return 1;
+  if (failed(checkKernelFeatures(options->target, *machine)))
     return 1;
   std::string output =
       outputFilename.empty() ? defaultOutputFilename() : outputFilename;

@@ -97,6 +97,18 @@ void buildSherryToLLVMPipeline(OpPassManager &pm,
 /// best one its CPU supports, other names stay as they are.
 std::string resolveSherryTarget(const std::string &target);
 
+/// What `--sherry-to-llvm` pins on the functions it generates for a target
+/// (sherry-set-target-attributes): the LLVM CPU (empty: the code
+/// generator's own) and the comma-separated features, whose `+` entries the
+/// kernels need. None for `portable`, `host` and unknown names.
+struct SherryTargetAttributes {
+  llvm::StringRef cpu, features;
+  /// Whether the kernels are x86 code (else AArch64).
+  bool x86;
+};
+std::optional<SherryTargetAttributes>
+getSherryTargetAttributes(llvm::StringRef target);
+
 /// Checks `options`; the message names the bad option.
 LogicalResult verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
                                         std::string &message);
