@@ -8,9 +8,11 @@
 #
 # --build-dir DIR  build directory (default: build-asan). An existing one
 #                  keeps its other cache settings (e.g. SHERRY_FUZZ=ON).
-# --subset         only the format unit tests and the lit tests of
-#                  sherry-pack, sherry-opt and sherry-compile (the suites
-#                  that run our instrumented tools; no mlir-runner tests).
+# --subset         the format and dialect unit tests and the lit tests
+#                  that run every pass and kernel lowering through our
+#                  instrumented tools (Conversion, Dialect, Pipelines,
+#                  sherry-pack, sherry-opt, sherry-compile; no mlir-runner
+#                  tests). CI runs this (ctest's sanitize-subset).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -37,7 +39,7 @@ cmake -G Ninja -S "$root" -B "$build_dir" \
 # Only what the tests below need (not the C API, the docs or the examples).
 if [[ $subset -eq 1 ]]; then
   cmake --build "$build_dir" --target sherry-opt sherry-pack sherry-compile \
-    SherryFormatTests
+    SherryFormatTests SherryDialectTests
 else
   cmake --build "$build_dir" --target sherry-opt sherry-pack sherry-compile \
     SherryUnitTests
@@ -57,6 +59,7 @@ status=0
 echo "== unit tests (ASan+UBSan)"
 if [[ $subset -eq 1 ]]; then
   "$build_dir/unittests/Format/SherryFormatTests" --gtest_brief=1 || status=1
+  "$build_dir/unittests/Dialect/SherryDialectTests" --gtest_brief=1 || status=1
 else
   for t in "$build_dir"/unittests/*/Sherry*Tests; do
     [[ -x $t ]] || continue
@@ -69,8 +72,9 @@ echo "== lit (ASan+UBSan)"
 lit=$(sed -n 's/^SHERRY_LIT:FILEPATH=//p' "$build_dir/CMakeCache.txt")
 lit_dirs=("$build_dir/test")
 if [[ $subset -eq 1 ]]; then
-  lit_dirs=("$build_dir/test/sherry-pack" "$build_dir/test/sherry-opt"
-            "$build_dir/test/sherry-compile")
+  lit_dirs=("$build_dir/test/Conversion" "$build_dir/test/Dialect"
+            "$build_dir/test/Pipelines" "$build_dir/test/sherry-pack"
+            "$build_dir/test/sherry-opt" "$build_dir/test/sherry-compile")
 fi
 # Examples/llama-block.test loads libSherryCAPI.so into the system Python
 # through ctypes, which cannot host the ASan runtime (it would need
