@@ -82,7 +82,9 @@ TARGET_WEIGHT = {"portable": 2, "host": 1}
 # Drawing cases and configurations
 # ----------------------------------------------------------------------------
 
-X_SCALES = [1.0, 1.0, 1.0, 1e-30, 1e-3, 1e6, 1e30]
+# 1e-39 and 1e-41: rows so small that 127 / absmax overflows (format.md,
+# section 7: they count as zero).
+X_SCALES = [1.0, 1.0, 1.0, 1e-30, 1e-3, 1e6, 1e30, 1e-39, 1e-41]
 
 
 def draw_case(rng, platform, long_mode, want_const, x_scales=None):
@@ -773,7 +775,7 @@ def main():
              "clang++, ld.lld and qemu-aarch64 (a PATH)")
     p.add_argument("--x-scales", default="",
                    help="comma-separated activation scales to draw from "
-                        "(default: 1, 1e-30, 1e-3, 1e6, 1e30)")
+                        "(default: 1, 1e-30, 1e-3, 1e6, 1e30, 1e-39, 1e-41)")
     p.add_argument("--flip-mode", action="store_true",
                    help="self-test: case 0 of every batch is compiled in "
                         "the other mode, so the check must report it")

@@ -74,13 +74,15 @@ Result<QuantizedActivations> quantizeActivations(const float *x, int64_t rows,
       float absmax = 0.0f;
       for (int64_t i = 0; i < blockSize; ++i)
         absmax = std::max(absmax, std::fabs(in[i]));
-      if (absmax == 0.0f) {
+      // All zero, or so small (below 127 / FLT_MAX, about 3.7e-37) that
+      // 127 / absmax overflows: the block counts as zero.
+      float mult = 127.0f / absmax;
+      if (std::isinf(mult)) {
         q.scales[r * blocks + b] = 0.0f;
         std::fill(out, out + blockSize, int8_t(0));
         continue;
       }
       q.scales[r * blocks + b] = absmax / 127.0f;
-      float mult = 127.0f / absmax;
       for (int64_t i = 0; i < blockSize; ++i) {
         // nearbyint rounds half to even in the default rounding mode, as
         // vcvtps2dq and fcvtns do.

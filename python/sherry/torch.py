@@ -385,14 +385,15 @@ def packed_from_state(data, scales, fmt):
 def quantize_activations(x):
     """docs/format.md, section 7, in torch, per row of the 2-D `x`:
     absmax, scale = absmax / 127 and q = round-half-even(x * (127 /
-    absmax)) clamped to +-127, all in float32; all-zero rows get scale 0
-    and q = 0. Returns (q as int32, scale as float32), the values the
-    int8 kernels use."""
+    absmax)) clamped to +-127, all in float32; rows where 127 / absmax
+    overflows (all zero, or below about 3.7e-37) get scale 0 and q = 0.
+    Returns (q as int32, scale as float32), the values the int8 kernels
+    use."""
     x = torch.as_tensor(x).detach().to(torch.float32)
     absmax = x.abs().amax(dim=1)
-    zero = absmax == 0
     # Tensor-by-tensor divisions: `127 / t` would be 127 * reciprocal(t).
     c127 = torch.full_like(absmax, 127.0)
+    zero = torch.isinf(torch.div(c127, absmax))
     safe = torch.where(zero, torch.ones_like(absmax), absmax)
     scale = torch.where(zero, torch.zeros_like(absmax),
                         torch.div(absmax, c127))

@@ -103,14 +103,18 @@ def decode_stq1_0_rows(data, k):
 
 def quantize_activations(x):
     """Section 7, per row: scale = absmax / 127 and q = round half to even
-    of x * (127 / absmax), clamped to +-127; all-zero rows: 0 and 0."""
+    of x * (127 / absmax), clamped to +-127; rows where 127 / absmax
+    overflows (all zero, or below about 3.7e-37): 0 and 0."""
     x = x.astype(np.float32)
     absmax = np.max(np.abs(x), axis=1)
-    safe = np.where(absmax == 0, np.float32(1), absmax)
-    scale = np.where(absmax == 0, np.float32(0), absmax / np.float32(127))
+    with np.errstate(divide="ignore", over="ignore"):
+        mult = np.float32(127) / absmax
+    zero = np.isinf(mult)
+    safe = np.where(zero, np.float32(1), absmax)
+    scale = np.where(zero, np.float32(0), absmax / np.float32(127))
     mult = np.float32(127) / safe
     q = np.clip(np.rint(x * mult[:, None]), -127, 127)
-    q = np.where(absmax[:, None] == 0, 0, q)
+    q = np.where(zero[:, None], 0, q)
     return q.astype(np.int32), scale.astype(np.float32)
 
 

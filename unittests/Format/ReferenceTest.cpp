@@ -67,6 +67,17 @@ TEST(Reference, QuantizeRoundsHalfToEven) {
   EXPECT_EQ(z->values, std::vector<int8_t>(8, 0));
   EXPECT_EQ(z->scales, std::vector<float>{0.0f});
 
+  // So small that 127 / absmax overflows (below about 3.7e-37): the block
+  // counts as zero, where 0 * inf would have been NaN. Just above, it is
+  // quantized as any other.
+  std::vector<float> tiny = {1e-40f, 0.0f, -5e-41f, 0.0f,
+                             4e-37f, 0.0f, -2e-37f, 0.0f};
+  auto t = quantizeActivations(tiny.data(), 1, 8, 4);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->values, (std::vector<int8_t>{0, 0, 0, 0, 127, 0, -64, 0}));
+  EXPECT_EQ(t->scales[0], 0.0f);
+  EXPECT_EQ(t->scales[1], 4e-37f / 127.0f);
+
   // Per block of 4: the second block's absmax is 254, so 127 -> 64 (63.5
   // rounds to even).
   std::vector<float> b = {127, 1, 2, 3, 254, 127, 0, -254};

@@ -7,6 +7,7 @@
 
 #include "sherry/Conversion/Passes.h"
 
+#include "sherry/Dialect/Sherry/IR/SherryConstants.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Format/Format.h"
 
@@ -15,9 +16,11 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mlir::sherry {
@@ -314,7 +317,14 @@ struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
             })
             .getResult(0);
 
-    // scale = absmax / 127.
+    // scale = absmax / 127, or 0 where 127 / absmax overflows (all zero, or
+    // below about 3.7e-37: the block counts as zero).
+    auto overflows = [&](OpBuilder &b, Location l, Value a) {
+      Value mult = arith::DivFOp::create(b, l, f32Const(b, l, 127.0f), a);
+      return arith::CmpFOp::create(
+          b, l, arith::CmpFPredicate::OEQ, mult,
+          f32Const(b, l, std::numeric_limits<float>::infinity()));
+    };
     unsigned rank = scaleSizes.size();
     AffineMap id = rewriter.getMultiDimIdentityMap(rank);
     Value scales =
@@ -324,10 +334,12 @@ struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
             ArrayRef<AffineMap>{id, id},
             iterators(SmallVector<bool>(rank, false)),
             [&](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::DivFOp::create(b, l, args[0],
-                                                   f32Const(b, l, 127.0f))});
+              Value scale =
+                  arith::DivFOp::create(b, l, args[0], f32Const(b, l, 127.0f));
+              linalg::YieldOp::create(b, l,
+                                      ValueRange{arith::SelectOp::create(
+                                          b, l, overflows(b, l, args[0]),
+                                          f32Const(b, l, 0.0f), scale)});
             })
             .getResult(0);
 
@@ -354,12 +366,10 @@ struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
               v = arith::MinimumFOp::create(b, l, v, f32Const(b, l, 127.0f));
               Value i = arith::FPToSIOp::create(b, l, b.getI32Type(), v);
               i = arith::TruncIOp::create(b, l, b.getI8Type(), i);
-              Value isZero = arith::CmpFOp::create(
-                  b, l, arith::CmpFPredicate::OEQ, a, f32Const(b, l, 0.0f));
               Value zero = arith::ConstantIntOp::create(b, l, b.getI8Type(), 0);
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::SelectOp::create(b, l, isZero, zero, i)});
+              linalg::YieldOp::create(b, l,
+                                      ValueRange{arith::SelectOp::create(
+                                          b, l, overflows(b, l, a), zero, i)});
             })
             .getResult(0);
     rewriter.replaceOp(op, {q, scales});
@@ -921,10 +931,36 @@ struct PackLowering : OpRewritePattern<PackOp> {
   }
 };
 
+/// Constant weights with a NaN or an infinity have no ternary projection:
+/// their fold fails, and lowered they would compute a NaN scale at run
+/// time. Reports the first such sherry.ternarize.
+LogicalResult checkConstantWeights(Operation *root) {
+  WalkResult result = root->walk([](TernarizeOp op) {
+    Attribute attr;
+    if (!matchPattern(op.getWeights(), m_Constant(&attr)))
+      return WalkResult::advance();
+    std::optional<std::vector<float>> w = getElementsAsFloats(attr);
+    if (!w)
+      return WalkResult::advance();
+    auto bad = llvm::find_if(*w, [](float v) { return !std::isfinite(v); });
+    if (bad == w->end())
+      return WalkResult::advance();
+    int64_t k = op.getWeights().getType().getDimSize(1);
+    int64_t at = bad - w->begin();
+    op.emitOpError("constant weights hold ")
+        << (std::isnan(*bad) ? "NaN" : "an infinity") << " at [" << at / k
+        << ", " << at % k << "]: there is no ternary projection of them";
+    return WalkResult::interrupt();
+  });
+  return failure(result.wasInterrupted());
+}
+
 struct ConvertSherryToLinalgPass
     : public mlir::sherry::impl::ConvertSherryToLinalgBase<
           ConvertSherryToLinalgPass> {
   void runOnOperation() override {
+    if (failed(checkConstantWeights(getOperation())))
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateSherryToLinalgPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
