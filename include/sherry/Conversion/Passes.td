@@ -93,8 +93,9 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
 def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
   let summary = "Lower int8 sherry.matmul to x86 SIMD micro-kernels";
   let description = [{
-    x86 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with the
-    format library's `matmulInt8`. The `isa` option names what the
+    x86 kernels for `sherry.matmul` on tensors: int8 mode bit-exact with the
+    format library's `matmulInt8`, exact mode in f32 lanes like the
+    portable kernel. The `isa` option names what the
     generated code may use:
 
     - `avx512-vnni`: AVX-512 F, BW, VBMI and VNNI; strategies `tables` and
@@ -133,8 +134,11 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
 
     `strategy=auto` takes `tables` where the weights are a constant, the
     scale segments hold whole steps of 16 and N is dynamic or below
-    `tables-max-batch`, `decode` elsewhere (64-element chunks); `tables` or `decode` alone leave the other cases. What no
-    strategy takes (exact mode, chunks of 32) is left for
+    `tables-max-batch`, `decode` elsewhere (64-element chunks); `tables` or
+    `decode` alone leave the other cases. Exact mode (every `isa`, with the
+    `decode` strategy) reuses the ISA's decode: the weights minus 1,
+    widened to f32 and multiplied with the activations by FMA into f32
+    lanes. What no strategy takes (chunks of 32) is left for
     `convert-sherry-to-vector`. The instructions without an `x86vector` op
     are `sherry_x86` ops, which `convert-sherry-x86-to-llvm` turns into LLVM
     intrinsic calls. The generated code needs the CPU features named above:

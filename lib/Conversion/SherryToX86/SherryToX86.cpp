@@ -192,6 +192,7 @@ struct ConvertSherryToX86Pass
 void mlir::sherry::populateSherryToX86Patterns(RewritePatternSet &patterns,
                                                int64_t rowBlock,
                                                int64_t batchBlock) {
-  patterns.add<MicroKernelPattern<Avx512VnniArithmetic>>(patterns.getContext(),
-                                                         rowBlock, batchBlock);
+  patterns.add<MicroKernelPattern<Avx512VnniArithmetic>,
+               MicroKernelPattern<X86ExactArithmetic<Avx512VnniArithmetic>>>(
+      patterns.getContext(), rowBlock, batchBlock);
 }

@@ -177,9 +177,11 @@ void mlir::sherry::populateByteShuffleKernelPatterns(
     RewritePatternSet &patterns, bool avx512, int64_t rowBlock,
     int64_t batchBlock) {
   if (avx512)
-    patterns.add<MicroKernelPattern<Avx512BwArithmetic>>(patterns.getContext(),
-                                                         rowBlock, batchBlock);
+    patterns.add<MicroKernelPattern<Avx512BwArithmetic>,
+                 MicroKernelPattern<X86ExactArithmetic<Avx512BwArithmetic>>>(
+        patterns.getContext(), rowBlock, batchBlock);
   else
-    patterns.add<MicroKernelPattern<Avx2Arithmetic>>(patterns.getContext(),
-                                                     rowBlock, batchBlock);
+    patterns.add<MicroKernelPattern<Avx2Arithmetic>,
+                 MicroKernelPattern<X86ExactArithmetic<Avx2Arithmetic>>>(
+        patterns.getContext(), rowBlock, batchBlock);
 }

@@ -36,9 +36,15 @@ func.func @int8_row(%x: tensor<5x256xf32>, %w: tensor<9x40xi8>,
 
 // -----
 
-// Exact mode and chunks of 32 stay for the portable kernel.
+// Exact mode takes the same decode, minus 1, widened to f32 and multiplied
+// by FMA into f32 lanes (no activation quantization, no activation sums);
+// chunks of 32 stay for the portable kernel.
 // CHECK-LABEL: func @left_alone
-// CHECK: sherry.matmul {{.*}} layout<sherry, row> ->
+// CHECK-NOT: sherry.quantize_activations
+// CHECK: sherry_x86.avx512.vpermt2b
+// CHECK: arith.subi {{.*}} : vector<64xi8>
+// CHECK-COUNT-4: vector.fma {{.*}} : vector<16xf32>
+// CHECK: vector.reduction <add>, {{.*}} : vector<16xf32> into f32
 // CHECK: sherry.matmul {{.*}} layout<sherry, row> mode<int8>
 func.func @left_alone(%x: tensor<1x256xf32>, %w: tensor<2x40xi8>,
                       %x2: tensor<1x96xf32>, %w2: tensor<2x15xi8>,
