@@ -7,18 +7,21 @@
 // the 16 groups, looked up in a table of that lane's values, and the
 // kernel reorders the activations to match once per call.
 //
-//   vpbroadcastq + vpshufb  slot byte w into the low byte of word w of each
-//                           128-bit lane (zero above)
-//   vpsllw, vpor, vpand     word | word << 4, & 0x0f: slot j in byte j
-//   vpshufb                 lane p of slot j as t + 1, in {0, 1, 2}
-//   vpshufb, vpand, vpcmpeq the sign bit of group j in byte j: 2 - v where
-//                           set (vpsubb under a mask or vpblendvb)
-//   vpmaddubsw, vpmaddwd    unsigned weights by signed activations into i16
-//                           pairs (at most 2 * 2 * 127, no saturation),
-//                           then i32, per activation row
+//   vpbroadcastq + vpunpcklbw  slot byte w into the low byte of word w of
+//                              each 128-bit lane (zero above)
+//   vpsllw, vpternlog          word | word << 4, & 0x0f: slot j in byte j
+//   vpshufb                    lane p of slot j as t + 1, in {0, 1, 2}
+//   kmovw, 2 x kunpck          the 16 sign bits, once per 128-bit lane
+//   vpsubb {k}                 2 - v where the sign bit is set
+//   vpmaddubsw, vpmaddwd       unsigned weights by signed activations into
+//                              i16 pairs (at most 2 * 2 * 127, no
+//                              saturation), then i32, per activation row
 //
-// AVX2 runs each 512-bit step as two 256-bit halves. The +1 offset adds
-// each segment's activation sum, which the kernel subtracts.
+// AVX2 runs each 512-bit step as two 256-bit halves and, without mask
+// registers, spreads the sign bytes with a byte shuffle, vpand and vpcmpeqb
+// and selects with vpblendvb. The +1 offset adds each segment's activation
+// sum, which the kernel subtracts. Exact mode reuses the decode
+// (X86ExactArithmetic).
 //
 //===----------------------------------------------------------------------===//
 
