@@ -59,6 +59,10 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHECKER = os.path.join(REPO, "utils", "difftest_checker.cpp")
+# checker_support.h, which difftest_checker.cpp shares with the AArch64
+# tests' checker.cpp.
+CHECKER_SUPPORT = os.path.join(REPO, "test", "Integration", "aarch64",
+                               "Inputs")
 FORMAT_SOURCES = ["Codebook.cpp", "Half.cpp", "Layout.cpp", "Ternarize.cpp",
                   "Pack.cpp", "Reference.cpp"]
 SYSROOT = "/usr/aarch64-linux-gnu"
@@ -650,7 +654,8 @@ def run_aarch64(env, batch, d):
         compile_cmd.append(f"--pipeline-options={opts}")
     compile_cmd += ["-o", "batch.o", "--emit-header=batch.h"]
     steps = [(compile_cmd, None),
-             (env.aarch64_cxx + ["-I.", "-c", CHECKER, "-o", "checker.o"],
+             (env.aarch64_cxx + ["-I.", "-I" + CHECKER_SUPPORT, "-c", CHECKER,
+                                 "-o", "checker.o"],
               None),
              (env.aarch64_cxx[:2] + ["-fuse-ld=lld", "-static", "checker.o",
                                      "batch.o", *format_objects(env),

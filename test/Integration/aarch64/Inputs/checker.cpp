@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "cases.h"
+#include "checker_support.h"
 
 #include "sherry/Format/Format.h"
 #include "sherry/Format/Half.h"
@@ -37,48 +38,9 @@ namespace fmt = sherry::format;
 
 namespace {
 
-/// The operands of one case, row-major and contiguous.
-struct CaseData {
-  float *x;
-  uint8_t *w;
-  void *s; // f32 scales, or f16 bit patterns
-  float *b;
-  float *acc;
-};
-
-/// The result of one call, copied out of the returned buffer.
-struct Output {
-  int64_t rows = -1, cols = -1;
-  std::vector<float> values;
-
-  void take(sherry_memref_f32_2d &y) {
-    rows = y.sizes[0];
-    cols = y.sizes[1];
-    values.resize(rows * cols);
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        values[i * cols + j] =
-            y.aligned[y.offset + i * y.strides[0] + j * y.strides[1]];
-    std::free(y.allocated);
-  }
-};
-
-/// A descriptor of a contiguous row-major buffer of shape `sizes`.
-template <typename Desc>
-Desc view(void *data, std::initializer_list<int64_t> sizes) {
-  Desc d;
-  d.allocated = d.aligned = static_cast<decltype(d.aligned)>(data);
-  d.offset = 0;
-  int64_t rank = 0;
-  for (int64_t size : sizes)
-    d.sizes[rank++] = size;
-  int64_t stride = 1;
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    d.strides[i] = stride;
-    stride *= d.sizes[i];
-  }
-  return d;
-}
+using checker::CaseData;
+using checker::Output;
+using checker::view;
 
 struct Case {
   const char *name;
