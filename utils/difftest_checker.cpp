@@ -89,16 +89,7 @@ int64_t runCase(const Case &c, const std::vector<float> &file) {
   // The reference reads the weights back from the bytes, as the kernel does.
   fmt::TernaryMatrix ref = orDie(fmt::unpack(packed), "unpack");
 
-  std::vector<uint16_t> halves;
-  for (float s : packed.scales)
-    halves.push_back(fmt::floatToHalf(s));
-  std::vector<float> xCopy = x, accCopy = acc; // the call may write them
-  CaseData data{xCopy.data(), packed.data.data(),
-                c.halfScales ? static_cast<void *>(halves.data())
-                             : static_cast<void *>(packed.scales.data()),
-                bias.data(), accCopy.data()};
-  Output out;
-  c.run(data, out);
+  Output out = checker::callPacked(c.run, x, packed, c.halfScales, bias, acc);
 
   std::vector<float> y =
       orDie(c.int8 ? fmt::matmulInt8(x.data(), n, ref)

@@ -124,16 +124,7 @@ int64_t runCase(const Case &c, Random &random) {
   for (float &v : bias)
     v = random();
 
-  std::vector<uint16_t> halves;
-  for (float s : packed.scales)
-    halves.push_back(fmt::floatToHalf(s));
-  std::vector<float> accCopy = acc; // the call may write its accumulator
-  CaseData data{x.data(), packed.data.data(),
-                c.halfScales ? static_cast<void *>(halves.data())
-                             : static_cast<void *>(packed.scales.data()),
-                bias.data(), accCopy.data()};
-  Output out;
-  c.run(data, out);
+  Output out = checker::callPacked(c.run, x, packed, c.halfScales, bias, acc);
 
   std::vector<float> y =
       orDie(c.int8 ? fmt::matmulInt8(x.data(), n, ref)

@@ -10,6 +10,9 @@
 #ifndef SHERRY_TEST_CHECKER_SUPPORT_H
 #define SHERRY_TEST_CHECKER_SUPPORT_H
 
+#include "sherry/Format/Format.h"
+#include "sherry/Format/Half.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <initializer_list>
@@ -58,6 +61,26 @@ Desc view(void *data, std::initializer_list<int64_t> sizes) {
     stride *= d.sizes[i];
   }
   return d;
+}
+
+/// Calls `run` (a case's generated call) on `packed`, with its scales as
+/// f16 bit patterns where `halfScales` (as the kernel reads them), on copies
+/// of `x` and `acc` (the call may write them), and returns what it computed.
+template <typename RunFn>
+Output callPacked(RunFn run, const std::vector<float> &x,
+                  sherry::format::PackedWeights &packed, bool halfScales,
+                  std::vector<float> &bias, const std::vector<float> &acc) {
+  std::vector<uint16_t> halves;
+  for (float s : packed.scales)
+    halves.push_back(sherry::format::floatToHalf(s));
+  std::vector<float> xCopy = x, accCopy = acc;
+  CaseData data{xCopy.data(), packed.data.data(),
+                halfScales ? static_cast<void *>(halves.data())
+                           : static_cast<void *>(packed.scales.data()),
+                bias.data(), accCopy.data()};
+  Output out;
+  run(data, out);
+  return out;
 }
 
 } // namespace checker
