@@ -247,13 +247,13 @@ bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
     for (int64_t j = 0; j < m; ++j) {
       float got = out.data()[row * m + j], want = (*ref)[j];
       if (std::memcmp(&got, &want, sizeof(float)) != 0 && bad++ < 3)
-        std::fprintf(stderr, "%s: y[%lld,%lld] = %.9g, reference %.9g\n",
-                     name, (long long)row, (long long)j, got, want);
+        std::fprintf(stderr, "%s: y[%lld,%lld] = %.9g, reference %.9g\n", name,
+                     (long long)row, (long long)j, got, want);
     }
   }
   if (bad)
-    std::fprintf(stderr, "%s: %lld results differ from the reference\n",
-                 name, (long long)bad);
+    std::fprintf(stderr, "%s: %lld results differ from the reference\n", name,
+                 (long long)bad);
   return bad == 0;
 }
 
@@ -498,6 +498,8 @@ std::map<std::string, std::vector<SherryFn>> decodeFunctions() {
     v[lp->layer * 7 + lp->index] = lp->fn;
   }
   std::map<std::string, std::map<std::pair<int64_t, int64_t>, SherryFn>> fns;
+  for (const char *const *v = kCompiledInVariants; *v; ++v)
+    compiledIn[*v];
   for (const SherryKernel *kp = kSherryKernels; kp->name; ++kp)
     if (kp->n == 1 && !compiledIn.count(kp->variant))
       fns[kp->variant][{kp->m, kp->k}] = kp->fn;
@@ -511,7 +513,8 @@ std::map<std::string, std::vector<SherryFn>> decodeFunctions() {
     out[variant] = lf;
   }
   for (auto &[variant, lf] : compiledIn)
-    out[variant] = lf;
+    if (!lf.empty())
+      out[variant] = lf;
   for (auto it = out.begin(); it != out.end();)
     it = std::count(it->second.begin(), it->second.end(), nullptr)
              ? out.erase(it)
@@ -543,8 +546,7 @@ void registerDecode() {
           for (auto _ : st) {
             for (int l = 0; l < kLayers; ++l)
               for (int j = 0; j < 7; ++j)
-                lf[l * 7 + j](ins[j], &ps[l * 7 + j], &ss[l * 7 + j],
-                              outs[j]);
+                lf[l * 7 + j](ins[j], &ps[l * 7 + j], &ss[l * 7 + j], outs[j]);
             benchmark::ClobberMemory();
           }
           st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(mdl.bytes));

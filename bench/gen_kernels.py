@@ -13,12 +13,12 @@ activations to int8 (absmax per row) and the matmul.
                                 scales: M f32, out: NxM f32 memref)
       out = out + x * W'^T, layout <sherry, row>, mode int8, compiled with
       --sherry-to-llvm="target=<target> threads=<T> ...".
-      The tables_* variants compile their packed weights in (the bytes the
+      The *tables_* variants compile their packed weights in (the bytes the
       harness generates, from the same seeded xorshift64*), as a model whose
       weights are constants is compiled: the activation-table kernel needs
       them at compile time. Their `packed` argument is then unused.
   sherry_<variant>_L<l>_<j>_<M>x<K>_n1: one per layer l and matrix j of
-      the whole-model decode step, for the tables_* variants (each with that
+      the whole-model decode step, for the tables_* (avx512-vnni) variants (each with that
       matrix's weights compiled in).
   mlirf32_t1_<M>x<K>_n<N>(x: NxK f32, w: MxK f32, out: NxM f32 memref)
       out = out + x * W^T as one linalg.matmul, tiled and vectorized by
@@ -60,9 +60,18 @@ VARIANTS = {
                   "target=avx512-vnni strategy=tables threads=1"),
     "tables_t2": ("avx512-vnni", 2,
                   "target=avx512-vnni strategy=tables threads=2"),
+    "bwtables_t1": ("avx512-bw", 1,
+                    "target=avx512-bw strategy=tables threads=1"),
+    "bwtables_t2": ("avx512-bw", 2,
+                    "target=avx512-bw strategy=tables threads=2"),
+    "avx2tables_t1": ("avx2", 1, "target=avx2 strategy=tables threads=1"),
+    "avx2tables_t2": ("avx2", 2, "target=avx2 strategy=tables threads=2"),
 }
 # Variants whose packed weights are compile-time constants.
-CONSTANT_WEIGHTS = {"tables_t1", "tables_t2"}
+CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "bwtables_t1", "bwtables_t2",
+                    "avx2tables_t1", "avx2tables_t2"}
+# Variants timed on the whole-model decode step (112 kernels each).
+DECODE_STEP = {"tables_t1", "tables_t2"}
 # LLaMA-3.2-1B's decode step: 16 layers of q, k, v, o, gate, up, down, the
 # seeds bench.cpp's model() uses.
 LAYERS = 16
@@ -257,7 +266,7 @@ def main():
                                 "text": sherry_kernel(name, m, k, n, seed),
                                 "opt_args": [f"--sherry-to-llvm={opts}"]})
         # The decode step's matrices, each with its weights compiled in.
-        if v in CONSTANT_WEIGHTS and not a.smoke:
+        if v in DECODE_STEP and not a.smoke:
             for layer in range(LAYERS):
                 for j, (m, k) in enumerate(LAYER_SHAPES):
                     name = f"sherry_{v}_L{layer}_{j}_{m}x{k}_n1"
@@ -396,7 +405,12 @@ def main():
             h.append(f'  {{"{kern["name"]}", {kern["threads"]}, '
                      f'{kern["m"]}, {kern["k"]}, {kern["n"]}, '
                      f'_mlir_ciface_{kern["name"]}}},')
-    h += ["  {nullptr, 0, 0, 0, 0, nullptr}};", ""]
+    h += ["  {nullptr, 0, 0, 0, 0, nullptr}};", "",
+          "// Variants whose weights are compiled in: their per-shape kernels",
+          "// cannot take the decode step's weights.",
+          "static const char *const kCompiledInVariants[] = {"]
+    h += [f'  "{v}",' for v in variants if v in CONSTANT_WEIGHTS]
+    h += ["  nullptr};", ""]
     write_if_changed(os.path.join(a.out, "kernels.h"), "\n".join(h))
 
     with open(os.path.join(a.out, "manifest.json"), "w") as f:

@@ -22,13 +22,16 @@ LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
                 (8192, 2048), (8192, 2048), (2048, 8192)]
 SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
               (8192, 2048): "gate, up", (2048, 8192): "down"}
-VARIANT_LABEL = {"tables": "sherry tables (avx512, weights compiled in)",
+VARIANT_LABEL = {"tables": "sherry tables (avx512-vnni, weights compiled in)",
+                 "bwtables": "sherry tables (avx512-bw, weights compiled in)",
+                 "avx2tables": "sherry tables (avx2, weights compiled in)",
                  "vnni": "sherry decode (avx512-vnni, weights as arguments)",
                  "avx512bw": "sherry decode (avx512-bw)",
                  "avx2": "sherry decode (avx2)",
                  "portable": "sherry portable"}
 # Column order of the sherry variants.
-VARIANT_ORDER = ("tables", "vnni", "avx512bw", "avx2", "portable")
+VARIANT_ORDER = ("tables", "vnni", "bwtables", "avx512bw", "avx2tables",
+                 "avx2", "portable")
 # What strategy=auto compiles for constant weights on this machine
 # (avx512-vnni: tables below N = 4, decode from there on): the variant the
 # ratios to other implementations are taken against.
@@ -157,6 +160,7 @@ def fmt_ratio(a, b):
 
 
 COLORS = {"sherry tables": "#e7298a", "sherry vnni": "#1b9e77",
+          "sherry bwtables": "#a6761d", "sherry avx2tables": "#e6ab02",
           "sherry portable": "#66c2a5",
           "ggml TQ2_0": "#d95f02", "ggml TQ1_0": "#fc8d62",
           "OpenBLAS f32": "#7570b3", "1 thread": "#1b9e77",

@@ -12,13 +12,15 @@ What is drawn (docs/reliability.md, "Differential testing"):
            of 256 for stq1_0; G any multiple of 4 dividing K), bias,
            activations with rows at the int8 extremes, zero rows, outliers,
            scaled by 1e-30 .. 1e30, weights with all-positive, all-negative
-           and zero rows, and (x86) weights as run-time arguments or as
-           compile-time constants (which the table kernel needs).
+           and zero rows, and weights as run-time arguments or as
+           compile-time constants (which the table kernels need).
   configs  kernel (vector, linalg), target (portable, avx512-vnni, avx2,
            avx512-bw, host where this CPU runs them; portable, neon-dotprod,
            neon on AArch64 under qemu), strategy (auto, tables, decode),
            threads (1, 2; AArch64 1), row-tile, batch-tile, row-block,
            batch-block, tile-block; AArch64: --mattr/--mcpu and -O level.
+           --strategies and --const-share narrow the draw (the table
+           kernels' own tests: strategy tables, constant weights).
            Targets and target/strategy pairs are found by asking sherry-opt,
            so targets added later are drawn as soon as it accepts them.
 
@@ -91,7 +93,7 @@ TARGET_WEIGHT = {"portable": 2, "host": 1}
 X_SCALES = [1.0, 1.0, 1.0, 1e-30, 1e-3, 1e6, 1e30, 1e-39, 1e-41]
 
 
-def draw_case(rng, platform, long_mode, want_const, x_scales=None):
+def draw_case(rng, platform, long_mode, const_share, x_scales=None):
     """One sherry.matmul: layout, mode, shape, data options."""
     stq = rng.random() < 0.25
     kmax = 2048 if long_mode else 1024
@@ -133,7 +135,7 @@ def draw_case(rng, platform, long_mode, want_const, x_scales=None):
     return {
         "layout": layout, "mode": mode, "n": n, "m": m, "k": k,
         "bias": bool(rng.random() < 0.5), "xscale": xscale,
-        "const": bool(want_const and rng.random() < 0.5),
+        "const": bool(rng.random() < const_share),
         "extremes": bool(rng.random() < 0.7),
         "zero_rows": bool(rng.random() < 0.2),
         "seed": int(rng.integers(0, 2**31)),
@@ -188,9 +190,12 @@ def draw_batch(seed, index, env, long_mode):
             cfg["kernel"] = "linalg"
         else:
             cfg["target"] = str(rng.choice(env.aarch64_targets))
+            cfg["strategy"] = str(rng.choice(env.strategies[cfg["target"]]))
+            if rng.random() < 0.3:
+                cfg["tile-block"] = int(rng.integers(1, 7))
         draw_tiles(rng, cfg)
         count = env.aarch64_batch
-    cases = [draw_case(rng, platform, long_mode, platform == "x86",
+    cases = [draw_case(rng, platform, long_mode, env.const_share,
                        env.x_scales) for _ in range(count)]
     if platform == "aarch64":
         target = cfg.get("target", "portable")
@@ -407,12 +412,13 @@ func.func @mm{i}(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{{body}
 def aarch64_program(cases, directory, flip=False):
     """batch.mlir (@case<i> on run-time operands), batch.inc (calls and the
     case table for difftest_checker.cpp) and batch.bin (the data)."""
-    mlir, calls, rows = [], [], []
+    mlir, calls, rows, blobs = [], [], [], []
     offset = 0
     with open(os.path.join(directory, "batch.bin"), "wb") as data:
         for i, c in enumerate(cases):
             n, m, k, layout = c["n"], c["m"], c["k"], c["layout"]
             row_bytes, sshape, stype, spec = geometry(layout, m, k)
+            S_all = f"tensor<{'x'.join(map(str, sshape))}x{stype}>"
             if "stq1_0" in layout:
                 sshape = None
             X, P = f"tensor<{n}x{k}xf32>", f"tensor<{m}x{row_bytes}xi8>"
@@ -426,10 +432,27 @@ def aarch64_program(cases, directory, flip=False):
                 args.append(f"%b: {B}")
             args.append(f"%acc: {Y}")
             bias = f" bias(%b : {B})" if c["bias"] else ""
+            weights = "%w"
+            prologue = ""
+            if c["const"]:
+                # The weights as a compile-time constant (the table kernel
+                # needs one), ternarized and packed as the checker does;
+                # the packed-weight and scale arguments go unused.
+                W, T = f"tensor<{m}x{k}xf32>", f"tensor<{m}x{k}xi8>"
+                L = f"layout{layout}"
+                pack_scales = "" if sshape else f" scales(%sc : {S_all})"
+                prologue = f"""
+  %wc = arith.constant dense_resource<w{i}> : {W}
+  %t, %sc = sherry.ternarize %wc {L} : {W} -> {T}, {S_all}
+  %pc = sherry.pack %t{pack_scales} {L} : {T} -> {P}"""
+                weights = "%pc"
+                if sshape:
+                    scales = f" scales(%sc : {S_all})"
+                blobs.append((f"w{i}", case_data(c)[1]))
             mlir.append(f"""
 // case {i}: {describe(c)}
-func.func @case{i}({', '.join(args)}) -> {Y} {{
-  %y = sherry.matmul ins(%x, %w : {X}, {P}){scales}{bias}
+func.func @case{i}({', '.join(args)}) -> {Y} {{{prologue}
+  %y = sherry.matmul ins(%x, {weights} : {X}, {P}){scales}{bias}
          outs(%acc : {Y}) layout{layout} mode<{kernel_mode(c, i, flip)}> -> {Y}
   return %y : {Y}
 }}
@@ -473,6 +496,11 @@ static void runCase{i}(const CaseData &d, Output &out) {{
                 offset += a.size
     with open(os.path.join(directory, "batch.mlir"), "w") as f:
         f.write("// Generated by utils/difftest.py.\n" + "".join(mlir))
+        if blobs:
+            entries = ",\n".join(f'      {name}: "{blob(a)}"'
+                                  for name, a in blobs)
+            f.write("\n{-#\n  dialect_resources: {\n    builtin: {\n" +
+                    entries + "\n    }\n  }\n#-}\n")
     with open(os.path.join(directory, "batch.inc"), "w") as f:
         f.write("// Generated by utils/difftest.py.\n" + "".join(calls))
         f.write(f"\nstatic const int64_t kFloats = {offset};\n")
@@ -531,7 +559,10 @@ def probe(env, only_targets):
 
     with concurrent.futures.ThreadPoolExecutor(env.jobs) as pool:
         ok = dict(zip(pairs, pool.map(accepted, pairs)))
-    env.strategies = {t: [s for s in STRATEGIES if ok[(t, s)]] for t in names}
+    env.strategies = {t: [s for s in STRATEGIES if ok[(t, s)]
+                          and (not env.only_strategies
+                               or s in env.only_strategies)]
+                      for t in names}
     flags = cpu_flags()
     env.x86_targets = [t for t in X86_TARGETS
                        if env.strategies[t] and X86_TARGETS[t] <= flags
@@ -765,6 +796,12 @@ def main():
     p.add_argument("--targets", default="",
                    help="comma-separated targets to draw from (default: all "
                         "that sherry-opt accepts and this machine runs)")
+    p.add_argument("--strategies", default="",
+                   help="comma-separated strategies to draw from (default: "
+                        "all that sherry-opt accepts for the target)")
+    p.add_argument("--const-share", type=float, default=0.5,
+                   help="fraction of cases whose weights are compile-time "
+                        "constants")
     p.add_argument("--no-aarch64", action="store_true",
                    help="x86 batches only")
     p.add_argument("--aarch64-share", type=float, default=0.25,
@@ -838,6 +875,8 @@ def main():
         atexit.register(lambda: env.failed or
                         shutil.rmtree(env.work, ignore_errors=True))
     only = {t for t in a.targets.split(",") if t}
+    env.only_strategies = {t for t in a.strategies.split(",") if t}
+    env.const_share = a.const_share
     probe(env, only)
 
     # Batches: the ones asked for, or as many as the case count needs.
@@ -925,6 +964,8 @@ def main():
               f"--seed {seed} --batch {b['index']}"
               f"{' --long' if a.long else ''}"
               f"{' --targets ' + a.targets if a.targets else ''}"
+              f"{' --strategies ' + a.strategies if a.strategies else ''}"
+              f"{' --const-share %g' % a.const_share if a.const_share != 0.5 else ''}"
               f"{' --x-scales ' + a.x_scales if a.x_scales else ''}"
               f"{' --flip-mode' if a.flip_mode else ''}"
               f"{' --no-aarch64' if a.no_aarch64 else ''} "

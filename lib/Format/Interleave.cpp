@@ -4,12 +4,15 @@
 
 namespace sherry::format {
 
-Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed) {
+namespace {
+
+/// The code of every (row, group) of `packed`, row-major, groups in layout
+/// order, through the codebook's own encoder.
+Result<std::vector<uint8_t>> groupCodes(const PackedWeights &packed) {
   Result<TernaryMatrix> t = unpack(packed);
   if (!t.ok())
     return t.getStatus();
-  int64_t rows = t->rows, k = t->cols, groups = k / 4, steps = k / 16;
-  // The code of every (row, group), through the codebook's own encoder.
+  int64_t rows = t->rows, groups = t->cols / 4;
   std::vector<uint8_t> codes(rows * groups);
   for (int64_t m = 0; m < rows; ++m)
     for (int64_t g = 0; g < groups; ++g) {
@@ -22,24 +25,70 @@ Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed) {
         return code.getStatus();
       codes[m * groups + g] = *code;
     }
+  return codes;
+}
 
+} // namespace
+
+Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
+                                                 TableOrder order) {
+  Result<std::vector<uint8_t>> codes = groupCodes(packed);
+  if (!codes.ok())
+    return codes.getStatus();
+  int64_t rows = packed.rows, groups = packed.cols / 4,
+          steps = packed.cols / 16;
   int64_t tiles = (rows + kTableTileRows - 1) / kTableTileRows;
   std::vector<uint8_t> out(tiles * steps * kTableStepBytes, 0);
   for (int64_t tile = 0; tile < tiles; ++tile)
     for (int64_t s = 0; s < steps; ++s) {
       uint8_t *step = out.data() + (tile * steps + s) * kTableStepBytes;
       for (int64_t b = 0; b < 2 * kTableTileRows; ++b) {
-        int64_t m = tile * kTableTileRows + b / 2;
-        if (m >= rows)
-          continue; // padding rows keep code 0
-        uint8_t low = codes[m * groups + 4 * s + b % 2];
-        uint8_t high = codes[m * groups + 4 * s + 2 + b % 2];
+        // The (row, group) of the low and of the high nibble of byte b.
+        int64_t lowRow, highRow, lowGroup, highGroup;
+        if (order == TableOrder::GroupPairs) {
+          lowRow = highRow = b / 2;
+          lowGroup = 4 * s + b % 2;
+          highGroup = lowGroup + 2;
+        } else {
+          lowRow = b % 16;
+          highRow = lowRow + 16;
+          lowGroup = highGroup = 4 * s + b / 16;
+        }
+        // Padding rows keep code 0.
+        auto codeOf = [&](int64_t r, int64_t g) -> uint8_t {
+          int64_t m = tile * kTableTileRows + r;
+          return m < rows ? (*codes)[m * groups + g] : 0;
+        };
+        uint8_t low = codeOf(lowRow, lowGroup);
+        uint8_t high = codeOf(highRow, highGroup);
         step[b] = uint8_t((low & 0xF) | ((high & 0xF) << 4));
         step[64 + b / 8] |= uint8_t((low >> 4) << (b % 8));
         step[72 + b / 8] |= uint8_t((high >> 4) << (b % 8));
       }
     }
   return out;
+}
+
+Result<std::vector<int32_t>> countNegativeGroups(const PackedWeights &packed,
+                                                 int64_t segment) {
+  if (segment <= 0 || segment % 16 != 0 || packed.cols % segment != 0)
+    return Status::error(
+        "countNegativeGroups: segment " + std::to_string(segment) +
+        " is not a multiple of 16 dividing K = " + std::to_string(packed.cols));
+  Result<std::vector<uint8_t>> codes = groupCodes(packed);
+  if (!codes.ok())
+    return codes.getStatus();
+  int64_t rows = packed.rows, groups = packed.cols / 4;
+  int64_t segments = packed.cols / segment, perSegment = segment / 4;
+  int64_t tiles = (rows + kTableTileRows - 1) / kTableTileRows;
+  std::vector<int32_t> counts(tiles * segments * kTableTileRows, 0);
+  for (int64_t m = 0; m < rows; ++m)
+    for (int64_t g = 0; g < groups; ++g)
+      if ((*codes)[m * groups + g] >> 4)
+        ++counts[((m / kTableTileRows) * segments + g / perSegment) *
+                     kTableTileRows +
+                 m % kTableTileRows];
+  return counts;
 }
 
 } // namespace sherry::format

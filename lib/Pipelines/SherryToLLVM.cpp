@@ -67,6 +67,16 @@ bool isX86Target(StringRef target) {
   return attributes && attributes->x86;
 }
 
+bool isNeonTarget(StringRef target) {
+  return target == "neon-dotprod" || target == "neon";
+}
+
+/// Targets with an activation-table kernel: every one but portable (vpermb
+/// with VBMI, vpshufb without, tbl on AArch64).
+bool hasTableKernel(StringRef target) {
+  return isX86Target(target) || isNeonTarget(target);
+}
+
 } // namespace
 
 LogicalResult
@@ -83,9 +93,9 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
   // leaves every matmul to the portable kernel (docs/targets.md); a named
   // target without them is a mistake.
   if (options.strategy == "tables" && options.target != "host" &&
-      options.target != "avx512-vnni") {
-    message = "strategy=tables needs target=avx512-vnni (the table kernel "
-              "looks up with vpermb), got target=" +
+      !hasTableKernel(options.target)) {
+    message = "strategy=tables needs a target with a table kernel (all "
+              "but portable), got target=" +
               options.target;
     return failure();
   }
@@ -137,31 +147,38 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createCanonicalizerPass());
   std::string target = resolveSherryTarget(options.target);
   bool x86 = isX86Target(target);
-  // Only the AVX-512 VNNI target has the table kernel (vpermb).
-  bool tables = target == "avx512-vnni" && options.strategy != "decode";
-  auto x86Options = [&](StringRef strategy) {
-    ConvertSherryToX86Options x86;
-    x86.isa = target;
-    x86.strategy = strategy.str();
-    x86.tileBlock = options.tileBlock;
+  bool tables = hasTableKernel(target) && options.strategy != "decode";
+  // The options convert-sherry-to-x86 and convert-sherry-to-neon share.
+  auto kernelOptions = [&](auto kernel, StringRef strategy) {
+    kernel.isa = target;
+    kernel.strategy = strategy.str();
+    kernel.tileBlock = options.tileBlock;
     // A copy of the tables per thread: built by the core that reads them.
     if (options.threads > 1)
-      x86.tableParts = options.threads;
+      kernel.tableParts = options.threads;
     // auto: tables for single rows and dynamic N (decoding), decode from 4
     // rows on, where it shares each decoded chunk between batch-block rows
-    // and is as fast or faster (docs/targets.md).
+    // (docs/targets.md).
     if (options.strategy == "auto")
-      x86.tablesMaxBatch = 4;
+      kernel.tablesMaxBatch = 4;
     if (options.rowBlock > 0)
-      x86.rowBlock = options.rowBlock;
+      kernel.rowBlock = options.rowBlock;
     if (options.batchBlock > 0)
-      x86.batchBlock = options.batchBlock;
-    return x86;
+      kernel.batchBlock = options.batchBlock;
+    return kernel;
+  };
+  auto x86Options = [&](StringRef strategy) {
+    return kernelOptions(ConvertSherryToX86Options(), strategy);
+  };
+  auto neonOptions = [&](StringRef strategy) {
+    return kernelOptions(ConvertSherryToNeonOptions(), strategy);
   };
   // The table kernel needs its weights constant, which tiles would slice:
   // it runs first and brings its own scf.forall over tiles of rows.
-  if (tables)
+  if (tables && x86)
     pm.addPass(createConvertSherryToX86(x86Options("tables")));
+  if (tables && isNeonTarget(target))
+    pm.addPass(createConvertSherryToNeon(neonOptions("tables")));
   // Threads come from the tiles, so threading needs some.
   int64_t rowTile = options.rowTile;
   if (openmp && rowTile == 0 && options.batchTile == 0)
@@ -177,15 +194,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (x86 && options.strategy != "tables")
     pm.addPass(createConvertSherryToX86(x86Options("decode")));
   // AArch64 kernels for int8 mode; exact mode falls through.
-  if (target == "neon-dotprod" || target == "neon") {
-    ConvertSherryToNeonOptions neon;
-    neon.isa = target;
-    if (options.rowBlock > 0)
-      neon.rowBlock = options.rowBlock;
-    if (options.batchBlock > 0)
-      neon.batchBlock = options.batchBlock;
-    pm.addPass(createConvertSherryToNeon(neon));
-  }
+  if (isNeonTarget(target) && options.strategy != "tables")
+    pm.addPass(createConvertSherryToNeon(neonOptions("decode")));
   if (options.kernel == "vector") {
     ConvertSherryToVectorOptions vector;
     if (options.rowBlock > 0)
@@ -226,6 +236,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertSherryX86ToLLVM());
+  pm.addPass(createConvertSherryArmToLLVM());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());

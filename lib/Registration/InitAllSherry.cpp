@@ -7,13 +7,15 @@
 #include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 #include "sherry/Dialect/Sherry/Transforms/TilingInterfaceImpl.h"
+#include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 #include "sherry/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
-  registry.insert<SherryDialect, x86::SherryX86Dialect>();
+  registry
+      .insert<SherryDialect, arm::SherryArmDialect, x86::SherryX86Dialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
   registerTilingInterfaceExternalModels(registry);
 }

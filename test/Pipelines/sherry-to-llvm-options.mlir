@@ -4,7 +4,7 @@
 // RUN: not sherry-opt %s --sherry-to-llvm="batch-block=-1" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="row-tile=-2" 2>&1 | FileCheck %s --check-prefix=TILE
 // RUN: not sherry-opt %s --sherry-to-llvm="target=sse4" 2>&1 | FileCheck %s --check-prefix=TARGET
-// RUN: not sherry-opt %s --sherry-to-llvm="target=avx2 strategy=tables" 2>&1 | FileCheck %s --check-prefix=TABLES
+// RUN: not sherry-opt %s --sherry-to-llvm="target=portable strategy=tables" 2>&1 | FileCheck %s --check-prefix=TABLES
 // RUN: not sherry-opt %s --sherry-to-llvm="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
 // RUN: not sherry-opt %s --sherry-to-llvm="tile-block=0" 2>&1 | FileCheck %s --check-prefix=TILEBLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="target=host kernel=linalg" 2>&1 | FileCheck %s --check-prefix=LINALG
@@ -16,7 +16,7 @@
 // BLOCK: error: sherry-to-llvm: row-block and batch-block must not be negative (0: the kernel's default), got row-block=0 batch-block=-1
 // TILE: error: sherry-to-llvm: tile sizes must not be negative, got row-tile=-2 batch-tile=0
 // TARGET: error: sherry-to-llvm: unknown target 'sse4'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', 'neon-dotprod', 'neon' or 'host'
-// TABLES: error: sherry-to-llvm: strategy=tables needs target=avx512-vnni (the table kernel looks up with vpermb), got target=avx2
+// TABLES: error: sherry-to-llvm: strategy=tables needs a target with a table kernel (all but portable), got target=portable
 // STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
 // TILEBLOCK: error: sherry-to-llvm: tile-block must be at least 1, got 0
 // LINALG: error: sherry-to-llvm: kernel=linalg is the portable reference; it takes no target

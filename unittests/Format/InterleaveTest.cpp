@@ -12,13 +12,15 @@ namespace {
 
 /// Reads the ternary value of (m, element k) back from interleaved bytes by
 /// the documented layout alone.
-int8_t readInterleaved(const std::vector<uint8_t> &bytes, Layout layout,
+int8_t readInterleaved(const std::vector<uint8_t> &bytes, TableOrder order,
                        int64_t k, int64_t m, int64_t g, int lane) {
   int64_t steps = k / 16, tile = m / 32, r = m % 32, s = g / 4, i = g % 4;
   const uint8_t *step = bytes.data() + (tile * steps + s) * 80;
-  int64_t b = 2 * r + i % 2;
-  uint8_t slot = i < 2 ? step[b] & 0xF : step[b] >> 4;
-  const uint8_t *mask = step + (i < 2 ? 64 : 72);
+  // The byte and the nibble (0 low, 1 high) of (row r, group i of step s).
+  int64_t b = order == TableOrder::GroupPairs ? 2 * r + i % 2 : 16 * i + r % 16;
+  bool high = order == TableOrder::GroupPairs ? i >= 2 : r >= 16;
+  uint8_t slot = high ? step[b] >> 4 : step[b] & 0xF;
+  const uint8_t *mask = step + (high ? 72 : 64);
   uint8_t sign = (mask[b / 8] >> (b % 8)) & 1;
   Result<Group> grp = decodeGroup(uint8_t((sign << 4) | slot));
   EXPECT_TRUE(grp.ok());
@@ -37,35 +39,92 @@ TEST(Interleave, HoldsEveryCodeWhereTheLayoutSays) {
                         {Layout::Sherry, 32, 64},
                         {Layout::Sherry, 1, 32},
                         {Layout::Stq1_0, 45, 512}};
+  for (const Case &c : cases)
+    for (TableOrder order : {TableOrder::GroupPairs, TableOrder::Lanes}) {
+      SCOPED_TRACE(std::string(layoutName(c.layout)) + " " +
+                   std::to_string(c.rows) + "x" + std::to_string(c.cols) +
+                   (order == TableOrder::Lanes ? " lanes" : " group pairs"));
+      std::vector<float> w = randomWeights(c.rows, c.cols, 11);
+      Result<TernaryMatrix> t =
+          ternarize(w.data(), c.rows, c.cols, c.layout,
+                    c.layout == Layout::Stq1_0 ? ScaleSpec::group(256)
+                                               : ScaleSpec::row());
+      ASSERT_TRUE(t.ok()) << t.getStatus().message();
+      Result<PackedWeights> p = pack(*t, c.layout);
+      ASSERT_TRUE(p.ok()) << p.getStatus().message();
+      Result<std::vector<uint8_t>> bytes = interleaveForTables(*p, order);
+      ASSERT_TRUE(bytes.ok()) << bytes.getStatus().message();
+      int64_t tiles = (c.rows + 31) / 32;
+      ASSERT_EQ(int64_t(bytes->size()), tiles * (c.cols / 16) * 80);
+      // 1.25 bits per weight over the padded rows.
+      EXPECT_EQ(int64_t(bytes->size()) * 8, tiles * 32 * c.cols * 5 / 4);
+      for (int64_t m = 0; m < c.rows; ++m)
+        for (int64_t g = 0; g < c.cols / 4; ++g) {
+          std::array<int64_t, 4> ks = groupElements(c.layout, g);
+          for (int lane = 0; lane < 4; ++lane)
+            ASSERT_EQ(readInterleaved(*bytes, order, c.cols, m, g, lane),
+                      t->at(m, ks[lane]))
+                << "row " << m << ", group " << g << ", lane " << lane;
+        }
+      // Padding rows hold code 0: zero lane 0, +1 elsewhere.
+      for (int64_t m = c.rows; m < tiles * 32; ++m)
+        for (int lane = 0; lane < 4; ++lane)
+          EXPECT_EQ(readInterleaved(*bytes, order, c.cols, m, 0, lane),
+                    lane == 0 ? 0 : 1);
+    }
+}
+
+TEST(Interleave, CountsNegativeGroupsPerSegment) {
+  const Case cases[] = {{Layout::Sherry, 37, 96}, {Layout::Stq1_0, 45, 512}};
   for (const Case &c : cases) {
     SCOPED_TRACE(std::string(layoutName(c.layout)) + " " +
                  std::to_string(c.rows) + "x" + std::to_string(c.cols));
-    std::vector<float> w = randomWeights(c.rows, c.cols, 11);
+    std::vector<float> w = randomWeights(c.rows, c.cols, 5);
     Result<TernaryMatrix> t = ternarize(
         w.data(), c.rows, c.cols, c.layout,
         c.layout == Layout::Stq1_0 ? ScaleSpec::group(256) : ScaleSpec::row());
     ASSERT_TRUE(t.ok()) << t.getStatus().message();
     Result<PackedWeights> p = pack(*t, c.layout);
     ASSERT_TRUE(p.ok()) << p.getStatus().message();
-    Result<std::vector<uint8_t>> bytes = interleaveForTables(*p);
-    ASSERT_TRUE(bytes.ok()) << bytes.getStatus().message();
     int64_t tiles = (c.rows + 31) / 32;
-    ASSERT_EQ(int64_t(bytes->size()), tiles * (c.cols / 16) * 80);
-    // 1.25 bits per weight over the padded rows.
-    EXPECT_EQ(int64_t(bytes->size()) * 8, tiles * 32 * c.cols * 5 / 4);
-    for (int64_t m = 0; m < c.rows; ++m)
-      for (int64_t g = 0; g < c.cols / 4; ++g) {
-        std::array<int64_t, 4> ks = groupElements(c.layout, g);
-        for (int lane = 0; lane < 4; ++lane)
-          ASSERT_EQ(readInterleaved(*bytes, c.layout, c.cols, m, g, lane),
-                    t->at(m, ks[lane]))
-              << "row " << m << ", group " << g << ", lane " << lane;
-      }
-    // Padding rows hold code 0: zero lane 0, +1 elsewhere.
-    for (int64_t m = c.rows; m < tiles * 32; ++m)
-      for (int lane = 0; lane < 4; ++lane)
-        EXPECT_EQ(readInterleaved(*bytes, c.layout, c.cols, m, 0, lane),
-                  lane == 0 ? 0 : 1);
+    for (int64_t segment : {int64_t(16), int64_t(32), c.cols}) {
+      if (c.cols % segment != 0)
+        continue;
+      Result<std::vector<int32_t>> counts = countNegativeGroups(*p, segment);
+      ASSERT_TRUE(counts.ok()) << counts.getStatus().message();
+      int64_t segments = c.cols / segment;
+      ASSERT_EQ(int64_t(counts->size()), tiles * segments * 32);
+      // Against the decoded values: a group is negative when its first
+      // non-zero lane is -1.
+      for (int64_t m = 0; m < tiles * 32; ++m)
+        for (int64_t sg = 0; sg < segments; ++sg) {
+          int32_t expected = 0;
+          for (int64_t g = sg * segment / 4;
+               m < c.rows && g < (sg + 1) * segment / 4; ++g) {
+            std::array<int64_t, 4> ks = groupElements(c.layout, g);
+            int8_t first =
+                t->at(m, ks[0]) != 0 ? t->at(m, ks[0]) : t->at(m, ks[1]);
+            expected += first < 0;
+          }
+          EXPECT_EQ((*counts)[((m / 32) * segments + sg) * 32 + m % 32],
+                    expected)
+              << "row " << m << ", segment " << sg;
+        }
+    }
+  }
+}
+
+TEST(Interleave, RejectsSegmentsThatDoNotTileK) {
+  std::vector<float> w = randomWeights(4, 96, 3);
+  Result<TernaryMatrix> t =
+      ternarize(w.data(), 4, 96, Layout::Sherry, ScaleSpec::row());
+  ASSERT_TRUE(t.ok());
+  Result<PackedWeights> p = pack(*t, Layout::Sherry);
+  ASSERT_TRUE(p.ok());
+  for (int64_t segment : {0, 8, 64}) {
+    Result<std::vector<int32_t>> counts = countNegativeGroups(*p, segment);
+    ASSERT_FALSE(counts.ok()) << segment;
+    EXPECT_NE(counts.getStatus().message().find("segment"), std::string::npos);
   }
 }
 

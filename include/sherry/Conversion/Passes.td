@@ -98,39 +98,43 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
     portable kernel. The `isa` option names what the
     generated code may use:
 
-    - `avx512-vnni`: AVX-512 F, BW, VBMI and VNNI; strategies `tables` and
-      `decode` below.
-    - `avx512-bw`: AVX-512 F and BW (no VBMI, no VNNI), and `avx2`: AVX2
-      only. The `decode` strategy with `vpshufb`, the one table lookup
-      these have (16 bytes per 128-bit lane, just what a 4-bit slot
-      indexes): a chunk of 64 weights is decoded lane-major, 128-bit lane p
-      holding lane p of its 16 groups, through a table of that lane's
-      values + 1 (the activations are reordered to match, once per call);
-      the sign bits select `2 - v`; `vpmaddubsw` and `vpmaddwd` multiply
-      and widen per activation row. AVX2 does each 64-byte step as two
-      32-byte halves. `strategy=tables` is an error for these ISAs.
+    - `avx512-vnni`: AVX-512 F, BW, VBMI and VNNI.
+    - `avx512-bw`: AVX-512 F and BW (no VBMI, no VNNI).
+    - `avx2`: AVX2 only; each 512-bit step runs as two 256-bit halves.
 
-    The `avx512-vnni` strategies:
+    Two strategies, on every `isa`:
 
     - `tables` (the paper's kernel), for constant weights: per call, each
-      group of 4 int8 activations gets its 32 partial sums (one per code)
-      as low-byte and high-byte tables; the weights are regrouped at
-      compile time (32 rows interleaved, 1.25 bits per weight) so that per
-      16 K elements and 32 rows, two `vpermb` per nibble set fetch the
-      rows' partial sums and `vpmaddubsw` adds them into i16 lanes (one per
-      row), widened to i32 every 32 steps at most. An `scf.forall` over
-      blocks of `tile-block` tiles of 32 rows carries the threads; with
+      group of 4 int8 activations gets the partial sums of its codes as
+      low-byte and high-byte tables; the weights are regrouped at compile
+      time (32 rows interleaved, 1.25 bits per weight). With VBMI
+      (`avx512-vnni`) a table holds two groups' 32 codes, signs included,
+      and per 16 K elements and 32 rows two `vpermb` per nibble set fetch
+      the rows' partial sums, which `vpmaddubsw` adds into i16 lanes (one
+      per row), widened to i32 every 32 steps at most. With `vpshufb` only
+      (`avx512-bw`, `avx2`), each 128-bit lane's 16-entry table holds one
+      group's 16 canonical codes; the sign bit applies after the lookup by
+      complementing both bytes (~s = -s - 1, the kernel adds back each
+      row's count of negative groups per segment, a compile-time constant),
+      and `vpunpcklbw`/`vpunpckhbw` form i16 sums per (row, group) that
+      `vpaddw` accumulates for up to 85 steps. An `scf.forall` over blocks
+      of `tile-block` tiles of 32 rows carries the threads; with
       `table-parts=P` it is a forall over P parts of the rows instead, each
       building its own copy of the tables, so that a thread reads tables
       from its own core's caches.
     - `decode`, for any weights: the micro-kernel of
-      `convert-sherry-to-vector` with x86 chunk arithmetic. A chunk of 64
-      weights takes one `vpbroadcastq` of its 8 slot bytes,
-      `vpmultishiftqb` and `vpternlogd` to form table indices
+      `convert-sherry-to-vector` with x86 chunk arithmetic. On
+      `avx512-vnni` a chunk of 64 weights takes one `vpbroadcastq` of its 8
+      slot bytes, `vpmultishiftqb` and `vpternlogd` to form table indices
       `4 * slot + lane`, a `vpord` under the 16 sign bits as mask, one
       `vpermt2b` through a 128-byte table (lane values as t + 1, in
-      {0, 1, 2}) and one `vpdpbusd` per activation row; the +1 offset is
-      removed with each segment's activation sum, computed once per call.
+      {0, 1, 2}) and one `vpdpbusd` per activation row. On `avx512-bw` and
+      `avx2` the chunk is decoded lane-major with `vpshufb`, 128-bit lane p
+      holding lane p of its 16 groups, through a table of that lane's
+      values + 1 (the activations are reordered to match, once per call);
+      the sign bits select `2 - v`; `vpmaddubsw` and `vpmaddwd` multiply
+      and widen per activation row. The +1 offset is removed with each
+      segment's activation sum, computed once per call.
 
     `strategy=auto` takes `tables` where the weights are a constant, the
     scale segments hold whole steps of 16 and N is dynamic or below
@@ -181,9 +185,23 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
   let description = [{
     AArch64 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with
     the format library's `matmulInt8`, for `isa=neon-dotprod` (Armv8.2-A
-    dot product extension, `+neon,+dotprod`) or `isa=neon` (Armv8.0 NEON):
-    the micro-kernel of `convert-sherry-to-vector` with NEON chunk
-    arithmetic.
+    dot product extension, `+neon,+dotprod`) or `isa=neon` (Armv8.0 NEON).
+    Two strategies:
+
+    `tables` (the paper's kernel), for constant weights, on both ISAs: per
+    call, each group of 4 int8 activations gets its 16 canonical partial
+    sums as a low-byte and a high-byte 16-entry table (one q register
+    each); the weights are regrouped at compile time (32 rows interleaved,
+    1.25 bits per weight). Per 16 K elements, 32 rows and group, `tbl`
+    (`sherry_arm.neon.tbl1`) looks up both bytes of 16 rows' sums by their
+    slot nibbles, the sign bit applies by complementing both bytes
+    (~s = -s - 1; the kernel adds back each row's count of negative groups
+    per segment), `zip1`/`zip2` form i16 sums and `add` accumulates them per
+    row, widened to i32 every 21 steps at most. Threads and `table-parts`
+    as in `convert-sherry-to-x86`.
+
+    `decode`, for any weights: the micro-kernel of
+    `convert-sherry-to-vector` with NEON chunk arithmetic.
 
     - decode: a chunk's slot nibbles and sign bits are spread to their
       groups' four lanes by constant byte shuffles (`tbl` with constant
@@ -196,14 +214,28 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
       is added pairwise into the i32 lanes (`sadalp`);
     - reduce: an i32 `vector.reduction` (`addv`) per segment.
 
-    What it does not take (exact mode) is left for
-    `convert-sherry-to-vector`. `isa=neon-dotprod` code needs the dot
+    `strategy=auto` takes `tables` where the weights are a constant, the
+    scale segments hold whole steps of 16 and N is dynamic or below
+    `tables-max-batch`, `decode` elsewhere. What it does not take (exact
+    mode) is left for `convert-sherry-to-vector`. `isa=neon-dotprod` code
+    needs the dot
     product extension: compile it with `--mattr=+neon,+dotprod` (or a CPU
     that has it); `isa=neon` code runs on any AArch64 CPU.
   }];
   let options = [
     Option<"isa", "isa", "std::string", "\"neon-dotprod\"",
            "Instruction set of the kernel: neon-dotprod or neon">,
+    Option<"strategy", "strategy", "std::string", "\"auto\"",
+           "Kernel strategy: auto, tables or decode">,
+    Option<"tileBlock", "tile-block", "int64_t", "4",
+           "Tiles of 32 rows that share each table read (tables)">,
+    Option<"tableParts", "table-parts", "int64_t", "0",
+           "tables: split the rows into this many parts, each building its "
+           "own tables (one per thread); 0 or 1: one scf.forall iteration "
+           "per block of tiles, tables built once">,
+    Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
+           "tables: leave matmuls with a static N of at least this many "
+           "activation rows to decode (0: no limit)">,
     Option<"rowBlock", "row-block", "int64_t", "0",
            "Output rows computed together (independent accumulators; 0: "
            "the isa's default, 4 for neon-dotprod, 1 for neon)">,
@@ -216,6 +248,7 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
     "::mlir::arm_neon::ArmNeonDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::sherry::arm::SherryArmDialect",
     "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect"
   ];
@@ -228,6 +261,16 @@ def ConvertSherryX86ToLLVM : Pass<"convert-sherry-x86-to-llvm"> {
     pass replaces it by `llvm.call_intrinsic` with the same operands. Run it
     after bufferization (intrinsic calls have unknown memory effects, which
     buffer deallocation rejects) and before or after `convert-to-llvm`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def ConvertSherryArmToLLVM : Pass<"convert-sherry-arm-to-llvm"> {
+  let summary = "Replace sherry_arm ops by their LLVM intrinsic calls";
+  let description = [{
+    Each `sherry_arm` op wraps one AArch64 intrinsic on builtin vectors; this
+    pass replaces it by `llvm.call_intrinsic` with the same operands. Run it
+    after bufferization, as `convert-sherry-x86-to-llvm`.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -197,21 +197,48 @@ constexpr int64_t kTableTileRows = 32;
 /// two 8-byte sign masks.
 constexpr int64_t kTableStepBytes = 80;
 
+/// How a tile's 64 nibble bytes per step are ordered, for the table
+/// lookup the kernel has.
+enum class TableOrder {
+  /// For a 64-byte lookup of 64-entry tables (vpermb): two groups' 32 codes
+  /// per table, both of a row's groups in adjacent bytes.
+  GroupPairs,
+  /// For 16-byte lookups of 16-entry tables (vpshufb per 128-bit lane,
+  /// AArch64 tbl): 16 bytes per group, the sign applied after the lookup.
+  Lanes,
+};
+
 /// The codes of `packed` regrouped for kernels that look up, for 32 rows at
 /// once, per-group tables of activation sums: rows in tiles of 32 (the last
 /// tile padded with code 0), and per tile, for each step s of 4 groups
 /// (groups in layout order: g of a row is the g-th group of `packed`'s
-/// layout, elements groupElements(layout, g)), 80 bytes:
+/// layout, elements groupElements(layout, g)), 80 bytes. In
+/// TableOrder::GroupPairs:
 ///   - 64 bytes: byte b holds row r = b / 2 of the tile; its low nibble is
 ///     the slot of group 4s + b % 2, its high nibble that of group
 ///     4s + 2 + b % 2;
 ///   - 8 bytes, a little-endian 64-bit mask: bit b is the sign bit of
 ///     (row b / 2, group 4s + b % 2);
 ///   - 8 bytes: bit b is the sign bit of (row b / 2, group 4s + 2 + b % 2).
+/// In TableOrder::Lanes:
+///   - 64 bytes: byte 16i + j holds group 4s + i; its low nibble is the
+///     slot of row j, its high nibble that of row 16 + j;
+///   - 8 bytes: bit 16i + j is the sign bit of (row j, group 4s + i);
+///   - 8 bytes: bit 16i + j is the sign bit of (row 16 + j, group 4s + i).
 /// ceil(rows / 32) * (K / 16) * 80 bytes in all: 1.25 bits per weight, as
 /// the canonical layouts. Group membership is kept, so the same activation
 /// sums apply.
-Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed);
+Result<std::vector<uint8_t>>
+interleaveForTables(const PackedWeights &packed,
+                    TableOrder order = TableOrder::GroupPairs);
+
+/// For kernels that negate a looked-up 16-bit sum bytewise (~s = -s - 1):
+/// the number of groups with the sign bit set, per tile of 32 rows (padding
+/// rows count 0), per `segment` K elements (a multiple of 16 dividing K)
+/// and per row of the tile, in that order: ceil(rows / 32) * (K / segment)
+/// * 32 counts, each at most segment / 4.
+Result<std::vector<int32_t>> countNegativeGroups(const PackedWeights &packed,
+                                                 int64_t segment);
 
 //===----------------------------------------------------------------------===//
 // Reference matmul: the oracle for every kernel

@@ -1,6 +1,7 @@
 //===- SherryToNeon.cpp - sherry.matmul to AArch64 NEON kernels -----------===//
 //
-// The AArch64 chunk arithmetics of the sherry.matmul micro-kernel, for int8
+// The convert-sherry-to-neon pass (the table kernel: TableLookup.cpp), and
+// the AArch64 chunk arithmetics of the sherry.matmul micro-kernel, for int8
 // mode: with the dot product extension (Armv8.2-A +dotprod) below, and for
 // plain Armv8.0 NEON (smull + sadalp, NeonArithmetic). A chunk is 32
 // or 64 weights (8 or 16 groups), decoded into signed ternary bytes in
@@ -20,6 +21,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "sherry/Conversion/Passes.h"
+
+#include "TableLookup.h"
 
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
@@ -132,13 +135,32 @@ struct ConvertSherryToNeonPass
           << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
       return signalPassFailure();
     }
+    if (strategy != "auto" && strategy != "tables" && strategy != "decode") {
+      getOperation()->emitError()
+          << "convert-sherry-to-neon: unknown strategy '" << strategy
+          << "'; expected 'auto', 'tables' or 'decode'";
+      return signalPassFailure();
+    }
+    if (tileBlock < 1 || tableParts < 0 || tablesMaxBatch < 0) {
+      getOperation()->emitError()
+          << "convert-sherry-to-neon: tile-block must be at least 1, "
+             "table-parts and tables-max-batch not negative, got tile-block="
+          << int64_t(tileBlock) << " table-parts=" << int64_t(tableParts)
+          << " tables-max-batch=" << int64_t(tablesMaxBatch);
+      return signalPassFailure();
+    }
     // Without sdot an accumulator takes two registers, so one row at a time
     // keeps 8 of them in the 32 (llc -O3: no spills in the chunk loop).
     bool dotprod = isa == "neon-dotprod";
     int64_t rows = rowBlock ? int64_t(rowBlock) : (dotprod ? 4 : 1);
     int64_t batch = batchBlock ? int64_t(batchBlock) : (dotprod ? 4 : 8);
     RewritePatternSet patterns(&getContext());
-    populateSherryToNeonPatterns(patterns, dotprod, rows, batch);
+    if (strategy != "decode")
+      patterns.add<MatmulToTableKernel>(&getContext(),
+                                        createNeonTableArithmetic(), tileBlock,
+                                        tablesMaxBatch, tableParts);
+    if (strategy != "tables")
+      populateSherryToNeonPatterns(patterns, dotprod, rows, batch);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

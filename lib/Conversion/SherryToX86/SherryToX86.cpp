@@ -3,7 +3,7 @@
 // The convert-sherry-to-x86 pass, and the x86 chunk arithmetic of the
 // sherry.matmul micro-kernel for int8 mode on AVX-512 with BW, VBMI and VNNI
 // (AVX2 and AVX-512BW alone: ShuffleKernel.cpp; the paper's activation
-// tables: TableKernel.cpp). A chunk is 64 weights (16 groups):
+// tables: TableLookup.cpp). A chunk is 64 weights (16 groups):
 //
 //   vpbroadcastq   the 8 slot bytes into every quadword
 //   vpmultishiftqb byte 4j + p takes the 8 bits at 4j - 2: slot j in bits 2-5
@@ -23,7 +23,7 @@
 #include "sherry/Conversion/Passes.h"
 
 #include "ShuffleKernel.h"
-#include "TableKernel.h"
+#include "TableLookup.h"
 
 #include "X86Arithmetic.h"
 
@@ -96,25 +96,6 @@ public:
   }
 };
 
-struct MatmulToAvx512Tables : OpRewritePattern<MatmulOp> {
-  MatmulToAvx512Tables(MLIRContext *ctx, int64_t tileBlock, int64_t maxBatch,
-                       int64_t parts)
-      : OpRewritePattern(ctx, /*benefit=*/2), tileBlock(tileBlock),
-        maxBatch(maxBatch), parts(parts) {}
-
-  LogicalResult matchAndRewrite(MatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    // From a few activation rows on, the decode kernel shares each decoded
-    // chunk between rows and catches up (docs/targets.md has the figures).
-    int64_t n = op.getN();
-    if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
-      return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
-    return lowerMatmulToTableKernel(op, rewriter, tileBlock, parts);
-  }
-
-  int64_t tileBlock, maxBatch, parts;
-};
-
 struct ConvertSherryToX86Pass
     : public mlir::sherry::impl::ConvertSherryToX86Base<
           ConvertSherryToX86Pass> {
@@ -125,14 +106,6 @@ struct ConvertSherryToX86Pass
       getOperation()->emitError()
           << "convert-sherry-to-x86: unknown isa '" << isa
           << "'; expected 'avx512-vnni', 'avx512-bw' or 'avx2'";
-      return signalPassFailure();
-    }
-    // The table kernel looks its tables up with vpermb (AVX512_VBMI).
-    if (strategy == "tables" && isa != "avx512-vnni") {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: strategy 'tables' needs isa "
-             "'avx512-vnni' (vpermb), got '"
-          << isa << "'";
       return signalPassFailure();
     }
     if (strategy != "auto" && strategy != "tables" && strategy != "decode") {
@@ -172,15 +145,16 @@ struct ConvertSherryToX86Pass
     int64_t rows = rowBlock ? int64_t(rowBlock) : (isa == "avx2" ? 1 : 2);
     int64_t batch = batchBlock ? int64_t(batchBlock) : 8;
     RewritePatternSet patterns(&getContext());
-    if (isa != "avx512-vnni") {
-      populateByteShuffleKernelPatterns(patterns, /*avx512=*/isa == "avx512-bw",
-                                        rows, batch);
-    } else {
-      if (strategy != "decode")
-        patterns.add<MatmulToAvx512Tables>(&getContext(), tileBlock,
-                                           tablesMaxBatch, tableParts);
-      if (strategy != "tables")
+    if (strategy != "decode")
+      patterns.add<MatmulToTableKernel>(&getContext(),
+                                        createX86TableArithmetic(isa),
+                                        tileBlock, tablesMaxBatch, tableParts);
+    if (strategy != "tables") {
+      if (isa == "avx512-vnni")
         populateSherryToX86Patterns(patterns, rows, batch);
+      else
+        populateByteShuffleKernelPatterns(
+            patterns, /*avx512=*/isa == "avx512-bw", rows, batch);
     }
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -8,6 +8,8 @@
 
 #include "sherry/Conversion/Passes.h"
 
+#include "sherry/Conversion/IntrinsicCall.h"
+
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -24,21 +26,6 @@ using namespace mlir::sherry;
 
 namespace {
 
-struct IntrinsicCall
-    : OpInterfaceRewritePattern<LLVM::OneToOneIntrinsicOpInterface> {
-  using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
-
-  LogicalResult matchAndRewrite(LLVM::OneToOneIntrinsicOpInterface op,
-                                PatternRewriter &rewriter) const override {
-    if (!isa<x86::SherryX86Dialect>(op->getDialect()))
-      return rewriter.notifyMatchFailure(op, "not a sherry_x86 op");
-    rewriter.replaceOpWithNewOp<LLVM::CallIntrinsicOp>(
-        op, op->getResultTypes(), rewriter.getStringAttr(op.getIntrinsicName()),
-        op->getOperands(), LLVM::FastmathFlagsAttr());
-    return success();
-  }
-};
-
 struct ConvertSherryX86ToLLVMPass
     : public mlir::sherry::impl::ConvertSherryX86ToLLVMBase<
           ConvertSherryX86ToLLVMPass> {
@@ -54,5 +41,5 @@ struct ConvertSherryX86ToLLVMPass
 
 void mlir::sherry::populateSherryX86ToLLVMPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<IntrinsicCall>(patterns.getContext());
+  patterns.add<IntrinsicOpToCall<x86::SherryX86Dialect>>(patterns.getContext());
 }

@@ -1,30 +1,19 @@
-//===- TableKernel.cpp - The activation-table kernel on AVX-512 -----------===//
+//===- TableKernel.cpp - The activation-table kernel skeleton -------------===//
 //
-// The paper's kernel for int8 sherry.matmul with constant weights. Once per
-// call, each group of 4 int8 activations gets its 32 partial sums, one per
-// code (sum of lane value * activation, in [-381, 381]), as a low-byte and
-// a high-byte table. The weights are regrouped at compile time
-// (format::interleaveForTables) so that 64 bytes hold the slots of 32 rows
-// for 4 groups, with the sign bits as two 64-bit masks. Per 16 K elements
-// and 32 rows the kernel then does
-//
-//   index = nibble | 32 * (group parity), + 16 where the sign bit is set
-//   vpermb    the low and the high bytes of each row's partial sum
-//   vpmaddubsw  low bytes (unsigned) and high bytes (signed) of the two
-//               groups of a row summed in i16 lanes, one lane per row
-//
-// and widens to i32 every 32 steps at most, before an i16 lane could
-// overflow. Sums are exact, and segments combine in f32 as matmulInt8
-// does, lane by lane: the result is bit-exact.
+// The loops of the activation-table kernel around a TableArithmetic: the
+// tables of every activation row built once per call (or once per part),
+// then per block of tiles and activation row, per scale segment, per flush
+// of the narrow accumulators, per step of 16 K elements, one lookup per
+// tile. Narrow sums widen to i32 before they could overflow; segments
+// combine in f32 as matmulInt8 does, lane by lane: the result is bit-exact.
 //
 //===----------------------------------------------------------------------===//
 
-#include "TableKernel.h"
+#include "sherry/Conversion/SherryToVector/TableKernel.h"
 
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
-#include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 #include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -42,9 +31,6 @@ namespace {
 
 constexpr int64_t kRows = format::kTableTileRows; // 32
 constexpr int64_t kStepBytes = format::kTableStepBytes;
-/// Steps (16 K elements each) an i16 lane takes without overflow: each adds
-/// at most 2 * (255 + 255).
-constexpr int64_t kMaxStepsPerFlush = 32;
 
 /// Small builders over one insertion point.
 struct Emitter {
@@ -93,56 +79,14 @@ struct Emitter {
   }
 };
 
-/// The partial sums of two groups, as their table bytes: for groups `a`
-/// and `b` of the 16 int8 activations `x16` (as i16), lane c of a group's
-/// 32 holds sum_p t_p(c) * x_p, in [-381, 381]. Codes 16..31 are codes
-/// 0..15 with the sign flipped, so only 16 sums per group are multiplied
-/// out (both groups in one vector<32xi16>) and the rest are negated.
-/// Returns the low bytes of groups a and b (64) and their high bytes (64).
-std::pair<Value, Value> pairTables(Emitter &e, Value x16, int64_t a,
-                                   int64_t b) {
-  auto words = VectorType::get({32}, e.b.getI16Type());
-  Value sum;
-  for (int64_t p = 0; p < 4; ++p) {
-    SmallVector<int16_t> column;
-    SmallVector<int64_t> lanes;
-    for (int64_t i = 0; i < 32; ++i) {
-      column.push_back(
-          int16_t(((format::kCodebook[i % 16] >> (2 * p)) & 3) - 1));
-      lanes.push_back(4 * (i < 16 ? a : b) + p);
-    }
-    Value x = vector::ShuffleOp::create(e.b, e.loc, x16, x16, lanes);
-    Value term = arith::MulIOp::create(
-        e.b, e.loc, x,
-        arith::ConstantOp::create(
-            e.b, e.loc,
-            DenseElementsAttr::get(words, ArrayRef<int16_t>(column))));
-    sum = sum ? arith::AddIOp::create(e.b, e.loc, sum, term).getResult() : term;
-  }
-  Value negated = arith::SubIOp::create(e.b, e.loc, e.zeros(words), sum);
-  // Group a's codes 0..15, then 16..31, then group b's.
-  SmallVector<int64_t> order;
-  for (int64_t i = 0; i < 64; ++i)
-    order.push_back((i / 16) % 2 * 32 + i / 32 * 16 + i % 16);
-  Value all = vector::ShuffleOp::create(e.b, e.loc, sum, negated, order);
-  auto bytes64 = VectorType::get({64}, e.b.getI8Type());
-  Value low = arith::TruncIOp::create(e.b, e.loc, bytes64, all);
-  Value high = arith::TruncIOp::create(
-      e.b, e.loc, bytes64,
-      arith::ShRSIOp::create(e.b, e.loc, all,
-                             e.splat(VectorType::get({64}, e.b.getI16Type()),
-                                     e.b.getI16IntegerAttr(8))));
-  return {low, high};
-}
-
 /// For each activation row n and step s (16 elements, groups 4s..4s+3),
-/// 256 table bytes: low bytes of groups 4s and 4s+1 (32 each), their high
-/// bytes, then the same for groups 4s+2 and 4s+3. `q` is N x K int8.
-Value buildTables(Emitter &e, Value q, int64_t k) {
+/// the arithmetic's table bytes. `q` is N x K int8.
+Value buildTables(Emitter &e, const TableArithmetic &arith, Value q,
+                  int64_t k) {
   int64_t steps = k / 16;
   Value n = tensor::DimOp::create(e.b, e.loc, q, 0);
   SmallVector<OpFoldResult> sizes{n, e.b.getIndexAttr(steps),
-                                  e.b.getIndexAttr(256)};
+                                  e.b.getIndexAttr(arith.tableBytes())};
   Value empty = tensor::EmptyOp::create(e.b, e.loc, sizes, e.b.getI8Type());
   auto rows = scf::ForOp::create(
       e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{empty},
@@ -156,17 +100,13 @@ Value buildTables(Emitter &e, Value q, int64_t k) {
                   sb, sl, VectorType::get({16}, sb.getI16Type()),
                   se.read(q, {row, se.muli(s, 16)}, 16));
               Value t = iter[0];
-              for (int64_t pair = 0; pair < 2; ++pair) {
-                auto [low, high] = pairTables(se, x16, 2 * pair, 2 * pair + 1);
+              int64_t offset = 0;
+              for (Value piece : arith.buildTables(sb, sl, x16)) {
                 t = vector::TransferWriteOp::create(
-                        sb, sl, low, t, ValueRange{row, s, se.idx(128 * pair)},
+                        sb, sl, piece, t, ValueRange{row, s, se.idx(offset)},
                         ArrayRef<bool>{true})
                         .getResult();
-                t = vector::TransferWriteOp::create(
-                        sb, sl, high, t,
-                        ValueRange{row, s, se.idx(128 * pair + 64)},
-                        ArrayRef<bool>{true})
-                        .getResult();
+                offset += cast<VectorType>(piece.getType()).getNumElements();
               }
               scf::YieldOp::create(sb, sl, t);
             });
@@ -177,11 +117,13 @@ Value buildTables(Emitter &e, Value q, int64_t k) {
 
 /// What the tile loops read.
 struct TableOperands {
-  Value tables;  ///< N x steps x 256 i8
-  Value xScales; ///< N f32
-  Value weights; ///< tiles x (steps * 80) i8, interleaved
-  Value scales;  ///< as the op takes them, or M x K/256 f32 for stq1_0
-  Value bias;    ///< M, or null
+  const TableArithmetic *arith;
+  Value tables;    ///< N x steps x tableBytes i8
+  Value xScales;   ///< N f32
+  Value weights;   ///< tiles x (steps * 80) i8, interleaved
+  Value scales;    ///< as the op takes them, or M x K/256 f32 for stq1_0
+  Value bias;      ///< M, or null
+  Value negatives; ///< tiles x segments x 32 i16 (complementsNegatives())
   int64_t k, segment;
   ScaleGranularity granularity;
   bool blockScales; ///< scales are per 256-block (stq1_0, converted)
@@ -205,18 +147,15 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                 int64_t count, Value n, Value y) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
-  auto words = VectorType::get({kRows}, b.getI16Type());
+  const TableArithmetic &arith = *ops.arith;
   auto dwords = VectorType::get({kRows}, b.getI32Type());
   auto floats = VectorType::get({kRows}, b.getF32Type());
   int64_t segSteps = ops.segment / 16;
-  int64_t flush = kMaxStepsPerFlush;
+  int64_t flush = std::max<int64_t>(1, arith.maxStepsPerFlush());
   while (segSteps % flush != 0)
     --flush;
-  SmallVector<int8_t> parity, lowNibble(64, 0x0f), ones(64, 1), sign(64, 0x10);
-  for (int64_t i = 0; i < 64; ++i)
-    parity.push_back(int8_t(32 * (i % 2)));
-  auto masks = VectorType::get({64}, b.getI1Type());
-  auto bytes64 = VectorType::get({64}, b.getI8Type());
+  SmallVector<VectorType> accTypes = arith.accumulatorTypes(b);
+  int64_t accs = accTypes.size();
 
   SmallVector<Value> tiles;
   for (int64_t j = 0; j < count; ++j)
@@ -234,74 +173,40 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
               Emitter be{bb, bl};
               Value first =
                   be.addi(be.muli(seg, segSteps), be.muli(blk, flush));
-              SmallVector<Value> zero16(2 * count, be.zeros(words));
+              SmallVector<Value> zeroNarrow;
+              for (int64_t j = 0; j < count; ++j)
+                for (VectorType type : accTypes)
+                  zeroNarrow.push_back(be.zeros(type));
               auto steps = scf::ForOp::create(
-                  bb, bl, be.idx(0), be.idx(flush), be.idx(1), zero16,
+                  bb, bl, be.idx(0), be.idx(flush), be.idx(1), zeroNarrow,
                   [&](OpBuilder &tb, Location tl, Value st, ValueRange acc) {
                     Emitter te{tb, tl};
                     Value s = te.addi(first, st);
-                    Value t[4];
-                    for (int64_t i = 0; i < 4; ++i)
-                      t[i] = te.read(ops.tables, {n, s, te.idx(64 * i)}, 64);
-                    Value lowMask = te.bytes(lowNibble);
-                    Value groupBit = te.bytes(parity);
-                    Value signBit = te.bytes(sign);
-                    Value one = te.bytes(ones);
+                    SmallVector<Value> tables = arith.loadTables(
+                        tb, tl, [&](int64_t offset, int64_t length) {
+                          return te.read(ops.tables, {n, s, te.idx(offset)},
+                                         length);
+                        });
                     SmallVector<Value> next;
                     for (int64_t j = 0; j < count; ++j) {
                       Value base = te.muli(s, kStepBytes);
-                      Value v = te.read(ops.weights, {tiles[j], base}, 64);
-                      Value lo = acc[2 * j], hi = acc[2 * j + 1];
-                      for (int64_t half = 0; half < 2; ++half) {
-                        Value nibble = v;
-                        if (half)
-                          nibble = arith::ShRUIOp::create(
-                              tb, tl, v,
-                              te.splat(bytes64, tb.getI8IntegerAttr(4)));
-                        Value index = arith::OrIOp::create(
-                            tb, tl,
-                            arith::AndIOp::create(tb, tl, nibble, lowMask),
-                            groupBit);
-                        Value bits = te.read(
+                      auto weights = [&](int64_t offset, int64_t length) {
+                        return te.read(
                             ops.weights,
-                            {tiles[j], te.addi(base, te.idx(64 + 8 * half))},
-                            8);
-                        Value mask =
-                            vector::BitCastOp::create(tb, tl, masks, bits);
-                        index = arith::SelectOp::create(
-                            tb, tl, mask,
-                            arith::OrIOp::create(tb, tl, index, signBit),
-                            index);
-                        Value low = x86::PermbOp::create(tb, tl, bytes64,
-                                                         t[2 * half], index);
-                        Value high = x86::PermbOp::create(
-                            tb, tl, bytes64, t[2 * half + 1], index);
-                        lo =
-                            arith::AddIOp::create(tb, tl, lo,
-                                                  x86::Maddubsw512Op::create(
-                                                      tb, tl, words, low, one));
-                        hi = arith::AddIOp::create(
-                            tb, tl, hi,
-                            x86::Maddubsw512Op::create(tb, tl, words, one,
-                                                       high));
-                      }
-                      next.push_back(lo);
-                      next.push_back(hi);
+                            {tiles[j], te.addi(base, te.idx(offset))}, length);
+                      };
+                      llvm::append_range(
+                          next, arith.lookup(tb, tl, tables, weights,
+                                             acc.slice(accs * j, accs)));
                     }
                     scf::YieldOp::create(tb, tl, next);
                   });
-              // Widen: low + 256 * high, exact in i32.
               SmallVector<Value> widened;
-              for (int64_t j = 0; j < count; ++j) {
-                Value lo = arith::ExtSIOp::create(bb, bl, dwords,
-                                                  steps.getResult(2 * j));
-                Value hi = arith::ExtSIOp::create(bb, bl, dwords,
-                                                  steps.getResult(2 * j + 1));
-                hi = arith::ShLIOp::create(
-                    bb, bl, hi, be.splat(dwords, bb.getI32IntegerAttr(8)));
+              for (int64_t j = 0; j < count; ++j)
                 widened.push_back(arith::AddIOp::create(
-                    bb, bl, wide[j], arith::AddIOp::create(bb, bl, lo, hi)));
-              }
+                    bb, bl, wide[j],
+                    arith.widen(bb, bl,
+                                steps.getResults().slice(accs * j, accs))));
               scf::YieldOp::create(bb, bl, widened);
             });
         // As the reference, lane by lane: float(isum) * alpha, * xscale.
@@ -310,8 +215,14 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
             tensor::ExtractOp::create(sb, sl, ops.xScales, ValueRange{n}));
         SmallVector<Value> next;
         for (int64_t j = 0; j < count; ++j) {
-          Value term =
-              arith::SIToFPOp::create(sb, sl, floats, blocks.getResult(j));
+          Value isum = blocks.getResult(j);
+          if (ops.negatives)
+            isum = arith::AddIOp::create(
+                sb, sl, isum,
+                arith::ExtSIOp::create(
+                    sb, sl, dwords,
+                    se.read(ops.negatives, {tiles[j], seg, se.idx(0)}, kRows)));
+          Value term = arith::SIToFPOp::create(sb, sl, floats, isum);
           term = arith::MulFOp::create(
               sb, sl, term, rowScales(se, ops, se.muli(tiles[j], kRows), seg));
           term = arith::MulFOp::create(sb, sl, term, xs);
@@ -427,7 +338,7 @@ Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
       [&](OpBuilder &fb, Location fl, ValueRange args) {
         Emitter fe{fb, fl};
         Value part = args[0], shared = args[1];
-        ops.tables = buildTables(fe, q, ops.k);
+        ops.tables = buildTables(fe, *ops.arith, q, ops.k);
         // Blocks [part * blocks / parts, (part + 1) * blocks / parts).
         auto blockTile = [&](Value p) {
           return fe.muli(
@@ -486,10 +397,10 @@ Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
 
 } // namespace
 
-LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
-                                                     PatternRewriter &rewriter,
-                                                     int64_t tileBlock,
-                                                     int64_t parts) {
+LogicalResult
+mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
+                                       const TableArithmetic &arithmetic,
+                                       int64_t tileBlock, int64_t parts) {
   if (op.getResult().empty() || op.getMode() != ActivationMode::Int8)
     return rewriter.notifyMatchFailure(op, "int8 mode on tensors only");
   int64_t k = op.getK(), m = op.getM();
@@ -497,6 +408,7 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
     return rewriter.notifyMatchFailure(op, "M and K must be static");
   LayoutAttr layout = op.getLayout();
   TableOperands ops;
+  ops.arith = &arithmetic;
   ops.k = k;
   ops.granularity = layout.getGranularity();
   ops.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
@@ -524,7 +436,7 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
     packed.scales.clear();
   }
   format::Result<std::vector<uint8_t>> interleaved =
-      format::interleaveForTables(packed);
+      format::interleaveForTables(packed, arithmetic.order());
   if (!interleaved.ok())
     return rewriter.notifyMatchFailure(op, interleaved.getStatus().message());
 
@@ -551,6 +463,21 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
             makeFloatElements(scalesType, t->scales, "sherry_block_scales")));
   }
   ops.bias = op.getBias();
+  if (arithmetic.complementsNegatives()) {
+    // Counts fit i16 up to segments of 131068 elements.
+    if (ops.segment / 4 > INT16_MAX)
+      return rewriter.notifyMatchFailure(op, "scale segments too long");
+    format::Result<std::vector<int32_t>> counts =
+        format::countNegativeGroups(packed, ops.segment);
+    if (!counts.ok())
+      return rewriter.notifyMatchFailure(op, counts.getStatus().message());
+    auto countsType = RankedTensorType::get({tiles, k / ops.segment, kRows},
+                                            rewriter.getI16Type());
+    SmallVector<int16_t> narrow(counts->begin(), counts->end());
+    ops.negatives = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(countsType, ArrayRef<int16_t>(narrow)));
+  }
 
   Value x = op.getInput();
   auto xType = cast<RankedTensorType>(x.getType());
@@ -569,7 +496,7 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
                                         parts, mValue, op.getInit()));
     return success();
   }
-  ops.tables = buildTables(e, q, k);
+  ops.tables = buildTables(e, arithmetic, q, k);
 
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();
@@ -581,4 +508,57 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(MatmulOp op,
                      mValue, y);
   rewriter.replaceOp(op, y);
   return success();
+}
+
+TableArithmetic::~TableArithmetic() = default;
+
+Value mlir::sherry::canonicalGroupSums(OpBuilder &b, Location loc, Value x16,
+                                       ArrayRef<int64_t> groups) {
+  int64_t lanes = 16 * groups.size();
+  auto words = VectorType::get({lanes}, b.getI16Type());
+  Value sum;
+  for (int64_t p = 0; p < 4; ++p) {
+    SmallVector<int16_t> column;
+    SmallVector<int64_t> elements;
+    for (int64_t i = 0; i < lanes; ++i) {
+      column.push_back(
+          int16_t(((format::kCodebook[i % 16] >> (2 * p)) & 3) - 1));
+      elements.push_back(4 * groups[i / 16] + p);
+    }
+    Value x = vector::ShuffleOp::create(b, loc, x16, x16, elements);
+    Value term = arith::MulIOp::create(
+        b, loc, x,
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(words, ArrayRef<int16_t>(column))));
+    sum = sum ? arith::AddIOp::create(b, loc, sum, term).getResult() : term;
+  }
+  return sum;
+}
+
+SmallVector<Value> LaneTableArithmetic::buildTables(OpBuilder &b, Location loc,
+                                                    Value x16) const {
+  Value sums = canonicalGroupSums(b, loc, x16, {0, 1, 2, 3});
+  auto words = cast<VectorType>(sums.getType());
+  auto bytes = words.clone(b.getI8Type());
+  Value low = arith::TruncIOp::create(b, loc, bytes, sums);
+  Value eight = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(words, b.getI16IntegerAttr(8)));
+  Value high = arith::TruncIOp::create(
+      b, loc, bytes, arith::ShRSIOp::create(b, loc, sums, eight));
+  return {low, high};
+}
+
+MatmulToTableKernel::MatmulToTableKernel(
+    MLIRContext *ctx, std::unique_ptr<TableArithmetic> arithmetic,
+    int64_t tileBlock, int64_t maxBatch, int64_t parts)
+    : OpRewritePattern(ctx, /*benefit=*/2), arithmetic(std::move(arithmetic)),
+      tileBlock(tileBlock), maxBatch(maxBatch), parts(parts) {}
+
+LogicalResult
+MatmulToTableKernel::matchAndRewrite(MatmulOp op,
+                                     PatternRewriter &rewriter) const {
+  int64_t n = op.getN();
+  if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
+    return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
+  return lowerMatmulToTableKernel(op, rewriter, *arithmetic, tileBlock, parts);
 }

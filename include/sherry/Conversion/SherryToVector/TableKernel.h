@@ -1,0 +1,118 @@
+//===- TableKernel.h - The activation-table kernel skeleton -----*- C++ -*-===//
+//
+// The paper's kernel for int8 sherry.matmul with constant weights: once per
+// call, each group of 4 int8 activations gets the partial sums of its codes
+// (tables); the weights, regrouped at compile time into tiles of 32 rows
+// (format::interleaveForTables), then index those tables, 32 rows at a time.
+// The loops (tiles, activation rows, scale segments, flushes of narrow
+// accumulators, steps of 16 K elements) are the same on every target; a
+// TableArithmetic says how tables are built and looked up.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SHERRY_CONVERSION_SHERRYTOVECTOR_TABLEKERNEL_H
+#define SHERRY_CONVERSION_SHERRYTOVECTOR_TABLEKERNEL_H
+
+#include "sherry/Dialect/Sherry/IR/SherryOps.h"
+#include "sherry/Format/Format.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <memory>
+
+namespace mlir::sherry {
+
+/// Reads `length` bytes from `offset` of the current step's table or weight
+/// bytes, as a vector<length x i8>.
+using StepReader = function_ref<Value(int64_t offset, int64_t length)>;
+
+/// The target-dependent part of the activation-table kernel. A step is 16 K
+/// elements (4 groups) of a tile of 32 weight rows: 80 interleaved weight
+/// bytes (64 nibble bytes, then two 8-byte sign masks).
+class TableArithmetic {
+public:
+  virtual ~TableArithmetic();
+
+  /// The interleaved order of the weights the lookups read.
+  virtual ::sherry::format::TableOrder order() const = 0;
+  /// Whether a negative code's sum comes out as its bytes complemented
+  /// (~s = -s - 1): the kernel then adds, per row and scale segment, the
+  /// count of negative groups (format::countNegativeGroups).
+  virtual bool complementsNegatives() const = 0;
+  /// Table bytes per activation row and step.
+  virtual int64_t tableBytes() const = 0;
+  /// The tables of one step from its 16 activations (a vector<16xi16> of
+  /// int8 values), as i8 vectors that are stored back to back.
+  virtual SmallVector<Value> buildTables(OpBuilder &b, Location loc,
+                                         Value x16) const = 0;
+  /// The tables of a step as lookup() takes them, read once per step and
+  /// shared by the tiles of a block.
+  virtual SmallVector<Value> loadTables(OpBuilder &b, Location loc,
+                                        StepReader read) const = 0;
+  /// The narrow accumulators of one tile.
+  virtual SmallVector<VectorType> accumulatorTypes(OpBuilder &b) const = 0;
+  /// Steps the narrow accumulators take without overflow.
+  virtual int64_t maxStepsPerFlush() const = 0;
+  /// `acc` plus one step of one tile, whose weight bytes `weights` reads.
+  virtual SmallVector<Value> lookup(OpBuilder &b, Location loc,
+                                    ArrayRef<Value> tables, StepReader weights,
+                                    ValueRange acc) const = 0;
+  /// The exact sums of the 32 rows (vector<32xi32>, row order) held by the
+  /// narrow accumulators.
+  virtual Value widen(OpBuilder &b, Location loc, ValueRange acc) const = 0;
+};
+
+/// Replaces an int8 sherry.matmul on tensors whose weights are a constant by
+/// the activation-table kernel of `arithmetic`: tables built once per call,
+/// weights regrouped at compile time, an scf.forall over blocks of
+/// `tileBlock` tiles of 32 rows. With `parts` > 1 the forall has `parts`
+/// iterations instead, each building its own tables and computing a
+/// contiguous share of the blocks in order (one per thread). Sums are exact
+/// and segments combine in f32 as the reference does: the result is
+/// bit-exact.
+LogicalResult lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
+                                       const TableArithmetic &arithmetic,
+                                       int64_t tileBlock, int64_t parts);
+
+/// sherry.matmul to the table kernel of an arithmetic where it applies and N
+/// is dynamic or below `maxBatch` (0: any N); from a few activation rows
+/// on, a decode kernel shares each decoded chunk between rows and catches
+/// up (docs/targets.md has the figures).
+struct MatmulToTableKernel : OpRewritePattern<MatmulOp> {
+  MatmulToTableKernel(MLIRContext *ctx,
+                      std::unique_ptr<TableArithmetic> arithmetic,
+                      int64_t tileBlock, int64_t maxBatch, int64_t parts);
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override;
+
+private:
+  std::unique_ptr<TableArithmetic> arithmetic;
+  int64_t tileBlock, maxBatch, parts;
+};
+
+/// The partial sums of the 16 codes with sign bit 0 of each of the groups
+/// `groups` of the 16 activations `x16` (vector<16xi16>): lane 16i + c is
+/// sum_p t_p(c) * x[4 * groups[i] + p], in [-381, 381], as vector<16n x i16>.
+Value canonicalGroupSums(OpBuilder &b, Location loc, Value x16,
+                         ArrayRef<int64_t> groups);
+
+/// The tables of format::TableOrder::Lanes, which vpshufb (per 128-bit
+/// lane) and tbl look up alike: 16 bytes per group of the step, group i's 16
+/// canonical sums at 16i + c, their low bytes (64), then their high bytes
+/// (64); the sign applies after the lookup by complementing both bytes.
+class LaneTableArithmetic : public TableArithmetic {
+public:
+  ::sherry::format::TableOrder order() const override {
+    return ::sherry::format::TableOrder::Lanes;
+  }
+  bool complementsNegatives() const override { return true; }
+  int64_t tableBytes() const override { return 128; }
+  SmallVector<Value> buildTables(OpBuilder &b, Location loc,
+                                 Value x16) const override;
+};
+
+} // namespace mlir::sherry
+
+#endif // SHERRY_CONVERSION_SHERRYTOVECTOR_TABLEKERNEL_H

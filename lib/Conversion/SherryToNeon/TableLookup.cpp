@@ -1,0 +1,140 @@
+//===- TableLookup.cpp - NEON lookups of the activation-table kernel ------===//
+//
+// The activation-table kernel on AArch64 NEON (Armv8.0). A q register is one
+// 16-entry table: group i's 16 canonical sums, as low bytes and as high
+// bytes (format::TableOrder::Lanes: byte 16i + j of a step holds group i of
+// rows j and 16 + j). Per step, tile and group:
+//
+//   and / ushr  the slot nibbles of rows 0..15 and 16..31
+//   tbl         low and high bytes of the 16 rows' sums
+//   eor         with the sign bits as bytes (a constant-index tbl spreading
+//               the mask bytes, cmtst): ~s = -s - 1 where negative
+//   zip1, zip2  low and high bytes into i16 sums, 8 rows each
+//   add         into i16 lanes per row, all four groups alike
+//
+// Each step adds at most 4 * 382 to a lane, so the lanes widen to i32 every
+// 21 steps at most. The kernel adds back each row's count of negative groups
+// per segment. tbl is a sherry_arm op (arm_neon has none).
+//
+//===----------------------------------------------------------------------===//
+
+#include "TableLookup.h"
+
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::sherry;
+namespace format = ::sherry::format;
+
+namespace {
+
+Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
+  return vector::ExtractStridedSliceOp::create(
+      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
+      ArrayRef<int64_t>{1});
+}
+
+Value splat16(OpBuilder &b, Location loc, int8_t value) {
+  return byteVector(b, loc, SmallVector<int8_t>(16, value));
+}
+
+class NeonTableArithmetic : public LaneTableArithmetic {
+public:
+  /// The low-byte tables of groups 0..3, then their high-byte tables.
+  SmallVector<Value> loadTables(OpBuilder &, Location,
+                                StepReader read) const override {
+    SmallVector<Value> tables;
+    for (int64_t i = 0; i < 8; ++i)
+      tables.push_back(read(16 * i, 16));
+    return tables;
+  }
+
+  /// Rows 0..7, 8..15, 16..23 and 24..31 of the tile.
+  SmallVector<VectorType> accumulatorTypes(OpBuilder &b) const override {
+    return SmallVector<VectorType>(4, VectorType::get({8}, b.getI16Type()));
+  }
+
+  int64_t maxStepsPerFlush() const override { return 21; }
+
+  SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
+                            StepReader weights, ValueRange acc) const override {
+    auto bytes16 = VectorType::get({16}, b.getI8Type());
+    auto words8 = VectorType::get({8}, b.getI16Type());
+    SmallVector<int8_t> bit;
+    for (int64_t j = 0; j < 16; ++j)
+      bit.push_back(int8_t(1u << (j % 8)));
+    Value bits = byteVector(b, loc, bit);
+    Value v = weights(0, 64);
+    Value masks[2] = {weights(64, 8), weights(72, 8)};
+    SmallVector<Value> next(acc.begin(), acc.end());
+    for (int64_t i = 0; i < 4; ++i) {
+      Value nibbles = slice(b, loc, v, 16 * i, 16);
+      for (int64_t half = 0; half < 2; ++half) {
+        Value index =
+            half ? arith::ShRUIOp::create(b, loc, nibbles, splat16(b, loc, 4))
+                       .getResult()
+                 : arith::AndIOp::create(b, loc, nibbles, splat16(b, loc, 0x0f))
+                       .getResult();
+        // Bits 16i..16i+15 of the half's mask, one per row.
+        SmallVector<int64_t> spread;
+        for (int64_t j = 0; j < 16; ++j)
+          spread.push_back(2 * i + j / 8);
+        Value signs = arith::AndIOp::create(
+            b, loc,
+            vector::ShuffleOp::create(b, loc, masks[half], masks[half], spread),
+            bits);
+        Value negative = arith::ExtSIOp::create(
+            b, loc, bytes16,
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, signs,
+                                  bits));
+        Value low = arith::XOrIOp::create(
+            b, loc, arm::Tbl1Op::create(b, loc, bytes16, tables[i], index),
+            negative);
+        Value high = arith::XOrIOp::create(
+            b, loc, arm::Tbl1Op::create(b, loc, bytes16, tables[4 + i], index),
+            negative);
+        for (int64_t upper = 0; upper < 2; ++upper) {
+          SmallVector<int64_t> zip;
+          for (int64_t j = 8 * upper; j < 8 * upper + 8; ++j) {
+            zip.push_back(j);
+            zip.push_back(16 + j);
+          }
+          Value sums = vector::BitCastOp::create(
+              b, loc, words8,
+              vector::ShuffleOp::create(b, loc, low, high, zip));
+          Value &a = next[2 * half + upper];
+          a = arith::AddIOp::create(b, loc, a, sums);
+        }
+      }
+    }
+    return next;
+  }
+
+  Value widen(OpBuilder &b, Location loc, ValueRange acc) const override {
+    auto dwords8 = VectorType::get({8}, b.getI32Type());
+    Value all;
+    for (Value a : acc) {
+      Value wide = arith::ExtSIOp::create(b, loc, dwords8, a);
+      if (!all) {
+        all = wide;
+        continue;
+      }
+      SmallVector<int64_t> indices;
+      int64_t n = cast<VectorType>(all.getType()).getNumElements() + 8;
+      for (int64_t i = 0; i < n; ++i)
+        indices.push_back(i);
+      all = vector::ShuffleOp::create(b, loc, all, wide, indices);
+    }
+    return all;
+  }
+};
+
+} // namespace
+
+std::unique_ptr<TableArithmetic> mlir::sherry::createNeonTableArithmetic() {
+  return std::make_unique<NeonTableArithmetic>();
+}

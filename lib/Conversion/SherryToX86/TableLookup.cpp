@@ -1,0 +1,292 @@
+//===- TableLookup.cpp - x86 lookups of the activation-table kernel -------===//
+//
+// Two ways to look up activation tables for 32 rows of interleaved weights:
+//
+// With VBMI (isa avx512-vnni), 64-entry tables hold two groups' 32 codes
+// each, signs included, as a low-byte and a high-byte table. Per step and
+// tile (format::TableOrder::GroupPairs):
+//
+//   index = nibble | 32 * (group parity), + 16 where the sign bit is set
+//   vpermb      the low and the high bytes of each row's partial sum
+//   vpmaddubsw  low bytes (unsigned) and high bytes (signed) of a row's two
+//               groups summed in i16 lanes, one lane per row
+//
+// With vpshufb only (AVX-512BW, AVX2), a 128-bit lane's 16-entry table
+// holds one group's 16 canonical codes, and the sign bit applies after the
+// lookup (format::TableOrder::Lanes: byte 16i + j holds group i of rows j
+// and 16 + j):
+//
+//   vpshufb     low and high bytes of the sums of 64 (row, group) pairs
+//   vpxor       with the sign bits as bytes (vpmovm2b, or on AVX2 a byte
+//               shuffle, vpand and vpcmpeqb): ~s = -s - 1 where negative
+//   vpunpck     low and high bytes into i16 sums, one per (row, group)
+//   vpaddw      into i16 lanes per (row, group lane), summed over the four
+//               lanes when they widen to i32
+//
+// The kernel adds back each row's count of negative groups per segment. AVX2
+// does each 512-bit step as two 256-bit halves.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TableLookup.h"
+
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::sherry;
+namespace format = ::sherry::format;
+
+namespace {
+
+Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value) {
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, value));
+}
+
+Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
+  return vector::ExtractStridedSliceOp::create(
+      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
+      ArrayRef<int64_t>{1});
+}
+
+/// The concatenation of 1-D vectors of one type.
+Value concat(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
+  Value all = parts[0];
+  for (Value part : parts.drop_front()) {
+    int64_t n = cast<VectorType>(all.getType()).getNumElements() +
+                cast<VectorType>(part.getType()).getNumElements();
+    SmallVector<int64_t> indices;
+    for (int64_t i = 0; i < n; ++i)
+      indices.push_back(i);
+    all = vector::ShuffleOp::create(b, loc, all, part, indices);
+  }
+  return all;
+}
+
+/// The low (half 0) or high (half 1) slot nibbles of the 64 bytes `v`.
+Value slotNibbles(OpBuilder &b, Location loc, Value v, int64_t half) {
+  auto bytes64 = cast<VectorType>(v.getType());
+  Value nibble = v;
+  if (half)
+    nibble = arith::ShRUIOp::create(
+        b, loc, v, splat(b, loc, bytes64, b.getI8IntegerAttr(4)));
+  return arith::AndIOp::create(
+      b, loc, nibble, splat(b, loc, bytes64, b.getI8IntegerAttr(0x0f)));
+}
+
+/// The low bytes and the high bytes of the i16 lanes of `sums`.
+std::pair<Value, Value> splitBytes(OpBuilder &b, Location loc, Value sums) {
+  auto words = cast<VectorType>(sums.getType());
+  auto bytes = words.clone(b.getI8Type());
+  Value low = arith::TruncIOp::create(b, loc, bytes, sums);
+  Value high = arith::TruncIOp::create(
+      b, loc, bytes,
+      arith::ShRSIOp::create(b, loc, sums,
+                             splat(b, loc, words, b.getI16IntegerAttr(8))));
+  return {low, high};
+}
+
+class VbmiTableArithmetic : public TableArithmetic {
+public:
+  format::TableOrder order() const override {
+    return format::TableOrder::GroupPairs;
+  }
+  bool complementsNegatives() const override { return false; }
+  int64_t tableBytes() const override { return 256; }
+
+  /// Per pair of groups (0 and 1, then 2 and 3): the low bytes of both
+  /// groups' 32 codes (codes 16..31 are codes 0..15 negated), then their
+  /// high bytes.
+  SmallVector<Value> buildTables(OpBuilder &b, Location loc,
+                                 Value x16) const override {
+    SmallVector<Value> pieces;
+    for (int64_t pair = 0; pair < 2; ++pair) {
+      Value sums = canonicalGroupSums(b, loc, x16, {2 * pair, 2 * pair + 1});
+      Value negated = arith::SubIOp::create(
+          b, loc,
+          arith::ConstantOp::create(b, loc, b.getZeroAttr(sums.getType())),
+          sums);
+      // Group a's codes 0..15, then 16..31, then group b's.
+      SmallVector<int64_t> codes;
+      for (int64_t i = 0; i < 64; ++i)
+        codes.push_back((i / 16) % 2 * 32 + i / 32 * 16 + i % 16);
+      auto [low, high] = splitBytes(
+          b, loc, vector::ShuffleOp::create(b, loc, sums, negated, codes));
+      pieces.push_back(low);
+      pieces.push_back(high);
+    }
+    return pieces;
+  }
+
+  SmallVector<Value> loadTables(OpBuilder &, Location,
+                                StepReader read) const override {
+    return {read(0, 64), read(64, 64), read(128, 64), read(192, 64)};
+  }
+
+  SmallVector<VectorType> accumulatorTypes(OpBuilder &b) const override {
+    auto words = VectorType::get({32}, b.getI16Type());
+    return {words, words};
+  }
+
+  /// Each step adds at most 2 * (255 + 255) to an i16 lane.
+  int64_t maxStepsPerFlush() const override { return 32; }
+
+  SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
+                            StepReader weights, ValueRange acc) const override {
+    auto bytes64 = VectorType::get({64}, b.getI8Type());
+    auto words = VectorType::get({32}, b.getI16Type());
+    SmallVector<int8_t> parity;
+    for (int64_t i = 0; i < 64; ++i)
+      parity.push_back(int8_t(32 * (i % 2)));
+    Value groupBit = byteVector(b, loc, parity);
+    Value signBit = splat(b, loc, bytes64, b.getI8IntegerAttr(0x10));
+    Value one = splat(b, loc, bytes64, b.getI8IntegerAttr(1));
+    Value v = weights(0, 64);
+    Value lo = acc[0], hi = acc[1];
+    for (int64_t half = 0; half < 2; ++half) {
+      Value index =
+          arith::OrIOp::create(b, loc, slotNibbles(b, loc, v, half), groupBit);
+      Value mask = vector::BitCastOp::create(
+          b, loc, VectorType::get({64}, b.getI1Type()),
+          weights(64 + 8 * half, 8));
+      index = arith::SelectOp::create(
+          b, loc, mask, arith::OrIOp::create(b, loc, index, signBit), index);
+      Value low =
+          x86::PermbOp::create(b, loc, bytes64, tables[2 * half], index);
+      Value high =
+          x86::PermbOp::create(b, loc, bytes64, tables[2 * half + 1], index);
+      lo = arith::AddIOp::create(
+          b, loc, lo, x86::Maddubsw512Op::create(b, loc, words, low, one));
+      hi = arith::AddIOp::create(
+          b, loc, hi, x86::Maddubsw512Op::create(b, loc, words, one, high));
+    }
+    return {lo, hi};
+  }
+
+  /// low + 256 * high, exact in i32.
+  Value widen(OpBuilder &b, Location loc, ValueRange acc) const override {
+    auto dwords = VectorType::get({32}, b.getI32Type());
+    Value lo = arith::ExtSIOp::create(b, loc, dwords, acc[0]);
+    Value hi = arith::ExtSIOp::create(b, loc, dwords, acc[1]);
+    hi = arith::ShLIOp::create(b, loc, hi,
+                               splat(b, loc, dwords, b.getI32IntegerAttr(8)));
+    return arith::AddIOp::create(b, loc, lo, hi);
+  }
+};
+
+class ShuffleTableArithmetic : public LaneTableArithmetic {
+public:
+  explicit ShuffleTableArithmetic(bool avx512) : avx512(avx512) {}
+
+  SmallVector<Value> loadTables(OpBuilder &, Location,
+                                StepReader read) const override {
+    return {read(0, 64), read(64, 64)};
+  }
+
+  /// For the rows of each nibble (0..15, 16..31), words 8L + w of the first
+  /// (second) accumulator hold row w (8 + w) of the tile's group lane L.
+  SmallVector<VectorType> accumulatorTypes(OpBuilder &b) const override {
+    return SmallVector<VectorType>(4, VectorType::get({32}, b.getI16Type()));
+  }
+
+  /// Each step adds a value in [-382, 381] to an i16 lane.
+  int64_t maxStepsPerFlush() const override { return 85; }
+
+  SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
+                            StepReader weights, ValueRange acc) const override {
+    auto bytes64 = VectorType::get({64}, b.getI8Type());
+    auto words = VectorType::get({32}, b.getI16Type());
+    Value v = weights(0, 64);
+    SmallVector<Value> next(acc.begin(), acc.end());
+    for (int64_t half = 0; half < 2; ++half) {
+      Value index = slotNibbles(b, loc, v, half);
+      Value negative = arith::ExtSIOp::create(
+          b, loc, bytes64, signMask(b, loc, weights(64 + 8 * half, 8)));
+      Value low = arith::XOrIOp::create(
+          b, loc, shuffle(b, loc, tables[0], index), negative);
+      Value high = arith::XOrIOp::create(
+          b, loc, shuffle(b, loc, tables[1], index), negative);
+      // Per 128-bit lane, bytes 0..7 (8..15) of low and high interleaved:
+      // vpunpcklbw (vpunpckhbw), the i16 sum of 8 rows.
+      for (int64_t upper = 0; upper < 2; ++upper) {
+        SmallVector<int64_t> interleave;
+        for (int64_t lane = 0; lane < 4; ++lane)
+          for (int64_t j = 8 * upper; j < 8 * upper + 8; ++j) {
+            interleave.push_back(16 * lane + j);
+            interleave.push_back(64 + 16 * lane + j);
+          }
+        Value sums = vector::BitCastOp::create(
+            b, loc, words,
+            vector::ShuffleOp::create(b, loc, low, high, interleave));
+        Value &a = next[2 * half + upper];
+        a = arith::AddIOp::create(b, loc, a, sums);
+      }
+    }
+    return next;
+  }
+
+  /// Accumulator a holds rows 8a..8a+7, once per group lane: the sum of its
+  /// four 8-word lanes.
+  Value widen(OpBuilder &b, Location loc, ValueRange acc) const override {
+    auto dwords = VectorType::get({32}, b.getI32Type());
+    SmallVector<Value> rows;
+    for (Value a : acc) {
+      Value wide = arith::ExtSIOp::create(b, loc, dwords, a);
+      Value sum = slice(b, loc, wide, 0, 8);
+      for (int64_t lane = 1; lane < 4; ++lane)
+        sum = arith::AddIOp::create(b, loc, sum,
+                                    slice(b, loc, wide, 8 * lane, 8));
+      rows.push_back(sum);
+    }
+    return concat(b, loc, rows);
+  }
+
+private:
+  /// The 64 sign bits of 8 bytes as an i1 per byte lane: a mask register on
+  /// AVX-512; on AVX2 byte i / 8 spread to byte i and tested for bit i % 8.
+  Value signMask(OpBuilder &b, Location loc, Value bits8) const {
+    auto masks = VectorType::get({64}, b.getI1Type());
+    if (avx512)
+      return vector::BitCastOp::create(b, loc, masks, bits8);
+    SmallVector<int64_t> spread;
+    SmallVector<int8_t> bit;
+    for (int64_t i = 0; i < 64; ++i) {
+      spread.push_back(i / 8);
+      bit.push_back(int8_t(1u << (i % 8)));
+    }
+    Value bitVector = byteVector(b, loc, bit);
+    Value tested = arith::AndIOp::create(
+        b, loc, vector::ShuffleOp::create(b, loc, bits8, bits8, spread),
+        bitVector);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tested,
+                                 bitVector);
+  }
+
+  /// vpshufb over 64 bytes: one AVX-512BW instruction or two AVX2 ones.
+  Value shuffle(OpBuilder &b, Location loc, Value table, Value index) const {
+    if (avx512)
+      return x86::Pshufb512Op::create(b, loc, table.getType(), table, index);
+    auto bytes32 = VectorType::get({32}, b.getI8Type());
+    SmallVector<Value> halves;
+    for (int64_t h = 0; h < 2; ++h)
+      halves.push_back(x86::Pshufb256Op::create(
+          b, loc, bytes32, slice(b, loc, table, 32 * h, 32),
+          slice(b, loc, index, 32 * h, 32)));
+    return concat(b, loc, halves);
+  }
+
+  bool avx512;
+};
+
+} // namespace
+
+std::unique_ptr<TableArithmetic>
+mlir::sherry::createX86TableArithmetic(StringRef isa) {
+  if (isa == "avx512-vnni")
+    return std::make_unique<VbmiTableArithmetic>();
+  return std::make_unique<ShuffleTableArithmetic>(/*avx512=*/isa ==
+                                                  "avx512-bw");
+}

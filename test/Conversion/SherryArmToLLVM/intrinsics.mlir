@@ -1,0 +1,14 @@
+// RUN: sherry-opt %s -convert-sherry-arm-to-llvm | FileCheck %s
+// RUN: sherry-opt %s -convert-sherry-arm-to-llvm -convert-func-to-llvm | mlir-translate --mlir-to-llvmir | llc -mtriple=aarch64-linux-gnu -mattr=+neon | FileCheck %s --check-prefix=ASM
+
+// Each sherry_arm op is one intrinsic call, and one instruction of plain
+// Armv8.0 NEON.
+// CHECK-LABEL: func @tbl1
+// CHECK: llvm.call_intrinsic "llvm.aarch64.neon.tbl1"(%{{.*}}, %{{.*}}) : (vector<16xi8>, vector<16xi8>) -> vector<16xi8>
+// CHECK-NOT: sherry_arm
+// ASM-LABEL: tbl1:
+// ASM: tbl v0.16b, { v0.16b }, v1.16b
+func.func @tbl1(%t: vector<16xi8>, %i: vector<16xi8>) -> vector<16xi8> {
+  %v = sherry_arm.neon.tbl1 %t, %i : vector<16xi8>
+  return %v : vector<16xi8>
+}

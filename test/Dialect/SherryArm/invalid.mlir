@@ -1,0 +1,15 @@
+// RUN: sherry-opt %s -split-input-file -verify-diagnostics
+
+func.func @wide(%t: vector<32xi8>, %i: vector<32xi8>) -> vector<32xi8> {
+  // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 16}}
+  %v = sherry_arm.neon.tbl1 %t, %i : vector<32xi8>
+  return %v : vector<32xi8>
+}
+
+// -----
+
+func.func @words(%t: vector<8xi16>, %i: vector<8xi16>) -> vector<8xi16> {
+  // expected-error @+1 {{operand #0 must be vector of 8-bit signless integer values of length 16}}
+  %v = sherry_arm.neon.tbl1 %t, %i : vector<8xi16>
+  return %v : vector<8xi16>
+}
