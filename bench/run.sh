@@ -93,6 +93,16 @@ if command -v /usr/lib/llvm-22/bin/llc >/dev/null &&
       mca_in+=("$aarch64")
     done
   done
+  # The NEON table kernel needs its weights compiled in: the tables_t1
+  # kernel's matmul (tbl is Armv8.0, the same code for both NEON targets;
+  # default tile-block 1: one step of one tile, 512 weights, per iteration).
+  for f in "$out"/kernels/sherry_tables_t1_2048x2048_n1.mlir; do
+    [ -f "$f" ] || continue
+    aarch64="$out/kernels/sherry_neontables_t1_2048x2048_n1.ll"
+    "$sherry_opt" "$f" --sherry-to-llvm="target=neon strategy=tables threads=1" |
+      /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir -o "$aarch64"
+    mca_in+=("$aarch64=512")
+  done
   if [ ${#mca_in[@]} -gt 0 ]; then
     /usr/bin/python3 "$root/bench/aarch64_mca.py" "${mca_in[@]}" \
       --json "$results/aarch64_mca.json"

@@ -120,8 +120,9 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
               "'; expected 'auto', 'tables' or 'decode'";
     return failure();
   }
-  if (options.tileBlock < 1) {
-    message = "tile-block must be at least 1, got " +
+  if (options.tileBlock < 0) {
+    message = "tile-block must not be negative (0: the kernel's default), "
+              "got " +
               std::to_string(options.tileBlock);
     return failure();
   }
@@ -152,14 +153,17 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   auto kernelOptions = [&](auto kernel, StringRef strategy) {
     kernel.isa = target;
     kernel.strategy = strategy.str();
-    kernel.tileBlock = options.tileBlock;
+    if (options.tileBlock > 0)
+      kernel.tileBlock = options.tileBlock;
     // A copy of the tables per thread: built by the core that reads them.
     if (options.threads > 1)
       kernel.tableParts = options.threads;
-    // auto: tables for single rows and dynamic N (decoding), decode from 4
-    // rows on, where it shares each decoded chunk between batch-block rows
-    // (docs/targets.md).
-    if (options.strategy == "auto")
+    // auto: with VNNI or NEON, tables for single rows and dynamic N
+    // (decoding), decode from 4 rows on, where it shares each decoded chunk
+    // between batch-block rows; on avx512-bw and avx2 the table kernel is
+    // faster at every N measured, up to 128 (docs/targets.md).
+    if (options.strategy == "auto" && target != "avx512-bw" &&
+        target != "avx2")
       kernel.tablesMaxBatch = 4;
     if (options.rowBlock > 0)
       kernel.rowBlock = options.rowBlock;

@@ -6,7 +6,7 @@
 // RUN: not sherry-opt %s --sherry-to-llvm="target=sse4" 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not sherry-opt %s --sherry-to-llvm="target=portable strategy=tables" 2>&1 | FileCheck %s --check-prefix=TABLES
 // RUN: not sherry-opt %s --sherry-to-llvm="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
-// RUN: not sherry-opt %s --sherry-to-llvm="tile-block=0" 2>&1 | FileCheck %s --check-prefix=TILEBLOCK
+// RUN: not sherry-opt %s --sherry-to-llvm="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILEBLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="target=host kernel=linalg" 2>&1 | FileCheck %s --check-prefix=LINALG
 // RUN: not sherry-opt %s --sherry-to-llvm="no-such-option=1" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 // RUN: sherry-opt --help | FileCheck %s --check-prefix=HELP
@@ -18,7 +18,7 @@
 // TARGET: error: sherry-to-llvm: unknown target 'sse4'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', 'neon-dotprod', 'neon' or 'host'
 // TABLES: error: sherry-to-llvm: strategy=tables needs a target with a table kernel (all but portable), got target=portable
 // STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
-// TILEBLOCK: error: sherry-to-llvm: tile-block must be at least 1, got 0
+// TILEBLOCK: error: sherry-to-llvm: tile-block must not be negative (0: the kernel's default), got -1
 // LINALG: error: sherry-to-llvm: kernel=linalg is the portable reference; it takes no target
 // UNKNOWN: no-such-option
 // HELP: --sherry-to-llvm

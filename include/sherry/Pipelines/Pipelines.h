@@ -51,16 +51,18 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       llvm::cl::init("portable")};
   PassOptions::Option<std::string> strategy{
       *this, "strategy",
-      llvm::cl::desc("x86 kernel strategy: 'auto' (avx512-vnni: activation "
-                     "tables for constant weights and N < 4 or dynamic, "
-                     "decode + VNNI dot otherwise; other targets: decode), "
-                     "'tables' (avx512-vnni only) or 'decode'"),
+      llvm::cl::desc("Kernel strategy: 'auto' (activation tables for "
+                     "constant weights, on avx512-bw and avx2 at any N, on "
+                     "avx512-vnni, neon-dotprod and neon where N < 4 or "
+                     "dynamic; decode otherwise), 'tables' (every target "
+                     "but portable) or 'decode'"),
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tileBlock{
       *this, "tile-block",
       llvm::cl::desc("Tiles of 32 rows that share each table read "
-                     "(strategy=tables)"),
-      llvm::cl::init(4)};
+                     "(strategy=tables; 0: the kernel's default, 4 on x86, "
+                     "1 on AArch64)"),
+      llvm::cl::init(0)};
   PassOptions::Option<int64_t> rowBlock{
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "
