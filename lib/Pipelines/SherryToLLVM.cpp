@@ -83,17 +83,18 @@ LogicalResult
 mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
                                         std::string &message) {
   if (options.target != "portable" && options.target != "host" &&
+      options.target != "module" &&
       !getSherryTargetAttributes(options.target)) {
     message = "unknown target '" + options.target +
               "'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', "
-              "'neon-dotprod', 'neon' or 'host'";
+              "'neon-dotprod', 'neon', 'host' or 'module'";
     return failure();
   }
   // host may resolve to a target without tables, where strategy=tables
   // leaves every matmul to the portable kernel (docs/targets.md); a named
   // target without them is a mistake.
   if (options.strategy == "tables" && options.target != "host" &&
-      !hasTableKernel(options.target)) {
+      options.target != "module" && !hasTableKernel(options.target)) {
     message = "strategy=tables needs a target with a table kernel (all "
               "but portable), got target=" +
               options.target;
@@ -143,6 +144,11 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
 
 void mlir::sherry::buildSherryToLLVMPipeline(
     OpPassManager &pm, const SherryToLLVMOptions &options) {
+  // Only the module knows its target: resolved and built when it runs.
+  if (options.target == "module") {
+    pm.addPass(createSherryToLLVMForModuleTargetPass(options));
+    return;
+  }
   bool openmp = options.threads != 1;
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
@@ -158,12 +164,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     // A copy of the tables per thread: built by the core that reads them.
     if (options.threads > 1)
       kernel.tableParts = options.threads;
-    // auto: with VNNI or NEON, tables for single rows and dynamic N
-    // (decoding), decode from 4 rows on, where it shares each decoded chunk
-    // between batch-block rows; on avx512-bw and avx2 the table kernel is
-    // faster at every N measured, up to 128 (docs/targets.md).
-    if (options.strategy == "auto" && target != "avx512-bw" &&
-        target != "avx2")
+    // auto: with VNNI, tables for single rows and dynamic N (decoding),
+    // decode from 4 rows on, where vpdpbusd shares each decoded chunk
+    // between batch-block rows; on the other targets the table kernel is
+    // faster at every N measured or modelled, up to 128 (docs/targets.md).
+    if (options.strategy == "auto" && target == "avx512-vnni")
       kernel.tablesMaxBatch = 4;
     if (options.rowBlock > 0)
       kernel.rowBlock = options.rowBlock;

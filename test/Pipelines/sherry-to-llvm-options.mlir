@@ -15,7 +15,7 @@
 // THREADS: error: sherry-to-llvm: threads must be 0 (the OpenMP default) or positive, got -1
 // BLOCK: error: sherry-to-llvm: row-block and batch-block must not be negative (0: the kernel's default), got row-block=0 batch-block=-1
 // TILE: error: sherry-to-llvm: tile sizes must not be negative, got row-tile=-2 batch-tile=0
-// TARGET: error: sherry-to-llvm: unknown target 'sse4'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', 'neon-dotprod', 'neon' or 'host'
+// TARGET: error: sherry-to-llvm: unknown target 'sse4'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', 'neon-dotprod', 'neon', 'host' or 'module'
 // TABLES: error: sherry-to-llvm: strategy=tables needs a target with a table kernel (all but portable), got target=portable
 // STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
 // TILEBLOCK: error: sherry-to-llvm: tile-block must not be negative (0: the kernel's default), got -1

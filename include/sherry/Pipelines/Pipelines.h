@@ -3,9 +3,12 @@
 #ifndef SHERRY_PIPELINES_PIPELINES_H
 #define SHERRY_PIPELINES_PIPELINES_H
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Support/LLVM.h"
 
+#include <memory>
 #include <string>
 
 namespace mlir {
@@ -45,17 +48,18 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "F/BW/VBMI/VNNI), 'avx512-bw' (x86 AVX-512 F/BW), "
                      "'avx2' (x86 AVX2), 'neon-dotprod' (AArch64 NEON with "
                      "the dot product extension), 'neon' (AArch64 Armv8.0 "
-                     "NEON), or 'host' (the best this CPU has). Every "
+                     "NEON), 'host' (the best this CPU has) or 'module' (the "
+                     "best the module's llvm.target or llvm.target_triple "
+                     "allows). Every "
                      "target but portable also pins the LLVM CPU and "
                      "features of the generated functions"),
       llvm::cl::init("portable")};
   PassOptions::Option<std::string> strategy{
       *this, "strategy",
       llvm::cl::desc("Kernel strategy: 'auto' (activation tables for "
-                     "constant weights, on avx512-bw and avx2 at any N, on "
-                     "avx512-vnni, neon-dotprod and neon where N < 4 or "
-                     "dynamic; decode otherwise), 'tables' (every target "
-                     "but portable) or 'decode'"),
+                     "constant weights, at any N but on avx512-vnni, where "
+                     "N < 4 or dynamic; decode otherwise), 'tables' (every "
+                     "target but portable) or 'decode'"),
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tileBlock{
       *this, "tile-block",
@@ -98,6 +102,22 @@ void buildSherryToLLVMPipeline(OpPassManager &pm,
 /// The instruction set `target` names for this machine: `host` becomes the
 /// best one its CPU supports, other names stay as they are.
 std::string resolveSherryTarget(const std::string &target);
+
+/// The instruction set for the LLVM target a module names: its
+/// `llvm.target` attribute (`#llvm.target<triple, chip, features>`: the
+/// chip's features, then the `+`/`-` features on top) or, without one, its
+/// `llvm.target_triple`. x86-64 gets the first of avx512-vnni, avx512-bw,
+/// avx2 whose features are all there, AArch64 neon-dotprod or neon, any
+/// other architecture (or too few features) portable. Fails, with the
+/// reason in `message`, where the module names no target or an unknown
+/// chip.
+FailureOr<std::string> resolveModuleTarget(ModuleOp module,
+                                           std::string &message);
+
+/// The pass behind target=module: resolves the module's target
+/// (resolveModuleTarget) and runs --sherry-to-llvm for it with `options`.
+std::unique_ptr<Pass>
+createSherryToLLVMForModuleTargetPass(const SherryToLLVMOptions &options);
 
 /// What `--sherry-to-llvm` pins on the functions it generates for a target
 /// (sherry-set-target-attributes): the LLVM CPU (empty: the code
