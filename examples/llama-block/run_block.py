@@ -408,9 +408,10 @@ def run(a, past, seconds, opt, work):
         if name != "dense":
             kernels[name] = kernel_of(opt, path, options)
             info("       kernels: %s" % KERNELS[kernels[name]])
-    # Only the AVX-512 VNNI target has the table kernel; elsewhere
-    # strategy=tables leaves the matmuls to the portable kernel.
-    if kernels["decode"] == "decode" and kernels["tables"] != "tables":
+    # Every target but portable has a table kernel; target=host on a CPU
+    # with none of them leaves the matmuls to the portable kernel.
+    if (kernels["decode"] != "portable"
+            and not kernels["tables"].startswith("tables")):
         sys.exit("llama-block: strategy=tables did not use the table "
                  "kernel (are the packed weights constants?)")
 
@@ -525,6 +526,11 @@ def sparse_add_bench(sparse_text, hidden, inter, past, callee_args, work):
 
 KERNELS = {
     "tables": "x86 AVX-512 activation tables (vpermb lookups, vpmaddubsw)",
+    "tables-avx512bw": "x86 AVX-512BW activation tables (vpshufb lookups; "
+                       "this CPU has no VBMI/VNNI)",
+    "tables-avx2": "x86 AVX2 activation tables (vpshufb lookups; this CPU "
+                   "has no AVX-512)",
+    "tables-neon": "AArch64 NEON activation tables (tbl lookups)",
     "decode": "x86 AVX-512 decode in registers (vpmultishiftqb, vpdpbusd)",
     "decode-avx512bw": "x86 AVX-512BW decode in registers (vpshufb, "
                        "vpmaddubsw; this CPU has no VBMI/VNNI)",
@@ -543,14 +549,19 @@ def kernel_of(opt, path, options):
                         "--mlir-elide-resource-strings-if-larger=64"],
                        "lowering", quiet=True)
     text = done.stdout
+    # The vpshufb table kernels have no vpmaddubsw; the decode ones do.
     if "llvm.x86.avx512.permvar.qi.512" in text:
         return "tables"
     if "llvm.x86.avx512.vpdpbusd.512" in text:
         return "decode"
     if "llvm.x86.avx512.pshuf.b.512" in text:
-        return "decode-avx512bw"
+        return ("decode-avx512bw" if "llvm.x86.avx512.pmaddubs.w.512" in text
+                else "tables-avx512bw")
     if "llvm.x86.avx2.pshuf.b" in text:
-        return "decode-avx2"
+        return ("decode-avx2" if "llvm.x86.avx2.pmadd.ub.sw" in text
+                else "tables-avx2")
+    if "llvm.aarch64.neon.tbl1" in text:
+        return "tables-neon"
     if "arm_neon" in text or "llvm.aarch64.neon" in text:
         return "neon"
     return "portable"
@@ -588,7 +599,9 @@ def report(a, params, packed, packed_bytes, times, kernels):
     for key, text in rows:
         print("    %-66s %10.1f us %6.1fx" % (text, times[key] * 1e6,
                                               times["dense"] / times[key]))
-    isa = "portable" if kernels["decode"] == "portable" else "avx512-vnni"
+    isa = {"decode": "avx512-vnni", "decode-avx512bw": "avx512-bw",
+           "decode-avx2": "avx2", "neon": "neon"}.get(kernels["decode"],
+                                                      "portable")
     print("    target=host resolved to %s on this CPU" % isa)
     for key in ("tables", "decode"):
         print("      strategy=%s ran: %s" % (key, KERNELS[kernels[key]]))
