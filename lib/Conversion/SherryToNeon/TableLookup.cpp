@@ -63,11 +63,6 @@ public:
   SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
                             StepReader weights, ValueRange acc) const override {
     auto bytes16 = VectorType::get({16}, b.getI8Type());
-    auto words8 = VectorType::get({8}, b.getI16Type());
-    SmallVector<int8_t> bit;
-    for (int64_t j = 0; j < 16; ++j)
-      bit.push_back(int8_t(1u << (j % 8)));
-    Value bits = byteVector(b, loc, bit);
     Value v = weights(0, 64);
     Value masks[2] = {weights(64, 8), weights(72, 8)};
     SmallVector<Value> next(acc.begin(), acc.end());
@@ -80,17 +75,7 @@ public:
                  : arith::AndIOp::create(b, loc, nibbles, splat16(b, loc, 0x0f))
                        .getResult();
         // Bits 16i..16i+15 of the half's mask, one per row.
-        SmallVector<int64_t> spread;
-        for (int64_t j = 0; j < 16; ++j)
-          spread.push_back(2 * i + j / 8);
-        Value signs = arith::AndIOp::create(
-            b, loc,
-            vector::ShuffleOp::create(b, loc, masks[half], masks[half], spread),
-            bits);
-        Value negative = arith::ExtSIOp::create(
-            b, loc, bytes16,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, signs,
-                                  bits));
+        Value negative = signBytes(b, loc, masks[half], 16 * i, 16);
         Value low = arith::XOrIOp::create(
             b, loc, arm::Tbl1Op::create(b, loc, bytes16, tables[i], index),
             negative);
@@ -98,16 +83,9 @@ public:
             b, loc, arm::Tbl1Op::create(b, loc, bytes16, tables[4 + i], index),
             negative);
         for (int64_t upper = 0; upper < 2; ++upper) {
-          SmallVector<int64_t> zip;
-          for (int64_t j = 8 * upper; j < 8 * upper + 8; ++j) {
-            zip.push_back(j);
-            zip.push_back(16 + j);
-          }
-          Value sums = vector::BitCastOp::create(
-              b, loc, words8,
-              vector::ShuffleOp::create(b, loc, low, high, zip));
           Value &a = next[2 * half + upper];
-          a = arith::AddIOp::create(b, loc, a, sums);
+          a = arith::AddIOp::create(b, loc, a,
+                                    interleavedSums(b, loc, low, high, upper));
         }
       }
     }

@@ -11,6 +11,8 @@
 
 #include "sherry/Conversion/SherryToVector/TableKernel.h"
 
+#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
@@ -561,4 +563,35 @@ MatmulToTableKernel::matchAndRewrite(MatmulOp op,
   if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
     return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
   return lowerMatmulToTableKernel(op, rewriter, *arithmetic, tileBlock, parts);
+}
+
+Value LaneTableArithmetic::signBytes(OpBuilder &b, Location loc, Value mask8,
+                                     int64_t first, int64_t count) {
+  SmallVector<int64_t> spread;
+  SmallVector<int8_t> bit;
+  for (int64_t j = first; j < first + count; ++j) {
+    spread.push_back(j / 8);
+    bit.push_back(int8_t(1u << (j % 8)));
+  }
+  Value bits = byteVector(b, loc, bit);
+  Value tested = arith::AndIOp::create(
+      b, loc, vector::ShuffleOp::create(b, loc, mask8, mask8, spread), bits);
+  return arith::ExtSIOp::create(
+      b, loc, VectorType::get({count}, b.getI8Type()),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tested, bits));
+}
+
+Value LaneTableArithmetic::interleavedSums(OpBuilder &b, Location loc,
+                                           Value low, Value high,
+                                           int64_t upper) {
+  int64_t n = cast<VectorType>(low.getType()).getNumElements();
+  SmallVector<int64_t> interleave;
+  for (int64_t lane = 0; lane < n / 16; ++lane)
+    for (int64_t j = 8 * upper; j < 8 * upper + 8; ++j) {
+      interleave.push_back(16 * lane + j);
+      interleave.push_back(n + 16 * lane + j);
+    }
+  return vector::BitCastOp::create(
+      b, loc, VectorType::get({n / 2}, b.getI16Type()),
+      vector::ShuffleOp::create(b, loc, low, high, interleave));
 }

@@ -197,14 +197,11 @@ public:
 
   SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
                             StepReader weights, ValueRange acc) const override {
-    auto bytes64 = VectorType::get({64}, b.getI8Type());
-    auto words = VectorType::get({32}, b.getI16Type());
     Value v = weights(0, 64);
     SmallVector<Value> next(acc.begin(), acc.end());
     for (int64_t half = 0; half < 2; ++half) {
       Value index = slotNibbles(b, loc, v, half);
-      Value negative = arith::ExtSIOp::create(
-          b, loc, bytes64, signMask(b, loc, weights(64 + 8 * half, 8)));
+      Value negative = signs(b, loc, weights(64 + 8 * half, 8));
       Value low = arith::XOrIOp::create(
           b, loc, shuffle(b, loc, tables[0], index), negative);
       Value high = arith::XOrIOp::create(
@@ -212,17 +209,9 @@ public:
       // Per 128-bit lane, bytes 0..7 (8..15) of low and high interleaved:
       // vpunpcklbw (vpunpckhbw), the i16 sum of 8 rows.
       for (int64_t upper = 0; upper < 2; ++upper) {
-        SmallVector<int64_t> interleave;
-        for (int64_t lane = 0; lane < 4; ++lane)
-          for (int64_t j = 8 * upper; j < 8 * upper + 8; ++j) {
-            interleave.push_back(16 * lane + j);
-            interleave.push_back(64 + 16 * lane + j);
-          }
-        Value sums = vector::BitCastOp::create(
-            b, loc, words,
-            vector::ShuffleOp::create(b, loc, low, high, interleave));
         Value &a = next[2 * half + upper];
-        a = arith::AddIOp::create(b, loc, a, sums);
+        a = arith::AddIOp::create(b, loc, a,
+                                  interleavedSums(b, loc, low, high, upper));
       }
     }
     return next;
@@ -245,24 +234,15 @@ public:
   }
 
 private:
-  /// The 64 sign bits of 8 bytes as an i1 per byte lane: a mask register on
-  /// AVX-512; on AVX2 byte i / 8 spread to byte i and tested for bit i % 8.
-  Value signMask(OpBuilder &b, Location loc, Value bits8) const {
-    auto masks = VectorType::get({64}, b.getI1Type());
-    if (avx512)
-      return vector::BitCastOp::create(b, loc, masks, bits8);
-    SmallVector<int64_t> spread;
-    SmallVector<int8_t> bit;
-    for (int64_t i = 0; i < 64; ++i) {
-      spread.push_back(i / 8);
-      bit.push_back(int8_t(1u << (i % 8)));
-    }
-    Value bitVector = byteVector(b, loc, bit);
-    Value tested = arith::AndIOp::create(
-        b, loc, vector::ShuffleOp::create(b, loc, bits8, bits8, spread),
-        bitVector);
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tested,
-                                 bitVector);
+  /// The 64 sign bits of 8 bytes as a byte each, 0 or -1: from a mask
+  /// register on AVX-512 (vpmovm2b); spread and tested on AVX2.
+  Value signs(OpBuilder &b, Location loc, Value bits8) const {
+    if (!avx512)
+      return signBytes(b, loc, bits8, 0, 64);
+    return arith::ExtSIOp::create(
+        b, loc, VectorType::get({64}, b.getI8Type()),
+        vector::BitCastOp::create(b, loc, VectorType::get({64}, b.getI1Type()),
+                                  bits8));
   }
 
   /// vpshufb over 64 bytes: one AVX-512BW instruction or two AVX2 ones.

@@ -111,6 +111,17 @@ public:
   int64_t tableBytes() const override { return 128; }
   SmallVector<Value> buildTables(OpBuilder &b, Location loc,
                                  Value x16) const override;
+
+protected:
+  /// Bits [first, first + count) of the 8-byte sign mask `mask8`, one byte
+  /// each, 0 or -1: byte j / 8 spread to byte j, tested for bit j % 8.
+  static Value signBytes(OpBuilder &b, Location loc, Value mask8, int64_t first,
+                         int64_t count);
+  /// The i16 sums of looked-up low and high bytes: in each 16-byte lane,
+  /// bytes 0..7 (`upper` 0) or 8..15 (`upper` 1) of `low` and `high`
+  /// interleaved (vpunpck{l,h}bw, zip1/zip2), as words.
+  static Value interleavedSums(OpBuilder &b, Location loc, Value low,
+                               Value high, int64_t upper);
 };
 
 } // namespace mlir::sherry
