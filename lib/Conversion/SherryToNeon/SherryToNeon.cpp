@@ -43,13 +43,6 @@ using namespace mlir::sherry;
 
 namespace {
 
-/// Elements [offset, offset + size) of the 1-D vector `v`.
-Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
-  return vector::ExtractStridedSliceOp::create(
-      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
-      ArrayRef<int64_t>{1});
-}
-
 class NeonDotprodArithmetic : public ChunkArithmetic {
 public:
   bool supports(const KernelShape &shape) const override {
@@ -75,9 +68,10 @@ public:
                    Value acc, Value x, Value w) const override {
     auto words4 = VectorType::get({4}, b.getI32Type());
     for (int64_t q = 0; q < shape.chunk / 16; ++q) {
-      Value part = arm_neon::SdotOp::create(
-          b, loc, words4, slice(b, loc, acc, 4 * q, 4),
-          slice(b, loc, w, 16 * q, 16), slice(b, loc, x, 16 * q, 16));
+      Value part = arm_neon::SdotOp::create(b, loc, words4,
+                                            sliceVector(b, loc, acc, 4 * q, 4),
+                                            sliceVector(b, loc, w, 16 * q, 16),
+                                            sliceVector(b, loc, x, 16 * q, 16));
       acc = vector::InsertStridedSliceOp::create(
           b, loc, part, acc, ArrayRef<int64_t>{4 * q}, ArrayRef<int64_t>{1});
     }
@@ -105,9 +99,9 @@ public:
     auto halves8 = VectorType::get({8}, b.getI16Type());
     Value sum;
     for (int64_t h = 0; h < shape.chunk / 8; ++h) {
-      Value product =
-          arm_neon::SMullOp::create(b, loc, halves8, slice(b, loc, w, 8 * h, 8),
-                                    slice(b, loc, x, 8 * h, 8));
+      Value product = arm_neon::SMullOp::create(
+          b, loc, halves8, sliceVector(b, loc, w, 8 * h, 8),
+          sliceVector(b, loc, x, 8 * h, 8));
       sum = sum ? arith::AddIOp::create(b, loc, sum, product).getResult()
                 : product;
     }

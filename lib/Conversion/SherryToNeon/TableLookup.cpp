@@ -32,12 +32,6 @@ namespace format = ::sherry::format;
 
 namespace {
 
-Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
-  return vector::ExtractStridedSliceOp::create(
-      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
-      ArrayRef<int64_t>{1});
-}
-
 Value splat16(OpBuilder &b, Location loc, int8_t value) {
   return byteVector(b, loc, SmallVector<int8_t>(16, value));
 }
@@ -67,7 +61,7 @@ public:
     Value masks[2] = {weights(64, 8), weights(72, 8)};
     SmallVector<Value> next(acc.begin(), acc.end());
     for (int64_t i = 0; i < 4; ++i) {
-      Value nibbles = slice(b, loc, v, 16 * i, 16);
+      Value nibbles = sliceVector(b, loc, v, 16 * i, 16);
       for (int64_t half = 0; half < 2; ++half) {
         Value index =
             half ? arith::ShRUIOp::create(b, loc, nibbles, splat16(b, loc, 4))
@@ -76,17 +70,12 @@ public:
                        .getResult();
         // Bits 16i..16i+15 of the half's mask, one per row.
         Value negative = signBytes(b, loc, masks[half], 16 * i, 16);
-        Value low = arith::XOrIOp::create(
-            b, loc, arm::Tbl1Op::create(b, loc, bytes16, tables[i], index),
-            negative);
-        Value high = arith::XOrIOp::create(
-            b, loc, arm::Tbl1Op::create(b, loc, bytes16, tables[4 + i], index),
-            negative);
-        for (int64_t upper = 0; upper < 2; ++upper) {
-          Value &a = next[2 * half + upper];
-          a = arith::AddIOp::create(b, loc, a,
-                                    interleavedSums(b, loc, low, high, upper));
-        }
+        auto lookup = [&](int64_t high) -> Value {
+          return arm::Tbl1Op::create(b, loc, bytes16, tables[4 * high + i],
+                                     index);
+        };
+        addLookedUp(b, loc, lookup, negative,
+                    MutableArrayRef<Value>(next).slice(2 * half, 2));
       }
     }
     return next;
@@ -94,20 +83,10 @@ public:
 
   Value widen(OpBuilder &b, Location loc, ValueRange acc) const override {
     auto dwords8 = VectorType::get({8}, b.getI32Type());
-    Value all;
-    for (Value a : acc) {
-      Value wide = arith::ExtSIOp::create(b, loc, dwords8, a);
-      if (!all) {
-        all = wide;
-        continue;
-      }
-      SmallVector<int64_t> indices;
-      int64_t n = cast<VectorType>(all.getType()).getNumElements() + 8;
-      for (int64_t i = 0; i < n; ++i)
-        indices.push_back(i);
-      all = vector::ShuffleOp::create(b, loc, all, wide, indices);
-    }
-    return all;
+    SmallVector<Value> rows;
+    for (Value a : acc)
+      rows.push_back(arith::ExtSIOp::create(b, loc, dwords8, a));
+    return concatVectors(b, loc, rows);
   }
 };
 

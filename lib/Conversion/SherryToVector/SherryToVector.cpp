@@ -117,6 +117,25 @@ Value mlir::sherry::byteVector(OpBuilder &b, Location loc,
                                    DenseElementsAttr::get(type, values));
 }
 
+Value mlir::sherry::sliceVector(OpBuilder &b, Location loc, Value v,
+                                int64_t offset, int64_t size) {
+  return vector::ExtractStridedSliceOp::create(
+      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
+      ArrayRef<int64_t>{1});
+}
+
+Value mlir::sherry::concatVectors(OpBuilder &b, Location loc,
+                                  ArrayRef<Value> parts) {
+  Value all = parts.front();
+  for (Value part : parts.drop_front()) {
+    int64_t n = cast<VectorType>(all.getType()).getNumElements() +
+                cast<VectorType>(part.getType()).getNumElements();
+    all = vector::ShuffleOp::create(b, loc, all, part,
+                                    llvm::to_vector(llvm::seq<int64_t>(0, n)));
+  }
+  return all;
+}
+
 /// Decodes `groups` consecutive groups into 4 * groups ternary i8 lanes in
 /// group-major order (lane p of group j at 4j + p). `slotBytes` holds their
 /// groups / 2 slot bytes and `signBytes` their sign bits, group j at bit

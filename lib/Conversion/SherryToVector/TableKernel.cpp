@@ -595,3 +595,14 @@ Value LaneTableArithmetic::interleavedSums(OpBuilder &b, Location loc,
       b, loc, VectorType::get({n / 2}, b.getI16Type()),
       vector::ShuffleOp::create(b, loc, low, high, interleave));
 }
+
+void LaneTableArithmetic::addLookedUp(OpBuilder &b, Location loc,
+                                      function_ref<Value(int64_t)> lookup,
+                                      Value negative,
+                                      MutableArrayRef<Value> acc) {
+  Value low = arith::XOrIOp::create(b, loc, lookup(0), negative);
+  Value high = arith::XOrIOp::create(b, loc, lookup(1), negative);
+  for (int64_t upper = 0; upper < 2; ++upper)
+    acc[upper] = arith::AddIOp::create(
+        b, loc, acc[upper], interleavedSums(b, loc, low, high, upper));
+}

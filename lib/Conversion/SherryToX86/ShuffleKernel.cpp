@@ -47,22 +47,6 @@ Value splat64(OpBuilder &b, Location loc, int8_t value) {
   return byteVector(b, loc, SmallVector<int8_t>(64, value));
 }
 
-/// Elements [offset, offset + size) of the 1-D vector `v`.
-Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
-  return vector::ExtractStridedSliceOp::create(
-      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
-      ArrayRef<int64_t>{1});
-}
-
-/// The concatenation of two 1-D vectors of the same type.
-Value concat(OpBuilder &b, Location loc, Value low, Value high) {
-  int64_t n = cast<VectorType>(low.getType()).getNumElements();
-  SmallVector<int64_t> all;
-  for (int64_t i = 0; i < 2 * n; ++i)
-    all.push_back(i);
-  return vector::ShuffleOp::create(b, loc, low, high, all);
-}
-
 class ByteShuffleArithmetic : public X86ChunkArithmetic {
 public:
   explicit ByteShuffleArithmetic(bool avx512) : avx512(avx512) {}
@@ -137,13 +121,13 @@ public:
           b, loc, DenseElementsAttr::get(words16, int16_t(1)));
       SmallVector<Value> halves;
       for (int64_t h = 0; h < 2; ++h) {
-        Value pairs = x86::Maddubsw256Op::create(b, loc, words16,
-                                                 slice(b, loc, w, 32 * h, 32),
-                                                 slice(b, loc, x, 32 * h, 32));
+        Value pairs = x86::Maddubsw256Op::create(
+            b, loc, words16, sliceVector(b, loc, w, 32 * h, 32),
+            sliceVector(b, loc, x, 32 * h, 32));
         halves.push_back(
             x86::Pmaddwd256Op::create(b, loc, dwords8, pairs, ones));
       }
-      sum = concat(b, loc, halves[0], halves[1]);
+      sum = concatVectors(b, loc, {halves[0], halves[1]});
     }
     return arith::AddIOp::create(b, loc, acc, sum);
   }
@@ -157,10 +141,11 @@ private:
       return x86::Pshufb512Op::create(b, loc, table.getType(), table, index);
     SmallVector<Value> halves;
     for (int64_t h = 0; h < 2; ++h)
-      halves.push_back(x86::Pshufb256Op::create(
-          b, loc, VectorType::get({32}, b.getI8Type()),
-          slice(b, loc, table, 32 * h, 32), slice(b, loc, index, 32 * h, 32)));
-    return concat(b, loc, halves[0], halves[1]);
+      halves.push_back(
+          x86::Pshufb256Op::create(b, loc, VectorType::get({32}, b.getI8Type()),
+                                   sliceVector(b, loc, table, 32 * h, 32),
+                                   sliceVector(b, loc, index, 32 * h, 32)));
+    return concatVectors(b, loc, {halves[0], halves[1]});
   }
 
   bool avx512;

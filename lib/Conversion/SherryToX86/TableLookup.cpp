@@ -46,26 +46,6 @@ Value splat(OpBuilder &b, Location loc, VectorType type, Attribute value) {
   return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, value));
 }
 
-Value slice(OpBuilder &b, Location loc, Value v, int64_t offset, int64_t size) {
-  return vector::ExtractStridedSliceOp::create(
-      b, loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{size},
-      ArrayRef<int64_t>{1});
-}
-
-/// The concatenation of 1-D vectors of one type.
-Value concat(OpBuilder &b, Location loc, ArrayRef<Value> parts) {
-  Value all = parts[0];
-  for (Value part : parts.drop_front()) {
-    int64_t n = cast<VectorType>(all.getType()).getNumElements() +
-                cast<VectorType>(part.getType()).getNumElements();
-    SmallVector<int64_t> indices;
-    for (int64_t i = 0; i < n; ++i)
-      indices.push_back(i);
-    all = vector::ShuffleOp::create(b, loc, all, part, indices);
-  }
-  return all;
-}
-
 /// The low (half 0) or high (half 1) slot nibbles of the 64 bytes `v`.
 Value slotNibbles(OpBuilder &b, Location loc, Value v, int64_t half) {
   auto bytes64 = cast<VectorType>(v.getType());
@@ -202,17 +182,11 @@ public:
     for (int64_t half = 0; half < 2; ++half) {
       Value index = slotNibbles(b, loc, v, half);
       Value negative = signs(b, loc, weights(64 + 8 * half, 8));
-      Value low = arith::XOrIOp::create(
-          b, loc, shuffle(b, loc, tables[0], index), negative);
-      Value high = arith::XOrIOp::create(
-          b, loc, shuffle(b, loc, tables[1], index), negative);
-      // Per 128-bit lane, bytes 0..7 (8..15) of low and high interleaved:
-      // vpunpcklbw (vpunpckhbw), the i16 sum of 8 rows.
-      for (int64_t upper = 0; upper < 2; ++upper) {
-        Value &a = next[2 * half + upper];
-        a = arith::AddIOp::create(b, loc, a,
-                                  interleavedSums(b, loc, low, high, upper));
-      }
+      auto lookup = [&](int64_t high) {
+        return shuffle(b, loc, tables[high], index);
+      };
+      addLookedUp(b, loc, lookup, negative,
+                  MutableArrayRef<Value>(next).slice(2 * half, 2));
     }
     return next;
   }
@@ -224,13 +198,13 @@ public:
     SmallVector<Value> rows;
     for (Value a : acc) {
       Value wide = arith::ExtSIOp::create(b, loc, dwords, a);
-      Value sum = slice(b, loc, wide, 0, 8);
+      Value sum = sliceVector(b, loc, wide, 0, 8);
       for (int64_t lane = 1; lane < 4; ++lane)
         sum = arith::AddIOp::create(b, loc, sum,
-                                    slice(b, loc, wide, 8 * lane, 8));
+                                    sliceVector(b, loc, wide, 8 * lane, 8));
       rows.push_back(sum);
     }
-    return concat(b, loc, rows);
+    return concatVectors(b, loc, rows);
   }
 
 private:
@@ -253,9 +227,9 @@ private:
     SmallVector<Value> halves;
     for (int64_t h = 0; h < 2; ++h)
       halves.push_back(x86::Pshufb256Op::create(
-          b, loc, bytes32, slice(b, loc, table, 32 * h, 32),
-          slice(b, loc, index, 32 * h, 32)));
-    return concat(b, loc, halves);
+          b, loc, bytes32, sliceVector(b, loc, table, 32 * h, 32),
+          sliceVector(b, loc, index, 32 * h, 32)));
+    return concatVectors(b, loc, halves);
   }
 
   bool avx512;

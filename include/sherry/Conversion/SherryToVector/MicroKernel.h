@@ -69,6 +69,13 @@ public:
 /// A constant i8 vector holding `values`.
 Value byteVector(OpBuilder &b, Location loc, ArrayRef<int8_t> values);
 
+/// Elements [offset, offset + size) of the 1-D vector `v`.
+Value sliceVector(OpBuilder &b, Location loc, Value v, int64_t offset,
+                  int64_t size);
+
+/// The concatenation of 1-D vectors of one element type, in order.
+Value concatVectors(OpBuilder &b, Location loc, ArrayRef<Value> parts);
+
 /// Decodes `groups` consecutive groups into 4 * groups ternary i8 lanes in
 /// group-major order (lane p of group j at 4j + p), with upstream vector and
 /// arith ops. `slotBytes` holds their groups / 2 slot bytes and `signBytes`

@@ -122,6 +122,13 @@ protected:
   /// interleaved (vpunpck{l,h}bw, zip1/zip2), as words.
   static Value interleavedSums(OpBuilder &b, Location loc, Value low,
                                Value high, int64_t upper);
+  /// Adds the low-byte and the high-byte lookups (`lookup(0)`, then
+  /// `lookup(1)`), complemented where `negative` (0 or -1 per byte) is set,
+  /// into `acc`: their interleaved sums of bytes 0..7 of each 16-byte lane
+  /// into acc[0], of 8..15 into acc[1].
+  static void addLookedUp(OpBuilder &b, Location loc,
+                          function_ref<Value(int64_t high)> lookup,
+                          Value negative, MutableArrayRef<Value> acc);
 };
 
 } // namespace mlir::sherry
