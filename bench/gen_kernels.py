@@ -18,7 +18,7 @@ activations to int8 (absmax per row) and the matmul.
       weights are constants is compiled: the activation-table kernel needs
       them at compile time. Their `packed` argument is then unused.
   sherry_<variant>_L<l>_<j>_<M>x<K>_n1: one per layer l and matrix j of
-      the whole-model decode step, for the tables_* (avx512-vnni) variants (each with that
+      the whole-model decode step, for the DECODE_STEP variants (each with that
       matrix's weights compiled in).
   mlirf32_t1_<M>x<K>_n<N>(x: NxK f32, w: MxK f32, out: NxM f32 memref)
       out = out + x * W^T as one linalg.matmul, tiled and vectorized by
@@ -60,6 +60,9 @@ VARIANTS = {
                   "target=avx512-vnni strategy=tables threads=1"),
     "tables_t2": ("avx512-vnni", 2,
                   "target=avx512-vnni strategy=tables threads=2"),
+    "bytetables_t1": ("avx512-vnni", 1,
+                      "target=avx512-vnni strategy=tables table-lookup=bytes "
+                      "threads=1"),
     "bwtables_t1": ("avx512-bw", 1,
                     "target=avx512-bw strategy=tables threads=1"),
     "bwtables_t2": ("avx512-bw", 2,
@@ -68,10 +71,10 @@ VARIANTS = {
     "avx2tables_t2": ("avx2", 2, "target=avx2 strategy=tables threads=2"),
 }
 # Variants whose packed weights are compile-time constants.
-CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "bwtables_t1", "bwtables_t2",
-                    "avx2tables_t1", "avx2tables_t2"}
+CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "bytetables_t1", "bwtables_t1",
+                    "bwtables_t2", "avx2tables_t1", "avx2tables_t2"}
 # Variants timed on the whole-model decode step (112 kernels each).
-DECODE_STEP = {"tables_t1", "tables_t2"}
+DECODE_STEP = {"tables_t1", "tables_t2", "bytetables_t1"}
 # LLaMA-3.2-1B's decode step: 16 layers of q, k, v, o, gate, up, down, the
 # seeds bench.cpp's model() uses.
 LAYERS = 16

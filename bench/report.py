@@ -23,6 +23,8 @@ LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
 SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
               (8192, 2048): "gate, up", (2048, 8192): "down"}
 VARIANT_LABEL = {"tables": "sherry tables (avx512-vnni, weights compiled in)",
+                 "bytetables": "sherry tables, byte lookup (avx512-vnni "
+                               "table-lookup=bytes, weights compiled in)",
                  "bwtables": "sherry tables (avx512-bw, weights compiled in)",
                  "avx2tables": "sherry tables (avx2, weights compiled in)",
                  "vnni": "sherry decode (avx512-vnni, weights as arguments)",
@@ -30,19 +32,15 @@ VARIANT_LABEL = {"tables": "sherry tables (avx512-vnni, weights compiled in)",
                  "avx2": "sherry decode (avx2)",
                  "portable": "sherry portable"}
 # Column order of the sherry variants.
-VARIANT_ORDER = ("tables", "vnni", "bwtables", "avx512bw", "avx2tables",
-                 "avx2", "portable")
-# What strategy=auto compiles for constant weights on this machine
-# (avx512-vnni: tables below N = 4, decode from there on): the variant the
-# ratios to other implementations are taken against.
-AUTO_TABLES_MAX_BATCH = 4
-
-
+VARIANT_ORDER = ("tables", "vnni", "bytetables", "bwtables", "avx512bw",
+                 "avx2tables", "avx2", "portable")
+# What strategy=auto compiles for constant weights: the table kernel at
+# every N (avx512-vnni on this machine); the ratios to other
+# implementations are taken against it.
 def auto_variant(variants, n, t):
     """The variant strategy=auto picks at N = n on t threads, falling back
     to what the run has."""
-    prefer = (("tables", "vnni") if n < AUTO_TABLES_MAX_BATCH
-              else ("vnni", "tables")) + ("portable",)
+    prefer = ("tables", "vnni", "portable")
     return next((f"{v}_t{t}" for v in prefer if f"{v}_t{t}" in variants),
                 None)
 
@@ -161,6 +159,7 @@ def fmt_ratio(a, b):
 
 COLORS = {"sherry tables": "#e7298a", "sherry vnni": "#1b9e77",
           "sherry bwtables": "#a6761d", "sherry avx2tables": "#e6ab02",
+          "sherry bytetables": "#e78ac3",
           "sherry portable": "#66c2a5",
           "ggml TQ2_0": "#d95f02", "ggml TQ1_0": "#fc8d62",
           "OpenBLAS f32": "#7570b3", "1 thread": "#1b9e77",
@@ -621,8 +620,7 @@ def main():
             w(f"Ratios: other time / time of "
               f"{VARIANT_LABEL[ours_v.split('_')[0]]}, the kernel "
               f"`strategy=auto` compiles for constant weights at N = {n} "
-              f"(tables below N = {AUTO_TABLES_MAX_BATCH}, decode from "
-              "there on).")
+              "(tables at every N).")
             w("")
     for n, png in charts:
         w(f"![N={n}, median µs per call](performance/{png})")

@@ -525,6 +525,8 @@ def sparse_add_bench(sparse_text, hidden, inter, past, callee_args, work):
 
 
 KERNELS = {
+    "tables-words": "x86 AVX-512 activation tables (vpermw lookups of "
+                    "16-bit sums)",
     "tables": "x86 AVX-512 activation tables (vpermb lookups, vpmaddubsw)",
     "tables-avx512bw": "x86 AVX-512BW activation tables (vpshufb lookups; "
                        "this CPU has no VBMI/VNNI)",
@@ -550,6 +552,8 @@ def kernel_of(opt, path, options):
                        "lowering", quiet=True)
     text = done.stdout
     # The vpshufb table kernels have no vpmaddubsw; the decode ones do.
+    if "llvm.x86.avx512.permvar.hi.512" in text:
+        return "tables-words"
     if "llvm.x86.avx512.permvar.qi.512" in text:
         return "tables"
     if "llvm.x86.avx512.vpdpbusd.512" in text:

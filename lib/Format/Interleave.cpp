@@ -39,6 +39,32 @@ Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
           steps = packed.cols / 16;
   int64_t tiles = (rows + kTableTileRows - 1) / kTableTileRows;
   std::vector<uint8_t> out(tiles * steps * kTableStepBytes, 0);
+  // Padding rows keep code 0.
+  auto codeOf = [&](int64_t tile, int64_t r, int64_t g) -> uint8_t {
+    int64_t m = tile * kTableTileRows + r;
+    return m < rows ? (*codes)[m * groups + g] : 0;
+  };
+  if (order == TableOrder::WordFields) {
+    if (packed.cols % 64 != 0)
+      return Status::error("interleaveForTables: word fields need K to be a "
+                           "multiple of 64, got K = " +
+                           std::to_string(packed.cols));
+    for (int64_t tile = 0; tile < tiles; ++tile)
+      for (int64_t u = 0; u < steps / 4; ++u) {
+        uint8_t *four = out.data() + (tile * steps + 4 * u) * kTableStepBytes;
+        for (int64_t r = 0; r < kTableTileRows; ++r) {
+          uint8_t last = codeOf(tile, r, 16 * u + 15);
+          for (int64_t v = 0; v < 5; ++v) {
+            uint32_t word = ((last >> (4 - v)) & 1u) << 15;
+            for (int64_t j = 0; j < 3; ++j)
+              word |= uint32_t(codeOf(tile, r, 16 * u + 3 * v + j)) << (5 * j);
+            four[64 * v + 2 * r] = uint8_t(word);
+            four[64 * v + 2 * r + 1] = uint8_t(word >> 8);
+          }
+        }
+      }
+    return out;
+  }
   for (int64_t tile = 0; tile < tiles; ++tile)
     for (int64_t s = 0; s < steps; ++s) {
       uint8_t *step = out.data() + (tile * steps + s) * kTableStepBytes;
@@ -54,13 +80,8 @@ Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
           highRow = lowRow + 16;
           lowGroup = highGroup = 4 * s + b / 16;
         }
-        // Padding rows keep code 0.
-        auto codeOf = [&](int64_t r, int64_t g) -> uint8_t {
-          int64_t m = tile * kTableTileRows + r;
-          return m < rows ? (*codes)[m * groups + g] : 0;
-        };
-        uint8_t low = codeOf(lowRow, lowGroup);
-        uint8_t high = codeOf(highRow, highGroup);
+        uint8_t low = codeOf(tile, lowRow, lowGroup);
+        uint8_t high = codeOf(tile, highRow, highGroup);
         step[b] = uint8_t((low & 0xF) | ((high & 0xF) << 4));
         step[64 + b / 8] |= uint8_t((low >> 4) << (b % 8));
         step[72 + b / 8] |= uint8_t((high >> 4) << (b % 8));

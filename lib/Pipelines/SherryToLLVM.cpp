@@ -121,6 +121,28 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
               "'; expected 'auto', 'tables' or 'decode'";
     return failure();
   }
+  if (options.tableLookup != "auto" && options.tableLookup != "words" &&
+      options.tableLookup != "bytes") {
+    message = "unknown table-lookup '" + options.tableLookup +
+              "'; expected 'auto', 'words' or 'bytes'";
+    return failure();
+  }
+  if (options.tableLookup != "auto" && options.target != "host" &&
+      options.target != "module" && !isX86Target(options.target)) {
+    message = "table-lookup chooses between x86 table lookups, got "
+              "target=" +
+              options.target;
+    return failure();
+  }
+  if (options.tableLookup == "words" && options.target == "avx2") {
+    message = "table-lookup=words needs AVX-512 (vpermw), got target=avx2";
+    return failure();
+  }
+  if (options.tablePartWeights < 0) {
+    message = "table-part-weights must not be negative (0: any size), got " +
+              std::to_string(options.tablePartWeights);
+    return failure();
+  }
   if (options.tileBlock < 0) {
     message = "tile-block must not be negative (0: the kernel's default), "
               "got " +
@@ -164,12 +186,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     // A copy of the tables per thread: built by the core that reads them.
     if (options.threads > 1)
       kernel.tableParts = options.threads;
-    // auto: with VNNI, tables for single rows and dynamic N (decoding),
-    // decode from 4 rows on, where vpdpbusd shares each decoded chunk
-    // between batch-block rows; on the other targets the table kernel is
-    // faster at every N measured or modelled, up to 128 (docs/targets.md).
-    if (options.strategy == "auto" && target == "avx512-vnni")
-      kernel.tablesMaxBatch = 4;
+    kernel.tablePartWeights = options.tablePartWeights;
+    // auto: the table kernel is faster at every N measured or modelled, up
+    // to 128, on every target (docs/targets.md): no batch limit.
     if (options.rowBlock > 0)
       kernel.rowBlock = options.rowBlock;
     if (options.batchBlock > 0)
@@ -177,7 +196,10 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     return kernel;
   };
   auto x86Options = [&](StringRef strategy) {
-    return kernelOptions(ConvertSherryToX86Options(), strategy);
+    ConvertSherryToX86Options kernel =
+        kernelOptions(ConvertSherryToX86Options(), strategy);
+    kernel.tableLookup = options.tableLookup;
+    return kernel;
   };
   auto neonOptions = [&](StringRef strategy) {
     return kernelOptions(ConvertSherryToNeonOptions(), strategy);

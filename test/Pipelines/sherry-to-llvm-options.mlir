@@ -9,6 +9,9 @@
 // RUN: not sherry-opt %s --sherry-to-llvm="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILEBLOCK
 // RUN: not sherry-opt %s --sherry-to-llvm="target=host kernel=linalg" 2>&1 | FileCheck %s --check-prefix=LINALG
 // RUN: not sherry-opt %s --sherry-to-llvm="no-such-option=1" 2>&1 | FileCheck %s --check-prefix=UNKNOWN
+// RUN: not sherry-opt %s --sherry-to-llvm="table-lookup=nibbles" 2>&1 | FileCheck %s --check-prefix=LOOKUP
+// RUN: not sherry-opt %s --sherry-to-llvm="target=neon table-lookup=bytes" 2>&1 | FileCheck %s --check-prefix=LOOKUPTARGET
+// RUN: not sherry-opt %s --sherry-to-llvm="target=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=LOOKUPWORDS
 // RUN: sherry-opt --help | FileCheck %s --check-prefix=HELP
 
 // KERNEL: error: sherry-to-llvm: unknown kernel 'tables'; expected 'vector' or 'linalg'
@@ -20,12 +23,16 @@
 // STRATEGY: error: sherry-to-llvm: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
 // TILEBLOCK: error: sherry-to-llvm: tile-block must not be negative (0: the kernel's default), got -1
 // LINALG: error: sherry-to-llvm: kernel=linalg is the portable reference; it takes no target
+// LOOKUP: error: sherry-to-llvm: unknown table-lookup 'nibbles'; expected 'auto', 'words' or 'bytes'
+// LOOKUPTARGET: error: sherry-to-llvm: table-lookup chooses between x86 table lookups, got target=neon
+// LOOKUPWORDS: error: sherry-to-llvm: table-lookup=words needs AVX-512 (vpermw), got target=avx2
 // UNKNOWN: no-such-option
 // HELP: --sherry-to-llvm
 // HELP: --batch-block=
 // HELP: --kernel=
 // HELP: --row-block=
 // HELP: --strategy=
+// HELP: --table-lookup=
 // HELP: --target=
 // HELP: --threads=
 // HELP: --tile-block=

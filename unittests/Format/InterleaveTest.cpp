@@ -15,6 +15,24 @@ namespace {
 int8_t readInterleaved(const std::vector<uint8_t> &bytes, TableOrder order,
                        int64_t k, int64_t m, int64_t g, int lane) {
   int64_t steps = k / 16, tile = m / 32, r = m % 32, s = g / 4, i = g % 4;
+  if (order == TableOrder::WordFields) {
+    // Five little-endian words per row and 64 K elements.
+    const uint8_t *four = bytes.data() + (tile * steps + g / 16 * 4) * 80;
+    auto word = [&](int64_t v) {
+      return uint32_t(four[64 * v + 2 * r]) | uint32_t(four[64 * v + 2 * r + 1])
+                                                  << 8;
+    };
+    int64_t f = g % 16;
+    uint8_t code = 0;
+    if (f < 15)
+      code = (word(f / 3) >> (5 * (f % 3))) & 0x1F;
+    else
+      for (int64_t v = 0; v < 5; ++v)
+        code |= uint8_t(((word(v) >> 15) & 1) << (4 - v));
+    Result<Group> grp = decodeGroup(code);
+    EXPECT_TRUE(grp.ok());
+    return (*grp)[lane];
+  }
   const uint8_t *step = bytes.data() + (tile * steps + s) * 80;
   // The byte and the nibble (0 low, 1 high) of (row r, group i of step s).
   int64_t b = order == TableOrder::GroupPairs ? 2 * r + i % 2 : 16 * i + r % 16;
@@ -34,16 +52,23 @@ struct Case {
 
 TEST(Interleave, HoldsEveryCodeWhereTheLayoutSays) {
   // Rows no multiple of 32 (a padded last tile), one tile exactly, K = 96
-  // (6 steps) and two stq1_0 blocks.
+  // (6 steps), three tiles of two word-field fours and two stq1_0 blocks.
   const Case cases[] = {{Layout::Sherry, 37, 96},
                         {Layout::Sherry, 32, 64},
                         {Layout::Sherry, 1, 32},
+                        {Layout::Sherry, 70, 128},
                         {Layout::Stq1_0, 45, 512}};
   for (const Case &c : cases)
-    for (TableOrder order : {TableOrder::GroupPairs, TableOrder::Lanes}) {
+    for (TableOrder order :
+         {TableOrder::GroupPairs, TableOrder::Lanes, TableOrder::WordFields}) {
+      // Word fields come in 64 K elements.
+      if (order == TableOrder::WordFields && c.cols % 64 != 0)
+        continue;
       SCOPED_TRACE(std::string(layoutName(c.layout)) + " " +
                    std::to_string(c.rows) + "x" + std::to_string(c.cols) +
-                   (order == TableOrder::Lanes ? " lanes" : " group pairs"));
+                   (order == TableOrder::Lanes        ? " lanes"
+                    : order == TableOrder::WordFields ? " word fields"
+                                                      : " group pairs"));
       std::vector<float> w = randomWeights(c.rows, c.cols, 11);
       Result<TernaryMatrix> t =
           ternarize(w.data(), c.rows, c.cols, c.layout,
@@ -126,6 +151,21 @@ TEST(Interleave, RejectsSegmentsThatDoNotTileK) {
     ASSERT_FALSE(counts.ok()) << segment;
     EXPECT_NE(counts.getStatus().message().find("segment"), std::string::npos);
   }
+}
+
+TEST(Interleave, RejectsWordFieldsOfPartialFours) {
+  std::vector<float> w = randomWeights(4, 96, 5);
+  Result<TernaryMatrix> t =
+      ternarize(w.data(), 4, 96, Layout::Sherry, ScaleSpec::row());
+  ASSERT_TRUE(t.ok());
+  Result<PackedWeights> p = pack(*t, Layout::Sherry);
+  ASSERT_TRUE(p.ok());
+  Result<std::vector<uint8_t>> bytes =
+      interleaveForTables(*p, TableOrder::WordFields);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_NE(bytes.getStatus().message().find("multiple of 64, got K = 96"),
+            std::string::npos)
+      << bytes.getStatus().message();
 }
 
 TEST(Interleave, RejectsInconsistentWeights) {

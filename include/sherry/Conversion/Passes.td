@@ -106,8 +106,17 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
 
     - `tables` (the paper's kernel), for constant weights: per call, each
       group of 4 int8 activations gets the partial sums of its codes as
-      low-byte and high-byte tables; the weights are regrouped at compile
-      time (32 rows interleaved, 1.25 bits per weight). With VBMI
+      tables; the weights are regrouped at compile time (32 rows
+      interleaved, 1.25 bits per weight). On AVX-512 (`avx512-vnni`,
+      `avx512-bw`), where scale segments are multiples of 64 elements, a
+      group's table is its 32 codes' whole 16-bit sums, signs included;
+      each row's codes sit three to a 16-bit word at bits 0, 5 and 10, the
+      sixteenth code of every 64 elements in the top bits of five words,
+      so per 64 K elements and 32 rows 16 `vpermw` (which read an index's
+      low 5 bits: shifts reach every code) and 16 `vpaddw` sum the rows in
+      i16 lanes, widened to i32 every 5 steps of 64. Elsewhere
+      (`table-lookup=bytes`, other segments, `avx2`) tables are low-byte
+      and high-byte tables. With VBMI
       (`avx512-vnni`) a table holds two groups' 32 codes, signs included,
       and per 16 K elements and 32 rows two `vpermb` per nibble set fetch
       the rows' partial sums, which `vpmaddubsw` adds into i16 lanes (one
@@ -160,9 +169,18 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
            "per block of tiles, tables built once">,
+    Option<"tablePartWeights", "table-part-weights", "int64_t", "2097152",
+           "tables: the fewest weights worth a part of their own; fewer "
+           "parts where a matmul has less, none (the calling thread, in "
+           "order) below two (0: any size)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
+    Option<"tableLookup", "table-lookup", "std::string", "\"auto\"",
+           "tables: 'words' (vpermw on 32-entry word tables, AVX-512, "
+           "scale segments of 64n elements), 'bytes' (vpermb on "
+           "avx512-vnni, vpshufb elsewhere) or 'auto' (words where they "
+           "apply, bytes elsewhere)">,
     Option<"rowBlock", "row-block", "int64_t", "0",
            "Output rows computed together (decode; 0: the isa's default, 2 "
            "for AVX-512, 1 for AVX2)">,
@@ -172,6 +190,7 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::sherry::x86::SherryX86Dialect",
@@ -236,6 +255,10 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
            "per block of tiles, tables built once">,
+    Option<"tablePartWeights", "table-part-weights", "int64_t", "2097152",
+           "tables: the fewest weights worth a part of their own; fewer "
+           "parts where a matmul has less, none (the calling thread, in "
+           "order) below two (0: any size)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
@@ -248,6 +271,7 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
     "::mlir::arm_neon::ArmNeonDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",

@@ -206,6 +206,11 @@ enum class TableOrder {
   /// For 16-byte lookups of 16-entry tables (vpshufb per 128-bit lane,
   /// AArch64 tbl): 16 bytes per group, the sign applied after the lookup.
   Lanes,
+  /// For 16-bit lookups of 32-entry tables (vpermw): a row's whole 5-bit
+  /// codes in 16-bit words, three to a word, the sixteenth group of every
+  /// 64 K elements spread over the words' top bits. K must be a multiple
+  /// of 64.
+  WordFields,
 };
 
 /// The codes of `packed` regrouped for kernels that look up, for 32 rows at
@@ -225,6 +230,12 @@ enum class TableOrder {
 ///     slot of row j, its high nibble that of row 16 + j;
 ///   - 8 bytes: bit 16i + j is the sign bit of (row j, group 4s + i);
 ///   - 8 bytes: bit 16i + j is the sign bit of (row 16 + j, group 4s + i).
+/// In TableOrder::WordFields, steps go in fours (64 K elements, groups
+/// 16u..16u+15 for u = s / 4), 320 bytes per four: 5 words v = 0..4 for each
+/// of the 32 rows, little-endian, word v of row r at byte 64v + 2r. Bits
+/// [5j, 5j + 5) of word v hold the whole code (slot | sign << 4) of group
+/// 16u + 3v + j (j = 0, 1, 2); bit 15 of word v holds bit 4 - v of the code
+/// of group 16u + 15.
 /// ceil(rows / 32) * (K / 16) * 80 bytes in all: 1.25 bits per weight, as
 /// the canonical layouts. Group membership is kept, so the same activation
 /// sums apply.

@@ -57,9 +57,8 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
   PassOptions::Option<std::string> strategy{
       *this, "strategy",
       llvm::cl::desc("Kernel strategy: 'auto' (activation tables for "
-                     "constant weights, at any N but on avx512-vnni, where "
-                     "N < 4 or dynamic; decode otherwise), 'tables' (every "
-                     "target but portable) or 'decode'"),
+                     "constant weights, at any N; decode otherwise), "
+                     "'tables' (every target but portable) or 'decode'"),
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tileBlock{
       *this, "tile-block",
@@ -67,6 +66,20 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "(strategy=tables; 0: the kernel's default, 4 on x86, "
                      "1 on AArch64)"),
       llvm::cl::init(0)};
+  PassOptions::Option<std::string> tableLookup{
+      *this, "table-lookup",
+      llvm::cl::desc("Table lookup of x86 table kernels: 'auto' (vpermw on "
+                     "word tables on AVX-512 where scale segments are "
+                     "multiples of 64 elements, byte tables elsewhere), "
+                     "'words' or 'bytes' (vpermb on avx512-vnni, vpshufb "
+                     "elsewhere)"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<int64_t> tablePartWeights{
+      *this, "table-part-weights",
+      llvm::cl::desc("Table kernels with threads: the fewest weights worth "
+                     "a thread; a matmul with less than twice as many runs "
+                     "on the calling thread (0: any size)"),
+      llvm::cl::init(2097152)};
   PassOptions::Option<int64_t> rowBlock{
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "

@@ -29,6 +29,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -135,11 +136,14 @@ struct ConvertSherryToNeonPass
           << "'; expected 'auto', 'tables' or 'decode'";
       return signalPassFailure();
     }
-    if (tileBlock < 1 || tableParts < 0 || tablesMaxBatch < 0) {
+    if (tileBlock < 1 || tableParts < 0 || tablesMaxBatch < 0 ||
+        tablePartWeights < 0) {
       getOperation()->emitError()
           << "convert-sherry-to-neon: tile-block must be at least 1, "
-             "table-parts and tables-max-batch not negative, got tile-block="
+             "table-parts, table-part-weights and tables-max-batch not "
+             "negative, got tile-block="
           << int64_t(tileBlock) << " table-parts=" << int64_t(tableParts)
+          << " table-part-weights=" << int64_t(tablePartWeights)
           << " tables-max-batch=" << int64_t(tablesMaxBatch);
       return signalPassFailure();
     }
@@ -149,10 +153,13 @@ struct ConvertSherryToNeonPass
     int64_t rows = rowBlock ? int64_t(rowBlock) : (dotprod ? 4 : 1);
     int64_t batch = batchBlock ? int64_t(batchBlock) : (dotprod ? 4 : 8);
     RewritePatternSet patterns(&getContext());
-    if (strategy != "decode")
-      patterns.add<MatmulToTableKernel>(&getContext(),
-                                        createNeonTableArithmetic(), tileBlock,
-                                        tablesMaxBatch, tableParts);
+    if (strategy != "decode") {
+      TableArithmetics tbl;
+      tbl.push_back(createNeonTableArithmetic());
+      patterns.add<MatmulToTableKernel>(&getContext(), std::move(tbl),
+                                        tileBlock, tablesMaxBatch, tableParts,
+                                        tablePartWeights);
+    }
     if (strategy != "tables")
       populateSherryToNeonPatterns(patterns, dotprod, rows, batch);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -3,9 +3,10 @@
 // The loops of the activation-table kernel around a TableArithmetic: the
 // tables of every activation row built once per call (or once per part),
 // then per block of tiles and activation row, per scale segment, per flush
-// of the narrow accumulators, per step of 16 K elements, one lookup per
-// tile. Narrow sums widen to i32 before they could overflow; segments
-// combine in f32 as matmulInt8 does, lane by lane: the result is bit-exact.
+// of the narrow accumulators, per step (16 K elements or a multiple), one
+// lookup per tile. Narrow sums widen to i32 before they could overflow;
+// segments combine in f32 as matmulInt8 does, lane by lane: the result is
+// bit-exact.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +20,7 @@
 #include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -87,9 +89,13 @@ Value buildTables(Emitter &e, const TableArithmetic &arith, Value q,
                   int64_t k) {
   int64_t steps = k / 16;
   Value n = tensor::DimOp::create(e.b, e.loc, q, 0);
-  SmallVector<OpFoldResult> sizes{n, e.b.getIndexAttr(steps),
-                                  e.b.getIndexAttr(arith.tableBytes())};
-  Value empty = tensor::EmptyOp::create(e.b, e.loc, sizes, e.b.getI8Type());
+  // An allocation, not a tensor.empty: its effects keep loop-invariant code
+  // motion from hoisting the tables out of a forall over parts, where each
+  // part builds its own copy on its own core.
+  auto type = RankedTensorType::get(
+      {ShapedType::kDynamic, steps, arith.tableBytes()}, e.b.getI8Type());
+  Value empty =
+      bufferization::AllocTensorOp::create(e.b, e.loc, type, ValueRange{n});
   auto rows = scf::ForOp::create(
       e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{empty},
       [&](OpBuilder &rb, Location rl, Value row, ValueRange rowIter) {
@@ -152,7 +158,9 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
   const TableArithmetic &arith = *ops.arith;
   auto dwords = VectorType::get({kRows}, b.getI32Type());
   auto floats = VectorType::get({kRows}, b.getF32Type());
-  int64_t segSteps = ops.segment / 16;
+  // Steps of `chunks` times 16 K elements.
+  int64_t chunks = arith.stepElements() / 16;
+  int64_t segSteps = ops.segment / arith.stepElements();
   int64_t flush = std::max<int64_t>(1, arith.maxStepsPerFlush());
   while (segSteps % flush != 0)
     --flush;
@@ -184,14 +192,20 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                   [&](OpBuilder &tb, Location tl, Value st, ValueRange acc) {
                     Emitter te{tb, tl};
                     Value s = te.addi(first, st);
+                    int64_t tableBytes = arith.tableBytes();
                     SmallVector<Value> tables = arith.loadTables(
                         tb, tl, [&](int64_t offset, int64_t length) {
-                          return te.read(ops.tables, {n, s, te.idx(offset)},
-                                         length);
+                          assert(offset % tableBytes + length <= tableBytes &&
+                                 "a table read crosses 16 K elements");
+                          Value chunk = te.addi(te.muli(s, chunks),
+                                                te.idx(offset / tableBytes));
+                          return te.read(
+                              ops.tables,
+                              {n, chunk, te.idx(offset % tableBytes)}, length);
                         });
                     SmallVector<Value> next;
                     for (int64_t j = 0; j < count; ++j) {
-                      Value base = te.muli(s, kStepBytes);
+                      Value base = te.muli(s, chunks * kStepBytes);
                       auto weights = [&](int64_t offset, int64_t length) {
                         return te.read(
                             ops.weights,
@@ -322,6 +336,21 @@ Value emitBlockColumns(Emitter &e, const TableOperands &ops, Value tile0,
                                        sizes, strides);
 }
 
+/// An scf.for over tiles [from, to) in blocks of `count`, in order: the
+/// columns of `y`, whose column 0 is row `base * 32`.
+Value emitBlockLoop(Emitter &e, const TableOperands &ops, Value from, Value to,
+                    int64_t count, Value base, Value m, Value y) {
+  return scf::ForOp::create(
+             e.b, e.loc, from, to, e.idx(count), ValueRange{y},
+             [&](OpBuilder &lb, Location ll, Value tile0, ValueRange iter) {
+               Emitter le{lb, ll};
+               scf::YieldOp::create(
+                   lb, ll,
+                   emitBlockColumns(le, ops, tile0, base, count, m, iter[0]));
+             })
+      .getResult(0);
+}
+
 /// An scf.forall over `parts` contiguous parts of the tiles (whole blocks
 /// of `count`; the last part also takes the tiles past the last block).
 /// Each part builds its own tables from the int8 activations `q` and then
@@ -364,23 +393,11 @@ Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
                                           fb.getIndexAttr(1)};
         Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
                                                      sizes, strides);
-        auto blockLoop = [&](Value from, Value to, int64_t size, Value init) {
-          return scf::ForOp::create(
-                     fb, fl, from, to, fe.idx(size), ValueRange{init},
-                     [&](OpBuilder &lb, Location ll, Value tile0,
-                         ValueRange iter) {
-                       Emitter le{lb, ll};
-                       scf::YieldOp::create(lb, ll,
-                                            emitBlockColumns(le, ops, tile0,
-                                                             first, size, m,
-                                                             iter[0]));
-                     })
-              .getResult(0);
-        };
         if (blocks > 0)
-          slice = blockLoop(first, blocksEnd, count, slice);
+          slice =
+              emitBlockLoop(fe, ops, first, blocksEnd, count, first, m, slice);
         if (blocks * count < tiles)
-          slice = blockLoop(blocksEnd, last, 1, slice);
+          slice = emitBlockLoop(fe, ops, blocksEnd, last, 1, first, m, slice);
         auto terminator = scf::InParallelOp::create(fb, fl);
         OpBuilder::InsertionGuard guard(fb);
         fb.setInsertionPointToStart(terminator.getBody());
@@ -399,10 +416,9 @@ Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
 
 } // namespace
 
-LogicalResult
-mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
-                                       const TableArithmetic &arithmetic,
-                                       int64_t tileBlock, int64_t parts) {
+LogicalResult mlir::sherry::lowerMatmulToTableKernel(
+    MatmulOp op, PatternRewriter &rewriter, const TableArithmetic &arithmetic,
+    int64_t tileBlock, int64_t parts, int64_t partWeights) {
   if (op.getResult().empty() || op.getMode() != ActivationMode::Int8)
     return rewriter.notifyMatchFailure(op, "int8 mode on tensors only");
   int64_t k = op.getK(), m = op.getM();
@@ -415,8 +431,9 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
   ops.granularity = layout.getGranularity();
   ops.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
   ops.segment = layout.getScaleRegionLength(k);
-  if (ops.segment % 16 != 0)
-    return rewriter.notifyMatchFailure(op, "scale groups of 16n elements only");
+  if (ops.segment % arithmetic.stepElements() != 0)
+    return rewriter.notifyMatchFailure(
+        op, "scale segments are no multiple of the lookup's steps");
   Attribute bytesAttr;
   if (!matchPattern(op.getWeights(), m_Constant(&bytesAttr)))
     return rewriter.notifyMatchFailure(op, "weights are not a constant");
@@ -493,15 +510,31 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
     q = regroupStq1_0(rewriter, loc, q, /*toGroupMajor=*/true);
   ops.xScales = quant.getScales();
   Value mValue = e.idx(m);
+  int64_t mainTiles = tiles - tiles % tileBlock;
+  Value y = op.getInit();
   if (parts > 1) {
-    rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles, tileBlock,
-                                        parts, mValue, op.getInit()));
+    // Only parts of at least `partWeights` weights (padded rows included).
+    if (partWeights > 0)
+      parts = std::min(parts, tiles * kRows * k / partWeights);
+    if (parts > 1) {
+      rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles,
+                                          tileBlock, parts, mValue, y));
+      return success();
+    }
+    // Too small to share: every block in order, on the calling thread.
+    ops.tables = buildTables(e, arithmetic, q, k);
+    Value zero = e.idx(0);
+    if (mainTiles > 0)
+      y = emitBlockLoop(e, ops, zero, e.idx(mainTiles), tileBlock, zero, mValue,
+                        y);
+    if (mainTiles < tiles)
+      y = emitBlockLoop(e, ops, e.idx(mainTiles), e.idx(tiles), 1, zero, mValue,
+                        y);
+    rewriter.replaceOp(op, y);
     return success();
   }
   ops.tables = buildTables(e, arithmetic, q, k);
 
-  int64_t mainTiles = tiles - tiles % tileBlock;
-  Value y = op.getInit();
   if (mainTiles > 0)
     y = emitTileLoop(rewriter, loc, ops, e.idx(0), e.idx(mainTiles), tileBlock,
                      mValue, y);
@@ -550,19 +583,29 @@ SmallVector<Value> LaneTableArithmetic::buildTables(OpBuilder &b, Location loc,
   return {low, high};
 }
 
-MatmulToTableKernel::MatmulToTableKernel(
-    MLIRContext *ctx, std::unique_ptr<TableArithmetic> arithmetic,
-    int64_t tileBlock, int64_t maxBatch, int64_t parts)
-    : OpRewritePattern(ctx, /*benefit=*/2), arithmetic(std::move(arithmetic)),
-      tileBlock(tileBlock), maxBatch(maxBatch), parts(parts) {}
+MatmulToTableKernel::MatmulToTableKernel(MLIRContext *ctx,
+                                         TableArithmetics arithmetics,
+                                         int64_t tileBlock, int64_t maxBatch,
+                                         int64_t parts, int64_t partWeights)
+    : OpRewritePattern(ctx, /*benefit=*/2), arithmetics(std::move(arithmetics)),
+      tileBlock(tileBlock), maxBatch(maxBatch), parts(parts),
+      partWeights(partWeights) {}
 
 LogicalResult
 MatmulToTableKernel::matchAndRewrite(MatmulOp op,
                                      PatternRewriter &rewriter) const {
-  int64_t n = op.getN();
+  int64_t n = op.getN(), k = op.getK();
   if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
     return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
-  return lowerMatmulToTableKernel(op, rewriter, *arithmetic, tileBlock, parts);
+  if (ShapedType::isDynamic(k))
+    return rewriter.notifyMatchFailure(op, "K must be static");
+  int64_t segment = op.getLayout().getScaleRegionLength(k);
+  for (const std::unique_ptr<TableArithmetic> &arithmetic : arithmetics)
+    if (segment % arithmetic->stepElements() == 0)
+      return lowerMatmulToTableKernel(op, rewriter, *arithmetic, tileBlock,
+                                      parts, partWeights);
+  return rewriter.notifyMatchFailure(
+      op, "scale segments are no multiple of any lookup's steps");
 }
 
 Value LaneTableArithmetic::signBytes(OpBuilder &b, Location loc, Value mask8,

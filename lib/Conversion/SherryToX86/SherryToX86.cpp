@@ -33,6 +33,7 @@
 #include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -114,11 +115,31 @@ struct ConvertSherryToX86Pass
           << "'; expected 'auto', 'tables' or 'decode'";
       return signalPassFailure();
     }
+    if (tableLookup != "auto" && tableLookup != "words" &&
+        tableLookup != "bytes") {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: unknown table-lookup '" << tableLookup
+          << "'; expected 'auto', 'words' or 'bytes'";
+      return signalPassFailure();
+    }
+    if (tableLookup == "words" && isa == "avx2") {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: table-lookup=words needs AVX-512 "
+             "(vpermw), got isa=avx2";
+      return signalPassFailure();
+    }
     if (tablesMaxBatch < 0) {
       getOperation()->emitError()
           << "convert-sherry-to-x86: tables-max-batch must not be negative, "
              "got "
           << int64_t(tablesMaxBatch);
+      return signalPassFailure();
+    }
+    if (tablePartWeights < 0) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: table-part-weights must not be negative, "
+             "got "
+          << int64_t(tablePartWeights);
       return signalPassFailure();
     }
     if (tableParts < 0) {
@@ -146,9 +167,9 @@ struct ConvertSherryToX86Pass
     int64_t batch = batchBlock ? int64_t(batchBlock) : 8;
     RewritePatternSet patterns(&getContext());
     if (strategy != "decode")
-      patterns.add<MatmulToTableKernel>(&getContext(),
-                                        createX86TableArithmetic(isa),
-                                        tileBlock, tablesMaxBatch, tableParts);
+      patterns.add<MatmulToTableKernel>(
+          &getContext(), createX86TableArithmetics(isa, tableLookup), tileBlock,
+          tablesMaxBatch, tableParts, tablePartWeights);
     if (strategy != "tables") {
       if (isa == "avx512-vnni")
         populateSherryToX86Patterns(patterns, rows, batch);

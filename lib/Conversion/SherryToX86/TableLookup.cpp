@@ -1,6 +1,13 @@
 //===- TableLookup.cpp - x86 lookups of the activation-table kernel -------===//
 //
-// Two ways to look up activation tables for 32 rows of interleaved weights:
+// Three ways to look up activation tables for 32 rows of interleaved
+// weights:
+//
+// On AVX-512 (avx512-vnni, avx512-bw), where scale segments are multiples
+// of 64 elements, 32-entry tables of whole 16-bit sums, signs included
+// (format::TableOrder::WordFields): vpermw reads an index's low 5 bits,
+// so a row's codes, three to a 16-bit word at bits 0, 5 and 10, need one
+// shift each; vpaddw sums 32 rows at once.
 //
 // With VBMI (isa avx512-vnni), 64-entry tables hold two groups' 32 codes
 // each, signs included, as a low-byte and a high-byte table. Per step and
@@ -157,6 +164,98 @@ public:
   }
 };
 
+/// Whole codes index 32-entry tables of 16-bit sums (format::TableOrder::
+/// WordFields): per step of 64 K elements (16 groups) and tile, 5 words per
+/// row hold 3 codes each at bits 0, 5 and 10, and the 16th code in their
+/// top bits; vpermw reads only an index's low 5 bits, so a shift is all it
+/// takes to reach a code, and one vpaddw per 32 (row, group) sums.
+class WordTableArithmetic : public TableArithmetic {
+public:
+  format::TableOrder order() const override {
+    return format::TableOrder::WordFields;
+  }
+  int64_t stepElements() const override { return 64; }
+  bool complementsNegatives() const override { return false; }
+  int64_t tableBytes() const override { return 256; }
+
+  /// Per group: its 16 canonical sums, then the same negated (codes 16..31),
+  /// as 32 words.
+  SmallVector<Value> buildTables(OpBuilder &b, Location loc,
+                                 Value x16) const override {
+    Value sums = canonicalGroupSums(b, loc, x16, {0, 1, 2, 3});
+    Value negated = arith::SubIOp::create(
+        b, loc,
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(sums.getType())), sums);
+    auto bytes64 = VectorType::get({64}, b.getI8Type());
+    SmallVector<Value> pieces;
+    for (int64_t group = 0; group < 4; ++group) {
+      SmallVector<int64_t> codes;
+      for (int64_t sign = 0; sign < 2; ++sign)
+        for (int64_t c = 0; c < 16; ++c)
+          codes.push_back(64 * sign + 16 * group + c);
+      pieces.push_back(vector::BitCastOp::create(
+          b, loc, bytes64,
+          vector::ShuffleOp::create(b, loc, sums, negated, codes)));
+    }
+    return pieces;
+  }
+
+  SmallVector<Value> loadTables(OpBuilder &b, Location loc,
+                                StepReader read) const override {
+    SmallVector<Value> tables;
+    for (int64_t group = 0; group < 16; ++group)
+      tables.push_back(words(b, loc, read(64 * group, 64)));
+    return tables;
+  }
+
+  SmallVector<VectorType> accumulatorTypes(OpBuilder &b) const override {
+    return {VectorType::get({32}, b.getI16Type())};
+  }
+
+  /// Each step adds 16 sums in [-381, 381] to an i16 lane: 5 * 16 * 381 =
+  /// 30480.
+  int64_t maxStepsPerFlush() const override { return 5; }
+
+  SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
+                            StepReader weights, ValueRange acc) const override {
+    auto words32 = VectorType::get({32}, b.getI16Type());
+    auto shift = [&](int64_t by) {
+      return splat(b, loc, words32, b.getI16IntegerAttr(by));
+    };
+    Value sum = acc[0], top;
+    auto add = [&](Value table, Value index) {
+      sum = arith::AddIOp::create(
+          b, loc, sum, x86::PermwOp::create(b, loc, words32, table, index));
+    };
+    for (int64_t v = 0; v < 5; ++v) {
+      Value x = words(b, loc, weights(64 * v, 64));
+      for (int64_t j = 0; j < 3; ++j)
+        add(tables[3 * v + j],
+            j ? arith::ShRUIOp::create(b, loc, x, shift(5 * j)).getResult()
+              : x);
+      // Bit 15 of word v is bit 4 - v of the 16th code.
+      Value bit = arith::ShRUIOp::create(b, loc, x, shift(15));
+      top = v ? arith::OrIOp::create(
+                    b, loc, arith::ShLIOp::create(b, loc, top, shift(1)), bit)
+                    .getResult()
+              : bit;
+    }
+    add(tables[15], top);
+    return {sum};
+  }
+
+  Value widen(OpBuilder &b, Location loc, ValueRange acc) const override {
+    return arith::ExtSIOp::create(b, loc, VectorType::get({32}, b.getI32Type()),
+                                  acc[0]);
+  }
+
+private:
+  static Value words(OpBuilder &b, Location loc, Value bytes64) {
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({32}, b.getI16Type()), bytes64);
+  }
+};
+
 class ShuffleTableArithmetic : public LaneTableArithmetic {
 public:
   explicit ShuffleTableArithmetic(bool avx512) : avx512(avx512) {}
@@ -237,10 +336,17 @@ private:
 
 } // namespace
 
-std::unique_ptr<TableArithmetic>
-mlir::sherry::createX86TableArithmetic(StringRef isa) {
+TableArithmetics mlir::sherry::createX86TableArithmetics(StringRef isa,
+                                                         StringRef lookup) {
+  TableArithmetics arithmetics;
+  if (isa != "avx2" && lookup != "bytes")
+    arithmetics.push_back(std::make_unique<WordTableArithmetic>());
+  if (lookup == "words")
+    return arithmetics;
   if (isa == "avx512-vnni")
-    return std::make_unique<VbmiTableArithmetic>();
-  return std::make_unique<ShuffleTableArithmetic>(/*avx512=*/isa ==
-                                                  "avx512-bw");
+    arithmetics.push_back(std::make_unique<VbmiTableArithmetic>());
+  else
+    arithmetics.push_back(std::make_unique<ShuffleTableArithmetic>(
+        /*avx512=*/isa == "avx512-bw"));
+  return arithmetics;
 }

@@ -10,10 +10,13 @@
 
 namespace mlir::sherry {
 
-/// The table arithmetic of an x86 isa: vpermb on 64-entry tables for
-/// "avx512-vnni" (which implies VBMI here), vpshufb on 16-entry tables per
-/// 128-bit lane for "avx512-bw" and "avx2".
-std::unique_ptr<TableArithmetic> createX86TableArithmetic(StringRef isa);
+/// The table arithmetics of an x86 isa, in order of preference: on
+/// AVX-512 ("avx512-vnni", "avx512-bw"), vpermw on 32-entry tables of
+/// 16-bit sums where scale segments are multiples of 64 elements; then
+/// vpermb on 64-entry byte tables for "avx512-vnni" (which implies VBMI
+/// here), or vpshufb on 16-entry tables per 128-bit lane ("avx512-bw",
+/// "avx2"). `lookup` "words" or "bytes" keeps only the one (table-lookup).
+TableArithmetics createX86TableArithmetics(StringRef isa, StringRef lookup);
 
 } // namespace mlir::sherry
 

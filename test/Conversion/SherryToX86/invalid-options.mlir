@@ -7,6 +7,10 @@
 // BATCH: error: convert-sherry-to-x86: tables-max-batch must not be negative, got -1
 // TILE: error: convert-sherry-to-x86: tile-block must be at least 1, got 0
 // ISA: error: convert-sherry-to-x86: unknown isa 'sse4'; expected 'avx512-vnni', 'avx512-bw' or 'avx2'
+// RUN: not sherry-opt %s -convert-sherry-to-x86="table-lookup=nibbles" 2>&1 | FileCheck %s --check-prefix=LOOKUP
+// RUN: not sherry-opt %s -convert-sherry-to-x86="isa=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=WORDS
+// LOOKUP: error: convert-sherry-to-x86: unknown table-lookup 'nibbles'; expected 'auto', 'words' or 'bytes'
+// WORDS: error: convert-sherry-to-x86: table-lookup=words needs AVX-512 (vpermw), got isa=avx2
 // ROW: error: convert-sherry-to-x86: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
 func.func @f() {
   return

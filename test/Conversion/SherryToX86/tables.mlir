@@ -1,18 +1,36 @@
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables" | FileCheck %s
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=decode" | FileCheck %s --check-prefix=DECODE
-// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2" | FileCheck %s --check-prefix=PARTS
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2 table-part-weights=0" | FileCheck %s --check-prefix=PARTS
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2" | FileCheck %s --check-prefix=SMALL
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=3 table-part-weights=1024" | FileCheck %s --check-prefix=TWO
 // RUN: not sherry-opt %s -convert-sherry-to-x86="table-parts=-1" 2>&1 | FileCheck %s --check-prefix=BADPARTS
+// RUN: not sherry-opt %s -convert-sherry-to-x86="table-part-weights=-1" 2>&1 | FileCheck %s --check-prefix=BADWEIGHTS
 
 // With table-parts, a forall over the parts, each building its own tables
-// and then running its tiles in order (here: one tile, in the last part).
+// (an allocation that loop-invariant code motion leaves in the part) and
+// then running its tiles in order (here: one tile, in the last part).
 // PARTS-LABEL: func @constant_weights
 // PARTS: sherry.quantize_activations
 // PARTS: scf.forall (%{{.*}}) in (2) shared_outs
+// PARTS:   bufferization.alloc_tensor
 // PARTS:   scf.for {{.*}} -> (tensor<?x2x256xi8>)
 // PARTS:   tensor.extract_slice
 // PARTS:   scf.for {{.*}} step %c1 iter_args({{.*}}) -> (tensor<?x?xf32>)
 // PARTS:   tensor.parallel_insert_slice
+// Parts hold at least table-part-weights weights (by default 2^21): one
+// tile of 32 x 32 is too small to share, and its blocks run in order
+// without a forall; @two_tiles (2048 weights) splits in two parts of 1024,
+// not three.
+// SMALL-LABEL: func @constant_weights
+// SMALL-NOT: scf.forall
+// SMALL: scf.for {{.*}} -> (tensor<?x2x256xi8>)
+// SMALL: scf.for {{.*}} iter_args({{.*}}) -> (tensor<3x2xf32>)
+// SMALL-NOT: scf.forall
+// SMALL: return
+// TWO-LABEL: func @two_tiles
+// TWO: scf.forall (%{{.*}}) in (2) shared_outs
 // BADPARTS: error: convert-sherry-to-x86: table-parts must not be negative, got -1
+// BADWEIGHTS: error: convert-sherry-to-x86: table-part-weights must not be negative, got -1
 // RUN: sherry-opt %s --sherry-to-llvm="target=avx512-vnni" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=x86_64-linux-gnu -mattr=+avx512f,+avx512bw,+avx512vbmi,+avx512vnni | FileCheck %s --check-prefix=ASM
 
 // Constant weights: regrouped at compile time (2 rows pad to one tile of
@@ -91,4 +109,13 @@ func.func @dynamic_batch(%x: tensor<?x32xf32>, %s: tensor<2xf32>,
          scales(%s : tensor<2xf32>) outs(%i : tensor<?x2xf32>)
          layout<sherry, row> mode<int8> -> tensor<?x2xf32>
   return %y : tensor<?x2xf32>
+}
+
+func.func @two_tiles(%x: tensor<1x32xf32>, %s: tensor<64xf32>,
+                     %i: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %w = arith.constant dense<7> : tensor<64x5xi8>
+  %y = sherry.matmul ins(%x, %w : tensor<1x32xf32>, tensor<64x5xi8>)
+         scales(%s : tensor<64xf32>) outs(%i : tensor<1x64xf32>)
+         layout<sherry, row> mode<int8> -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
 }

@@ -20,6 +20,7 @@
 #include "mlir/IR/PatternMatch.h"
 
 #include <memory>
+#include <vector>
 
 namespace mlir::sherry {
 
@@ -27,27 +28,31 @@ namespace mlir::sherry {
 /// bytes, as a vector<length x i8>.
 using StepReader = function_ref<Value(int64_t offset, int64_t length)>;
 
-/// The target-dependent part of the activation-table kernel. A step is 16 K
-/// elements (4 groups) of a tile of 32 weight rows: 80 interleaved weight
-/// bytes (64 nibble bytes, then two 8-byte sign masks).
+/// The target-dependent part of the activation-table kernel. A step is
+/// stepElements() K elements of a tile of 32 weight rows, 80 interleaved
+/// weight bytes per 16 of them (1.25 bits per weight).
 class TableArithmetic {
 public:
   virtual ~TableArithmetic();
 
   /// The interleaved order of the weights the lookups read.
   virtual ::sherry::format::TableOrder order() const = 0;
+  /// K elements per step: 16 (4 groups), or a multiple of 16 that scale
+  /// segments must then be a multiple of.
+  virtual int64_t stepElements() const { return 16; }
   /// Whether a negative code's sum comes out as its bytes complemented
   /// (~s = -s - 1): the kernel then adds, per row and scale segment, the
   /// count of negative groups (format::countNegativeGroups).
   virtual bool complementsNegatives() const = 0;
-  /// Table bytes per activation row and step.
+  /// Table bytes per activation row and 16 K elements.
   virtual int64_t tableBytes() const = 0;
-  /// The tables of one step from its 16 activations (a vector<16xi16> of
-  /// int8 values), as i8 vectors that are stored back to back.
+  /// The tables of 16 K elements from their activations (a vector<16xi16>
+  /// of int8 values), as i8 vectors that are stored back to back.
   virtual SmallVector<Value> buildTables(OpBuilder &b, Location loc,
                                          Value x16) const = 0;
   /// The tables of a step as lookup() takes them, read once per step and
-  /// shared by the tiles of a block.
+  /// shared by the tiles of a block. A read stays within the tables of one
+  /// 16 K elements.
   virtual SmallVector<Value> loadTables(OpBuilder &b, Location loc,
                                         StepReader read) const = 0;
   /// The narrow accumulators of one tile.
@@ -68,28 +73,35 @@ public:
 /// weights regrouped at compile time, an scf.forall over blocks of
 /// `tileBlock` tiles of 32 rows. With `parts` > 1 the forall has `parts`
 /// iterations instead, each building its own tables and computing a
-/// contiguous share of the blocks in order (one per thread). Sums are exact
-/// and segments combine in f32 as the reference does: the result is
+/// contiguous share of the blocks in order (one per thread), but no more
+/// parts than give each at least `partWeights` weights (0: no minimum);
+/// with one part left the blocks run in order, without a forall. Sums are
+/// exact and segments combine in f32 as the reference does: the result is
 /// bit-exact.
 LogicalResult lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
                                        const TableArithmetic &arithmetic,
-                                       int64_t tileBlock, int64_t parts);
+                                       int64_t tileBlock, int64_t parts,
+                                       int64_t partWeights);
 
-/// sherry.matmul to the table kernel of an arithmetic where it applies and N
-/// is dynamic or below `maxBatch` (0: any N); from a few activation rows
-/// on, a decode kernel shares each decoded chunk between rows and catches
-/// up (docs/targets.md has the figures).
+/// Table arithmetics in order of preference.
+using TableArithmetics = std::vector<std::unique_ptr<TableArithmetic>>;
+
+/// sherry.matmul to the table kernel of the first of `arithmetics` whose
+/// steps divide the scale segments, where N is dynamic or below `maxBatch`
+/// (0: any N); from a few activation rows on, a decode kernel shares each
+/// decoded chunk between rows and catches up (docs/targets.md has the
+/// figures).
 struct MatmulToTableKernel : OpRewritePattern<MatmulOp> {
-  MatmulToTableKernel(MLIRContext *ctx,
-                      std::unique_ptr<TableArithmetic> arithmetic,
-                      int64_t tileBlock, int64_t maxBatch, int64_t parts);
+  MatmulToTableKernel(MLIRContext *ctx, TableArithmetics arithmetics,
+                      int64_t tileBlock, int64_t maxBatch, int64_t parts,
+                      int64_t partWeights);
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override;
 
 private:
-  std::unique_ptr<TableArithmetic> arithmetic;
-  int64_t tileBlock, maxBatch, parts;
+  TableArithmetics arithmetics;
+  int64_t tileBlock, maxBatch, parts, partWeights;
 };
 
 /// The partial sums of the 16 codes with sign bit 0 of each of the groups

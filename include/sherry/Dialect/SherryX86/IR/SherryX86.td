@@ -116,6 +116,24 @@ def SherryX86_PermbOp
   let assemblyFormat = "$table `,` $index attr-dict `:` type($result)";
 }
 
+def SherryX86_PermwOp
+    : SherryX86_IntrOp<"avx512.vpermw", "llvm.x86.avx512.permvar.hi.512",
+                       [AllTypesMatch<["table", "index", "result"]>]> {
+  let summary = "vpermw: a 32-word table lookup (AVX512BW)";
+  let description = [{
+    Word `i` of the result is word `index[i] % 32` of `table`: only the low
+    five bits of an index count.
+
+    ```mlir
+    %v = sherry_x86.avx512.vpermw %table, %index : vector<32xi16>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[32], [I16]>:$table,
+                       VectorOfLengthAndType<[32], [I16]>:$index);
+  let results = (outs VectorOfLengthAndType<[32], [I16]>:$result);
+  let assemblyFormat = "$table `,` $index attr-dict `:` type($result)";
+}
+
 def SherryX86_Maddubsw512Op
     : SherryX86_IntrOp<"avx512.vpmaddubsw", "llvm.x86.avx512.pmaddubs.w.512",
                        [AllTypesMatch<["a", "b"]>]> {
