@@ -170,9 +170,9 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
            "per block of tiles, tables built once">,
     Option<"tablePartWeights", "table-part-weights", "int64_t", "2097152",
-           "tables: the fewest weights worth a part of their own; fewer "
-           "parts where a matmul has less, none (the calling thread, in "
-           "order) below two (0: any size)">,
+           "tables: the fewest weights (times N where it is static) worth "
+           "a part of their own; fewer parts where a matmul has less, none "
+           "(the calling thread, in order) below two (0: any size)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
@@ -256,9 +256,9 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
            "per block of tiles, tables built once">,
     Option<"tablePartWeights", "table-part-weights", "int64_t", "2097152",
-           "tables: the fewest weights worth a part of their own; fewer "
-           "parts where a matmul has less, none (the calling thread, in "
-           "order) below two (0: any size)">,
+           "tables: the fewest weights (times N where it is static) worth "
+           "a part of their own; fewer parts where a matmul has less, none "
+           "(the calling thread, in order) below two (0: any size)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,

@@ -76,9 +76,10 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tablePartWeights{
       *this, "table-part-weights",
-      llvm::cl::desc("Table kernels with threads: the fewest weights worth "
-                     "a thread; a matmul with less than twice as many runs "
-                     "on the calling thread (0: any size)"),
+      llvm::cl::desc("Table kernels with threads: the fewest weights "
+                     "(times N where it is static) worth a thread; a matmul "
+                     "with less than twice as many runs on the calling "
+                     "thread (0: any size)"),
       llvm::cl::init(2097152)};
   PassOptions::Option<int64_t> rowBlock{
       *this, "row-block",

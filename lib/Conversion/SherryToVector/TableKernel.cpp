@@ -513,9 +513,12 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();
   if (parts > 1) {
-    // Only parts of at least `partWeights` weights (padded rows included).
+    // Only parts of at least `partWeights` weights (padded rows included),
+    // times the activation rows where N is static.
+    int64_t n = op.getN();
+    int64_t work = tiles * kRows * k * (ShapedType::isDynamic(n) ? 1 : n);
     if (partWeights > 0)
-      parts = std::min(parts, tiles * kRows * k / partWeights);
+      parts = std::min(parts, work / partWeights);
     if (parts > 1) {
       rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles,
                                           tileBlock, parts, mValue, y));

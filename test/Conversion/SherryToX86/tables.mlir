@@ -20,13 +20,16 @@
 // Parts hold at least table-part-weights weights (by default 2^21): one
 // tile of 32 x 32 is too small to share, and its blocks run in order
 // without a forall; @two_tiles (2048 weights) splits in two parts of 1024,
-// not three.
+// not three. A static N counts: @constant_weights (1024 weights, N = 3)
+// splits in three.
 // SMALL-LABEL: func @constant_weights
 // SMALL-NOT: scf.forall
 // SMALL: scf.for {{.*}} -> (tensor<?x2x256xi8>)
 // SMALL: scf.for {{.*}} iter_args({{.*}}) -> (tensor<3x2xf32>)
 // SMALL-NOT: scf.forall
 // SMALL: return
+// TWO-LABEL: func @constant_weights
+// TWO: scf.forall (%{{.*}}) in (3) shared_outs
 // TWO-LABEL: func @two_tiles
 // TWO: scf.forall (%{{.*}}) in (2) shared_outs
 // BADPARTS: error: convert-sherry-to-x86: table-parts must not be negative, got -1

@@ -74,7 +74,8 @@ public:
 /// `tileBlock` tiles of 32 rows. With `parts` > 1 the forall has `parts`
 /// iterations instead, each building its own tables and computing a
 /// contiguous share of the blocks in order (one per thread), but no more
-/// parts than give each at least `partWeights` weights (0: no minimum);
+/// parts than give each at least `partWeights` weights times the static N
+/// (0: no minimum);
 /// with one part left the blocks run in order, without a forall. Sums are
 /// exact and segments combine in f32 as the reference does: the result is
 /// bit-exact.
