@@ -45,6 +45,17 @@ int8_t readInterleaved(const std::vector<uint8_t> &bytes, TableOrder order,
   return (*grp)[lane];
 }
 
+/// Seeded random weights, ternarized with per-row scales and packed in
+/// layout sherry.
+Result<PackedWeights> packedSherry(int64_t rows, int64_t cols, unsigned seed) {
+  std::vector<float> w = randomWeights(rows, cols, seed);
+  Result<TernaryMatrix> t =
+      ternarize(w.data(), rows, cols, Layout::Sherry, ScaleSpec::row());
+  if (!t.ok())
+    return t.getStatus();
+  return pack(*t, Layout::Sherry);
+}
+
 struct Case {
   Layout layout;
   int64_t rows, cols;
@@ -140,12 +151,8 @@ TEST(Interleave, CountsNegativeGroupsPerSegment) {
 }
 
 TEST(Interleave, RejectsSegmentsThatDoNotTileK) {
-  std::vector<float> w = randomWeights(4, 96, 3);
-  Result<TernaryMatrix> t =
-      ternarize(w.data(), 4, 96, Layout::Sherry, ScaleSpec::row());
-  ASSERT_TRUE(t.ok());
-  Result<PackedWeights> p = pack(*t, Layout::Sherry);
-  ASSERT_TRUE(p.ok());
+  Result<PackedWeights> p = packedSherry(4, 96, 3);
+  ASSERT_TRUE(p.ok()) << p.getStatus().message();
   for (int64_t segment : {0, 8, 64}) {
     Result<std::vector<int32_t>> counts = countNegativeGroups(*p, segment);
     ASSERT_FALSE(counts.ok()) << segment;
@@ -154,12 +161,8 @@ TEST(Interleave, RejectsSegmentsThatDoNotTileK) {
 }
 
 TEST(Interleave, RejectsWordFieldsOfPartialFours) {
-  std::vector<float> w = randomWeights(4, 96, 5);
-  Result<TernaryMatrix> t =
-      ternarize(w.data(), 4, 96, Layout::Sherry, ScaleSpec::row());
-  ASSERT_TRUE(t.ok());
-  Result<PackedWeights> p = pack(*t, Layout::Sherry);
-  ASSERT_TRUE(p.ok());
+  Result<PackedWeights> p = packedSherry(4, 96, 5);
+  ASSERT_TRUE(p.ok()) << p.getStatus().message();
   Result<std::vector<uint8_t>> bytes =
       interleaveForTables(*p, TableOrder::WordFields);
   ASSERT_FALSE(bytes.ok());

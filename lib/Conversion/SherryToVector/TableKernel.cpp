@@ -351,6 +351,20 @@ Value emitBlockLoop(Emitter &e, const TableOperands &ops, Value from, Value to,
       .getResult(0);
 }
 
+/// Tiles [from, to) in order: whole blocks of `count` up to `blocksEnd`,
+/// single tiles after it. Of the matmul's `tiles`, whether any fill a block
+/// and whether any are left over decides statically which loops there are.
+Value emitTilesInOrder(Emitter &e, const TableOperands &ops, Value from,
+                       Value blocksEnd, Value to, int64_t tiles, int64_t count,
+                       Value base, Value m, Value y) {
+  int64_t blockTiles = tiles - tiles % count;
+  if (blockTiles > 0)
+    y = emitBlockLoop(e, ops, from, blocksEnd, count, base, m, y);
+  if (blockTiles < tiles)
+    y = emitBlockLoop(e, ops, blocksEnd, to, 1, base, m, y);
+  return y;
+}
+
 /// An scf.forall over `parts` contiguous parts of the tiles (whole blocks
 /// of `count`; the last part also takes the tiles past the last block).
 /// Each part builds its own tables from the int8 activations `q` and then
@@ -393,11 +407,8 @@ Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
                                           fb.getIndexAttr(1)};
         Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
                                                      sizes, strides);
-        if (blocks > 0)
-          slice =
-              emitBlockLoop(fe, ops, first, blocksEnd, count, first, m, slice);
-        if (blocks * count < tiles)
-          slice = emitBlockLoop(fe, ops, blocksEnd, last, 1, first, m, slice);
+        slice = emitTilesInOrder(fe, ops, first, blocksEnd, last, tiles, count,
+                                 first, m, slice);
         auto terminator = scf::InParallelOp::create(fb, fl);
         OpBuilder::InsertionGuard guard(fb);
         fb.setInsertionPointToStart(terminator.getBody());
@@ -527,13 +538,9 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(
     // Too small to share: every block in order, on the calling thread.
     ops.tables = buildTables(e, arithmetic, q, k);
     Value zero = e.idx(0);
-    if (mainTiles > 0)
-      y = emitBlockLoop(e, ops, zero, e.idx(mainTiles), tileBlock, zero, mValue,
-                        y);
-    if (mainTiles < tiles)
-      y = emitBlockLoop(e, ops, e.idx(mainTiles), e.idx(tiles), 1, zero, mValue,
-                        y);
-    rewriter.replaceOp(op, y);
+    rewriter.replaceOp(op, emitTilesInOrder(e, ops, zero, e.idx(mainTiles),
+                                            e.idx(tiles), tiles, tileBlock,
+                                            zero, mValue, y));
     return success();
   }
   ops.tables = buildTables(e, arithmetic, q, k);

@@ -76,6 +76,24 @@ std::pair<Value, Value> splitBytes(OpBuilder &b, Location loc, Value sums) {
   return {low, high};
 }
 
+/// The sums of the 32 signed codes of each of `groups` of the 16
+/// activations `x16`: lane 32i + e holds code e of group groups[i], codes
+/// 16..31 being codes 0..15 negated.
+Value signedCodeSums(OpBuilder &b, Location loc, Value x16,
+                     ArrayRef<int64_t> groups) {
+  Value sums = canonicalGroupSums(b, loc, x16, groups);
+  Value negated = arith::SubIOp::create(
+      b, loc, arith::ConstantOp::create(b, loc, b.getZeroAttr(sums.getType())),
+      sums);
+  int64_t lanes = 16 * groups.size();
+  SmallVector<int64_t> codes;
+  for (int64_t i = 0; i < int64_t(groups.size()); ++i)
+    for (int64_t sign = 0; sign < 2; ++sign)
+      for (int64_t c = 0; c < 16; ++c)
+        codes.push_back(sign * lanes + 16 * i + c);
+  return vector::ShuffleOp::create(b, loc, sums, negated, codes);
+}
+
 class VbmiTableArithmetic : public TableArithmetic {
 public:
   format::TableOrder order() const override {
@@ -91,17 +109,8 @@ public:
                                  Value x16) const override {
     SmallVector<Value> pieces;
     for (int64_t pair = 0; pair < 2; ++pair) {
-      Value sums = canonicalGroupSums(b, loc, x16, {2 * pair, 2 * pair + 1});
-      Value negated = arith::SubIOp::create(
-          b, loc,
-          arith::ConstantOp::create(b, loc, b.getZeroAttr(sums.getType())),
-          sums);
-      // Group a's codes 0..15, then 16..31, then group b's.
-      SmallVector<int64_t> codes;
-      for (int64_t i = 0; i < 64; ++i)
-        codes.push_back((i / 16) % 2 * 32 + i / 32 * 16 + i % 16);
       auto [low, high] = splitBytes(
-          b, loc, vector::ShuffleOp::create(b, loc, sums, negated, codes));
+          b, loc, signedCodeSums(b, loc, x16, {2 * pair, 2 * pair + 1}));
       pieces.push_back(low);
       pieces.push_back(high);
     }
@@ -182,21 +191,12 @@ public:
   /// as 32 words.
   SmallVector<Value> buildTables(OpBuilder &b, Location loc,
                                  Value x16) const override {
-    Value sums = canonicalGroupSums(b, loc, x16, {0, 1, 2, 3});
-    Value negated = arith::SubIOp::create(
-        b, loc,
-        arith::ConstantOp::create(b, loc, b.getZeroAttr(sums.getType())), sums);
+    Value sums = signedCodeSums(b, loc, x16, {0, 1, 2, 3});
     auto bytes64 = VectorType::get({64}, b.getI8Type());
     SmallVector<Value> pieces;
-    for (int64_t group = 0; group < 4; ++group) {
-      SmallVector<int64_t> codes;
-      for (int64_t sign = 0; sign < 2; ++sign)
-        for (int64_t c = 0; c < 16; ++c)
-          codes.push_back(64 * sign + 16 * group + c);
+    for (int64_t group = 0; group < 4; ++group)
       pieces.push_back(vector::BitCastOp::create(
-          b, loc, bytes64,
-          vector::ShuffleOp::create(b, loc, sums, negated, codes)));
-    }
+          b, loc, bytes64, sliceVector(b, loc, sums, 32 * group, 32)));
     return pieces;
   }
 
