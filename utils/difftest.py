@@ -18,7 +18,8 @@ What is drawn (docs/reliability.md, "Differential testing"):
            avx512-bw, host where this CPU runs them; portable, neon-dotprod,
            neon on AArch64 under qemu), strategy (auto, tables, decode),
            threads (1, 2; AArch64 1), row-tile, batch-tile, row-block,
-           batch-block, tile-block; AArch64: --mattr/--mcpu and -O level.
+           batch-block, tile-block, table-bytes; AArch64: --mattr/--mcpu
+           and -O level.
            --strategies and --const-share narrow the draw (the table
            kernels' own tests: strategy tables, constant weights).
            Targets and target/strategy pairs are found by asking sherry-opt,
@@ -182,6 +183,10 @@ def draw_batch(seed, index, env, long_mode):
             cfg["strategy"] = str(rng.choice(strategies))
             if rng.random() < 0.3:
                 cfg["tile-block"] = int(rng.integers(1, 7))
+            if rng.random() < 0.3:
+                # Tables in blocks of activation rows: one row at a time,
+                # a few rows, or every row at once.
+                cfg["table-bytes"] = int(rng.choice([1, 4096, 65536, 0]))
         cfg["threads"] = int(rng.choice([1, 1, 2, 2, 0]))
         draw_tiles(rng, cfg)
         count = env.x86_batch
@@ -193,6 +198,10 @@ def draw_batch(seed, index, env, long_mode):
             cfg["strategy"] = str(rng.choice(env.strategies[cfg["target"]]))
             if rng.random() < 0.3:
                 cfg["tile-block"] = int(rng.integers(1, 7))
+            if rng.random() < 0.3:
+                # Tables in blocks of activation rows: one row at a time,
+                # a few rows, or every row at once.
+                cfg["table-bytes"] = int(rng.choice([1, 4096, 65536, 0]))
         draw_tiles(rng, cfg)
         count = env.aarch64_batch
     cases = [draw_case(rng, platform, long_mode, env.const_share,
@@ -221,7 +230,8 @@ def draw_batch(seed, index, env, long_mode):
 
 def pipeline_options(cfg):
     keys = ["kernel", "target", "strategy", "threads", "row-tile",
-            "batch-tile", "row-block", "batch-block", "tile-block"]
+            "batch-tile", "row-block", "batch-block", "tile-block",
+            "table-bytes"]
     return " ".join(f"{k}={cfg[k]}" for k in keys if k in cfg)
 
 

@@ -143,6 +143,11 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
               std::to_string(options.tablePartWeights);
     return failure();
   }
+  if (options.tableBytes < 0) {
+    message = "table-bytes must not be negative (0: every row at once), got " +
+              std::to_string(options.tableBytes);
+    return failure();
+  }
   if (options.tileBlock < 0) {
     message = "tile-block must not be negative (0: the kernel's default), "
               "got " +
@@ -187,6 +192,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     if (options.threads > 1)
       kernel.tableParts = options.threads;
     kernel.tablePartWeights = options.tablePartWeights;
+    kernel.tableBytes = options.tableBytes;
     // auto: the table kernel is faster at every N measured or modelled, up
     // to 128, on every target (docs/targets.md): no batch limit.
     if (options.rowBlock > 0)

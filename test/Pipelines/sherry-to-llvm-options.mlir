@@ -12,6 +12,8 @@
 // RUN: not sherry-opt %s --sherry-to-llvm="table-lookup=nibbles" 2>&1 | FileCheck %s --check-prefix=LOOKUP
 // RUN: not sherry-opt %s --sherry-to-llvm="target=neon table-lookup=bytes" 2>&1 | FileCheck %s --check-prefix=LOOKUPTARGET
 // RUN: not sherry-opt %s --sherry-to-llvm="target=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=LOOKUPWORDS
+// RUN: not sherry-opt %s --sherry-to-llvm="table-part-weights=-1" 2>&1 | FileCheck %s --check-prefix=PARTWEIGHTS
+// RUN: not sherry-opt %s --sherry-to-llvm="table-bytes=-1" 2>&1 | FileCheck %s --check-prefix=TABLEBYTES
 // RUN: sherry-opt --help | FileCheck %s --check-prefix=HELP
 
 // KERNEL: error: sherry-to-llvm: unknown kernel 'tables'; expected 'vector' or 'linalg'
@@ -26,12 +28,15 @@
 // LOOKUP: error: sherry-to-llvm: unknown table-lookup 'nibbles'; expected 'auto', 'words' or 'bytes'
 // LOOKUPTARGET: error: sherry-to-llvm: table-lookup chooses between x86 table lookups, got target=neon
 // LOOKUPWORDS: error: sherry-to-llvm: table-lookup=words needs AVX-512 (vpermw), got target=avx2
+// PARTWEIGHTS: error: sherry-to-llvm: table-part-weights must not be negative (0: any size), got -1
+// TABLEBYTES: error: sherry-to-llvm: table-bytes must not be negative (0: every row at once), got -1
 // UNKNOWN: no-such-option
 // HELP: --sherry-to-llvm
 // HELP: --batch-block=
 // HELP: --kernel=
 // HELP: --row-block=
 // HELP: --strategy=
+// HELP: --table-bytes=
 // HELP: --table-lookup=
 // HELP: --target=
 // HELP: --threads=

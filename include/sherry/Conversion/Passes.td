@@ -130,7 +130,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       of `tile-block` tiles of 32 rows carries the threads; with
       `table-parts=P` it is a forall over P parts of the rows instead, each
       building its own copy of the tables, so that a thread reads tables
-      from its own core's caches.
+      from its own core's caches. Where the tables of all activation rows
+      would take more than `table-bytes`, the rows go in blocks whose
+      tables fit (in a core's L2), each built and then used by one pass
+      over the tiles.
     - `decode`, for any weights: the micro-kernel of
       `convert-sherry-to-vector` with x86 chunk arithmetic. On
       `avx512-vnni` a chunk of 64 weights takes one `vpbroadcastq` of its 8
@@ -173,6 +176,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "tables: the fewest weights (times N where it is static) worth "
            "a part of their own; fewer parts where a matmul has less, none "
            "(the calling thread, in order) below two (0: any size)">,
+    Option<"tableBytes", "table-bytes", "int64_t", "524288",
+           "tables: the most table bytes built at a time; activation rows "
+           "go in blocks whose tables fit, one pass over the weights per "
+           "block (0: every row at once)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
@@ -259,6 +266,10 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "tables: the fewest weights (times N where it is static) worth "
            "a part of their own; fewer parts where a matmul has less, none "
            "(the calling thread, in order) below two (0: any size)">,
+    Option<"tableBytes", "table-bytes", "int64_t", "524288",
+           "tables: the most table bytes built at a time; activation rows "
+           "go in blocks whose tables fit, one pass over the weights per "
+           "block (0: every row at once)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,

@@ -81,6 +81,13 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "with less than twice as many runs on the calling "
                      "thread (0: any size)"),
       llvm::cl::init(2097152)};
+  PassOptions::Option<int64_t> tableBytes{
+      *this, "table-bytes",
+      llvm::cl::desc("Table kernels: the most activation-table bytes built "
+                     "at a time; activation rows go in blocks whose tables "
+                     "fit, one pass over the weights per block (0: every "
+                     "row at once)"),
+      llvm::cl::init(524288)};
   PassOptions::Option<int64_t> rowBlock{
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "

@@ -137,13 +137,14 @@ struct ConvertSherryToNeonPass
       return signalPassFailure();
     }
     if (tileBlock < 1 || tableParts < 0 || tablesMaxBatch < 0 ||
-        tablePartWeights < 0) {
+        tablePartWeights < 0 || tableBytes < 0) {
       getOperation()->emitError()
           << "convert-sherry-to-neon: tile-block must be at least 1, "
-             "table-parts, table-part-weights and tables-max-batch not "
-             "negative, got tile-block="
+             "table-parts, table-part-weights, table-bytes and "
+             "tables-max-batch not negative, got tile-block="
           << int64_t(tileBlock) << " table-parts=" << int64_t(tableParts)
           << " table-part-weights=" << int64_t(tablePartWeights)
+          << " table-bytes=" << int64_t(tableBytes)
           << " tables-max-batch=" << int64_t(tablesMaxBatch);
       return signalPassFailure();
     }
@@ -156,9 +157,10 @@ struct ConvertSherryToNeonPass
     if (strategy != "decode") {
       TableArithmetics tbl;
       tbl.push_back(createNeonTableArithmetic());
-      patterns.add<MatmulToTableKernel>(&getContext(), std::move(tbl),
-                                        tileBlock, tablesMaxBatch, tableParts,
-                                        tablePartWeights);
+      patterns.add<MatmulToTableKernel>(
+          &getContext(), std::move(tbl),
+          TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
+                             tablePartWeights, tableBytes});
     }
     if (strategy != "tables")
       populateSherryToNeonPatterns(patterns, dotprod, rows, batch);

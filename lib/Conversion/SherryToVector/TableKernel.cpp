@@ -133,6 +133,7 @@ struct TableOperands {
   Value bias;      ///< M, or null
   Value negatives; ///< tiles x segments x 32 i16 (complementsNegatives())
   int64_t k, segment;
+  int64_t rowBlock; ///< activation rows per table build (0: all at once)
   ScaleGranularity granularity;
   bool blockScales; ///< scales are per 256-block (stq1_0, converted)
 };
@@ -365,12 +366,65 @@ Value emitTilesInOrder(Emitter &e, const TableOperands &ops, Value from,
   return y;
 }
 
+/// The columns of `y` that `compute` fills from tables of the int8
+/// activations `q`: built for every activation row at once or, with
+/// `ops.rowBlock`, for blocks of that many rows in turn (slices of `q`, the
+/// activation scales and `y`), so that the tables a pass over the tiles
+/// reads stay in the cache of the core that built them.
+Value emitRowBlocks(
+    Emitter &e, TableOperands ops, Value q, Value y,
+    function_ref<Value(Emitter &, const TableOperands &, Value)> compute) {
+  if (ops.rowBlock == 0) {
+    ops.tables = buildTables(e, *ops.arith, q, ops.k);
+    return compute(e, ops, y);
+  }
+  Value n = tensor::DimOp::create(e.b, e.loc, q, 0);
+  return scf::ForOp::create(
+             e.b, e.loc, e.idx(0), n, e.idx(ops.rowBlock), ValueRange{y},
+             [&](OpBuilder &rb, Location rl, Value row0, ValueRange iter) {
+               Emitter re{rb, rl};
+               Value rows = arith::MinUIOp::create(
+                   rb, rl, re.idx(ops.rowBlock),
+                   arith::SubIOp::create(rb, rl, n, row0));
+               OpFoldResult one = rb.getIndexAttr(1), zero = rb.getIndexAttr(0);
+               auto rowSlice = [&](Value t) {
+                 auto type = cast<RankedTensorType>(t.getType());
+                 SmallVector<OpFoldResult> offsets{row0}, sizes{rows},
+                     strides{one};
+                 for (int64_t d = 1; d < type.getRank(); ++d) {
+                   offsets.push_back(zero);
+                   sizes.push_back(tensor::getMixedSize(rb, rl, t, d));
+                   strides.push_back(one);
+                 }
+                 return std::make_tuple(offsets, sizes, strides);
+               };
+               auto slice = [&](Value t) {
+                 auto [offsets, sizes, strides] = rowSlice(t);
+                 return tensor::ExtractSliceOp::create(rb, rl, t, offsets,
+                                                       sizes, strides)
+                     .getResult();
+               };
+               TableOperands block = ops;
+               block.tables = buildTables(re, *ops.arith, slice(q), ops.k);
+               block.xScales = slice(ops.xScales);
+               Value rowsOut = compute(re, block, slice(iter[0]));
+               auto [offsets, sizes, strides] = rowSlice(iter[0]);
+               scf::YieldOp::create(
+                   rb, rl,
+                   tensor::InsertSliceOp::create(rb, rl, rowsOut, iter[0],
+                                                 offsets, sizes, strides)
+                       .getResult());
+             })
+      .getResult(0);
+}
+
 /// An scf.forall over `parts` contiguous parts of the tiles (whole blocks
 /// of `count`; the last part also takes the tiles past the last block).
-/// Each part builds its own tables from the int8 activations `q` and then
-/// computes its blocks in order: with one part per thread the tables are
-/// written and read by the same core, instead of crossing to the other
-/// cores' caches on every call (the forall over blocks of emitTileLoop).
+/// Each part builds its own tables from the int8 activations `q` (per block
+/// of activation rows) and then computes its blocks in order: with one part per
+/// thread the tables are written and read by the same core, instead of crossing
+/// to the other cores' caches on every call (the forall over blocks of
+/// emitTileLoop).
 Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
                    int64_t tiles, int64_t count, int64_t parts, Value m,
                    Value y) {
@@ -383,7 +437,6 @@ Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
       [&](OpBuilder &fb, Location fl, ValueRange args) {
         Emitter fe{fb, fl};
         Value part = args[0], shared = args[1];
-        ops.tables = buildTables(fe, *ops.arith, q, ops.k);
         // Blocks [part * blocks / parts, (part + 1) * blocks / parts).
         auto blockTile = [&](Value p) {
           return fe.muli(
@@ -407,8 +460,12 @@ Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
                                           fb.getIndexAttr(1)};
         Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
                                                      sizes, strides);
-        slice = emitTilesInOrder(fe, ops, first, blocksEnd, last, tiles, count,
-                                 first, m, slice);
+        slice = emitRowBlocks(
+            fe, ops, q, slice,
+            [&](Emitter &be, const TableOperands &block, Value rows) {
+              return emitTilesInOrder(be, block, first, blocksEnd, last, tiles,
+                                      count, first, m, rows);
+            });
         auto terminator = scf::InParallelOp::create(fb, fl);
         OpBuilder::InsertionGuard guard(fb);
         fb.setInsertionPointToStart(terminator.getBody());
@@ -427,9 +484,10 @@ Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
 
 } // namespace
 
-LogicalResult mlir::sherry::lowerMatmulToTableKernel(
-    MatmulOp op, PatternRewriter &rewriter, const TableArithmetic &arithmetic,
-    int64_t tileBlock, int64_t parts, int64_t partWeights) {
+LogicalResult
+mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
+                                       const TableArithmetic &arithmetic,
+                                       const TableKernelOptions &options) {
   if (op.getResult().empty() || op.getMode() != ActivationMode::Int8)
     return rewriter.notifyMatchFailure(op, "int8 mode on tensors only");
   int64_t k = op.getK(), m = op.getM();
@@ -520,38 +578,56 @@ LogicalResult mlir::sherry::lowerMatmulToTableKernel(
   if (ops.blockScales)
     q = regroupStq1_0(rewriter, loc, q, /*toGroupMajor=*/true);
   ops.xScales = quant.getScales();
+  // Rows whose tables fit options.tableBytes; no blocks where every row
+  // fits.
+  int64_t n = op.getN();
+  int64_t rowTableBytes = (k / 16) * arithmetic.tableBytes();
+  ops.rowBlock = options.tableBytes > 0
+                     ? std::max<int64_t>(1, options.tableBytes / rowTableBytes)
+                     : 0;
+  if (!ShapedType::isDynamic(n) && n <= ops.rowBlock)
+    ops.rowBlock = 0;
+  int64_t tileBlock = options.tileBlock;
   Value mValue = e.idx(m);
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();
+  int64_t parts = options.parts;
   if (parts > 1) {
     // Only parts of at least `partWeights` weights (padded rows included),
     // times the activation rows where N is static.
-    int64_t n = op.getN();
     int64_t work = tiles * kRows * k * (ShapedType::isDynamic(n) ? 1 : n);
-    if (partWeights > 0)
-      parts = std::min(parts, work / partWeights);
+    if (options.partWeights > 0)
+      parts = std::min(parts, work / options.partWeights);
     if (parts > 1) {
       rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles,
                                           tileBlock, parts, mValue, y));
       return success();
     }
     // Too small to share: every block in order, on the calling thread.
-    ops.tables = buildTables(e, arithmetic, q, k);
     Value zero = e.idx(0);
-    rewriter.replaceOp(op, emitTilesInOrder(e, ops, zero, e.idx(mainTiles),
-                                            e.idx(tiles), tiles, tileBlock,
-                                            zero, mValue, y));
+    rewriter.replaceOp(
+        op,
+        emitRowBlocks(e, ops, q, y,
+                      [&](Emitter &be, const TableOperands &block, Value rows) {
+                        return emitTilesInOrder(
+                            be, block, zero, be.idx(mainTiles), be.idx(tiles),
+                            tiles, tileBlock, zero, mValue, rows);
+                      }));
     return success();
   }
-  ops.tables = buildTables(e, arithmetic, q, k);
-
-  if (mainTiles > 0)
-    y = emitTileLoop(rewriter, loc, ops, e.idx(0), e.idx(mainTiles), tileBlock,
-                     mValue, y);
-  if (mainTiles < tiles)
-    y = emitTileLoop(rewriter, loc, ops, e.idx(mainTiles), e.idx(tiles), 1,
-                     mValue, y);
-  rewriter.replaceOp(op, y);
+  rewriter.replaceOp(
+      op, emitRowBlocks(
+              e, ops, q, y,
+              [&](Emitter &be, const TableOperands &block, Value rows) {
+                if (mainTiles > 0)
+                  rows =
+                      emitTileLoop(be.b, be.loc, block, be.idx(0),
+                                   be.idx(mainTiles), tileBlock, mValue, rows);
+                if (mainTiles < tiles)
+                  rows = emitTileLoop(be.b, be.loc, block, be.idx(mainTiles),
+                                      be.idx(tiles), 1, mValue, rows);
+                return rows;
+              }));
   return success();
 }
 
@@ -595,25 +671,23 @@ SmallVector<Value> LaneTableArithmetic::buildTables(OpBuilder &b, Location loc,
 
 MatmulToTableKernel::MatmulToTableKernel(MLIRContext *ctx,
                                          TableArithmetics arithmetics,
-                                         int64_t tileBlock, int64_t maxBatch,
-                                         int64_t parts, int64_t partWeights)
+                                         const TableKernelOptions &options)
     : OpRewritePattern(ctx, /*benefit=*/2), arithmetics(std::move(arithmetics)),
-      tileBlock(tileBlock), maxBatch(maxBatch), parts(parts),
-      partWeights(partWeights) {}
+      options(options) {}
 
 LogicalResult
 MatmulToTableKernel::matchAndRewrite(MatmulOp op,
                                      PatternRewriter &rewriter) const {
   int64_t n = op.getN(), k = op.getK();
-  if (maxBatch > 0 && !ShapedType::isDynamic(n) && n >= maxBatch)
+  if (options.maxBatch > 0 && !ShapedType::isDynamic(n) &&
+      n >= options.maxBatch)
     return rewriter.notifyMatchFailure(op, "a batch for the decode kernel");
   if (ShapedType::isDynamic(k))
     return rewriter.notifyMatchFailure(op, "K must be static");
   int64_t segment = op.getLayout().getScaleRegionLength(k);
   for (const std::unique_ptr<TableArithmetic> &arithmetic : arithmetics)
     if (segment % arithmetic->stepElements() == 0)
-      return lowerMatmulToTableKernel(op, rewriter, *arithmetic, tileBlock,
-                                      parts, partWeights);
+      return lowerMatmulToTableKernel(op, rewriter, *arithmetic, options);
   return rewriter.notifyMatchFailure(
       op, "scale segments are no multiple of any lookup's steps");
 }

@@ -142,6 +142,13 @@ struct ConvertSherryToX86Pass
           << int64_t(tablePartWeights);
       return signalPassFailure();
     }
+    if (tableBytes < 0) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: table-bytes must not be negative (0: "
+             "every row at once), got "
+          << int64_t(tableBytes);
+      return signalPassFailure();
+    }
     if (tableParts < 0) {
       getOperation()->emitError()
           << "convert-sherry-to-x86: table-parts must not be negative, got "
@@ -168,8 +175,9 @@ struct ConvertSherryToX86Pass
     RewritePatternSet patterns(&getContext());
     if (strategy != "decode")
       patterns.add<MatmulToTableKernel>(
-          &getContext(), createX86TableArithmetics(isa, tableLookup), tileBlock,
-          tablesMaxBatch, tableParts, tablePartWeights);
+          &getContext(), createX86TableArithmetics(isa, tableLookup),
+          TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
+                             tablePartWeights, tableBytes});
     if (strategy != "tables") {
       if (isa == "avx512-vnni")
         populateSherryToX86Patterns(patterns, rows, batch);

@@ -5,6 +5,9 @@
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=3 table-part-weights=1024" | FileCheck %s --check-prefix=TWO
 // RUN: not sherry-opt %s -convert-sherry-to-x86="table-parts=-1" 2>&1 | FileCheck %s --check-prefix=BADPARTS
 // RUN: not sherry-opt %s -convert-sherry-to-x86="table-part-weights=-1" 2>&1 | FileCheck %s --check-prefix=BADWEIGHTS
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-bytes=1024" | FileCheck %s --check-prefix=ROWS
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-bytes=1024 table-parts=2 table-part-weights=0" | FileCheck %s --check-prefix=ROWPARTS
+// RUN: not sherry-opt %s -convert-sherry-to-x86="table-bytes=-1" 2>&1 | FileCheck %s --check-prefix=BADBYTES
 
 // With table-parts, a forall over the parts, each building its own tables
 // (an allocation that loop-invariant code motion leaves in the part) and
@@ -33,6 +36,29 @@
 // TWO-LABEL: func @two_tiles
 // TWO: scf.forall (%{{.*}}) in (2) shared_outs
 // BADPARTS: error: convert-sherry-to-x86: table-parts must not be negative, got -1
+// Tables of at most table-bytes at a time: K = 32 takes 2 x 256 table
+// bytes per activation row, so 1024 bytes hold 2 rows and N = 3 runs in
+// blocks of 2 and 1, each slicing the activations, their scales and the
+// output rows, building the block's tables and then passing over the
+// tiles; with parts, each part blocks its rows.
+// ROWS-LABEL: func @constant_weights
+// ROWS: sherry.quantize_activations
+// ROWS: scf.for %[[R:.*]] = %c0 to %c3 step %c2 iter_args
+// ROWS:   %[[LEFT:.*]] = arith.subi %c3, %[[R]]
+// ROWS:   %[[ROWS:.*]] = arith.minui %[[LEFT]], %c2
+// ROWS:   tensor.extract_slice %{{.*}}[%[[R]], 0] [%[[ROWS]], 32] [1, 1] : tensor<3x32xi8> to tensor<?x32xi8>
+// ROWS:   bufferization.alloc_tensor(%[[ROWS]]) : tensor<?x2x256xi8>
+// ROWS:   tensor.extract_slice %{{.*}}[%[[R]]] [%[[ROWS]]] [1] : tensor<3xf32> to tensor<?xf32>
+// ROWS:   tensor.extract_slice %{{.*}}[%[[R]], 0] [%[[ROWS]], 2] [1, 1] : tensor<3x2xf32> to tensor<?x2xf32>
+// ROWS:   scf.forall
+// ROWS:   tensor.insert_slice {{.*}} into %{{.*}}[%[[R]], 0] [%[[ROWS]], 2] [1, 1] : tensor<?x2xf32> into tensor<3x2xf32>
+// ROWS-LABEL: func @two_tiles
+// ROWPARTS-LABEL: func @constant_weights
+// ROWPARTS: scf.forall (%{{.*}}) in (2) shared_outs
+// ROWPARTS:   scf.for %{{.*}} = %c0 to %{{.*}} step %c2 iter_args
+// ROWPARTS:     bufferization.alloc_tensor
+// ROWPARTS:   tensor.parallel_insert_slice
+// BADBYTES: error: convert-sherry-to-x86: table-bytes must not be negative (0: every row at once), got -1
 // BADWEIGHTS: error: convert-sherry-to-x86: table-part-weights must not be negative, got -1
 // RUN: sherry-opt %s --sherry-to-llvm="target=avx512-vnni" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=x86_64-linux-gnu -mattr=+avx512f,+avx512bw,+avx512vbmi,+avx512vnni | FileCheck %s --check-prefix=ASM
 

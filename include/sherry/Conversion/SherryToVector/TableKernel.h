@@ -68,41 +68,55 @@ public:
   virtual Value widen(OpBuilder &b, Location loc, ValueRange acc) const = 0;
 };
 
+/// How the table kernel splits its work.
+struct TableKernelOptions {
+  /// Tiles of 32 rows that share each table read.
+  int64_t tileBlock = 4;
+  /// Matmuls with a static N of at least this many activation rows are left
+  /// to a decode kernel (0: any N).
+  int64_t maxBatch = 0;
+  /// With more than one, an scf.forall over this many parts of the tiles,
+  /// each building its own tables and computing a contiguous share of the
+  /// blocks in order (one per thread); otherwise an scf.forall over blocks.
+  int64_t parts = 0;
+  /// No more parts than give each at least this many weights times the
+  /// static N (0: no minimum); with one part left the blocks run in order,
+  /// without a forall.
+  int64_t partWeights = 2097152;
+  /// The most table bytes built at a time: the activation rows go in blocks
+  /// whose tables fit (in a core's L2), one pass over the tiles per block
+  /// (0: every row at once).
+  int64_t tableBytes = 524288;
+};
+
 /// Replaces an int8 sherry.matmul on tensors whose weights are a constant by
-/// the activation-table kernel of `arithmetic`: tables built once per call,
-/// weights regrouped at compile time, an scf.forall over blocks of
-/// `tileBlock` tiles of 32 rows. With `parts` > 1 the forall has `parts`
-/// iterations instead, each building its own tables and computing a
-/// contiguous share of the blocks in order (one per thread), but no more
-/// parts than give each at least `partWeights` weights times the static N
-/// (0: no minimum);
-/// with one part left the blocks run in order, without a forall. Sums are
+/// the activation-table kernel of `arithmetic`: tables built once per call
+/// (per part, per block of activation rows), weights regrouped at compile
+/// time, loops over blocks of tiles of 32 rows as `options` says. Sums are
 /// exact and segments combine in f32 as the reference does: the result is
 /// bit-exact.
 LogicalResult lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
                                        const TableArithmetic &arithmetic,
-                                       int64_t tileBlock, int64_t parts,
-                                       int64_t partWeights);
+                                       const TableKernelOptions &options);
 
 /// Table arithmetics in order of preference.
 using TableArithmetics = std::vector<std::unique_ptr<TableArithmetic>>;
 
 /// sherry.matmul to the table kernel of the first of `arithmetics` whose
-/// steps divide the scale segments, where N is dynamic or below `maxBatch`
-/// (0: any N); from a few activation rows on, a decode kernel shares each
-/// decoded chunk between rows and catches up (docs/targets.md has the
-/// figures).
+/// steps divide the scale segments, where N is dynamic or below
+/// `options.maxBatch` (0: any N); from a few activation rows on, a decode
+/// kernel shares each decoded chunk between rows and catches up
+/// (docs/targets.md has the figures).
 struct MatmulToTableKernel : OpRewritePattern<MatmulOp> {
   MatmulToTableKernel(MLIRContext *ctx, TableArithmetics arithmetics,
-                      int64_t tileBlock, int64_t maxBatch, int64_t parts,
-                      int64_t partWeights);
+                      const TableKernelOptions &options);
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override;
 
 private:
   TableArithmetics arithmetics;
-  int64_t tileBlock, maxBatch, parts, partWeights;
+  TableKernelOptions options;
 };
 
 /// The partial sums of the 16 codes with sign bit 0 of each of the groups
