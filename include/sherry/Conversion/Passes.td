@@ -127,7 +127,8 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       row's count of negative groups per segment, a compile-time constant),
       and `vpunpcklbw`/`vpunpckhbw` form i16 sums per (row, group) that
       `vpaddw` accumulates for up to 85 steps. An `scf.forall` over blocks
-      of `tile-block` tiles of 32 rows carries the threads; with
+      of `tile-block` tiles of 32 rows (8 by default with `vpermw` and
+      `vpermb`, 4 with `vpshufb`) carries the threads; with
       `table-parts=P` it is a forall over P parts of the rows instead, each
       building its own copy of the tables, so that a thread reads tables
       from its own core's caches. Where the tables of all activation rows
@@ -166,8 +167,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "Instruction set of the kernel: avx512-vnni, avx512-bw or avx2">,
     Option<"strategy", "strategy", "std::string", "\"auto\"",
            "Kernel strategy: auto, tables or decode">,
-    Option<"tileBlock", "tile-block", "int64_t", "4",
-           "Tiles of 32 rows that share each table read (tables)">,
+    Option<"tileBlock", "tile-block", "int64_t", "0",
+           "Tiles of 32 rows that share each table read (tables; 0: the "
+           "lookup's default, 8 for vpermw and vpermb tables, 4 for "
+           "vpshufb tables)">,
     Option<"tableParts", "table-parts", "int64_t", "0",
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
@@ -256,8 +259,9 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "Instruction set of the kernel: neon-dotprod or neon">,
     Option<"strategy", "strategy", "std::string", "\"auto\"",
            "Kernel strategy: auto, tables or decode">,
-    Option<"tileBlock", "tile-block", "int64_t", "1",
-           "Tiles of 32 rows that share each table read (tables)">,
+    Option<"tileBlock", "tile-block", "int64_t", "0",
+           "Tiles of 32 rows that share each table read (tables; 0: the "
+           "default, 1)">,
     Option<"tableParts", "table-parts", "int64_t", "0",
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "

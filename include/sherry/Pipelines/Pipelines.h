@@ -63,8 +63,9 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
   PassOptions::Option<int64_t> tileBlock{
       *this, "tile-block",
       llvm::cl::desc("Tiles of 32 rows that share each table read "
-                     "(strategy=tables; 0: the kernel's default, 4 on x86, "
-                     "1 on AArch64)"),
+                     "(strategy=tables; 0: the kernel's default, 8 for "
+                     "vpermw and vpermb tables, 4 for vpshufb tables, 1 on "
+                     "AArch64)"),
       llvm::cl::init(0)};
   PassOptions::Option<std::string> tableLookup{
       *this, "table-lookup",

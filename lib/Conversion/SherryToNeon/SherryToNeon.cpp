@@ -136,12 +136,12 @@ struct ConvertSherryToNeonPass
           << "'; expected 'auto', 'tables' or 'decode'";
       return signalPassFailure();
     }
-    if (tileBlock < 1 || tableParts < 0 || tablesMaxBatch < 0 ||
+    if (tileBlock < 0 || tableParts < 0 || tablesMaxBatch < 0 ||
         tablePartWeights < 0 || tableBytes < 0) {
       getOperation()->emitError()
-          << "convert-sherry-to-neon: tile-block must be at least 1, "
-             "table-parts, table-part-weights, table-bytes and "
-             "tables-max-batch not negative, got tile-block="
+          << "convert-sherry-to-neon: tile-block, table-parts, "
+             "table-part-weights, table-bytes and tables-max-batch must not "
+             "be negative, got tile-block="
           << int64_t(tileBlock) << " table-parts=" << int64_t(tableParts)
           << " table-part-weights=" << int64_t(tablePartWeights)
           << " table-bytes=" << int64_t(tableBytes)

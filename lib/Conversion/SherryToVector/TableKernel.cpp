@@ -587,7 +587,8 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
                      : 0;
   if (!ShapedType::isDynamic(n) && n <= ops.rowBlock)
     ops.rowBlock = 0;
-  int64_t tileBlock = options.tileBlock;
+  int64_t tileBlock =
+      options.tileBlock > 0 ? options.tileBlock : arithmetic.defaultTileBlock();
   Value mValue = e.idx(m);
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();

@@ -155,9 +155,10 @@ struct ConvertSherryToX86Pass
           << int64_t(tableParts);
       return signalPassFailure();
     }
-    if (tileBlock < 1) {
+    if (tileBlock < 0) {
       getOperation()->emitError()
-          << "convert-sherry-to-x86: tile-block must be at least 1, got "
+          << "convert-sherry-to-x86: tile-block must not be negative (0: the "
+             "lookup's default), got "
           << int64_t(tileBlock);
       return signalPassFailure();
     }

@@ -3,9 +3,9 @@
 // RUN: sherry-opt %s -convert-sherry-to-neon="isa=neon tables-max-batch=4" | FileCheck %s --check-prefix=BATCH
 // RUN: sherry-opt %s --sherry-to-llvm="target=neon strategy=tables" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=aarch64-linux-gnu -mattr=+neon,+dotprod | FileCheck %s --check-prefix=ASM
 // RUN: not sherry-opt %s -convert-sherry-to-neon="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
-// RUN: not sherry-opt %s -convert-sherry-to-neon="tile-block=0" 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: not sherry-opt %s -convert-sherry-to-neon="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILE
 // STRATEGY: error: convert-sherry-to-neon: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
-// TILE: error: convert-sherry-to-neon: tile-block must be at least 1, table-parts, table-part-weights, table-bytes and tables-max-batch not negative, got tile-block=0 table-parts=0 table-part-weights=2097152 table-bytes=524288 tables-max-batch=0
+// TILE: error: convert-sherry-to-neon: tile-block, table-parts, table-part-weights, table-bytes and tables-max-batch must not be negative, got tile-block=-1 table-parts=0 table-part-weights=2097152 table-bytes=524288 tables-max-batch=0
 
 // The table kernel on NEON tbl: weights regrouped in lane order with each
 // row's count of negative groups per segment (2 and 4 here); tables of the

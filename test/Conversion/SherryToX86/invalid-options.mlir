@@ -1,11 +1,11 @@
 // RUN: not sherry-opt %s -convert-sherry-to-x86="isa=sse4" 2>&1 | FileCheck %s --check-prefix=ISA
 // RUN: not sherry-opt %s -convert-sherry-to-x86="row-block=-1" 2>&1 | FileCheck %s --check-prefix=ROW
 // RUN: not sherry-opt %s -convert-sherry-to-x86="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
-// RUN: not sherry-opt %s -convert-sherry-to-x86="tile-block=0" 2>&1 | FileCheck %s --check-prefix=TILE
+// RUN: not sherry-opt %s -convert-sherry-to-x86="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILE
 // STRATEGY: error: convert-sherry-to-x86: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
 // RUN: not sherry-opt %s -convert-sherry-to-x86="tables-max-batch=-1" 2>&1 | FileCheck %s --check-prefix=BATCH
 // BATCH: error: convert-sherry-to-x86: tables-max-batch must not be negative, got -1
-// TILE: error: convert-sherry-to-x86: tile-block must be at least 1, got 0
+// TILE: error: convert-sherry-to-x86: tile-block must not be negative (0: the lookup's default), got -1
 // ISA: error: convert-sherry-to-x86: unknown isa 'sse4'; expected 'avx512-vnni', 'avx512-bw' or 'avx2'
 // RUN: not sherry-opt %s -convert-sherry-to-x86="table-lookup=nibbles" 2>&1 | FileCheck %s --check-prefix=LOOKUP
 // RUN: not sherry-opt %s -convert-sherry-to-x86="isa=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=WORDS

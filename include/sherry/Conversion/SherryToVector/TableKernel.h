@@ -40,6 +40,9 @@ public:
   /// K elements per step: 16 (4 groups), or a multiple of 16 that scale
   /// segments must then be a multiple of.
   virtual int64_t stepElements() const { return 16; }
+  /// Tiles per block where the options leave it open: as many as share a
+  /// step's table loads without spilling the accumulators.
+  virtual int64_t defaultTileBlock() const { return 4; }
   /// Whether a negative code's sum comes out as its bytes complemented
   /// (~s = -s - 1): the kernel then adds, per row and scale segment, the
   /// count of negative groups (format::countNegativeGroups).
@@ -70,8 +73,9 @@ public:
 
 /// How the table kernel splits its work.
 struct TableKernelOptions {
-  /// Tiles of 32 rows that share each table read.
-  int64_t tileBlock = 4;
+  /// Tiles of 32 rows that share each table read (0: the arithmetic's
+  /// default).
+  int64_t tileBlock = 0;
   /// Matmuls with a static N of at least this many activation rows are left
   /// to a decode kernel (0: any N).
   int64_t maxBatch = 0;
