@@ -11,7 +11,9 @@
 //   blas     dense f32 OpenBLAS sgemv (N=1) / sgemm (N>1), 1 and 2 threads
 //   mlirf32  upstream MLIR linalg.matmul on f32 weights, tiled + vectorized
 //   decode   one decode step (N=1) through LLaMA-3.2-1B's 16 x 7 linear
-//            weights, distinct buffers per layer (a DRAM-sized working set)
+//            weights, distinct buffers per layer (a DRAM-sized working set),
+//            each step right after a read of bw's 512 MiB buffer, whose
+//            bandwidth it reports next to the step's
 //
 // Before timing, every kernel of the family is run once and checked: sherry
 // kernels bit for bit against the format library's int8 reference
@@ -34,6 +36,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -308,9 +311,14 @@ struct Settings {
 };
 Settings gSettings;
 
-benchmark::internal::Benchmark *common(benchmark::internal::Benchmark *b) {
-  b->UseRealTime()
-      ->Unit(benchmark::kMicrosecond)
+/// Our settings; `manual`: the benchmark times itself (SetIterationTime).
+benchmark::internal::Benchmark *common(benchmark::internal::Benchmark *b,
+                                       bool manual = false) {
+  if (manual)
+    b->UseManualTime();
+  else
+    b->UseRealTime();
+  b->Unit(benchmark::kMicrosecond)
       ->MinTime(gSettings.minTime)
       ->Repetitions(gSettings.reps)
       ->ReportAggregatesOnly(true)
@@ -350,33 +358,45 @@ uint64_t readSlice(const char *p, size_t bytes) {
 #endif
 }
 
+constexpr size_t kMiB = size_t(1) << 20;
+/// The DRAM-sized working set of the read bandwidth figure.
+constexpr size_t kDramBytes = 512 * kMiB;
+
+/// A buffer of `bytes` to read, one per size, written once.
+const char *readBuffer(size_t bytes) {
+  static std::map<size_t, std::unique_ptr<Buffer<char>>> bufs;
+  auto &buf = bufs[bytes];
+  if (!buf) {
+    buf = std::make_unique<Buffer<char>>(bytes);
+    std::memset(buf->data(), 1, bytes);
+  }
+  return buf->data();
+}
+
+/// Reads `bytes` from `p`, split evenly between `threads` (OpenMP).
+uint64_t readParallel(const char *p, size_t bytes, int threads) {
+  uint64_t sink = 0;
+#pragma omp parallel num_threads(threads) reduction(^ : sink)
+  {
+    size_t per = bytes / size_t(omp_get_num_threads());
+    sink ^= readSlice(p + per * size_t(omp_get_thread_num()), per);
+  }
+  return sink;
+}
+
 void registerBandwidth() {
-  const size_t mib = size_t(1) << 20;
-  std::vector<size_t> sizes = {4 * mib, 16 * mib, 512 * mib};
+  std::vector<size_t> sizes = {4 * kMiB, 16 * kMiB, kDramBytes};
   if (gSettings.smoke)
-    sizes = {4 * mib};
+    sizes = {4 * kMiB};
   for (size_t bytes : sizes)
     for (int t : {1, 2}) {
-      std::string name = "bw/read/" + std::to_string(bytes / mib) +
+      std::string name = "bw/read/" + std::to_string(bytes / kMiB) +
                          "MiB/threads:" + std::to_string(t);
       auto *b = benchmark::RegisterBenchmark(
           name.c_str(), [bytes, t](benchmark::State &st) {
-            static std::map<size_t, std::unique_ptr<Buffer<char>>> bufs;
-            auto &buf = bufs[bytes];
-            if (!buf) {
-              buf = std::make_unique<Buffer<char>>(bytes);
-              std::memset(buf->data(), 1, bytes);
-            }
-            const char *p = buf->data();
-            uint64_t sink = 0;
-            for (auto _ : st) {
-#pragma omp parallel num_threads(t) reduction(^ : sink)
-              {
-                size_t per = bytes / size_t(omp_get_num_threads());
-                sink ^= readSlice(p + per * size_t(omp_get_thread_num()), per);
-              }
-              benchmark::DoNotOptimize(sink);
-            }
+            const char *p = readBuffer(bytes);
+            for (auto _ : st)
+              benchmark::DoNotOptimize(readParallel(p, bytes, t));
             st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
           });
       common(b);
@@ -522,11 +542,26 @@ std::map<std::string, std::vector<SherryFn>> decodeFunctions() {
   return out;
 }
 
+/// Threads of each variant's kernels.
+std::map<std::string, int> variantThreads() {
+  std::map<std::string, int> threads;
+  for (const SherryKernel *kp = kSherryKernels; kp->name; ++kp)
+    threads[kp->variant] = kp->threads;
+  return threads;
+}
+
+/// Each iteration reads the 512 MiB buffer of the bw family on the
+/// variant's threads, then runs one decode step; only the step is timed
+/// (manual time). Counters: the read bandwidth of the iterations' reads
+/// and the step's weight bytes per second as a share of it, both taken
+/// seconds apart under the same load (this machine is shared).
 void registerDecode() {
+  std::map<std::string, int> threads = variantThreads();
   for (auto &[variant, lf] : decodeFunctions()) {
     std::string name = "decode/" + variant;
-    auto *b =
-        benchmark::RegisterBenchmark(name.c_str(), [lf](benchmark::State &st) {
+    int t = threads.count(variant) ? threads[variant] : 1;
+    auto *b = benchmark::RegisterBenchmark(
+        name.c_str(), [lf, t](benchmark::State &st) {
           const Model &mdl = model();
           const Activations &x2 = acts(1, 2048), &x8 = acts(1, 8192);
           Buffer<float> y2(2048), yk(512), y8(8192);
@@ -543,17 +578,42 @@ void registerDecode() {
           MemRef<float, 2> *ins[7] = {&in2, &in2, &in2, &in2, &in2, &in2, &in8};
           MemRef<float, 2> *outs[7] = {&out2, &outk, &outk, &out2,
                                        &out8, &out8, &out2};
-          for (auto _ : st) {
+          auto step = [&] {
             for (int l = 0; l < kLayers; ++l)
               for (int j = 0; j < 7; ++j)
                 lf[l * 7 + j](ins[j], &ps[l * 7 + j], &ss[l * 7 + j], outs[j]);
             benchmark::ClobberMemory();
+          };
+          const char *dram = readBuffer(kDramBytes);
+          using Clock = std::chrono::steady_clock;
+          double readSeconds = 0, stepSeconds = 0;
+          for (auto _ : st) {
+            Clock::time_point t0 = Clock::now();
+            benchmark::DoNotOptimize(readParallel(dram, kDramBytes, t));
+            Clock::time_point t1 = Clock::now();
+            // An untimed step first: the read evicts the page tables of
+            // the weights too, which a step after a step finds cached.
+            step();
+            Clock::time_point t2 = Clock::now();
+            step();
+            Clock::time_point t3 = Clock::now();
+            double seconds = std::chrono::duration<double>(t3 - t2).count();
+            st.SetIterationTime(seconds);
+            readSeconds += std::chrono::duration<double>(t1 - t0).count();
+            stepSeconds += seconds;
           }
+          double iters = double(st.iterations());
           st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(mdl.bytes));
           st.counters["weight_bytes"] = double(mdl.bytes);
           st.counters["params"] = double(mdl.params);
+          if (readSeconds > 0 && stepSeconds > 0) {
+            double readRate = iters * double(kDramBytes) / readSeconds;
+            st.counters["read_bytes_per_second"] = readRate;
+            st.counters["read_share"] =
+                iters * double(mdl.bytes) / stepSeconds / readRate;
+          }
         });
-    common(b);
+    common(b, /*manual=*/true);
   }
 }
 

@@ -107,7 +107,8 @@ def load_family(results, family):
         if agg == "median":
             entry["reps"] = b.get("repetitions")
             entry["bytes_per_second"] = b.get("bytes_per_second")
-            for key in ("weight_bytes", "params"):
+            for key in ("weight_bytes", "params", "read_bytes_per_second",
+                        "read_share"):
                 if key in b:
                     entry[key] = b[key]
     return data.get("context", {}), rows
@@ -329,7 +330,11 @@ def main():
                        "median_us": r["median_us"], "min_us": r.get("min_us"),
                        "cv": r.get("cv"),
                        "weight_bytes": r.get("weight_bytes"),
-                       "params": r.get("params")})
+                       "params": r.get("params"),
+                       "paired_read_gbps":
+                           (r["read_bytes_per_second"] / 1e9
+                            if r.get("read_bytes_per_second") else None),
+                       "paired_fraction": r.get("read_share")})
     for t, pj in peers.items():
         for r in pj.get("decode", []):
             decode.append({"impl": f"{pj['impl']}_{r['type']}",
@@ -642,11 +647,19 @@ def main():
           "ggml: one graph of 112 `ggml_mul_mat` nodes. "
           "tokens/s = 1 / step time; GB/s = weight bytes (with scales) / "
           "step time; the bound is the measured 512 MiB read bandwidth "
-          "at the same thread count.")
+          "at the same thread count (bw family, above). sherry's steps "
+          "also come paired with that read: each timed step follows a "
+          "512 MiB read on the same threads and an untimed step (which "
+          "brings back the page tables the read evicted), and \"same "
+          "run\" is the step's GB/s over the reads' GB/s of the same "
+          "repetition (median of the repetitions), which the machine's "
+          "changing load moves much less than a ratio of figures taken "
+          "minutes apart.")
         w("")
         w("| implementation | threads | ms per step | tokens/s | weight MB "
-          "| GB/s of weights | % of DRAM read bw | DRAM-bound tokens/s |")
-        w("|---|---|---|---|---|---|---|---|")
+          "| GB/s of weights | % of DRAM read bw | % of read bw, same run "
+          "(read GB/s) | DRAM-bound tokens/s |")
+        w("|---|---|---|---|---|---|---|---|---|")
         for d in sorted(decode, key=lambda d: (d["threads"],
                                                d["median_us"])):
             lab = (f"sherry {d['variant'].split('_')[0]}"
@@ -654,10 +667,14 @@ def main():
                    else d["impl"].replace("_tq", " TQ"))
             frac = d.get("fraction_of_dram")
             bound = d.get("dram_bound_tokens_per_s")
+            paired = d.get("paired_fraction")
+            paired = ("–" if paired is None else
+                      f"{100 * paired:.0f}% ({d['paired_read_gbps']:.1f})")
             w(f"| {lab} | {d['threads']} | {d['median_us'] / 1e3:.1f} | "
               f"{d['tokens_per_s']:.1f} | {d['weight_bytes'] / 1e6:.0f} | "
               f"{d['weight_gbps']:.1f} | "
               f"{'–' if frac is None else f'{100 * frac:.0f}%'} | "
+              f"{paired} | "
               f"{'–' if bound is None else f'{bound:.0f}'} |")
         w("")
         if dec_png:
