@@ -138,22 +138,19 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
     message = "table-lookup=words needs AVX-512 (vpermw), got target=avx2";
     return failure();
   }
-  if (options.tablePartWeights < 0) {
-    message = "table-part-weights must not be negative (0: any size), got " +
-              std::to_string(options.tablePartWeights);
+  // Sizes whose 0 means `zero`.
+  auto negative = [&](StringRef name, int64_t value, StringRef zero) {
+    if (value >= 0)
+      return false;
+    message = (name + " must not be negative (0: " + zero + "), got " +
+               std::to_string(value))
+                  .str();
+    return true;
+  };
+  if (negative("table-part-weights", options.tablePartWeights, "any size") ||
+      negative("table-bytes", options.tableBytes, "every row at once") ||
+      negative("tile-block", options.tileBlock, "the kernel's default"))
     return failure();
-  }
-  if (options.tableBytes < 0) {
-    message = "table-bytes must not be negative (0: every row at once), got " +
-              std::to_string(options.tableBytes);
-    return failure();
-  }
-  if (options.tileBlock < 0) {
-    message = "tile-block must not be negative (0: the kernel's default), "
-              "got " +
-              std::to_string(options.tileBlock);
-    return failure();
-  }
   if (options.rowBlock < 0 || options.batchBlock < 0) {
     message = "row-block and batch-block must not be negative (0: the "
               "kernel's default), got row-block=" +

@@ -269,6 +269,41 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
   return y;
 }
 
+/// The slice of `y` (all activation rows) that holds the columns of tiles
+/// [tile0, tile0 + count), not past row M; column 0 of `y` is row
+/// `base * 32` (or row 0 without a `base`).
+struct ColumnSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+ColumnSlice blockColumns(Emitter &e, Value tile0, Value base, int64_t count,
+                         Value m, Value y) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value col0 = e.muli(tile0, kRows);
+  Value width = arith::MinUIOp::create(b, loc, e.idx(count * kRows),
+                                       arith::SubIOp::create(b, loc, m, col0));
+  Value offset =
+      base ? arith::SubIOp::create(b, loc, col0, e.muli(base, kRows)) : col0;
+  return {{b.getIndexAttr(0), offset},
+          {tensor::DimOp::create(b, loc, y, 0).getResult(), width},
+          {b.getIndexAttr(1), b.getIndexAttr(1)}};
+}
+
+/// The loop over the activation rows of `slice`, each computing the tiles
+/// [tile0, tile0 + count).
+Value emitRowLoop(Emitter &e, const TableOperands &ops, Value tile0,
+                  int64_t count, Value slice) {
+  Value n = tensor::DimOp::create(e.b, e.loc, slice, 0);
+  return scf::ForOp::create(
+             e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{slice},
+             [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
+               Emitter re{rb, rl};
+               scf::YieldOp::create(
+                   rb, rl, emitTiles(re, ops, tile0, count, row, iter[0]));
+             })
+      .getResult(0);
+}
+
 /// An scf.forall over tiles [from, to) in blocks of `count`, each block
 /// computing its columns of `y` for every activation row.
 Value emitTileLoop(OpBuilder &b, Location loc, const TableOperands &ops,
@@ -280,30 +315,15 @@ Value emitTileLoop(OpBuilder &b, Location loc, const TableOperands &ops,
       [&](OpBuilder &fb, Location fl, ValueRange args) {
         Emitter fe{fb, fl};
         Value tile0 = args[0], shared = args[1];
-        Value col0 = fe.muli(tile0, kRows);
-        // Columns of this block: up to count * 32, not past M.
-        Value width =
-            arith::MinUIOp::create(fb, fl, fe.idx(count * kRows),
-                                   arith::SubIOp::create(fb, fl, m, col0));
-        Value n = tensor::DimOp::create(fb, fl, shared, 0);
-        SmallVector<OpFoldResult> offsets{fb.getIndexAttr(0), col0};
-        SmallVector<OpFoldResult> sizes{n, width};
-        SmallVector<OpFoldResult> strides{fb.getIndexAttr(1),
-                                          fb.getIndexAttr(1)};
-        Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
-                                                     sizes, strides);
-        auto rows = scf::ForOp::create(
-            fb, fl, fe.idx(0), n, fe.idx(1), ValueRange{slice},
-            [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
-              Emitter re{rb, rl};
-              scf::YieldOp::create(
-                  rb, rl, emitTiles(re, ops, tile0, count, row, iter[0]));
-            });
+        ColumnSlice cols = blockColumns(fe, tile0, Value(), count, m, shared);
+        Value slice = tensor::ExtractSliceOp::create(
+            fb, fl, shared, cols.offsets, cols.sizes, cols.strides);
+        Value rows = emitRowLoop(fe, ops, tile0, count, slice);
         auto terminator = scf::InParallelOp::create(fb, fl);
         OpBuilder::InsertionGuard guard(fb);
         fb.setInsertionPointToStart(terminator.getBody());
-        tensor::ParallelInsertSliceOp::create(fb, fl, rows.getResult(0), shared,
-                                              offsets, sizes, strides);
+        tensor::ParallelInsertSliceOp::create(
+            fb, fl, rows, shared, cols.offsets, cols.sizes, cols.strides);
       });
   return forall.getResult(0);
 }
@@ -313,28 +333,12 @@ Value emitTileLoop(OpBuilder &b, Location loc, const TableOperands &ops,
 /// extract_slice / insert_slice pair around the row loop.
 Value emitBlockColumns(Emitter &e, const TableOperands &ops, Value tile0,
                        Value base, int64_t count, Value m, Value y) {
-  OpBuilder &b = e.b;
-  Location loc = e.loc;
-  Value col0 = e.muli(tile0, kRows);
-  Value width = arith::MinUIOp::create(b, loc, e.idx(count * kRows),
-                                       arith::SubIOp::create(b, loc, m, col0));
-  Value n = tensor::DimOp::create(b, loc, y, 0);
-  SmallVector<OpFoldResult> offsets{
-      b.getIndexAttr(0),
-      arith::SubIOp::create(b, loc, col0, e.muli(base, kRows)).getResult()};
-  SmallVector<OpFoldResult> sizes{n, width};
-  SmallVector<OpFoldResult> strides{b.getIndexAttr(1), b.getIndexAttr(1)};
-  Value slice =
-      tensor::ExtractSliceOp::create(b, loc, y, offsets, sizes, strides);
-  auto rows = scf::ForOp::create(
-      b, loc, e.idx(0), n, e.idx(1), ValueRange{slice},
-      [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
-        Emitter re{rb, rl};
-        scf::YieldOp::create(rb, rl,
-                             emitTiles(re, ops, tile0, count, row, iter[0]));
-      });
-  return tensor::InsertSliceOp::create(b, loc, rows.getResult(0), y, offsets,
-                                       sizes, strides);
+  ColumnSlice cols = blockColumns(e, tile0, base, count, m, y);
+  Value slice = tensor::ExtractSliceOp::create(e.b, e.loc, y, cols.offsets,
+                                               cols.sizes, cols.strides);
+  return tensor::InsertSliceOp::create(
+      e.b, e.loc, emitRowLoop(e, ops, tile0, count, slice), y, cols.offsets,
+      cols.sizes, cols.strides);
 }
 
 /// An scf.for over tiles [from, to) in blocks of `count`, in order: the

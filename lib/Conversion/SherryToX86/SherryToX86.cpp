@@ -128,40 +128,21 @@ struct ConvertSherryToX86Pass
              "(vpermw), got isa=avx2";
       return signalPassFailure();
     }
-    if (tablesMaxBatch < 0) {
+    // Counts and sizes: `hint` says what 0 means where it means something.
+    auto negative = [&](StringRef name, int64_t value, StringRef hint = "") {
+      if (value >= 0)
+        return false;
       getOperation()->emitError()
-          << "convert-sherry-to-x86: tables-max-batch must not be negative, "
-             "got "
-          << int64_t(tablesMaxBatch);
+          << "convert-sherry-to-x86: " << name << " must not be negative"
+          << hint << ", got " << value;
+      return true;
+    };
+    if (negative("tables-max-batch", tablesMaxBatch) ||
+        negative("table-part-weights", tablePartWeights) ||
+        negative("table-bytes", tableBytes, " (0: every row at once)") ||
+        negative("table-parts", tableParts) ||
+        negative("tile-block", tileBlock, " (0: the lookup's default)"))
       return signalPassFailure();
-    }
-    if (tablePartWeights < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: table-part-weights must not be negative, "
-             "got "
-          << int64_t(tablePartWeights);
-      return signalPassFailure();
-    }
-    if (tableBytes < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: table-bytes must not be negative (0: "
-             "every row at once), got "
-          << int64_t(tableBytes);
-      return signalPassFailure();
-    }
-    if (tableParts < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: table-parts must not be negative, got "
-          << int64_t(tableParts);
-      return signalPassFailure();
-    }
-    if (tileBlock < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: tile-block must not be negative (0: the "
-             "lookup's default), got "
-          << int64_t(tileBlock);
-      return signalPassFailure();
-    }
     if (rowBlock < 0 || batchBlock < 0) {
       getOperation()->emitError()
           << "convert-sherry-to-x86: row-block and batch-block must not be "
