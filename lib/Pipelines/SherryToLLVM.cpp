@@ -176,6 +176,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bool openmp = options.threads != 1;
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
+  // Before the kernels: the fused matmul is what they see.
+  if (options.fuseSiblings)
+    pm.addPass(createSherryFuseSiblingMatmuls());
   std::string target = resolveSherryTarget(options.target);
   bool x86 = isX86Target(target);
   bool tables = hasTableKernel(target) && options.strategy != "decode";

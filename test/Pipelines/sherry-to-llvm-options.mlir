@@ -33,6 +33,7 @@
 // UNKNOWN: no-such-option
 // HELP: --sherry-to-llvm
 // HELP: --batch-block=
+// HELP: --fuse-siblings 
 // HELP: --kernel=
 // HELP: --row-block=
 // HELP: --strategy=

@@ -23,6 +23,13 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       llvm::cl::desc("Fold sherry ops on constants through the format "
                      "library first (packs constant weights at compile time)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseSiblings{
+      *this, "fuse-siblings",
+      llvm::cl::desc("Merge sherry.matmul ops on the same activations with "
+                     "constant weights into one "
+                     "(sherry-fuse-sibling-matmuls): one quantization, one "
+                     "set of tables and one parallel region for q, k and v"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",
       llvm::cl::desc("Tile sherry.matmul over this many output features "

@@ -102,4 +102,40 @@ def SherryTile : Pass<"sherry-tile"> {
   ];
 }
 
+def SherryFuseSiblingMatmuls : Pass<"sherry-fuse-sibling-matmuls"> {
+  let summary = "Merge sherry.matmul ops that share their activations into "
+                "one on concatenated constant weights";
+  let description = [{
+    Horizontal fusion, the fused QKV projection of a transformer layer: the
+    tensor-form `sherry.matmul` ops of a block that read the same
+    activations, with constant packed weights of the same layout, mode and
+    K, become one `sherry.matmul` on the weights concatenated along M at
+    compile time. Its accumulator is the members' accumulators side by side
+    and each member's result is an `tensor.extract_slice` of the fused one.
+    The activations are then quantized once, the table kernel builds its
+    tables once, and the fused matmul runs as one parallel region: small
+    members (k and v next to q) share the threads instead of running alone.
+
+    In int8 mode each activation row is quantized on its own, so the fused
+    result equals the members' bit for bit; in exact mode too, as every
+    output row is computed on its own.
+
+    Members need constant weights (concatenating run-time weights would copy
+    them on every call), scales with one value per row or per group
+    (`row`, `group` or the scales inside `stq1_0`; `tensor` scales are left
+    alone), the same result type and either all or none with a bias. Scales
+    and biases that are not constants are concatenated at run time. Only ops
+    whose results are not used before the last member fuse, so the fused op
+    can stand where the last one stood.
+  }];
+  let options = [
+    Option<"minMembers", "min-members", "int64_t", "2",
+           "Fuse only groups of at least this many matmuls (at least 2)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_TD

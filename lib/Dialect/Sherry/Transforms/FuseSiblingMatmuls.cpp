@@ -1,0 +1,290 @@
+//===- FuseSiblingMatmuls.cpp - One sherry.matmul for shared activations --===//
+//
+// Horizontal fusion: sherry.matmul ops that read the same activations with
+// constant weights become one matmul on the weights concatenated along M.
+// The packed layouts store whole rows of bytes (and scales per row or per
+// group of a row), so concatenating rows concatenates the matrices.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+
+#include "sherry/Dialect/Sherry/IR/SherryConstants.h"
+#include "sherry/Dialect/Sherry/IR/SherryOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::sherry {
+#define GEN_PASS_DEF_SHERRYFUSESIBLINGMATMULS
+#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+} // namespace mlir::sherry
+
+using namespace mlir;
+using namespace mlir::sherry;
+
+namespace {
+
+/// The packed bytes of `op`'s constant weights, or nullopt.
+std::optional<std::vector<int8_t>> constantWeights(MatmulOp op) {
+  auto constant = op.getWeights().getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  return getElementsAsInt8(constant.getValue());
+}
+
+/// Whether `op` can join a group: tensor form, static M and K, constant
+/// weights, scales per row or per group.
+bool isCandidate(MatmulOp op) {
+  if (op.getResult().empty() || ShapedType::isDynamic(op.getM()) ||
+      ShapedType::isDynamic(op.getK()))
+    return false;
+  if (op.getLayout().hasSeparateScales() &&
+      op.getLayout().getGranularity() == ScaleGranularity::Tensor)
+    return false;
+  if (!op.getWeights().getDefiningOp<arith::ConstantOp>())
+    return false;
+  if (op.getScales() && !isa<RankedTensorType>(op.getScales().getType()))
+    return false;
+  return true;
+}
+
+/// What members of one group share.
+struct GroupKey {
+  Value input;
+  Attribute layout, mode;
+  Type weightsElement, initElement, scalesElement;
+  int64_t k;
+  bool bias;
+
+  bool operator==(const GroupKey &o) const {
+    return input == o.input && layout == o.layout && mode == o.mode &&
+           weightsElement == o.weightsElement && initElement == o.initElement &&
+           scalesElement == o.scalesElement && k == o.k && bias == o.bias;
+  }
+};
+
+GroupKey keyOf(MatmulOp op) {
+  auto elementOf = [](Value v) -> Type {
+    return v ? cast<ShapedType>(v.getType()).getElementType() : Type();
+  };
+  return {op.getInput(),
+          op.getLayoutAttr(),
+          op.getModeAttr(),
+          elementOf(op.getWeights()),
+          elementOf(op.getInit()),
+          elementOf(op.getScales()),
+          op.getK(),
+          bool(op.getBias())};
+}
+
+/// The ancestor of `user` in `block`, or null.
+Operation *ancestorIn(Block *block, Operation *user) {
+  return block->findAncestorOpInBlock(*user);
+}
+
+/// Whether a result of `op` is used in `op`'s block before `point`.
+bool usedBefore(MatmulOp op, Operation *point) {
+  Block *block = op->getBlock();
+  for (Operation *user : op->getUsers()) {
+    Operation *at = ancestorIn(block, user);
+    if (!at || !point->isBeforeInBlock(at))
+      return true;
+  }
+  return false;
+}
+
+/// `parts` side by side along `dim` (0 or 1) of a new tensor of `type`, on
+/// the fused op's sizes; `dynamicN` is the size of a dynamic dim 0.
+Value concatenate(OpBuilder &b, Location loc, RankedTensorType type,
+                  ArrayRef<Value> parts, int64_t dim, Value dynamicN) {
+  SmallVector<Value> dynamicSizes;
+  if (type.isDynamicDim(0))
+    dynamicSizes.push_back(dynamicN);
+  Value out = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  int64_t offset = 0;
+  for (Value part : parts) {
+    auto partType = cast<RankedTensorType>(part.getType());
+    SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+    offsets[dim] = b.getIndexAttr(offset);
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      sizes.push_back(
+          partType.isDynamicDim(d)
+              ? OpFoldResult(tensor::DimOp::create(b, loc, part, d).getResult())
+              : OpFoldResult(b.getIndexAttr(partType.getDimSize(d))));
+    SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+    out = tensor::InsertSliceOp::create(b, loc, part, out, offsets, sizes,
+                                        strides);
+    offset += partType.getDimSize(dim);
+  }
+  return out;
+}
+
+struct SherryFuseSiblingMatmulsPass
+    : public mlir::sherry::impl::SherryFuseSiblingMatmulsBase<
+          SherryFuseSiblingMatmulsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (minMembers < 2) {
+      getOperation()->emitError()
+          << "sherry-fuse-sibling-matmuls: min-members must be at least 2, "
+             "got "
+          << int64_t(minMembers);
+      return signalPassFailure();
+    }
+    // Groups per block, members in block order.
+    SmallVector<SmallVector<MatmulOp>> groups;
+    getOperation()->walk([&](Block *block) {
+      SmallVector<std::pair<GroupKey, SmallVector<MatmulOp>>> byKey;
+      for (auto op : block->getOps<MatmulOp>()) {
+        if (!isCandidate(op))
+          continue;
+        GroupKey key = keyOf(op);
+        auto it = llvm::find_if(byKey, [&](auto &g) { return g.first == key; });
+        if (it == byKey.end())
+          byKey.push_back({key, {op}});
+        else
+          it->second.push_back(op);
+      }
+      for (auto &[key, members] : byKey)
+        splitIntoRuns(members, groups);
+    });
+    for (auto &members : groups)
+      if (int64_t(members.size()) >= minMembers && failed(fuse(members)))
+        return signalPassFailure();
+  }
+
+  /// Runs of `members` the fused op can replace from where the run's last
+  /// member stands: no member's result is used before it.
+  static void splitIntoRuns(ArrayRef<MatmulOp> members,
+                            SmallVector<SmallVector<MatmulOp>> &runs) {
+    SmallVector<MatmulOp> run;
+    for (MatmulOp op : members) {
+      if (llvm::any_of(run, [&](MatmulOp m) { return usedBefore(m, op); })) {
+        runs.push_back(run);
+        run.clear();
+      }
+      run.push_back(op);
+    }
+    if (!run.empty())
+      runs.push_back(run);
+  }
+
+  LogicalResult fuse(ArrayRef<MatmulOp> members) {
+    MatmulOp last = members.back();
+    Location loc = FusedLoc::get(
+        &getContext(),
+        llvm::map_to_vector(members, [](MatmulOp op) { return op.getLoc(); }));
+    IRRewriter rewriter(&getContext());
+    rewriter.setInsertionPoint(last);
+
+    int64_t totalM = 0;
+    std::vector<int8_t> bytes;
+    for (MatmulOp op : members) {
+      std::optional<std::vector<int8_t>> w = constantWeights(op);
+      if (!w)
+        return op.emitError("sherry-fuse-sibling-matmuls: weights are not "
+                            "a readable i8 constant");
+      bytes.insert(bytes.end(), w->begin(), w->end());
+      totalM += op.getM();
+    }
+    auto weightsType = cast<RankedTensorType>(last.getWeights().getType());
+    auto fusedWeightsType = RankedTensorType::get(
+        {totalM, weightsType.getDimSize(1)}, weightsType.getElementType());
+    Value weights = arith::ConstantOp::create(
+        rewriter, loc,
+        cast<TypedAttr>(
+            makeInt8Elements(fusedWeightsType, bytes, "sherry_fused_weights")));
+
+    Value n;
+    if (cast<ShapedType>(last.getInput().getType()).isDynamicDim(0))
+      n = tensor::DimOp::create(rewriter, loc, last.getInput(), 0);
+    auto gather = [&](auto get) {
+      return llvm::map_to_vector(members,
+                                 [&](MatmulOp op) -> Value { return get(op); });
+    };
+
+    // Scales: rows side by side, at compile time where all are constants.
+    Value scales;
+    if (last.getScales()) {
+      SmallVector<Value> parts =
+          gather([](MatmulOp op) { return op.getScales(); });
+      auto partType = cast<RankedTensorType>(parts.back().getType());
+      SmallVector<int64_t> shape(partType.getShape());
+      shape[0] = totalM;
+      auto fusedType = RankedTensorType::get(shape, partType.getElementType());
+      std::vector<float> values;
+      bool constant = true;
+      for (Value part : parts) {
+        auto c = part.getDefiningOp<arith::ConstantOp>();
+        std::optional<std::vector<float>> v =
+            c ? getElementsAsFloats(c.getValue()) : std::nullopt;
+        if (!v) {
+          constant = false;
+          break;
+        }
+        values.insert(values.end(), v->begin(), v->end());
+      }
+      scales = constant ? arith::ConstantOp::create(
+                              rewriter, loc,
+                              cast<TypedAttr>(makeFloatElements(
+                                  fusedType, values, "sherry_fused_scales")))
+                              .getResult()
+                        : concatenate(rewriter, loc, fusedType, parts, 0, n);
+    }
+    Value bias;
+    if (last.getBias()) {
+      SmallVector<Value> parts =
+          gather([](MatmulOp op) { return op.getBias(); });
+      auto partType = cast<RankedTensorType>(parts.back().getType());
+      bias = concatenate(
+          rewriter, loc,
+          RankedTensorType::get({totalM}, partType.getElementType()), parts, 0,
+          n);
+    }
+    auto initType = cast<RankedTensorType>(last.getInit().getType());
+    auto fusedInitType = RankedTensorType::get({initType.getDimSize(0), totalM},
+                                               initType.getElementType());
+    Value init =
+        concatenate(rewriter, loc, fusedInitType,
+                    gather([](MatmulOp op) { return op.getInit(); }), 1, n);
+
+    auto fused = MatmulOp::create(rewriter, loc, TypeRange{fusedInitType},
+                                  last.getInput(), weights, scales, bias, init,
+                                  last.getLayoutAttr(), last.getModeAttr());
+    // The members' constants, erased below where nothing else reads them.
+    SetVector<Operation *> constants;
+    for (MatmulOp op : members)
+      for (Value v : {op.getWeights(), op.getScales()})
+        if (Operation *c = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr)
+          constants.insert(c);
+    int64_t offset = 0;
+    for (MatmulOp op : members) {
+      auto type = cast<RankedTensorType>(op.getResult()[0].getType());
+      SmallVector<OpFoldResult> offsets{rewriter.getIndexAttr(0),
+                                        rewriter.getIndexAttr(offset)};
+      SmallVector<OpFoldResult> sizes{
+          type.isDynamicDim(0)
+              ? OpFoldResult(n)
+              : OpFoldResult(rewriter.getIndexAttr(type.getDimSize(0))),
+          rewriter.getIndexAttr(op.getM())};
+      SmallVector<OpFoldResult> strides(2, rewriter.getIndexAttr(1));
+      Value slice = tensor::ExtractSliceOp::create(rewriter, op.getLoc(), type,
+                                                   fused.getResult()[0],
+                                                   offsets, sizes, strides);
+      rewriter.replaceOp(op, slice);
+      offset += op.getM();
+    }
+    for (Operation *c : constants)
+      if (c->use_empty())
+        rewriter.eraseOp(c);
+    return success();
+  }
+};
+
+} // namespace
