@@ -42,6 +42,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -224,16 +225,12 @@ std::vector<int64_t> checkedRows(int64_t n) {
 /// Runs `fn` (on weights `w`, activations of N rows) once from a zero
 /// output and compares the checked rows with the format library's int8
 /// reference, bit for bit.
-bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
-                   int64_t n) {
+/// Compares the checked rows of `out` (n x m) with the format library's
+/// int8 reference for activations acts(n, k), bit for bit.
+bool checkSherryOutput(const char *name, const float *out,
+                       const SherryWeights &w, int64_t n) {
   int64_t m = w.m, k = w.k;
   const Activations &a = acts(n, k);
-  Buffer<float> out(size_t(n * m));
-  MemRef<float, 2> x = a.ref(), o = viewOf<float, 2>(out.data(), {n, m});
-  MemRef<int8_t, 2> p = w.packedRef();
-  MemRef<float, 1> s = w.scalesRef();
-  fn(&x, &p, &s, &o);
-
   static std::map<const SherryWeights *, fmt::TernaryMatrix> ternaries;
   auto it = ternaries.find(&w);
   if (it == ternaries.end())
@@ -248,7 +245,7 @@ bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
       return false;
     }
     for (int64_t j = 0; j < m; ++j) {
-      float got = out.data()[row * m + j], want = (*ref)[j];
+      float got = out[row * m + j], want = (*ref)[j];
       if (std::memcmp(&got, &want, sizeof(float)) != 0 && bad++ < 3)
         std::fprintf(stderr, "%s: y[%lld,%lld] = %.9g, reference %.9g\n", name,
                      (long long)row, (long long)j, got, want);
@@ -258,6 +255,17 @@ bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
     std::fprintf(stderr, "%s: %lld results differ from the reference\n", name,
                  (long long)bad);
   return bad == 0;
+}
+
+bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
+                   int64_t n) {
+  Buffer<float> out(size_t(n * w.m));
+  MemRef<float, 2> x = acts(n, w.k).ref(),
+                   o = viewOf<float, 2>(out.data(), {n, w.m});
+  MemRef<int8_t, 2> p = w.packedRef();
+  MemRef<float, 1> s = w.scalesRef();
+  fn(&x, &p, &s, &o);
+  return checkSherryOutput(name, out.data(), w, n);
 }
 
 bool checkSherry(const SherryKernel &kern) {
@@ -506,16 +514,30 @@ const Model &model() {
   return mdl;
 }
 
-/// The kernel of each matrix of the decode step, layer-major, per variant:
-/// one kernel per shape for weights passed as arguments, one per matrix for
-/// variants with their weights compiled in (kLayerKernels).
-std::map<std::string, std::vector<SherryFn>> decodeFunctions() {
-  std::map<std::string, std::vector<SherryFn>> out;
-  std::map<std::string, std::vector<SherryFn>> compiledIn;
+/// The operands of one layer's 7 matmuls: the activations of q/k/v, o,
+/// gate/up and down, then per matrix its packed bytes, scales and output.
+struct LayerOperands {
+  MemRef<float, 2> *in[4];
+  MemRef<int8_t, 2> *packed[7];
+  MemRef<float, 1> *scales[7];
+  MemRef<float, 2> *out[7];
+};
+/// Runs one layer of the decode step.
+using LayerStep = std::function<void(const LayerOperands &)>;
+
+/// Which of LayerOperands::in matrix j (q, k, v, o, gate, up, down) reads.
+constexpr int kLayerInput[7] = {0, 0, 0, 1, 2, 2, 3};
+
+/// The decode step of each variant, one LayerStep per layer: the variant's
+/// kernel per shape for weights passed as arguments, a function per layer
+/// for variants with their weights compiled in (kLayerKernels).
+std::map<std::string, std::vector<LayerStep>> decodeFunctions() {
+  std::map<std::string, std::vector<LayerStep>> out;
+  std::map<std::string, std::vector<LayerFn>> compiledIn;
   for (const LayerKernel *lp = kLayerKernels; lp->name; ++lp) {
     auto &v = compiledIn[lp->variant];
-    v.resize(kLayers * 7);
-    v[lp->layer * 7 + lp->index] = lp->fn;
+    v.resize(kLayers);
+    v[lp->layer] = lp->fn;
   }
   std::map<std::string, std::map<std::pair<int64_t, int64_t>, SherryFn>> fns;
   for (const char *const *v = kCompiledInVariants; *v; ++v)
@@ -524,23 +546,72 @@ std::map<std::string, std::vector<SherryFn>> decodeFunctions() {
     if (kp->n == 1 && !compiledIn.count(kp->variant))
       fns[kp->variant][{kp->m, kp->k}] = kp->fn;
   for (auto &[variant, byShape] : fns) {
-    std::vector<SherryFn> lf;
-    for (int l = 0; l < kLayers; ++l)
-      for (auto &s : kLayerShapes) {
-        auto it = byShape.find({s[0], s[1]});
-        lf.push_back(it == byShape.end() ? nullptr : it->second);
-      }
-    out[variant] = lf;
+    std::vector<SherryFn> mats;
+    for (auto &s : kLayerShapes) {
+      auto it = byShape.find({s[0], s[1]});
+      if (it == byShape.end())
+        break;
+      mats.push_back(it->second);
+    }
+    if (mats.size() != 7)
+      continue;
+    LayerStep step = [mats](const LayerOperands &o) {
+      for (int j = 0; j < 7; ++j)
+        mats[j](o.in[kLayerInput[j]], o.packed[j], o.scales[j], o.out[j]);
+    };
+    out[variant] = std::vector<LayerStep>(kLayers, step);
   }
-  for (auto &[variant, lf] : compiledIn)
-    if (!lf.empty())
-      out[variant] = lf;
-  for (auto it = out.begin(); it != out.end();)
-    it = std::count(it->second.begin(), it->second.end(), nullptr)
-             ? out.erase(it)
-             : std::next(it);
+  for (auto &[variant, fns] : compiledIn) {
+    if (fns.empty() || std::count(fns.begin(), fns.end(), nullptr))
+      continue;
+    std::vector<LayerStep> steps;
+    for (LayerFn fn : fns)
+      steps.push_back([fn](const LayerOperands &o) {
+        fn(o.in[0], o.in[1], o.in[2], o.in[3], o.scales[0], o.scales[1],
+           o.scales[2], o.scales[3], o.scales[4], o.scales[5], o.scales[6],
+           o.out[0], o.out[1], o.out[2], o.out[3], o.out[4], o.out[5],
+           o.out[6]);
+      });
+    out[variant] = steps;
+  }
   return out;
 }
+
+/// The buffers of one decode step: activations (the same ones for every
+/// layer), every matrix's weights and one output per shape.
+struct DecodeBuffers {
+  const Activations &x2 = acts(1, 2048), &x8 = acts(1, 8192);
+  Buffer<float> y2{2048}, yk{512}, y8{8192};
+  MemRef<float, 2> in2 = x2.ref(), in8 = x8.ref();
+  MemRef<float, 2> out2 = viewOf<float, 2>(y2.data(), {1, 2048});
+  MemRef<float, 2> outk = viewOf<float, 2>(yk.data(), {1, 512});
+  MemRef<float, 2> out8 = viewOf<float, 2>(y8.data(), {1, 8192});
+  std::vector<MemRef<int8_t, 2>> ps;
+  std::vector<MemRef<float, 1>> ss;
+
+  DecodeBuffers() {
+    for (auto &w : model().mats) {
+      ps.push_back(w->packedRef());
+      ss.push_back(w->scalesRef());
+    }
+  }
+  /// Layer `l`'s operands writing into `outs` (7 outputs).
+  LayerOperands layer(int l, MemRef<float, 2> *const outs[7]) {
+    LayerOperands o{{&in2, &in2, &in2, &in8}, {}, {}, {}};
+    for (int j = 0; j < 7; ++j) {
+      o.packed[j] = &ps[l * 7 + j];
+      o.scales[j] = &ss[l * 7 + j];
+      o.out[j] = outs[j];
+    }
+    return o;
+  }
+  /// The step's shared outputs, one per shape.
+  LayerOperands layer(int l) {
+    MemRef<float, 2> *outs[7] = {&out2, &outk, &outk, &out2,
+                                 &out8, &out8, &out2};
+    return layer(l, outs);
+  }
+};
 
 /// Threads of each variant's kernels.
 std::map<std::string, int> variantThreads() {
@@ -563,25 +634,13 @@ void registerDecode() {
     auto *b = benchmark::RegisterBenchmark(
         name.c_str(), [lf, t](benchmark::State &st) {
           const Model &mdl = model();
-          const Activations &x2 = acts(1, 2048), &x8 = acts(1, 8192);
-          Buffer<float> y2(2048), yk(512), y8(8192);
-          MemRef<float, 2> in2 = x2.ref(), in8 = x8.ref();
-          MemRef<float, 2> out2 = viewOf<float, 2>(y2.data(), {1, 2048});
-          MemRef<float, 2> outk = viewOf<float, 2>(yk.data(), {1, 512});
-          MemRef<float, 2> out8 = viewOf<float, 2>(y8.data(), {1, 8192});
-          std::vector<MemRef<int8_t, 2>> ps;
-          std::vector<MemRef<float, 1>> ss;
-          for (auto &w : mdl.mats) {
-            ps.push_back(w->packedRef());
-            ss.push_back(w->scalesRef());
-          }
-          MemRef<float, 2> *ins[7] = {&in2, &in2, &in2, &in2, &in2, &in2, &in8};
-          MemRef<float, 2> *outs[7] = {&out2, &outk, &outk, &out2,
-                                       &out8, &out8, &out2};
+          DecodeBuffers bufs;
+          std::vector<LayerOperands> ops;
+          for (int l = 0; l < kLayers; ++l)
+            ops.push_back(bufs.layer(l));
           auto step = [&] {
             for (int l = 0; l < kLayers; ++l)
-              for (int j = 0; j < 7; ++j)
-                lf[l * 7 + j](ins[j], &ps[l * 7 + j], &ss[l * 7 + j], outs[j]);
+              lf[l](ops[l]);
             benchmark::ClobberMemory();
           };
           const char *dram = readBuffer(kDramBytes);
@@ -625,13 +684,30 @@ bool runChecks(const std::string &family) {
       ok += checkSherry(*kp);
     }
   } else if (family == "decode") {
-    // Every matrix of the step as it runs, against its own weights.
+    // Every matrix of the step as it runs, against its own weights: each
+    // layer into 7 zeroed outputs of its own.
     const Model &mdl = model();
+    DecodeBuffers bufs;
     for (auto &[variant, lf] : decodeFunctions())
-      for (size_t i = 0; i < lf.size(); ++i) {
-        std::string name = "decode/" + variant + "/" + std::to_string(i);
-        ++total;
-        ok += checkSherryFn(name.c_str(), lf[i], *mdl.mats[i], 1);
+      for (int l = 0; l < kLayers; ++l) {
+        std::vector<Buffer<float>> ys;
+        std::vector<MemRef<float, 2>> refs;
+        for (int j = 0; j < 7; ++j)
+          ys.emplace_back(size_t(kLayerShapes[j][0]));
+        for (int j = 0; j < 7; ++j)
+          refs.push_back(
+              viewOf<float, 2>(ys[j].data(), {1, kLayerShapes[j][0]}));
+        MemRef<float, 2> *outs[7];
+        for (int j = 0; j < 7; ++j)
+          outs[j] = &refs[j];
+        lf[l](bufs.layer(l, outs));
+        for (int j = 0; j < 7; ++j) {
+          std::string name = "decode/" + variant + "/" + std::to_string(l) +
+                             "/" + std::to_string(j);
+          ++total;
+          ok += checkSherryOutput(name.c_str(), ys[j].data(),
+                                  *mdl.mats[l * 7 + j], 1);
+        }
       }
   } else if (family == "mlirf32") {
     for (const F32Kernel *kp = kF32Kernels; kp->name; ++kp) {

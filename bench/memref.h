@@ -50,13 +50,25 @@ struct SherryKernel {
   SherryFn fn;
 };
 
-/// One matrix of the whole-model decode step with its weights compiled in:
-/// matrix `index` (q, k, v, o, gate, up, down) of layer `layer`.
+/// One layer of the whole-model decode step with its 7 weight matrices (q,
+/// k, v, o, gate, up, down) compiled in: the activations of q/k/v, of o, of
+/// gate/up and of down, then the 7 matrices' scales and outputs. The
+/// pipeline fuses q, k and v, and gate and up (sherry-fuse-sibling-matmuls).
+using LayerFn = void (*)(MemRef<float, 2> *xqkv, MemRef<float, 2> *xo,
+                         MemRef<float, 2> *xgu, MemRef<float, 2> *xd,
+                         MemRef<float, 1> *, MemRef<float, 1> *,
+                         MemRef<float, 1> *, MemRef<float, 1> *,
+                         MemRef<float, 1> *, MemRef<float, 1> *,
+                         MemRef<float, 1> *, MemRef<float, 2> *,
+                         MemRef<float, 2> *, MemRef<float, 2> *,
+                         MemRef<float, 2> *, MemRef<float, 2> *,
+                         MemRef<float, 2> *, MemRef<float, 2> *);
+
 struct LayerKernel {
   const char *name;
   const char *variant;
-  int layer, index;
-  SherryFn fn;
+  int layer;
+  LayerFn fn;
 };
 
 struct F32Kernel {
