@@ -277,8 +277,9 @@ struct SherryFuseSiblingMatmulsPass
       Value slice = tensor::ExtractSliceOp::create(rewriter, op.getLoc(), type,
                                                    fused.getResult()[0],
                                                    offsets, sizes, strides);
-      rewriter.replaceOp(op, slice);
+      // op.getM() first: replaceOp erases the op.
       offset += op.getM();
+      rewriter.replaceOp(op, slice);
     }
     for (Operation *c : constants)
       if (c->use_empty())
