@@ -222,9 +222,6 @@ std::vector<int64_t> checkedRows(int64_t n) {
   return {0, 1, n / 2, n - 1};
 }
 
-/// Runs `fn` (on weights `w`, activations of N rows) once from a zero
-/// output and compares the checked rows with the format library's int8
-/// reference, bit for bit.
 /// Compares the checked rows of `out` (n x m) with the format library's
 /// int8 reference for activations acts(n, k), bit for bit.
 bool checkSherryOutput(const char *name, const float *out,
@@ -257,6 +254,9 @@ bool checkSherryOutput(const char *name, const float *out,
   return bad == 0;
 }
 
+/// Runs `fn` (on weights `w`, activations of N rows) once from a zero
+/// output and compares the checked rows with the format library's int8
+/// reference, bit for bit.
 bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
                    int64_t n) {
   Buffer<float> out(size_t(n * w.m));
@@ -690,16 +690,13 @@ bool runChecks(const std::string &family) {
     DecodeBuffers bufs;
     for (auto &[variant, lf] : decodeFunctions())
       for (int l = 0; l < kLayers; ++l) {
-        std::vector<Buffer<float>> ys;
-        std::vector<MemRef<float, 2>> refs;
-        for (int j = 0; j < 7; ++j)
-          ys.emplace_back(size_t(kLayerShapes[j][0]));
-        for (int j = 0; j < 7; ++j)
-          refs.push_back(
-              viewOf<float, 2>(ys[j].data(), {1, kLayerShapes[j][0]}));
-        MemRef<float, 2> *outs[7];
-        for (int j = 0; j < 7; ++j)
+        Buffer<float> ys[7];
+        MemRef<float, 2> refs[7], *outs[7];
+        for (int j = 0; j < 7; ++j) {
+          ys[j] = Buffer<float>(size_t(kLayerShapes[j][0]));
+          refs[j] = viewOf<float, 2>(ys[j].data(), {1, kLayerShapes[j][0]});
           outs[j] = &refs[j];
+        }
         lf[l](bufs.layer(l, outs));
         for (int j = 0; j < 7; ++j) {
           std::string name = "decode/" + variant + "/" + std::to_string(l) +

@@ -81,16 +81,11 @@ GroupKey keyOf(MatmulOp op) {
           bool(op.getBias())};
 }
 
-/// The ancestor of `user` in `block`, or null.
-Operation *ancestorIn(Block *block, Operation *user) {
-  return block->findAncestorOpInBlock(*user);
-}
-
 /// Whether a result of `op` is used in `op`'s block before `point`.
 bool usedBefore(MatmulOp op, Operation *point) {
   Block *block = op->getBlock();
   for (Operation *user : op->getUsers()) {
-    Operation *at = ancestorIn(block, user);
+    Operation *at = block->findAncestorOpInBlock(*user);
     if (!at || !point->isBeforeInBlock(at))
       return true;
   }
@@ -110,12 +105,7 @@ Value concatenate(OpBuilder &b, Location loc, RankedTensorType type,
     auto partType = cast<RankedTensorType>(part.getType());
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
     offsets[dim] = b.getIndexAttr(offset);
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      sizes.push_back(
-          partType.isDynamicDim(d)
-              ? OpFoldResult(tensor::DimOp::create(b, loc, part, d).getResult())
-              : OpFoldResult(b.getIndexAttr(partType.getDimSize(d))));
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, part);
     SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
     out = tensor::InsertSliceOp::create(b, loc, part, out, offsets, sizes,
                                         strides);
