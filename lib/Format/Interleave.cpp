@@ -2,6 +2,8 @@
 
 #include "sherry/Format/Format.h"
 
+#include <algorithm>
+
 namespace sherry::format {
 
 namespace {
@@ -28,10 +30,27 @@ Result<std::vector<uint8_t>> groupCodes(const PackedWeights &packed) {
   return codes;
 }
 
-} // namespace
+/// The tiles of `plain` (`tileBytes` each, in steps of `stepBytes`) with
+/// each whole block of `tileBlock` interleaved step by step.
+std::vector<uint8_t> interleaveTileBlocks(const std::vector<uint8_t> &plain,
+                                          int64_t tileBytes, int64_t stepBytes,
+                                          int64_t tileBlock) {
+  std::vector<uint8_t> out(plain);
+  int64_t tiles = int64_t(plain.size()) / tileBytes;
+  int64_t steps = tileBytes / stepBytes;
+  for (int64_t tile = 0; tile < tiles - tiles % tileBlock; ++tile) {
+    int64_t first = tile - tile % tileBlock;
+    for (int64_t s = 0; s < steps; ++s)
+      std::copy_n(plain.begin() + tile * tileBytes + s * stepBytes, stepBytes,
+                  out.begin() + first * tileBytes +
+                      (s * tileBlock + tile % tileBlock) * stepBytes);
+  }
+  return out;
+}
 
-Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
-                                                 TableOrder order) {
+/// interleaveForTables with blocks of one tile.
+Result<std::vector<uint8_t>> plainTables(const PackedWeights &packed,
+                                         TableOrder order) {
   Result<std::vector<uint8_t>> codes = groupCodes(packed);
   if (!codes.ok())
     return codes.getStatus();
@@ -88,6 +107,25 @@ Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
       }
     }
   return out;
+}
+
+} // namespace
+
+Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
+                                                 TableOrder order,
+                                                 int64_t tileBlock) {
+  if (tileBlock < 1)
+    return Status::error("interleaveForTables: tileBlock must be positive, "
+                         "got " +
+                         std::to_string(tileBlock));
+  Result<std::vector<uint8_t>> plain = plainTables(packed, order);
+  if (!plain.ok() || tileBlock == 1)
+    return plain;
+  int64_t steps = packed.cols / 16;
+  int64_t stepBytes =
+      order == TableOrder::WordFields ? 4 * kTableStepBytes : kTableStepBytes;
+  return interleaveTileBlocks(*plain, steps * kTableStepBytes, stepBytes,
+                              tileBlock);
 }
 
 Result<std::vector<int32_t>> countNegativeGroups(const PackedWeights &packed,

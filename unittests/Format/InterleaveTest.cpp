@@ -5,6 +5,8 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+
 using namespace sherry::format;
 using namespace sherry::format::test;
 
@@ -108,6 +110,47 @@ TEST(Interleave, HoldsEveryCodeWhereTheLayoutSays) {
           EXPECT_EQ(readInterleaved(*bytes, order, c.cols, m, 0, lane),
                     lane == 0 ? 0 : 1);
     }
+}
+
+TEST(Interleave, BlocksOfTilesInterleaveStepByStep) {
+  // 7 tiles (the last partial): with blocks of 3, two whole blocks and a
+  // tile in plain order; blocks of 7 and more leave all plain but 7.
+  Result<PackedWeights> p = packedSherry(200, 128, 9);
+  ASSERT_TRUE(p.ok()) << p.getStatus().message();
+  for (TableOrder order :
+       {TableOrder::GroupPairs, TableOrder::Lanes, TableOrder::WordFields}) {
+    Result<std::vector<uint8_t>> plain = interleaveForTables(*p, order);
+    ASSERT_TRUE(plain.ok()) << plain.getStatus().message();
+    int64_t stepBytes = order == TableOrder::WordFields ? 320 : 80;
+    int64_t tileBytes = 128 / 16 * 80, steps = tileBytes / stepBytes;
+    for (int64_t block : {1, 2, 3, 7, 8}) {
+      SCOPED_TRACE("block " + std::to_string(block) + ", step bytes " +
+                   std::to_string(stepBytes));
+      Result<std::vector<uint8_t>> blocked =
+          interleaveForTables(*p, order, block);
+      ASSERT_TRUE(blocked.ok()) << blocked.getStatus().message();
+      ASSERT_EQ(blocked->size(), plain->size());
+      int64_t whole = 7 - 7 % block;
+      for (int64_t tile = 0; tile < 7; ++tile)
+        for (int64_t s = 0; s < steps; ++s) {
+          int64_t first = tile - tile % block;
+          int64_t at = tile < whole ? first * tileBytes +
+                                          (s * block + tile % block) * stepBytes
+                                    : tile * tileBytes + s * stepBytes;
+          ASSERT_TRUE(std::equal(
+              plain->begin() + tile * tileBytes + s * stepBytes,
+              plain->begin() + tile * tileBytes + (s + 1) * stepBytes,
+              blocked->begin() + at))
+              << "tile " << tile << ", step " << s;
+        }
+    }
+  }
+  Result<std::vector<uint8_t>> bad =
+      interleaveForTables(*p, TableOrder::WordFields, 0);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.getStatus().message().find("tileBlock must be positive, got 0"),
+            std::string::npos)
+      << bad.getStatus().message();
 }
 
 TEST(Interleave, CountsNegativeGroupsPerSegment) {

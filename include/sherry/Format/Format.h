@@ -239,9 +239,18 @@ enum class TableOrder {
 /// ceil(rows / 32) * (K / 16) * 80 bytes in all: 1.25 bits per weight, as
 /// the canonical layouts. Group membership is kept, so the same activation
 /// sums apply.
+///
+/// With `tileBlock` > 1, for kernels that compute that many tiles at once,
+/// the tiles of each whole block interleave step by step (a step being 80
+/// bytes, or 320 in TableOrder::WordFields): the block's first step of
+/// each tile in turn, then its second step of each, and so on, so that the
+/// block reads one stream. Tile t of block b starts its step s at byte
+/// (b * tileBlock) * tileBytes + s * tileBlock * stepBytes + (t % tileBlock)
+/// * stepBytes. The tiles after the last whole block keep the order above.
 Result<std::vector<uint8_t>>
 interleaveForTables(const PackedWeights &packed,
-                    TableOrder order = TableOrder::GroupPairs);
+                    TableOrder order = TableOrder::GroupPairs,
+                    int64_t tileBlock = 1);
 
 /// For kernels that negate a looked-up 16-bit sum bytewise (~s = -s - 1):
 /// the number of groups with the sign bit set, per tile of 32 rows (padding

@@ -126,9 +126,11 @@ Value buildTables(Emitter &e, const TableArithmetic &arith, Value q,
 /// What the tile loops read.
 struct TableOperands {
   const TableArithmetic *arith;
-  Value tables;    ///< N x steps x tableBytes i8
-  Value xScales;   ///< N f32
-  Value weights;   ///< tiles x (steps * 80) i8, interleaved
+  Value tables;  ///< N x steps x tableBytes i8
+  Value xScales; ///< N f32
+  /// tiles * steps * 80 i8, interleaved, whole blocks of tileBlock tiles
+  /// step by step (format::interleaveForTables).
+  Value weights;
   Value scales;    ///< as the op takes them, or M x K/256 f32 for stq1_0
   Value bias;      ///< M, or null
   Value negatives; ///< tiles x segments x 32 i16 (complementsNegatives())
@@ -162,6 +164,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
   // Steps of `chunks` times 16 K elements.
   int64_t chunks = arith.stepElements() / 16;
   int64_t segSteps = ops.segment / arith.stepElements();
+  int64_t rowBytes = (ops.k / 16) * kStepBytes;
   int64_t flush = std::max<int64_t>(1, arith.maxStepsPerFlush());
   while (segSteps % flush != 0)
     --flush;
@@ -204,13 +207,21 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                               ops.tables,
                               {n, chunk, te.idx(offset % tableBytes)}, length);
                         });
+                    // Whole blocks (count = tile block) interleave their
+                    // tiles step by step, single tiles are plain
+                    // (format::interleaveForTables): either way step s of
+                    // tile j starts (s * count + j) steps after tile0's
+                    // first, and a block reads one stream.
+                    int64_t stepBytes = chunks * kStepBytes;
+                    Value base = te.addi(te.muli(tile0, rowBytes),
+                                         te.muli(s, count * stepBytes));
                     SmallVector<Value> next;
                     for (int64_t j = 0; j < count; ++j) {
-                      Value base = te.muli(s, chunks * kStepBytes);
                       auto weights = [&](int64_t offset, int64_t length) {
                         return te.read(
                             ops.weights,
-                            {tiles[j], te.addi(base, te.idx(offset))}, length);
+                            {te.addi(base, te.idx(j * stepBytes + offset))},
+                            length);
                       };
                       llvm::append_range(
                           next, arith.lookup(tb, tl, tables, weights,
@@ -527,15 +538,17 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
     packed.scaleSpec = format::ScaleSpec::group(256);
     packed.scales.clear();
   }
+  int64_t tileBlock =
+      options.tileBlock > 0 ? options.tileBlock : arithmetic.defaultTileBlock();
   format::Result<std::vector<uint8_t>> interleaved =
-      format::interleaveForTables(packed, arithmetic.order());
+      format::interleaveForTables(packed, arithmetic.order(), tileBlock);
   if (!interleaved.ok())
     return rewriter.notifyMatchFailure(op, interleaved.getStatus().message());
 
   Location loc = op.getLoc();
   Emitter e{rewriter, loc};
   int64_t tiles = (m + kRows - 1) / kRows;
-  auto weightsType = RankedTensorType::get({tiles, (k / 16) * kStepBytes},
+  auto weightsType = RankedTensorType::get({tiles * (k / 16) * kStepBytes},
                                            rewriter.getI8Type());
   ops.weights = constantBytes(
       rewriter, loc, weightsType,
@@ -591,8 +604,6 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
                      : 0;
   if (!ShapedType::isDynamic(n) && n <= ops.rowBlock)
     ops.rowBlock = 0;
-  int64_t tileBlock =
-      options.tileBlock > 0 ? options.tileBlock : arithmetic.defaultTileBlock();
   Value mValue = e.idx(m);
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();

@@ -15,7 +15,7 @@
 // per segment.
 // CHECK-LABEL: func @constant_weights
 // CHECK-DAG: %[[NEG:.*]] = arith.constant dense<{{\[\[\[}}2, 4, 0, {{.*}}]]]> : tensor<1x1x32xi16>
-// CHECK-DAG: arith.constant dense<"0x010F{{[0-9A-F]*}}"> : tensor<1x160xi8>
+// CHECK-DAG: arith.constant dense<"0x010F{{[0-9A-F]*}}"> : tensor<160xi8>
 // CHECK: %[[Q:.*]], %{{.*}} = sherry.quantize_activations %{{.*}} : tensor<3x32xf32> -> tensor<3x32xi8>, tensor<3xf32>
 // CHECK: %[[T:.*]] = scf.for {{.*}} -> (tensor<?x2x128xi8>)
 // CHECK:   arith.muli {{.*}} : vector<64xi16>

@@ -9,7 +9,7 @@
 // of 64 elements): per call and 16 K elements, 4 groups' tables of 32
 // words (16 canonical sums, then the same negated) in N x K/16 x 256
 // bytes; the weights regrouped into 320 bytes per 64 K elements and tile
-// (1 x 640 here); per step of 64 elements and tile, 16 vpermw indexed by
+// (640 here, one tile); per step of 64 elements and tile, 16 vpermw indexed by
 // the words shifted to each code (bits 0, 5, 10, and the top bits
 // gathered), summed by arith.addi in i16 lanes, one per row, and widened
 // to i32.
@@ -20,7 +20,7 @@
 // CHECK:   vector.bitcast {{.*}} : vector<32xi16> to vector<64xi8>
 // CHECK:   vector.transfer_write {{.*}} : vector<64xi8>, tensor<?x8x256xi8>
 // CHECK: scf.forall
-// CHECK:   vector.transfer_read %{{.*}} : tensor<1x640xi8>, vector<64xi8>
+// CHECK:   vector.transfer_read %{{.*}} : tensor<640xi8>, vector<64xi8>
 // CHECK:   vector.bitcast {{.*}} : vector<64xi8> to vector<32xi16>
 // CHECK-COUNT-16: sherry_x86.avx512.vpermw
 // CHECK:   arith.extsi {{.*}} : vector<32xi16> to vector<32xi32>
