@@ -2,8 +2,6 @@
 
 #include "sherry/Format/Format.h"
 
-#include <algorithm>
-
 namespace sherry::format {
 
 namespace {
@@ -30,27 +28,15 @@ Result<std::vector<uint8_t>> groupCodes(const PackedWeights &packed) {
   return codes;
 }
 
-/// The tiles of `plain` (`tileBytes` each, in steps of `stepBytes`) with
-/// each whole block of `tileBlock` interleaved step by step.
-std::vector<uint8_t> interleaveTileBlocks(const std::vector<uint8_t> &plain,
-                                          int64_t tileBytes, int64_t stepBytes,
-                                          int64_t tileBlock) {
-  std::vector<uint8_t> out(plain);
-  int64_t tiles = int64_t(plain.size()) / tileBytes;
-  int64_t steps = tileBytes / stepBytes;
-  for (int64_t tile = 0; tile < tiles - tiles % tileBlock; ++tile) {
-    int64_t first = tile - tile % tileBlock;
-    for (int64_t s = 0; s < steps; ++s)
-      std::copy_n(plain.begin() + tile * tileBytes + s * stepBytes, stepBytes,
-                  out.begin() + first * tileBytes +
-                      (s * tileBlock + tile % tileBlock) * stepBytes);
-  }
-  return out;
-}
+} // namespace
 
-/// interleaveForTables with blocks of one tile.
-Result<std::vector<uint8_t>> plainTables(const PackedWeights &packed,
-                                         TableOrder order) {
+Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
+                                                 TableOrder order,
+                                                 int64_t tileBlock) {
+  if (tileBlock < 1)
+    return Status::error("interleaveForTables: tileBlock must be positive, "
+                         "got " +
+                         std::to_string(tileBlock));
   Result<std::vector<uint8_t>> codes = groupCodes(packed);
   if (!codes.ok())
     return codes.getStatus();
@@ -58,6 +44,16 @@ Result<std::vector<uint8_t>> plainTables(const PackedWeights &packed,
           steps = packed.cols / 16;
   int64_t tiles = (rows + kTableTileRows - 1) / kTableTileRows;
   std::vector<uint8_t> out(tiles * steps * kTableStepBytes, 0);
+  // Where step s of `tile` goes, steps being `stepBytes` long: tiles of
+  // whole blocks interleave step by step, the rest stay in order.
+  int64_t tileBytes = steps * kTableStepBytes;
+  int64_t blocked = tiles - tiles % tileBlock;
+  auto stepAt = [&](int64_t tile, int64_t s, int64_t stepBytes) {
+    int64_t first = tile < blocked ? tile - tile % tileBlock : tile;
+    int64_t width = tile < blocked ? tileBlock : 1;
+    return out.data() + first * tileBytes +
+           (s * width + tile - first) * stepBytes;
+  };
   // Padding rows keep code 0.
   auto codeOf = [&](int64_t tile, int64_t r, int64_t g) -> uint8_t {
     int64_t m = tile * kTableTileRows + r;
@@ -70,7 +66,7 @@ Result<std::vector<uint8_t>> plainTables(const PackedWeights &packed,
                            std::to_string(packed.cols));
     for (int64_t tile = 0; tile < tiles; ++tile)
       for (int64_t u = 0; u < steps / 4; ++u) {
-        uint8_t *four = out.data() + (tile * steps + 4 * u) * kTableStepBytes;
+        uint8_t *four = stepAt(tile, u, 4 * kTableStepBytes);
         for (int64_t r = 0; r < kTableTileRows; ++r) {
           uint8_t last = codeOf(tile, r, 16 * u + 15);
           for (int64_t v = 0; v < 5; ++v) {
@@ -86,7 +82,7 @@ Result<std::vector<uint8_t>> plainTables(const PackedWeights &packed,
   }
   for (int64_t tile = 0; tile < tiles; ++tile)
     for (int64_t s = 0; s < steps; ++s) {
-      uint8_t *step = out.data() + (tile * steps + s) * kTableStepBytes;
+      uint8_t *step = stepAt(tile, s, kTableStepBytes);
       for (int64_t b = 0; b < 2 * kTableTileRows; ++b) {
         // The (row, group) of the low and of the high nibble of byte b.
         int64_t lowRow, highRow, lowGroup, highGroup;
@@ -107,25 +103,6 @@ Result<std::vector<uint8_t>> plainTables(const PackedWeights &packed,
       }
     }
   return out;
-}
-
-} // namespace
-
-Result<std::vector<uint8_t>> interleaveForTables(const PackedWeights &packed,
-                                                 TableOrder order,
-                                                 int64_t tileBlock) {
-  if (tileBlock < 1)
-    return Status::error("interleaveForTables: tileBlock must be positive, "
-                         "got " +
-                         std::to_string(tileBlock));
-  Result<std::vector<uint8_t>> plain = plainTables(packed, order);
-  if (!plain.ok() || tileBlock == 1)
-    return plain;
-  int64_t steps = packed.cols / 16;
-  int64_t stepBytes =
-      order == TableOrder::WordFields ? 4 * kTableStepBytes : kTableStepBytes;
-  return interleaveTileBlocks(*plain, steps * kTableStepBytes, stepBytes,
-                              tileBlock);
 }
 
 Result<std::vector<int32_t>> countNegativeGroups(const PackedWeights &packed,

@@ -165,6 +165,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
   int64_t chunks = arith.stepElements() / 16;
   int64_t segSteps = ops.segment / arith.stepElements();
   int64_t rowBytes = (ops.k / 16) * kStepBytes;
+  int64_t stepBytes = chunks * kStepBytes;
   int64_t flush = std::max<int64_t>(1, arith.maxStepsPerFlush());
   while (segSteps % flush != 0)
     --flush;
@@ -212,7 +213,6 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                     // (format::interleaveForTables): either way step s of
                     // tile j starts (s * count + j) steps after tile0's
                     // first, and a block reads one stream.
-                    int64_t stepBytes = chunks * kStepBytes;
                     Value base = te.addi(te.muli(tile0, rowBytes),
                                          te.muli(s, count * stepBytes));
                     SmallVector<Value> next;
@@ -422,13 +422,14 @@ Value emitRowBlocks(
                TableOperands block = ops;
                block.tables = buildTables(re, *ops.arith, slice(q), ops.k);
                block.xScales = slice(ops.xScales);
-               Value rowsOut = compute(re, block, slice(iter[0]));
                auto [offsets, sizes, strides] = rowSlice(iter[0]);
-               scf::YieldOp::create(
-                   rb, rl,
-                   tensor::InsertSliceOp::create(rb, rl, rowsOut, iter[0],
-                                                 offsets, sizes, strides)
-                       .getResult());
+               Value rowsIn = tensor::ExtractSliceOp::create(
+                   rb, rl, iter[0], offsets, sizes, strides);
+               scf::YieldOp::create(rb, rl,
+                                    tensor::InsertSliceOp::create(
+                                        rb, rl, compute(re, block, rowsIn),
+                                        iter[0], offsets, sizes, strides)
+                                        .getResult());
              })
       .getResult(0);
 }

@@ -189,8 +189,9 @@ public:
   int64_t stepElements() const override { return 64; }
   /// One accumulator per tile: 8 tiles and a step's 16 tables fit the 32
   /// registers. Against 4, the cache-resident kernels time the same and a
-  /// decode step streaming its weights from DRAM takes a fifth less
-  /// (docs/targets.md): more weight streams in flight at once.
+  /// decode step streaming its weights from DRAM takes a fifth to a quarter
+  /// less, a step's table loads serving twice the weights
+  /// (docs/targets.md).
   int64_t defaultTileBlock() const override { return 8; }
   bool complementsNegatives() const override { return false; }
   int64_t tableBytes() const override { return 256; }
