@@ -138,6 +138,22 @@ mlir::sherry::verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
     message = "table-lookup=words needs AVX-512 (vpermw), got target=avx2";
     return failure();
   }
+  if (options.tableBuild != "auto" && options.tableBuild != "call" &&
+      options.tableBuild != "step") {
+    message = "unknown table-build '" + options.tableBuild +
+              "'; expected 'auto', 'call' or 'step'";
+    return failure();
+  }
+  if (options.tableBuild == "step" &&
+      (options.tableLookup == "bytes" ||
+       (options.target != "host" && options.target != "module" &&
+        options.target != "avx512-vnni" && options.target != "avx512-bw"))) {
+    message = "table-build=step builds word tables (vpermw): it needs an "
+              "AVX-512 target and table-lookup 'auto' or 'words', got "
+              "target=" +
+              options.target + " table-lookup=" + options.tableLookup;
+    return failure();
+  }
   // Sizes whose 0 means `zero`.
   auto negative = [&](StringRef name, int64_t value, StringRef zero) {
     if (value >= 0)
@@ -205,6 +221,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     ConvertSherryToX86Options kernel =
         kernelOptions(ConvertSherryToX86Options(), strategy);
     kernel.tableLookup = options.tableLookup;
+    kernel.tableBuild = options.tableBuild;
     return kernel;
   };
   auto neonOptions = [&](StringRef strategy) {

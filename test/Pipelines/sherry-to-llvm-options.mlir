@@ -12,6 +12,9 @@
 // RUN: not sherry-opt %s --sherry-to-llvm="table-lookup=nibbles" 2>&1 | FileCheck %s --check-prefix=LOOKUP
 // RUN: not sherry-opt %s --sherry-to-llvm="target=neon table-lookup=bytes" 2>&1 | FileCheck %s --check-prefix=LOOKUPTARGET
 // RUN: not sherry-opt %s --sherry-to-llvm="target=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=LOOKUPWORDS
+// RUN: not sherry-opt %s --sherry-to-llvm="table-build=once" 2>&1 | FileCheck %s --check-prefix=BUILD
+// RUN: not sherry-opt %s --sherry-to-llvm="target=avx2 table-build=step" 2>&1 | FileCheck %s --check-prefix=BUILDSTEP
+// RUN: not sherry-opt %s --sherry-to-llvm="target=avx512-vnni table-lookup=bytes table-build=step" 2>&1 | FileCheck %s --check-prefix=BUILDBYTES
 // RUN: not sherry-opt %s --sherry-to-llvm="table-part-weights=-1" 2>&1 | FileCheck %s --check-prefix=PARTWEIGHTS
 // RUN: not sherry-opt %s --sherry-to-llvm="table-bytes=-1" 2>&1 | FileCheck %s --check-prefix=TABLEBYTES
 // RUN: sherry-opt --help | FileCheck %s --check-prefix=HELP
@@ -28,6 +31,9 @@
 // LOOKUP: error: sherry-to-llvm: unknown table-lookup 'nibbles'; expected 'auto', 'words' or 'bytes'
 // LOOKUPTARGET: error: sherry-to-llvm: table-lookup chooses between x86 table lookups, got target=neon
 // LOOKUPWORDS: error: sherry-to-llvm: table-lookup=words needs AVX-512 (vpermw), got target=avx2
+// BUILD: error: sherry-to-llvm: unknown table-build 'once'; expected 'auto', 'call' or 'step'
+// BUILDSTEP: error: sherry-to-llvm: table-build=step builds word tables (vpermw): it needs an AVX-512 target and table-lookup 'auto' or 'words', got target=avx2 table-lookup=auto
+// BUILDBYTES: error: sherry-to-llvm: table-build=step builds word tables (vpermw): it needs an AVX-512 target and table-lookup 'auto' or 'words', got target=avx512-vnni table-lookup=bytes
 // PARTWEIGHTS: error: sherry-to-llvm: table-part-weights must not be negative (0: any size), got -1
 // TABLEBYTES: error: sherry-to-llvm: table-bytes must not be negative (0: every row at once), got -1
 // UNKNOWN: no-such-option
@@ -37,6 +43,7 @@
 // HELP: --kernel=
 // HELP: --row-block=
 // HELP: --strategy=
+// HELP: --table-build=
 // HELP: --table-bytes=
 // HELP: --table-lookup=
 // HELP: --target=

@@ -114,7 +114,16 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       sixteenth code of every 64 elements in the top bits of five words,
       so per 64 K elements and 32 rows 16 `vpermw` (which read an index's
       low 5 bits: shifts reach every code) and 16 `vpaddw` sum the rows in
-      i16 lanes, widened to i32 every 5 steps of 64. Elsewhere
+      i16 lanes, widened to i32 every 5 steps of 64. Those word tables
+      come from `table-build`: `call` builds every activation row's
+      tables once per call into memory (1 KiB per 64 K elements), which
+      each step reads; `step` keeps only the activations plus 128 as bytes
+      (twice: each group's halves swapped), and builds a step's 16 tables
+      in registers, per group two dword broadcasts and two `vpmaddubsw`
+      against the codebook's signs, less a constant; `auto` (default)
+      takes `step` at a static N of 1, where the weights stream from DRAM
+      and 1 KiB of tables per step missing L1 costs a quarter of the time,
+      and `call` otherwise (docs/targets.md). Elsewhere
       (`table-lookup=bytes`, other segments, `avx2`) tables are low-byte
       and high-byte tables. With VBMI
       (`avx512-vnni`) a table holds two groups' 32 codes, signs included,
@@ -128,7 +137,8 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       and `vpunpcklbw`/`vpunpckhbw` form i16 sums per (row, group) that
       `vpaddw` accumulates for up to 85 steps. An `scf.forall` over blocks
       of `tile-block` tiles of 32 rows (8 by default with `vpermw` and
-      `vpermb`, 4 with `vpshufb`) carries the threads; with
+      `vpermb`, 16 with tables built per step, 4 with `vpshufb`) carries
+      the threads; with
       `table-parts=P` it is a forall over P parts of the rows instead, each
       building its own copy of the tables, so that a thread reads tables
       from its own core's caches. Where the tables of all activation rows
@@ -169,8 +179,8 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "Kernel strategy: auto, tables or decode">,
     Option<"tileBlock", "tile-block", "int64_t", "0",
            "Tiles of 32 rows that share each table read (tables; 0: the "
-           "lookup's default, 8 for vpermw and vpermb tables, 4 for "
-           "vpshufb tables)">,
+           "lookup's default, 8 for vpermw and vpermb tables, 16 for "
+           "vpermw tables built per step, 4 for vpshufb tables)">,
     Option<"tableParts", "table-parts", "int64_t", "0",
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
@@ -191,6 +201,14 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "scale segments of 64n elements), 'bytes' (vpermb on "
            "avx512-vnni, vpshufb elsewhere) or 'auto' (words where they "
            "apply, bytes elsewhere)">,
+    Option<"tableBuild", "table-build", "std::string", "\"auto\"",
+           "tables: where word tables come from: 'call' (every activation "
+           "row's tables built once per call into memory, 1 KiB per 64 K "
+           "elements, read by every step), 'step' (each step's tables "
+           "built in registers from the int8 activations, which stay in "
+           "L1: more instructions, but a weight stream from DRAM no longer "
+           "evicts the tables) or 'auto' (step at a static N of 1, call "
+           "otherwise)">,
     Option<"rowBlock", "row-block", "int64_t", "0",
            "Output rows computed together (decode; 0: the isa's default, 2 "
            "for AVX-512, 1 for AVX2)">,

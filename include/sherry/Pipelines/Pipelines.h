@@ -71,8 +71,8 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       *this, "tile-block",
       llvm::cl::desc("Tiles of 32 rows that share each table read "
                      "(strategy=tables; 0: the kernel's default, 8 for "
-                     "vpermw and vpermb tables, 4 for vpshufb tables, 1 on "
-                     "AArch64)"),
+                     "vpermw and vpermb tables, 16 for vpermw tables built "
+                     "per step, 4 for vpshufb tables, 1 on AArch64)"),
       llvm::cl::init(0)};
   PassOptions::Option<std::string> tableLookup{
       *this, "table-lookup",
@@ -81,6 +81,15 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "multiples of 64 elements, byte tables elsewhere), "
                      "'words' or 'bytes' (vpermb on avx512-vnni, vpshufb "
                      "elsewhere)"),
+      llvm::cl::init("auto")};
+  PassOptions::Option<std::string> tableBuild{
+      *this, "table-build",
+      llvm::cl::desc("Where the word tables of x86 table kernels come from: "
+                     "'call' (built once per call into memory, read by "
+                     "every step), 'step' (built per step in registers from "
+                     "the int8 activations, so that a weight stream from "
+                     "DRAM does not evict them) or 'auto' (step at a static "
+                     "N of 1, call otherwise)"),
       llvm::cl::init("auto")};
   PassOptions::Option<int64_t> tablePartWeights{
       *this, "table-part-weights",

@@ -702,9 +702,13 @@ MatmulToTableKernel::matchAndRewrite(MatmulOp op,
   if (ShapedType::isDynamic(k))
     return rewriter.notifyMatchFailure(op, "K must be static");
   int64_t segment = op.getLayout().getScaleRegionLength(k);
-  for (const std::unique_ptr<TableArithmetic> &arithmetic : arithmetics)
+  for (const std::unique_ptr<TableArithmetic> &arithmetic : arithmetics) {
+    int64_t maxRows = arithmetic->maxRows();
+    if (maxRows > 0 && (ShapedType::isDynamic(n) || n > maxRows))
+      continue;
     if (segment % arithmetic->stepElements() == 0)
       return lowerMatmulToTableKernel(op, rewriter, *arithmetic, options);
+  }
   return rewriter.notifyMatchFailure(
       op, "scale segments are no multiple of any lookup's steps");
 }

@@ -128,6 +128,20 @@ struct ConvertSherryToX86Pass
              "(vpermw), got isa=avx2";
       return signalPassFailure();
     }
+    if (tableBuild != "auto" && tableBuild != "call" && tableBuild != "step") {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: unknown table-build '" << tableBuild
+          << "'; expected 'auto', 'call' or 'step'";
+      return signalPassFailure();
+    }
+    if (tableBuild == "step" && (isa == "avx2" || tableLookup == "bytes")) {
+      getOperation()->emitError()
+          << "convert-sherry-to-x86: table-build=step builds word tables "
+             "(vpermw): it needs AVX-512 and table-lookup 'auto' or "
+             "'words', got isa="
+          << isa << " table-lookup=" << tableLookup;
+      return signalPassFailure();
+    }
     // Counts and sizes: `hint` says what 0 means where it means something.
     auto negative = [&](StringRef name, int64_t value, StringRef hint = "") {
       if (value >= 0)
@@ -157,7 +171,8 @@ struct ConvertSherryToX86Pass
     RewritePatternSet patterns(&getContext());
     if (strategy != "decode")
       patterns.add<MatmulToTableKernel>(
-          &getContext(), createX86TableArithmetics(isa, tableLookup),
+          &getContext(),
+          createX86TableArithmetics(isa, tableLookup, tableBuild),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
                              tablePartWeights, tableBytes});
     if (strategy != "tables") {

@@ -7,7 +7,15 @@
 // of 64 elements, 32-entry tables of whole 16-bit sums, signs included
 // (format::TableOrder::WordFields): vpermw reads an index's low 5 bits,
 // so a row's codes, three to a 16-bit word at bits 0, 5 and 10, need one
-// shift each; vpaddw sums 32 rows at once.
+// shift each; vpaddw sums 32 rows at once. The tables are built once per
+// call into memory, or per step in registers from the activations
+// (table-build=step): per group
+//
+//   vpbroadcastd  its four activations plus 128 (u0 u1 u2 u3), and the
+//                 same with the halves swapped (u2 u3 u0 u1)
+//   vpmaddubsw    each against the codebook's signs: word w gets two
+//                 lanes of code w, the two products the other two
+//   vpaddw, vpsubw  the two, less 128 times the code's sign sum
 //
 // With VBMI (isa avx512-vnni), 64-entry tables hold two groups' 32 codes
 // each, signs included, as a low-byte and a high-byte table. Per step and
@@ -265,6 +273,97 @@ private:
   }
 };
 
+/// Word tables built per step in registers, from activation bytes that
+/// stay in L1, instead of read from 1 KiB of tables per step that a block's
+/// weight stream evicts from L1 (docs/targets.md). Per group, two dword
+/// broadcasts of its four activations plus 128 (u0 u1 u2 u3, and u2 u3 u0
+/// u1) meet the codebook's signs in two vpmaddubsw, each word lane summing
+/// two of a code's lanes; their sum less 128 times the code's sign sum is
+/// the code's sum, signs included, as the memory tables hold it.
+class StepWordTableArithmetic : public WordTableArithmetic {
+public:
+  explicit StepWordTableArithmetic(int64_t maxRows) : rows(maxRows) {}
+
+  int64_t maxRows() const override { return rows; }
+  /// A step's build serves twice the tiles: in cache, 16 tiles take 2-7%
+  /// less time than 8 at N = 1 (docs/targets.md).
+  int64_t defaultTileBlock() const override { return 16; }
+  /// Per 16 K elements: the activations plus 128 as bytes, then the same
+  /// with the two halves of each group swapped.
+  int64_t tableBytes() const override { return 32; }
+
+  SmallVector<Value> buildTables(OpBuilder &b, Location loc,
+                                 Value x16) const override {
+    auto bytes16 = VectorType::get({16}, b.getI8Type());
+    Value u = arith::XOrIOp::create(
+        b, loc, arith::TruncIOp::create(b, loc, bytes16, x16),
+        splat(b, loc, bytes16, b.getI8IntegerAttr(-128)));
+    SmallVector<int64_t> swapped;
+    for (int64_t i = 0; i < 16; ++i)
+      swapped.push_back(i ^ 2);
+    return {u, vector::ShuffleOp::create(b, loc, u, u, swapped)};
+  }
+
+  SmallVector<Value> loadTables(OpBuilder &b, Location loc,
+                                StepReader read) const override {
+    auto bytes64 = VectorType::get({64}, b.getI8Type());
+    auto words32 = VectorType::get({32}, b.getI16Type());
+    auto dwords16 = VectorType::get({16}, b.getI32Type());
+    // Byte 4i + j of `pairs[0]` (`pairs[1]`) multiplies activation lane j
+    // (j ^ 2) for word 2i + j / 2: lanes 0 and 1 of even codes, 2 and 3 of
+    // odd ones (the reverse).
+    SmallVector<int8_t> pairs[2];
+    SmallVector<int16_t> offsets;
+    for (int64_t e = 0; e < 32; ++e) {
+      int64_t sum = 0;
+      for (int64_t lane = 0; lane < 4; ++lane)
+        sum += sign(e, lane);
+      offsets.push_back(int16_t(128 * sum));
+    }
+    for (int64_t i = 0; i < 64; ++i) {
+      int64_t code = 2 * (i / 4) + (i % 4) / 2;
+      int64_t lane = i % 4;
+      pairs[0].push_back(int8_t(sign(code, lane)));
+      pairs[1].push_back(int8_t(sign(code, lane ^ 2)));
+    }
+    Value signs[2] = {
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(bytes64, ArrayRef(pairs[0]))),
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(bytes64, ArrayRef(pairs[1])))};
+    Value offset = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(words32, ArrayRef(offsets)));
+    SmallVector<Value> tables;
+    for (int64_t group = 0; group < 16; ++group) {
+      Value halves[2];
+      for (int64_t half = 0; half < 2; ++half) {
+        Value four = read(32 * (group / 4) + 16 * half + 4 * (group % 4), 4);
+        Value dword = vector::ExtractOp::create(
+            b, loc,
+            vector::BitCastOp::create(
+                b, loc, VectorType::get({1}, b.getI32Type()), four),
+            ArrayRef<int64_t>{0});
+        Value spread = vector::BitCastOp::create(
+            b, loc, bytes64,
+            vector::BroadcastOp::create(b, loc, dwords16, dword));
+        halves[half] =
+            x86::Maddubsw512Op::create(b, loc, words32, spread, signs[half]);
+      }
+      tables.push_back(arith::SubIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, halves[0], halves[1]), offset));
+    }
+    return tables;
+  }
+
+private:
+  int64_t rows;
+
+  /// Lane `lane` of code `code` as -1, 0 or 1.
+  static int64_t sign(int64_t code, int64_t lane) {
+    return int64_t((format::kCodebook[code] >> (2 * lane)) & 3) - 1;
+  }
+};
+
 class ShuffleTableArithmetic : public LaneTableArithmetic {
 public:
   explicit ShuffleTableArithmetic(bool avx512) : avx512(avx512) {}
@@ -346,10 +445,16 @@ private:
 } // namespace
 
 TableArithmetics mlir::sherry::createX86TableArithmetics(StringRef isa,
-                                                         StringRef lookup) {
+                                                         StringRef lookup,
+                                                         StringRef build) {
   TableArithmetics arithmetics;
-  if (isa != "avx2" && lookup != "bytes")
-    arithmetics.push_back(std::make_unique<WordTableArithmetic>());
+  if (isa != "avx2" && lookup != "bytes") {
+    if (build != "call")
+      arithmetics.push_back(std::make_unique<StepWordTableArithmetic>(
+          /*maxRows=*/build == "auto" ? 1 : 0));
+    if (build != "step")
+      arithmetics.push_back(std::make_unique<WordTableArithmetic>());
+  }
   if (lookup == "words")
     return arithmetics;
   if (isa == "avx512-vnni")

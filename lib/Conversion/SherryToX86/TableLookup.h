@@ -16,7 +16,11 @@ namespace mlir::sherry {
 /// vpermb on 64-entry byte tables for "avx512-vnni" (which implies VBMI
 /// here), or vpshufb on 16-entry tables per 128-bit lane ("avx512-bw",
 /// "avx2"). `lookup` "words" or "bytes" keeps only the one (table-lookup).
-TableArithmetics createX86TableArithmetics(StringRef isa, StringRef lookup);
+/// Word tables come from `build` (table-build): "call", built once per call
+/// into memory; "step", built per step in registers from the activations;
+/// "auto", per step at a static N of 1 and per call otherwise.
+TableArithmetics createX86TableArithmetics(StringRef isa, StringRef lookup,
+                                           StringRef build);
 
 } // namespace mlir::sherry
 

@@ -11,6 +11,12 @@
 // RUN: not sherry-opt %s -convert-sherry-to-x86="isa=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=WORDS
 // LOOKUP: error: convert-sherry-to-x86: unknown table-lookup 'nibbles'; expected 'auto', 'words' or 'bytes'
 // WORDS: error: convert-sherry-to-x86: table-lookup=words needs AVX-512 (vpermw), got isa=avx2
+// RUN: not sherry-opt %s -convert-sherry-to-x86="table-build=once" 2>&1 | FileCheck %s --check-prefix=BUILD
+// RUN: not sherry-opt %s -convert-sherry-to-x86="isa=avx2 table-build=step" 2>&1 | FileCheck %s --check-prefix=BUILDSTEP
+// RUN: not sherry-opt %s -convert-sherry-to-x86="table-lookup=bytes table-build=step" 2>&1 | FileCheck %s --check-prefix=BUILDBYTES
+// BUILD: error: convert-sherry-to-x86: unknown table-build 'once'; expected 'auto', 'call' or 'step'
+// BUILDSTEP: error: convert-sherry-to-x86: table-build=step builds word tables (vpermw): it needs AVX-512 and table-lookup 'auto' or 'words', got isa=avx2 table-lookup=auto
+// BUILDBYTES: error: convert-sherry-to-x86: table-build=step builds word tables (vpermw): it needs AVX-512 and table-lookup 'auto' or 'words', got isa=avx512-vnni table-lookup=bytes
 // ROW: error: convert-sherry-to-x86: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
 func.func @f() {
   return

@@ -1,5 +1,9 @@
-// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables" | FileCheck %s
-// RUN: sherry-opt %s -convert-sherry-to-x86="isa=avx512-bw strategy=tables" | FileCheck %s
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-build=call" | FileCheck %s
+// RUN: sherry-opt %s -convert-sherry-to-x86="isa=avx512-bw strategy=tables table-build=call" | FileCheck %s
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables" | FileCheck %s --check-prefix=STEP
+// RUN: sherry-opt %s -convert-sherry-to-x86="isa=avx512-bw strategy=tables table-build=step" | FileCheck %s --check-prefix=STEP
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-build=step" | FileCheck %s --check-prefixes=STEP,STEPN3
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables" | FileCheck %s --check-prefix=AUTON3
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-lookup=bytes" | FileCheck %s --check-prefix=BYTES
 // RUN: sherry-opt %s -convert-sherry-to-x86="isa=avx512-bw strategy=tables table-lookup=bytes" | FileCheck %s --check-prefix=BWBYTES
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-lookup=words" | FileCheck %s --check-prefix=WORDS
@@ -27,6 +31,31 @@
 // CHECK-NOT: vpermb
 // CHECK-NOT: vpshufb
 // CHECK-NOT: sherry.matmul
+// Tables built per step (table-build=step, and auto at a static N of 1):
+// per call only the activations plus 128 as bytes, then with each group's
+// halves swapped (N x K/16 x 32 bytes); per step and group, two dword
+// broadcasts and two vpmaddubsw against the codebook's signs, their sum
+// less the codes' offsets giving the same 32-word table in registers.
+// STEP-LABEL: func @k128
+// STEP: scf.for {{.*}} -> (tensor<?x8x32xi8>)
+// STEP:   arith.xori {{.*}} : vector<16xi8>
+// STEP:   vector.shuffle {{.*}} [2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13] : vector<16xi8>, vector<16xi8>
+// STEP: scf.forall
+// STEP-COUNT-2: vector.transfer_read {{.*}} : tensor<?x8x32xi8>, vector<4xi8>
+// STEP:   vector.broadcast {{.*}} : i32 to vector<16xi32>
+// STEP:   sherry_x86.avx512.vpmaddubsw
+// STEP:   arith.subi {{.*}} : vector<32xi16>
+// STEP-NOT: tensor<?x8x256xi8>
+// STEP: sherry_x86.avx512.vpermw
+// STEP-NOT: tensor<?x8x256xi8>
+// STEPN3-LABEL: func @n3
+// STEPN3: tensor<?x4x32xi8>
+// STEPN3: sherry_x86.avx512.vpmaddubsw
+// STEPN3: sherry_x86.avx512.vpermw
+// AUTON3-LABEL: func @n3
+// AUTON3: tensor<?x4x256xi8>
+// AUTON3-NOT: vpmaddubsw
+// AUTON3: sherry_x86.avx512.vpermw
 // BYTES-LABEL: func @k128
 // BYTES-NOT: vpermw
 // BYTES: sherry_x86.avx512.vpermb
@@ -64,4 +93,15 @@ func.func @groups32(%x: tensor<1x64xf32>, %s: tensor<2x2xf32>,
          scales(%s : tensor<2x2xf32>) outs(%i : tensor<1x2xf32>)
          layout<sherry, group = 32> mode<int8> -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
+}
+
+// N = 3: table-build=auto builds the tables once per call into memory.
+func.func @n3(%x: tensor<3x64xf32>, %s: tensor<2xf32>,
+              %i: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1, 35, 69, 103, 5, 9, 12, -7, 44, 3],
+                             [-1, -2, -3, -4, 90, 7, 7, 7, 7, 7]]> : tensor<2x10xi8>
+  %y = sherry.matmul ins(%x, %w : tensor<3x64xf32>, tensor<2x10xi8>)
+         scales(%s : tensor<2xf32>) outs(%i : tensor<3x2xf32>)
+         layout<sherry, row> mode<int8> -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
 }

@@ -43,6 +43,10 @@ public:
   /// Tiles per block where the options leave it open: as many as share a
   /// step's table loads without spilling the accumulators.
   virtual int64_t defaultTileBlock() const { return 4; }
+  /// The most activation rows (a static N) the arithmetic is meant for,
+  /// where the next one in order of preference takes larger or dynamic N
+  /// (0: any N).
+  virtual int64_t maxRows() const { return 0; }
   /// Whether a negative code's sum comes out as its bytes complemented
   /// (~s = -s - 1): the kernel then adds, per row and scale segment, the
   /// count of negative groups (format::countNegativeGroups).
@@ -107,7 +111,8 @@ LogicalResult lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
 using TableArithmetics = std::vector<std::unique_ptr<TableArithmetic>>;
 
 /// sherry.matmul to the table kernel of the first of `arithmetics` whose
-/// steps divide the scale segments, where N is dynamic or below
+/// steps divide the scale segments and that is meant for its N
+/// (TableArithmetic::maxRows), where N is dynamic or below
 /// `options.maxBatch` (0: any N); from a few activation rows on, a decode
 /// kernel shares each decoded chunk between rows and catches up
 /// (docs/targets.md has the figures).
