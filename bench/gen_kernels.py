@@ -60,6 +60,12 @@ VARIANTS = {
                   "target=avx512-vnni strategy=tables threads=1"),
     "tables_t2": ("avx512-vnni", 2,
                   "target=avx512-vnni strategy=tables threads=2"),
+    "calltables_t1": ("avx512-vnni", 1,
+                      "target=avx512-vnni strategy=tables table-build=call "
+                      "threads=1"),
+    "calltables_t2": ("avx512-vnni", 2,
+                      "target=avx512-vnni strategy=tables table-build=call "
+                      "threads=2"),
     "bytetables_t1": ("avx512-vnni", 1,
                       "target=avx512-vnni strategy=tables table-lookup=bytes "
                       "threads=1"),
@@ -71,10 +77,12 @@ VARIANTS = {
     "avx2tables_t2": ("avx2", 2, "target=avx2 strategy=tables threads=2"),
 }
 # Variants whose packed weights are compile-time constants.
-CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "bytetables_t1", "bwtables_t1",
+CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "calltables_t1",
+                    "calltables_t2", "bytetables_t1", "bwtables_t1",
                     "bwtables_t2", "avx2tables_t1", "avx2tables_t2"}
 # Variants timed on the whole-model decode step (16 layer functions each).
-DECODE_STEP = {"tables_t1", "tables_t2", "bytetables_t1"}
+DECODE_STEP = {"tables_t1", "tables_t2", "calltables_t1", "calltables_t2",
+               "bytetables_t1"}
 # LLaMA-3.2-1B's decode step: 16 layers of q, k, v, o, gate, up, down, the
 # seeds bench.cpp's model() uses.
 LAYERS = 16

@@ -23,6 +23,8 @@ LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
 SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
               (8192, 2048): "gate, up", (2048, 8192): "down"}
 VARIANT_LABEL = {"tables": "sherry tables (avx512-vnni, weights compiled in)",
+                 "calltables": "sherry tables built per call (avx512-vnni "
+                               "table-build=call, weights compiled in)",
                  "bytetables": "sherry tables, byte lookup (avx512-vnni "
                                "table-lookup=bytes, weights compiled in)",
                  "bwtables": "sherry tables (avx512-bw, weights compiled in)",
@@ -32,8 +34,8 @@ VARIANT_LABEL = {"tables": "sherry tables (avx512-vnni, weights compiled in)",
                  "avx2": "sherry decode (avx2)",
                  "portable": "sherry portable"}
 # Column order of the sherry variants.
-VARIANT_ORDER = ("tables", "vnni", "bytetables", "bwtables", "avx512bw",
-                 "avx2tables", "avx2", "portable")
+VARIANT_ORDER = ("tables", "vnni", "calltables", "bytetables", "bwtables",
+                 "avx512bw", "avx2tables", "avx2", "portable")
 # What strategy=auto compiles for constant weights: the table kernel at
 # every N (avx512-vnni on this machine); the ratios to other
 # implementations are taken against it.
@@ -160,7 +162,7 @@ def fmt_ratio(a, b):
 
 COLORS = {"sherry tables": "#e7298a", "sherry vnni": "#1b9e77",
           "sherry bwtables": "#a6761d", "sherry avx2tables": "#e6ab02",
-          "sherry bytetables": "#e78ac3",
+          "sherry bytetables": "#e78ac3", "sherry calltables": "#7f0000",
           "sherry portable": "#66c2a5",
           "ggml TQ2_0": "#d95f02", "ggml TQ1_0": "#fc8d62",
           "OpenBLAS f32": "#7570b3", "1 thread": "#1b9e77",
@@ -645,7 +647,10 @@ def main():
           "Only the linear layers: no attention, norms or activations. "
           "sherry: per layer, one compiled function of its 7 matmuls "
           "(weights compiled in, the tables variants; the pipeline fuses "
-          "q, k and v, and gate and up, into one matmul each), or the "
+          "q, k and v, and gate and up, into one matmul each; `tables` "
+          "builds each step's word tables in registers, as "
+          "`table-build=auto` does at N = 1, `calltables` builds them "
+          "once per call into memory, `table-build=call`), or the "
           "7 per-shape N=1 kernels above (variants with weights as "
           "arguments); "
           "ggml: one graph of 112 `ggml_mul_mat` nodes. "
