@@ -659,8 +659,7 @@ Value mlir::sherry::canonicalGroupSums(OpBuilder &b, Location loc, Value x16,
     SmallVector<int16_t> column;
     SmallVector<int64_t> elements;
     for (int64_t i = 0; i < lanes; ++i) {
-      column.push_back(
-          int16_t(((format::kCodebook[i % 16] >> (2 * p)) & 3) - 1));
+      column.push_back(format::decodeGroup(i % 16).value()[p]);
       elements.push_back(4 * groups[i / 16] + p);
     }
     Value x = vector::ShuffleOp::create(b, loc, x16, x16, elements);

@@ -312,19 +312,21 @@ public:
     // Byte 4i + j of `pairs[0]` (`pairs[1]`) multiplies activation lane j
     // (j ^ 2) for word 2i + j / 2: lanes 0 and 1 of even codes, 2 and 3 of
     // odd ones (the reverse).
-    SmallVector<int8_t> pairs[2];
+    std::array<format::Group, 32> codes;
     SmallVector<int16_t> offsets;
     for (int64_t e = 0; e < 32; ++e) {
+      codes[e] = format::decodeGroup(e).value();
       int64_t sum = 0;
-      for (int64_t lane = 0; lane < 4; ++lane)
-        sum += sign(e, lane);
+      for (int8_t t : codes[e])
+        sum += t;
       offsets.push_back(int16_t(128 * sum));
     }
+    SmallVector<int8_t> pairs[2];
     for (int64_t i = 0; i < 64; ++i) {
-      int64_t code = 2 * (i / 4) + (i % 4) / 2;
+      const format::Group &code = codes[2 * (i / 4) + (i % 4) / 2];
       int64_t lane = i % 4;
-      pairs[0].push_back(int8_t(sign(code, lane)));
-      pairs[1].push_back(int8_t(sign(code, lane ^ 2)));
+      pairs[0].push_back(code[lane]);
+      pairs[1].push_back(code[lane ^ 2]);
     }
     Value signs[2] = {
         arith::ConstantOp::create(
@@ -357,11 +359,6 @@ public:
 
 private:
   int64_t rows;
-
-  /// Lane `lane` of code `code` as -1, 0 or 1.
-  static int64_t sign(int64_t code, int64_t lane) {
-    return int64_t((format::kCodebook[code] >> (2 * lane)) & 3) - 1;
-  }
 };
 
 class ShuffleTableArithmetic : public LaneTableArithmetic {
