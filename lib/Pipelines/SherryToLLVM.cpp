@@ -192,12 +192,14 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bool openmp = options.threads != 1;
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
-  // Before the kernels: the fused matmul is what they see.
-  if (options.fuseSiblings)
-    pm.addPass(createSherryFuseSiblingMatmuls());
   std::string target = resolveSherryTarget(options.target);
   bool x86 = isX86Target(target);
   bool tables = hasTableKernel(target) && options.strategy != "decode";
+  // Before the decode kernels: the fused matmul is what they see. The
+  // table kernel lowers siblings as one loop nest of its own, which copies
+  // no operand or result (table-siblings), so they fuse after it.
+  if (options.fuseSiblings && !tables)
+    pm.addPass(createSherryFuseSiblingMatmuls());
   // The options convert-sherry-to-x86 and convert-sherry-to-neon share.
   auto kernelOptions = [&](auto kernel, StringRef strategy) {
     kernel.isa = target;
@@ -209,6 +211,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
       kernel.tableParts = options.threads;
     kernel.tablePartWeights = options.tablePartWeights;
     kernel.tableBytes = options.tableBytes;
+    kernel.tableSiblings = options.fuseSiblings;
     // auto: the table kernel is faster at every N measured or modelled, up
     // to 128, on every target (docs/targets.md): no batch limit.
     if (options.rowBlock > 0)
@@ -233,6 +236,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createConvertSherryToX86(x86Options("tables")));
   if (tables && isNeonTarget(target))
     pm.addPass(createConvertSherryToNeon(neonOptions("tables")));
+  if (options.fuseSiblings && tables)
+    pm.addPass(createSherryFuseSiblingMatmuls());
   // Threads come from the tiles, so threading needs some.
   int64_t rowTile = options.rowTile;
   if (openmp && rowTile == 0 && options.batchTile == 0)

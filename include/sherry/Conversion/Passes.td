@@ -193,6 +193,12 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "tables: the most table bytes built at a time; activation rows "
            "go in blocks whose tables fit, one pass over the weights per "
            "block (0: every row at once)">,
+    Option<"tableSiblings", "table-siblings", "bool", "true",
+           "tables: sibling matmuls (the same activations, layout, mode "
+           "and K, constant weights) share one loop over parts, one "
+           "quantization and one table build per part, each writing its own "
+           "result, where their tables are built for every activation row "
+           "at once and their weights make more than one part">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
@@ -292,6 +298,12 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "tables: the most table bytes built at a time; activation rows "
            "go in blocks whose tables fit, one pass over the weights per "
            "block (0: every row at once)">,
+    Option<"tableSiblings", "table-siblings", "bool", "true",
+           "tables: sibling matmuls (the same activations, layout, mode "
+           "and K, constant weights) share one loop over parts, one "
+           "quantization and one table build per part, each writing its own "
+           "result, where their tables are built for every activation row "
+           "at once and their weights make more than one part">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,

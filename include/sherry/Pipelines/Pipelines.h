@@ -25,10 +25,12 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuseSiblings{
       *this, "fuse-siblings",
-      llvm::cl::desc("Merge sherry.matmul ops on the same activations with "
-                     "constant weights into one "
-                     "(sherry-fuse-sibling-matmuls): one quantization, one "
-                     "set of tables and one parallel region for q, k and v"),
+      llvm::cl::desc("Lower sherry.matmul ops on the same activations with "
+                     "constant weights together: one quantization, one set "
+                     "of tables and one parallel region for q, k and v. The "
+                     "table kernel writes each one's own result "
+                     "(table-siblings); other kernels see them concatenated "
+                     "into one matmul (sherry-fuse-sibling-matmuls)"),
       llvm::cl::init(true)};
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",

@@ -160,7 +160,7 @@ struct ConvertSherryToNeonPass
       patterns.add<MatmulToTableKernel>(
           &getContext(), std::move(tbl),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
-                             tablePartWeights, tableBytes});
+                             tablePartWeights, tableBytes, tableSiblings});
     }
     if (strategy != "tables")
       populateSherryToNeonPatterns(patterns, dotprod, rows, batch);

@@ -17,6 +17,7 @@
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
+#include "sherry/Dialect/Sherry/Transforms/SiblingMatmuls.h"
 #include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -500,23 +501,36 @@ Value constantBytes(OpBuilder &b, Location loc, RankedTensorType type,
 
 } // namespace
 
-LogicalResult
-mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
-                                       const TableArithmetic &arithmetic,
-                                       const TableKernelOptions &options) {
+namespace {
+
+/// What the kernel needs of one matmul, worked out at compile time before
+/// any IR is made: a matmul that fails here leaves the IR as it was.
+struct PreparedMatmul {
+  mutable MatmulOp op; ///< op handles are values; getters are not const
+  int64_t m, k, tiles, tileBlock, segment;
+  ScaleGranularity granularity;
+  bool blockScales;
+  std::vector<uint8_t> interleaved;
+  std::vector<float> blockScaleValues; ///< M x K/256, stq1_0
+  std::vector<int32_t> negatives;      ///< complementsNegatives()
+};
+
+FailureOr<PreparedMatmul> prepareMatmul(MatmulOp op, RewriterBase &rewriter,
+                                        const TableArithmetic &arithmetic,
+                                        const TableKernelOptions &options) {
   if (op.getResult().empty() || op.getMode() != ActivationMode::Int8)
     return rewriter.notifyMatchFailure(op, "int8 mode on tensors only");
-  int64_t k = op.getK(), m = op.getM();
-  if (ShapedType::isDynamic(k) || ShapedType::isDynamic(m))
+  PreparedMatmul p;
+  p.op = op;
+  p.k = op.getK();
+  p.m = op.getM();
+  if (ShapedType::isDynamic(p.k) || ShapedType::isDynamic(p.m))
     return rewriter.notifyMatchFailure(op, "M and K must be static");
   LayoutAttr layout = op.getLayout();
-  TableOperands ops;
-  ops.arith = &arithmetic;
-  ops.k = k;
-  ops.granularity = layout.getGranularity();
-  ops.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
-  ops.segment = layout.getScaleRegionLength(k);
-  if (ops.segment % arithmetic.stepElements() != 0)
+  p.granularity = layout.getGranularity();
+  p.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
+  p.segment = layout.getScaleRegionLength(p.k);
+  if (p.segment % arithmetic.stepElements() != 0)
     return rewriter.notifyMatchFailure(
         op, "scale segments are no multiple of the lookup's steps");
   Attribute bytesAttr;
@@ -530,61 +544,85 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
   // block scales); scales do not matter to the codes.
   format::PackedWeights packed;
   packed.layout = toFormatLayout(layout);
-  packed.rows = m;
-  packed.cols = k;
+  packed.rows = p.m;
+  packed.cols = p.k;
   packed.data.assign(bytes->begin(), bytes->end());
   packed.scaleSpec = format::ScaleSpec::tensor();
   packed.scales = {1.0f};
-  if (ops.blockScales) {
+  if (p.blockScales) {
     packed.scaleSpec = format::ScaleSpec::group(256);
     packed.scales.clear();
   }
-  int64_t tileBlock =
+  p.tileBlock =
       options.tileBlock > 0 ? options.tileBlock : arithmetic.defaultTileBlock();
   format::Result<std::vector<uint8_t>> interleaved =
-      format::interleaveForTables(packed, arithmetic.order(), tileBlock);
+      format::interleaveForTables(packed, arithmetic.order(), p.tileBlock);
   if (!interleaved.ok())
     return rewriter.notifyMatchFailure(op, interleaved.getStatus().message());
-
-  Location loc = op.getLoc();
-  Emitter e{rewriter, loc};
-  int64_t tiles = (m + kRows - 1) / kRows;
-  auto weightsType = RankedTensorType::get({tiles * (k / 16) * kStepBytes},
-                                           rewriter.getI8Type());
-  ops.weights = constantBytes(
-      rewriter, loc, weightsType,
-      ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(interleaved->data()),
-                       interleaved->size()),
-      "sherry_tables");
-  ops.scales = op.getScales();
-  if (ops.blockScales) {
+  p.interleaved = std::move(*interleaved);
+  p.tiles = (p.m + kRows - 1) / kRows;
+  if (p.blockScales) {
     format::Result<format::TernaryMatrix> t = format::unpack(packed);
     if (!t.ok())
       return rewriter.notifyMatchFailure(op, t.getStatus().message());
-    auto scalesType =
-        RankedTensorType::get({m, k / 256}, rewriter.getF32Type());
-    ops.scales = arith::ConstantOp::create(
-        rewriter, loc,
-        cast<TypedAttr>(
-            makeFloatElements(scalesType, t->scales, "sherry_block_scales")));
+    p.blockScaleValues = std::move(t->scales);
   }
-  ops.bias = op.getBias();
   if (arithmetic.complementsNegatives()) {
     // Counts fit i16 up to segments of 131068 elements.
-    if (ops.segment / 4 > INT16_MAX)
+    if (p.segment / 4 > INT16_MAX)
       return rewriter.notifyMatchFailure(op, "scale segments too long");
     format::Result<std::vector<int32_t>> counts =
-        format::countNegativeGroups(packed, ops.segment);
+        format::countNegativeGroups(packed, p.segment);
     if (!counts.ok())
       return rewriter.notifyMatchFailure(op, counts.getStatus().message());
-    auto countsType = RankedTensorType::get({tiles, k / ops.segment, kRows},
+    p.negatives = std::move(*counts);
+  }
+  return p;
+}
+
+/// The constants and operands of a prepared matmul, created at the
+/// rewriter's insertion point; tables and activation scales come later.
+TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
+                                const TableArithmetic &arithmetic) {
+  Location loc = p.op.getLoc();
+  TableOperands ops;
+  ops.arith = &arithmetic;
+  ops.k = p.k;
+  ops.granularity = p.granularity;
+  ops.blockScales = p.blockScales;
+  ops.segment = p.segment;
+  auto weightsType = RankedTensorType::get({p.tiles * (p.k / 16) * kStepBytes},
+                                           rewriter.getI8Type());
+  ops.weights = constantBytes(
+      rewriter, loc, weightsType,
+      ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(p.interleaved.data()),
+                       p.interleaved.size()),
+      "sherry_tables");
+  ops.scales = p.op.getScales();
+  if (p.blockScales) {
+    auto scalesType =
+        RankedTensorType::get({p.m, p.k / 256}, rewriter.getF32Type());
+    ops.scales = arith::ConstantOp::create(
+        rewriter, loc,
+        cast<TypedAttr>(makeFloatElements(scalesType, p.blockScaleValues,
+                                          "sherry_block_scales")));
+  }
+  ops.bias = p.op.getBias();
+  if (arithmetic.complementsNegatives()) {
+    auto countsType = RankedTensorType::get({p.tiles, p.k / p.segment, kRows},
                                             rewriter.getI16Type());
-    SmallVector<int16_t> narrow(counts->begin(), counts->end());
+    SmallVector<int16_t> narrow(p.negatives.begin(), p.negatives.end());
     ops.negatives = arith::ConstantOp::create(
         rewriter, loc,
         DenseElementsAttr::get(countsType, ArrayRef<int16_t>(narrow)));
   }
+  return ops;
+}
 
+/// The int8 activations of `op` (regrouped for stq1_0) and their scales.
+std::pair<Value, Value> quantizeInput(RewriterBase &rewriter, MatmulOp op,
+                                      bool blockScales) {
+  Location loc = op.getLoc();
   Value x = op.getInput();
   auto xType = cast<RankedTensorType>(x.getType());
   auto quant = QuantizeActivationsOp::create(
@@ -593,28 +631,159 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
       RankedTensorType::get({xType.getDimSize(0)}, rewriter.getF32Type()), x,
       0);
   Value q = quant.getValues();
-  if (ops.blockScales)
+  if (blockScales)
     q = regroupStq1_0(rewriter, loc, q, /*toGroupMajor=*/true);
-  ops.xScales = quant.getScales();
+  return {q, quant.getScales()};
+}
+
+/// Activation rows per table build (0: every row at once), from the bytes
+/// options.tableBytes allows.
+int64_t rowBlockOf(const TableArithmetic &arithmetic,
+                   const TableKernelOptions &options, int64_t k, int64_t n) {
+  int64_t rowTableBytes = (k / 16) * arithmetic.tableBytes();
+  int64_t rowBlock =
+      options.tableBytes > 0
+          ? std::max<int64_t>(1, options.tableBytes / rowTableBytes)
+          : 0;
+  if (!ShapedType::isDynamic(n) && n <= rowBlock)
+    rowBlock = 0;
+  return rowBlock;
+}
+
+/// Parts for `work` weights (times the static N) as the options allow.
+int64_t partsFor(const TableKernelOptions &options, int64_t work) {
+  int64_t parts = options.parts;
+  if (parts > 1 && options.partWeights > 0)
+    parts = std::min(parts, work / options.partWeights);
+  return parts;
+}
+
+/// One scf.forall over `parts` parts for sibling matmuls `members` (one
+/// input, all tables at once): their blocks of tiles, in member order, are
+/// cut into contiguous parts as one matmul's would be, so each part builds
+/// the tables once and writes its rows of each member's own result (a
+/// member short of a block counts as one, the tiles past a member's last
+/// block go with it). Returns the members' results.
+SmallVector<Value> emitSiblingPartLoop(OpBuilder &b, Location loc,
+                                       ArrayRef<PreparedMatmul> members,
+                                       ArrayRef<TableOperands> operands,
+                                       Value q, int64_t parts) {
+  SmallVector<int64_t> unitOffsets;
+  int64_t units = 0;
+  for (const PreparedMatmul &p : members) {
+    unitOffsets.push_back(units);
+    units += std::max<int64_t>(1, p.tiles / p.tileBlock);
+  }
+  SmallVector<Value> inits = llvm::map_to_vector(
+      members, [](const PreparedMatmul &p) { return p.op.getInit(); });
+  auto forall = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(parts)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, inits,
+      /*mapping=*/std::nullopt,
+      [&](OpBuilder &fb, Location fl, ValueRange args) {
+        Emitter fe{fb, fl};
+        Value part = args[0];
+        // Units [part * units / parts, (part + 1) * units / parts).
+        auto unitOf = [&](Value p) {
+          return arith::DivUIOp::create(fb, fl, fe.muli(p, units),
+                                        fe.idx(parts))
+              .getResult();
+        };
+        Value lo = unitOf(part), hi = unitOf(fe.addi(part, fe.idx(1)));
+        Value tables = buildTables(fe, *operands[0].arith, q, operands[0].k);
+        Value n = tensor::DimOp::create(fb, fl, q, 0);
+        struct Insert {
+          Value rows, shared;
+          SmallVector<OpFoldResult> offsets, sizes, strides;
+        };
+        SmallVector<Insert> inserts;
+        for (size_t i = 0; i < members.size(); ++i) {
+          const PreparedMatmul &p = members[i];
+          int64_t count = p.tileBlock, blocks = p.tiles / count;
+          int64_t memberUnits = std::max<int64_t>(1, blocks);
+          // This member's units in the part, clamped to [0, memberUnits].
+          auto clamp = [&](Value u) {
+            Value shifted = arith::SubIOp::create(
+                fb, fl,
+                arith::MaxSIOp::create(fb, fl, u, fe.idx(unitOffsets[i])),
+                fe.idx(unitOffsets[i]));
+            return arith::MinSIOp::create(fb, fl, shifted, fe.idx(memberUnits))
+                .getResult();
+          };
+          Value from = clamp(lo), to = clamp(hi);
+          Value first = fe.muli(from, count);
+          Value blocksEnd = fe.muli(to, count);
+          if (blocks == 0)
+            first = blocksEnd = fe.idx(0);
+          // The tiles past the last block go with the part that has it.
+          Value hasLast = arith::AndIOp::create(
+              fb, fl,
+              arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::eq, to,
+                                    fe.idx(memberUnits)),
+              arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::ult, from,
+                                    to));
+          Value last = arith::SelectOp::create(fb, fl, hasLast, fe.idx(p.tiles),
+                                               blocksEnd);
+          Value mValue = fe.idx(p.m);
+          Value col0 =
+              arith::MinUIOp::create(fb, fl, fe.muli(first, kRows), mValue);
+          Value end =
+              arith::MinUIOp::create(fb, fl, fe.muli(last, kRows), mValue);
+          Value shared = args[1 + i];
+          Insert ins;
+          ins.shared = shared;
+          ins.offsets = {fb.getIndexAttr(0), col0};
+          ins.sizes = {n, arith::SubIOp::create(fb, fl, end, col0).getResult()};
+          ins.strides = {fb.getIndexAttr(1), fb.getIndexAttr(1)};
+          Value slice = tensor::ExtractSliceOp::create(
+              fb, fl, shared, ins.offsets, ins.sizes, ins.strides);
+          TableOperands ops = operands[i];
+          ops.tables = tables;
+          ins.rows = emitTilesInOrder(fe, ops, first, blocksEnd, last, p.tiles,
+                                      count, first, mValue, slice);
+          inserts.push_back(std::move(ins));
+        }
+        auto terminator = scf::InParallelOp::create(fb, fl);
+        OpBuilder::InsertionGuard guard(fb);
+        fb.setInsertionPointToStart(terminator.getBody());
+        for (Insert &ins : inserts)
+          tensor::ParallelInsertSliceOp::create(fb, fl, ins.rows, ins.shared,
+                                                ins.offsets, ins.sizes,
+                                                ins.strides);
+      });
+  return SmallVector<Value>(forall.getResults());
+}
+
+} // namespace
+
+LogicalResult
+mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
+                                       const TableArithmetic &arithmetic,
+                                       const TableKernelOptions &options) {
+  FailureOr<PreparedMatmul> prepared =
+      prepareMatmul(op, rewriter, arithmetic, options);
+  if (failed(prepared))
+    return failure();
+  const PreparedMatmul &p = *prepared;
+  Location loc = op.getLoc();
+  Emitter e{rewriter, loc};
+  TableOperands ops = materializeMatmul(p, rewriter, arithmetic);
+  auto [q, xScales] = quantizeInput(rewriter, op, p.blockScales);
+  ops.xScales = xScales;
+  int64_t n = op.getN(), m = p.m, k = p.k, tiles = p.tiles;
+  int64_t tileBlock = p.tileBlock;
   // Rows whose tables fit options.tableBytes; no blocks where every row
   // fits.
-  int64_t n = op.getN();
-  int64_t rowTableBytes = (k / 16) * arithmetic.tableBytes();
-  ops.rowBlock = options.tableBytes > 0
-                     ? std::max<int64_t>(1, options.tableBytes / rowTableBytes)
-                     : 0;
-  if (!ShapedType::isDynamic(n) && n <= ops.rowBlock)
-    ops.rowBlock = 0;
+  ops.rowBlock = rowBlockOf(arithmetic, options, k, n);
   Value mValue = e.idx(m);
   int64_t mainTiles = tiles - tiles % tileBlock;
   Value y = op.getInit();
-  int64_t parts = options.parts;
-  if (parts > 1) {
+  if (options.parts > 1) {
     // Only parts of at least `partWeights` weights (padded rows included),
     // times the activation rows where N is static.
-    int64_t work = tiles * kRows * k * (ShapedType::isDynamic(n) ? 1 : n);
-    if (options.partWeights > 0)
-      parts = std::min(parts, work / options.partWeights);
+    int64_t parts = partsFor(options, tiles * kRows * k *
+                                          (ShapedType::isDynamic(n) ? 1 : n));
     if (parts > 1) {
       rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles,
                                           tileBlock, parts, mValue, y));
@@ -645,6 +814,68 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
                                       be.idx(tiles), 1, mValue, rows);
                 return rows;
               }));
+  return success();
+}
+
+/// Whether `members` would take the sibling loop: the checks of
+/// prepareMatmul that need no format work, tables of every activation row
+/// at once and more than one part for their weights together.
+static bool canLowerAsSiblings(ArrayRef<MatmulOp> members,
+                               const TableArithmetic &arithmetic,
+                               const TableKernelOptions &options) {
+  if (members.size() < 2 || options.parts <= 1)
+    return false;
+  MatmulOp front = members.front();
+  int64_t n = front.getN(), k = front.getK();
+  if (ShapedType::isDynamic(n) || ShapedType::isDynamic(k) ||
+      rowBlockOf(arithmetic, options, k, n) != 0)
+    return false;
+  int64_t work = 0;
+  for (MatmulOp op : members) {
+    if (op.getResult().empty() || op.getMode() != ActivationMode::Int8 ||
+        ShapedType::isDynamic(op.getM()) ||
+        op.getLayout().getScaleRegionLength(k) % arithmetic.stepElements() !=
+            0 ||
+        !matchPattern(op.getWeights(), m_Constant()))
+      return false;
+    work += (op.getM() + kRows - 1) / kRows * kRows * k * n;
+  }
+  return partsFor(options, work) > 1;
+}
+
+LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
+    ArrayRef<MatmulOp> members, RewriterBase &rewriter,
+    const TableArithmetic &arithmetic, const TableKernelOptions &options) {
+  if (!canLowerAsSiblings(members, arithmetic, options))
+    return failure();
+  SmallVector<PreparedMatmul> prepared;
+  int64_t work = 0;
+  for (MatmulOp op : members) {
+    FailureOr<PreparedMatmul> p =
+        prepareMatmul(op, rewriter, arithmetic, options);
+    if (failed(p))
+      return failure();
+    work += p->tiles * kRows * p->k * op.getN();
+    prepared.push_back(std::move(*p));
+  }
+  MatmulOp last = members.back();
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(last);
+  SmallVector<TableOperands> operands;
+  for (const PreparedMatmul &p : prepared)
+    operands.push_back(materializeMatmul(p, rewriter, arithmetic));
+  auto [q, xScales] = quantizeInput(rewriter, last, prepared[0].blockScales);
+  for (TableOperands &ops : operands) {
+    ops.xScales = xScales;
+    ops.rowBlock = 0;
+  }
+  Location loc = FusedLoc::get(
+      rewriter.getContext(),
+      llvm::map_to_vector(members, [](MatmulOp op) { return op.getLoc(); }));
+  SmallVector<Value> results = emitSiblingPartLoop(
+      rewriter, loc, prepared, operands, q, partsFor(options, work));
+  for (auto [op, result] : llvm::zip_equal(members, results))
+    rewriter.replaceOp(op, result);
   return success();
 }
 
@@ -705,8 +936,25 @@ MatmulToTableKernel::matchAndRewrite(MatmulOp op,
     int64_t maxRows = arithmetic->maxRows();
     if (maxRows > 0 && (ShapedType::isDynamic(n) || n > maxRows))
       continue;
-    if (segment % arithmetic->stepElements() == 0)
-      return lowerMatmulToTableKernel(op, rewriter, *arithmetic, options);
+    if (segment % arithmetic->stepElements() != 0)
+      continue;
+    // Siblings (one N, K and layout, so one arithmetic) go as one loop nest
+    // when the last of them is rewritten.
+    if (options.groupSiblings && isSiblingCandidate(op)) {
+      for (SmallVector<MatmulOp> &run :
+           collectSiblingMatmuls(*op->getBlock())) {
+        if (!llvm::is_contained(run, op) ||
+            !canLowerAsSiblings(run, *arithmetic, options))
+          continue;
+        if (op != run.back())
+          return rewriter.notifyMatchFailure(
+              op, "lowered with its siblings, at the last of them");
+        if (succeeded(lowerSiblingMatmulsToTableKernel(run, rewriter,
+                                                       *arithmetic, options)))
+          return success();
+      }
+    }
+    return lowerMatmulToTableKernel(op, rewriter, *arithmetic, options);
   }
   return rewriter.notifyMatchFailure(
       op, "scale segments are no multiple of any lookup's steps");

@@ -174,7 +174,7 @@ struct ConvertSherryToX86Pass
           &getContext(),
           createX86TableArithmetics(isa, tableLookup, tableBuild),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
-                             tablePartWeights, tableBytes});
+                             tablePartWeights, tableBytes, tableSiblings});
     if (strategy != "tables") {
       if (isa == "avx512-vnni")
         populateSherryToX86Patterns(patterns, rows, batch);

@@ -9,9 +9,14 @@ mode any difference at all, in exact mode more than 1e-4 * (1 + |y|) (the
 reference sums in double, the kernel in f32). Row 0 of the activations is
 constant, so every int8 activation of that row is 127: sums far past int16.
 
+With --siblings M1,M2,... (and --const-weights), @mm also computes
+matmuls of M1, M2, ... rows on the same activations, each with its own
+weights, scales, bias and init (siblings: the table kernel lowers them as
+one loop nest), and @main checks each result.
+
 Usage: matmul_case.py OUT.mlir --layout L --mode exact|int8 [--n N]
                       [--m M] [--k K] [--bias] [--x-scale S]
-                      [--const-weights]
+                      [--const-weights] [--siblings M1,M2,...]
 """
 import argparse
 
@@ -32,7 +37,12 @@ p.add_argument("--x-scale", type=float, default=1.0,
                help="multiplies the activations (large floats)")
 p.add_argument("--const-weights", action="store_true",
                help="@mm packs the weights itself: a constant to the kernel")
+p.add_argument("--siblings", default="",
+               help="rows of further matmuls on the same activations")
 a = p.parse_args()
+sibling_ms = [int(v) for v in a.siblings.split(",") if v]
+if sibling_ms and not a.const_weights:
+    p.error("--siblings needs --const-weights")
 
 n, m, k = a.n, a.m, a.k
 stq = "stq1_0" in a.layout
@@ -106,6 +116,66 @@ func.func @main() {{
 }}
 
 """
+blobs = {"weights": w, "acts": x, "bias": bvals, "init": init}
+
+if sibling_ms:
+    # @mm and @main again, with every member: member 0 is the matmul above.
+    members = [(m, "")] + [(mj, str(j + 1)) for j, mj in enumerate(sibling_ms)]
+    args, rets, body, calls, checks, counts = [], [], [], [], [], set()
+    main_consts = []
+    for mj, sfx in members:
+        rbj, sshape, _ = geometry(a.layout, mj, k)
+        Sj = f"tensor<{'x'.join(map(str, sshape))}x{stype}>"
+        Pj, Tj = f"tensor<{mj}x{rbj}xi8>", f"tensor<{mj}x{k}xi8>"
+        Yj, Bj = f"tensor<{n}x{mj}xf32>", f"tensor<{mj}xf32>"
+        Wj = f"tensor<{mj}x{k}xf32>"
+        if sfx:
+            blobs["weights" + sfx] = rng.normal(0, 1, size=(mj, k)).astype(
+                np.float32)
+            blobs["bias" + sfx] = rng.normal(0, 1, size=(mj,)).astype(
+                np.float32)
+            blobs["init" + sfx] = rng.normal(0, 1, size=(n, mj)).astype(
+                np.float32)
+        ms_ = "" if stq else f" scales(%s2{sfx} : {Sj})"
+        ps_ = f" scales(%s2{sfx} : {Sj})" if stq else ""
+        bj = f" bias(%b{sfx} : {Bj})" if a.bias else ""
+        args += [f"%b{sfx}: {Bj}", f"%i{sfx}: {Yj}"]
+        rets.append(Yj)
+        body.append(f"""
+  %w{sfx} = arith.constant dense_resource<weights{sfx}> : {Wj}
+  %t{sfx}, %s2{sfx} = sherry.ternarize %w{sfx} {L} : {Wj} -> {Tj}, {Sj}
+  %p2{sfx} = sherry.pack %t{sfx}{ps_} {L} : {Tj} -> {Pj}
+  %y{sfx} = sherry.matmul ins(%x, %p2{sfx} : {X}, {Pj}){ms_}{bj}
+         outs(%i{sfx} : {Yj}) {L}{mode} -> {Yj}""")
+        main_consts.append(f"""
+  %w{sfx} = arith.constant dense_resource<weights{sfx}> : {Wj}
+  %b{sfx} = arith.constant dense_resource<bias{sfx}> : {Bj}
+  %i{sfx} = arith.constant dense_resource<init{sfx}> : {Yj}
+  %t{sfx}, %s2{sfx} = sherry.ternarize %w{sfx} {L} : {Wj} -> {Tj}, {Sj}
+  %p2{sfx} = sherry.pack %t{sfx}{ps_} {L} : {Tj} -> {Pj}
+  %folded{sfx} = sherry.matmul ins(%x, %p2{sfx} : {X}, {Pj}){ms_}{bj}
+              outs(%i{sfx} : {Yj}) {L}{mode} -> {Yj}""")
+        counts.add((mj, Yj))
+        checks.append(f"""
+  %bad{sfx} = func.call @count_bad_{mj}(%folded{sfx}, %run#{len(checks)}) : ({Yj}, {Yj}) -> i32
+  vector.print str "matmul mismatches: "
+  vector.print %bad{sfx} : i32""")
+    names = ", ".join(f"%y{sfx}" for _, sfx in members)
+    operands = ", ".join(a_.split(":")[0] for a_ in args)
+    types = ", ".join(a_.split(": ")[1] for a_ in args)
+    program = f"""
+func.func @mm(%x: {X}, {", ".join(args)}) -> ({", ".join(rets)}) {{{"".join(body)}
+  return {names} : {", ".join(rets)}
+}}
+""" + "".join(count_fn(f"count_bad_{mj}", Yj, "f32", cmp)
+              for mj, Yj in sorted(counts)) + f"""
+func.func @main() {{
+  %x = arith.constant dense_resource<acts> : {X}{"".join(main_consts)}
+  %run:{len(members)} = func.call @mm(%x, {operands}) : ({X}, {types}) -> ({", ".join(rets)}){"".join(checks)}
+  return
+}}
+
+"""
+
 with open(a.out, "w") as f:
-    f.write(program + resources(
-        {"weights": w, "acts": x, "bias": bvals, "init": init}))
+    f.write(program + resources(blobs))

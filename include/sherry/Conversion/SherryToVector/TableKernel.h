@@ -95,6 +95,11 @@ struct TableKernelOptions {
   /// whose tables fit (in a core's L2), one pass over the tiles per block
   /// (0: every row at once).
   int64_t tableBytes = 524288;
+  /// Sibling matmuls (collectSiblingMatmuls) whose tables are built for
+  /// every activation row at once share one scf.forall over parts, one
+  /// quantization and one build of the tables per part, each part writing
+  /// its rows of every member's own result; otherwise each goes alone.
+  bool groupSiblings = true;
 };
 
 /// Replaces an int8 sherry.matmul on tensors whose weights are a constant by
@@ -106,6 +111,17 @@ struct TableKernelOptions {
 LogicalResult lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
                                        const TableArithmetic &arithmetic,
                                        const TableKernelOptions &options);
+
+/// Replaces the sibling matmuls `members` (a run of collectSiblingMatmuls)
+/// by one table kernel of `arithmetic` at the last of them: their blocks of
+/// tiles, in member order, cut into parts as one matmul's would be, each
+/// part building the tables once and writing its rows of every member's own
+/// result, so no member's operands or results are copied. Fails, changing
+/// nothing, unless the tables of every activation row are built at once
+/// and the members' weights together make more than one part.
+LogicalResult lowerSiblingMatmulsToTableKernel(
+    ArrayRef<MatmulOp> members, RewriterBase &rewriter,
+    const TableArithmetic &arithmetic, const TableKernelOptions &options);
 
 /// Table arithmetics in order of preference.
 using TableArithmetics = std::vector<std::unique_ptr<TableArithmetic>>;

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Dialect/Sherry/Transforms/SiblingMatmuls.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
@@ -34,62 +35,6 @@ std::optional<std::vector<int8_t>> constantWeights(MatmulOp op) {
   if (!constant)
     return std::nullopt;
   return getElementsAsInt8(constant.getValue());
-}
-
-/// Whether `op` can join a group: tensor form, static M and K, constant
-/// weights, scales per row or per group.
-bool isCandidate(MatmulOp op) {
-  if (op.getResult().empty() || ShapedType::isDynamic(op.getM()) ||
-      ShapedType::isDynamic(op.getK()))
-    return false;
-  if (op.getLayout().hasSeparateScales() &&
-      op.getLayout().getGranularity() == ScaleGranularity::Tensor)
-    return false;
-  if (!op.getWeights().getDefiningOp<arith::ConstantOp>())
-    return false;
-  if (op.getScales() && !isa<RankedTensorType>(op.getScales().getType()))
-    return false;
-  return true;
-}
-
-/// What members of one group share.
-struct GroupKey {
-  Value input;
-  Attribute layout, mode;
-  Type weightsElement, initElement, scalesElement;
-  int64_t k;
-  bool bias;
-
-  bool operator==(const GroupKey &o) const {
-    return input == o.input && layout == o.layout && mode == o.mode &&
-           weightsElement == o.weightsElement && initElement == o.initElement &&
-           scalesElement == o.scalesElement && k == o.k && bias == o.bias;
-  }
-};
-
-GroupKey keyOf(MatmulOp op) {
-  auto elementOf = [](Value v) -> Type {
-    return v ? cast<ShapedType>(v.getType()).getElementType() : Type();
-  };
-  return {op.getInput(),
-          op.getLayoutAttr(),
-          op.getModeAttr(),
-          elementOf(op.getWeights()),
-          elementOf(op.getInit()),
-          elementOf(op.getScales()),
-          op.getK(),
-          bool(op.getBias())};
-}
-
-/// Whether a result of `op` is used in `op`'s block before `point`.
-bool usedBefore(MatmulOp op, Operation *point) {
-  Block *block = op->getBlock();
-  for (Operation *user : op->getUsers()) {
-    Operation *at = block->findAncestorOpInBlock(*user);
-    if (!at || !point->isBeforeInBlock(at))
-      return true;
-  }
-  return false;
 }
 
 /// `parts` side by side along `dim` (0 or 1) of a new tensor of `type`, on
@@ -127,42 +72,12 @@ struct SherryFuseSiblingMatmulsPass
           << int64_t(minMembers);
       return signalPassFailure();
     }
-    // Groups per block, members in block order.
     SmallVector<SmallVector<MatmulOp>> groups;
-    getOperation()->walk([&](Block *block) {
-      SmallVector<std::pair<GroupKey, SmallVector<MatmulOp>>> byKey;
-      for (auto op : block->getOps<MatmulOp>()) {
-        if (!isCandidate(op))
-          continue;
-        GroupKey key = keyOf(op);
-        auto it = llvm::find_if(byKey, [&](auto &g) { return g.first == key; });
-        if (it == byKey.end())
-          byKey.push_back({key, {op}});
-        else
-          it->second.push_back(op);
-      }
-      for (auto &[key, members] : byKey)
-        splitIntoRuns(members, groups);
-    });
+    getOperation()->walk(
+        [&](Block *block) { groups.append(collectSiblingMatmuls(*block)); });
     for (auto &members : groups)
       if (int64_t(members.size()) >= minMembers && failed(fuse(members)))
         return signalPassFailure();
-  }
-
-  /// Runs of `members` the fused op can replace from where the run's last
-  /// member stands: no member's result is used before it.
-  static void splitIntoRuns(ArrayRef<MatmulOp> members,
-                            SmallVector<SmallVector<MatmulOp>> &runs) {
-    SmallVector<MatmulOp> run;
-    for (MatmulOp op : members) {
-      if (llvm::any_of(run, [&](MatmulOp m) { return usedBefore(m, op); })) {
-        runs.push_back(run);
-        run.clear();
-      }
-      run.push_back(op);
-    }
-    if (!run.empty())
-      runs.push_back(run);
   }
 
   LogicalResult fuse(ArrayRef<MatmulOp> members) {

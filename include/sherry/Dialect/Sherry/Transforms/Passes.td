@@ -127,6 +127,14 @@ def SherryFuseSiblingMatmuls : Pass<"sherry-fuse-sibling-matmuls"> {
     and biases that are not constants are concatenated at run time. Only ops
     whose results are not used before the last member fuse, so the fused op
     can stand where the last one stood.
+
+    The concatenation costs copies on every call where scales, biases or
+    accumulators are not constants: the accumulators in, the results out.
+    `--sherry-to-llvm` therefore runs this pass after the table kernel,
+    which lowers siblings as one loop nest of its own that reads and writes
+    each member's operands in place (`table-siblings` of
+    `convert-sherry-to-x86` and `convert-sherry-to-neon`); what it fuses
+    then goes to the decode kernels.
   }];
   let options = [
     Option<"minMembers", "min-members", "int64_t", "2",
