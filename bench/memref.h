@@ -53,7 +53,8 @@ struct SherryKernel {
 /// One layer of the whole-model decode step with its 7 weight matrices (q,
 /// k, v, o, gate, up, down) compiled in: the activations of q/k/v, of o, of
 /// gate/up and of down, then the 7 matrices' scales and outputs. The
-/// pipeline fuses q, k and v, and gate and up (sherry-fuse-sibling-matmuls).
+/// pipeline lowers q, k and v, and gate and up, together (fuse-siblings:
+/// the table kernel's sibling loop, or sherry-fuse-sibling-matmuls).
 using LayerFn = void (*)(MemRef<float, 2> *xqkv, MemRef<float, 2> *xo,
                          MemRef<float, 2> *xgu, MemRef<float, 2> *xd,
                          MemRef<float, 1> *, MemRef<float, 1> *,
