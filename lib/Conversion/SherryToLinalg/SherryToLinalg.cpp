@@ -15,9 +15,7 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -270,53 +268,6 @@ Value f32Const(OpBuilder &b, Location loc, float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
-/// The absmax of each row of the N x K `x` (K static) into `zeros` (N
-/// f32), 16 lanes at a time. maximumf is exact, and no |x| is -0, so the
-/// lanes' order does not change the result; a linalg reduction would carry
-/// one scalar maximum from element to element (about 7 cycles each), which
-/// the activations of every decode-step matmul wait for.
-Value rowAbsmax(OpBuilder &b, Location loc, Value x, Value zeros, int64_t k) {
-  constexpr int64_t kLanes = 16;
-  auto lanes = VectorType::get({kLanes}, b.getF32Type());
-  auto xType = cast<RankedTensorType>(x.getType());
-  auto idx = [&](OpBuilder &ib, int64_t v) {
-    return arith::ConstantIndexOp::create(ib, loc, v);
-  };
-  Value n = tensor::DimOp::create(b, loc, x, 0);
-  return scf::ForOp::create(
-             b, loc, idx(b, 0), n, idx(b, 1), ValueRange{zeros},
-             [&](OpBuilder &rb, Location rl, Value row, ValueRange rowIter) {
-               Value zero = arith::ConstantOp::create(
-                   rb, rl, DenseElementsAttr::get(lanes, 0.0f));
-               auto chunks = scf::ForOp::create(
-                   rb, rl, idx(rb, 0), idx(rb, k), idx(rb, kLanes),
-                   ValueRange{zero},
-                   [&](OpBuilder &cb, Location cl, Value j, ValueRange acc) {
-                     // Past K, zeros: they never win a maximum of |x|.
-                     Value pad = arith::ConstantOp::create(
-                         cb, cl, cb.getZeroAttr(xType.getElementType()));
-                     Value v = vector::TransferReadOp::create(
-                         cb, cl, lanes.clone(xType.getElementType()), x,
-                         ValueRange{row, j}, pad,
-                         ArrayRef<bool>{k % kLanes == 0});
-                     if (!xType.getElementType().isF32())
-                       v = arith::ExtFOp::create(cb, cl, lanes, v);
-                     scf::YieldOp::create(
-                         cb, cl,
-                         ValueRange{arith::MaximumFOp::create(
-                             cb, cl, acc[0], math::AbsFOp::create(cb, cl, v))});
-                   });
-               Value max = vector::ReductionOp::create(
-                   rb, rl, vector::CombiningKind::MAXIMUMF,
-                   chunks.getResult(0));
-               scf::YieldOp::create(
-                   rb, rl,
-                   ValueRange{tensor::InsertOp::create(rb, rl, max, rowIter[0],
-                                                       ValueRange{row})});
-             })
-      .getResult(0);
-}
-
 /// Activation quantization: absmax per row or block, scale = absmax / 127,
 /// q = clamp(roundeven(x * (127 / absmax))), 0 where absmax is 0.
 struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
@@ -355,20 +306,16 @@ struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
     SmallVector<bool> absRed = perRow ? SmallVector<bool>{false, true}
                                       : SmallVector<bool>{false, false, true};
     Value absmax =
-        perRow
-            ? rowAbsmax(rewriter, loc, x, zeros, k)
-            : linalg::GenericOp::create(
-                  rewriter, loc, TypeRange{zeros.getType()},
-                  ValueRange{absInput}, ValueRange{zeros}, absMaps,
-                  iterators(absRed),
-                  [&](OpBuilder &b, Location l, ValueRange args) {
-                    Value a = math::AbsFOp::create(b, l, toF32(b, l, args[0]));
-                    linalg::YieldOp::create(
-                        b, l,
-                        ValueRange{
-                            arith::MaximumFOp::create(b, l, args[1], a)});
-                  })
-                  .getResult(0);
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{zeros.getType()}, ValueRange{absInput},
+            ValueRange{zeros}, absMaps, iterators(absRed),
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              Value a = math::AbsFOp::create(b, l, toF32(b, l, args[0]));
+              linalg::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::MaximumFOp::create(b, l, args[1], a)});
+            })
+            .getResult(0);
 
     // scale = absmax / 127, or 0 where 127 / absmax overflows (all zero, or
     // below about 3.7e-37: the block counts as zero).
