@@ -650,6 +650,12 @@ int64_t rowBlockOf(const TableArithmetic &arithmetic,
   return rowBlock;
 }
 
+/// The work partsFor weighs: the weights of `tiles` tiles of K elements
+/// (padded rows included), times N where it is static.
+int64_t partWork(int64_t tiles, int64_t k, int64_t n) {
+  return tiles * kRows * k * (ShapedType::isDynamic(n) ? 1 : n);
+}
+
 /// Parts for `work` weights (times the static N) as the options allow.
 int64_t partsFor(const TableKernelOptions &options, int64_t work) {
   int64_t parts = options.parts;
@@ -782,8 +788,7 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
   if (options.parts > 1) {
     // Only parts of at least `partWeights` weights (padded rows included),
     // times the activation rows where N is static.
-    int64_t parts = partsFor(options, tiles * kRows * k *
-                                          (ShapedType::isDynamic(n) ? 1 : n));
+    int64_t parts = partsFor(options, partWork(tiles, k, n));
     if (parts > 1) {
       rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles,
                                           tileBlock, parts, mValue, y));
@@ -817,19 +822,20 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
   return success();
 }
 
-/// Whether `members` would take the sibling loop: the checks of
-/// prepareMatmul that need no format work, tables of every activation row
-/// at once and more than one part for their weights together.
-static bool canLowerAsSiblings(ArrayRef<MatmulOp> members,
-                               const TableArithmetic &arithmetic,
-                               const TableKernelOptions &options) {
+/// The parts of the sibling loop for `members`, or 0 where they would not
+/// take it: the checks of prepareMatmul that need no format work, tables of
+/// every activation row at once and more than one part for their weights
+/// together.
+static int64_t siblingParts(ArrayRef<MatmulOp> members,
+                            const TableArithmetic &arithmetic,
+                            const TableKernelOptions &options) {
   if (members.size() < 2 || options.parts <= 1)
-    return false;
+    return 0;
   MatmulOp front = members.front();
   int64_t n = front.getN(), k = front.getK();
   if (ShapedType::isDynamic(n) || ShapedType::isDynamic(k) ||
       rowBlockOf(arithmetic, options, k, n) != 0)
-    return false;
+    return 0;
   int64_t work = 0;
   for (MatmulOp op : members) {
     if (op.getResult().empty() || op.getMode() != ActivationMode::Int8 ||
@@ -837,25 +843,25 @@ static bool canLowerAsSiblings(ArrayRef<MatmulOp> members,
         op.getLayout().getScaleRegionLength(k) % arithmetic.stepElements() !=
             0 ||
         !matchPattern(op.getWeights(), m_Constant()))
-      return false;
-    work += (op.getM() + kRows - 1) / kRows * kRows * k * n;
+      return 0;
+    work += partWork((op.getM() + kRows - 1) / kRows, k, n);
   }
-  return partsFor(options, work) > 1;
+  int64_t parts = partsFor(options, work);
+  return parts > 1 ? parts : 0;
 }
 
 LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
     ArrayRef<MatmulOp> members, RewriterBase &rewriter,
     const TableArithmetic &arithmetic, const TableKernelOptions &options) {
-  if (!canLowerAsSiblings(members, arithmetic, options))
+  int64_t parts = siblingParts(members, arithmetic, options);
+  if (parts == 0)
     return failure();
   SmallVector<PreparedMatmul> prepared;
-  int64_t work = 0;
   for (MatmulOp op : members) {
     FailureOr<PreparedMatmul> p =
         prepareMatmul(op, rewriter, arithmetic, options);
     if (failed(p))
       return failure();
-    work += p->tiles * kRows * p->k * op.getN();
     prepared.push_back(std::move(*p));
   }
   MatmulOp last = members.back();
@@ -872,8 +878,8 @@ LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
   Location loc = FusedLoc::get(
       rewriter.getContext(),
       llvm::map_to_vector(members, [](MatmulOp op) { return op.getLoc(); }));
-  SmallVector<Value> results = emitSiblingPartLoop(
-      rewriter, loc, prepared, operands, q, partsFor(options, work));
+  SmallVector<Value> results =
+      emitSiblingPartLoop(rewriter, loc, prepared, operands, q, parts);
   for (auto [op, result] : llvm::zip_equal(members, results))
     rewriter.replaceOp(op, result);
   return success();
@@ -944,7 +950,7 @@ MatmulToTableKernel::matchAndRewrite(MatmulOp op,
       for (SmallVector<MatmulOp> &run :
            collectSiblingMatmuls(*op->getBlock())) {
         if (!llvm::is_contained(run, op) ||
-            !canLowerAsSiblings(run, *arithmetic, options))
+            siblingParts(run, *arithmetic, options) == 0)
           continue;
         if (op != run.back())
           return rewriter.notifyMatchFailure(
