@@ -383,7 +383,8 @@ Value emitTilesInOrder(Emitter &e, const TableOperands &ops, Value from,
 }
 
 /// The columns of `y` that `compute` fills from tables of the int8
-/// activations `q`: built for every activation row at once or, with
+/// activations `q`: built for every activation row at once (unless
+/// `ops.tables` already holds them) or, with
 /// `ops.rowBlock`, for blocks of that many rows in turn (slices of `q`, the
 /// activation scales and `y`), so that the tables a pass over the tiles
 /// reads stay in the cache of the core that built them.
@@ -391,7 +392,8 @@ Value emitRowBlocks(
     Emitter &e, TableOperands ops, Value q, Value y,
     function_ref<Value(Emitter &, const TableOperands &, Value)> compute) {
   if (ops.rowBlock == 0) {
-    ops.tables = buildTables(e, *ops.arith, q, ops.k);
+    if (!ops.tables)
+      ops.tables = buildTables(e, *ops.arith, q, ops.k);
     return compute(e, ops, y);
   }
   Value n = tensor::DimOp::create(e.b, e.loc, q, 0);
@@ -433,63 +435,6 @@ Value emitRowBlocks(
                                         .getResult());
              })
       .getResult(0);
-}
-
-/// An scf.forall over `parts` contiguous parts of the tiles (whole blocks
-/// of `count`; the last part also takes the tiles past the last block).
-/// Each part builds its own tables from the int8 activations `q` (per block
-/// of activation rows) and then computes its blocks in order: with one part per
-/// thread the tables are written and read by the same core, instead of crossing
-/// to the other cores' caches on every call (the forall over blocks of
-/// emitTileLoop).
-Value emitPartLoop(OpBuilder &b, Location loc, TableOperands ops, Value q,
-                   int64_t tiles, int64_t count, int64_t parts, Value m,
-                   Value y) {
-  int64_t blocks = tiles / count;
-  auto forall = scf::ForallOp::create(
-      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(parts)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, ValueRange{y},
-      /*mapping=*/std::nullopt,
-      [&](OpBuilder &fb, Location fl, ValueRange args) {
-        Emitter fe{fb, fl};
-        Value part = args[0], shared = args[1];
-        // Blocks [part * blocks / parts, (part + 1) * blocks / parts).
-        auto blockTile = [&](Value p) {
-          return fe.muli(
-              arith::DivUIOp::create(fb, fl, fe.muli(p, blocks), fe.idx(parts)),
-              count);
-        };
-        Value first = blockTile(part);
-        Value next = fe.addi(part, fe.idx(1));
-        Value blocksEnd = blockTile(next);
-        Value isLast = arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::eq,
-                                             next, fe.idx(parts));
-        Value last =
-            arith::SelectOp::create(fb, fl, isLast, fe.idx(tiles), blocksEnd);
-        Value col0 = fe.muli(first, kRows);
-        Value end = arith::MinUIOp::create(fb, fl, fe.muli(last, kRows), m);
-        Value n = tensor::DimOp::create(fb, fl, shared, 0);
-        SmallVector<OpFoldResult> offsets{fb.getIndexAttr(0), col0};
-        SmallVector<OpFoldResult> sizes{
-            n, arith::SubIOp::create(fb, fl, end, col0).getResult()};
-        SmallVector<OpFoldResult> strides{fb.getIndexAttr(1),
-                                          fb.getIndexAttr(1)};
-        Value slice = tensor::ExtractSliceOp::create(fb, fl, shared, offsets,
-                                                     sizes, strides);
-        slice = emitRowBlocks(
-            fe, ops, q, slice,
-            [&](Emitter &be, const TableOperands &block, Value rows) {
-              return emitTilesInOrder(be, block, first, blocksEnd, last, tiles,
-                                      count, first, m, rows);
-            });
-        auto terminator = scf::InParallelOp::create(fb, fl);
-        OpBuilder::InsertionGuard guard(fb);
-        fb.setInsertionPointToStart(terminator.getBody());
-        tensor::ParallelInsertSliceOp::create(fb, fl, slice, shared, offsets,
-                                              sizes, strides);
-      });
-  return forall.getResult(0);
 }
 
 /// A constant holding `data` in `type`.
@@ -664,24 +609,38 @@ int64_t partsFor(const TableKernelOptions &options, int64_t work) {
   return parts;
 }
 
-/// One scf.forall over `parts` parts for sibling matmuls `members` (one
-/// input, all tables at once): their blocks of tiles, in member order, are
-/// cut into contiguous parts as one matmul's would be, so each part builds
-/// the tables once and writes its rows of each member's own result (a
-/// member short of a block counts as one, the tiles past a member's last
-/// block go with it). Returns the members' results.
-SmallVector<Value> emitSiblingPartLoop(OpBuilder &b, Location loc,
-                                       ArrayRef<PreparedMatmul> members,
-                                       ArrayRef<TableOperands> operands,
-                                       Value q, int64_t parts) {
+/// One matmul of a part loop: its operands (without tables), its tiles in
+/// blocks of `count`, its M and its accumulator.
+struct PartMember {
+  TableOperands ops;
+  int64_t tiles, count, m;
+  Value init;
+};
+
+/// An scf.forall over `parts` contiguous parts of the `members`' blocks of
+/// tiles, in member order, which share the int8 activations `q`: a member
+/// short of a block counts as one block, and the tiles past a member's last
+/// block go with the part that has it. Each part builds its own tables from
+/// `q` (once for all members where every member takes all activation rows
+/// at once, else per block of rows) and writes its rows of each member's
+/// own accumulator: with one part per thread the tables are written and
+/// read by the same core, instead of crossing to the other cores' caches on
+/// every call (the forall over blocks of emitTileLoop). Returns the
+/// members' results.
+SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
+                                ArrayRef<PartMember> members, Value q,
+                                int64_t parts) {
   SmallVector<int64_t> unitOffsets;
   int64_t units = 0;
-  for (const PreparedMatmul &p : members) {
+  for (const PartMember &member : members) {
     unitOffsets.push_back(units);
-    units += std::max<int64_t>(1, p.tiles / p.tileBlock);
+    units += std::max<int64_t>(1, member.tiles / member.count);
   }
   SmallVector<Value> inits = llvm::map_to_vector(
-      members, [](const PreparedMatmul &p) { return p.op.getInit(); });
+      members, [](const PartMember &member) { return member.init; });
+  bool sharedTables = llvm::all_of(members, [](const PartMember &member) {
+    return member.ops.rowBlock == 0;
+  });
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
       ArrayRef<OpFoldResult>{b.getIndexAttr(parts)},
@@ -697,7 +656,9 @@ SmallVector<Value> emitSiblingPartLoop(OpBuilder &b, Location loc,
               .getResult();
         };
         Value lo = unitOf(part), hi = unitOf(fe.addi(part, fe.idx(1)));
-        Value tables = buildTables(fe, *operands[0].arith, q, operands[0].k);
+        Value tables;
+        if (sharedTables)
+          tables = buildTables(fe, *members[0].ops.arith, q, members[0].ops.k);
         Value n = tensor::DimOp::create(fb, fl, q, 0);
         struct Insert {
           Value rows, shared;
@@ -705,8 +666,8 @@ SmallVector<Value> emitSiblingPartLoop(OpBuilder &b, Location loc,
         };
         SmallVector<Insert> inserts;
         for (size_t i = 0; i < members.size(); ++i) {
-          const PreparedMatmul &p = members[i];
-          int64_t count = p.tileBlock, blocks = p.tiles / count;
+          const PartMember &member = members[i];
+          int64_t count = member.count, blocks = member.tiles / count;
           int64_t memberUnits = std::max<int64_t>(1, blocks);
           // This member's units in the part, clamped to [0, memberUnits].
           auto clamp = [&](Value u) {
@@ -729,25 +690,29 @@ SmallVector<Value> emitSiblingPartLoop(OpBuilder &b, Location loc,
                                     fe.idx(memberUnits)),
               arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::ult, from,
                                     to));
-          Value last = arith::SelectOp::create(fb, fl, hasLast, fe.idx(p.tiles),
-                                               blocksEnd);
-          Value mValue = fe.idx(p.m);
+          Value last = arith::SelectOp::create(fb, fl, hasLast,
+                                               fe.idx(member.tiles), blocksEnd);
+          Value mValue = fe.idx(member.m);
           Value col0 =
               arith::MinUIOp::create(fb, fl, fe.muli(first, kRows), mValue);
           Value end =
               arith::MinUIOp::create(fb, fl, fe.muli(last, kRows), mValue);
-          Value shared = args[1 + i];
           Insert ins;
-          ins.shared = shared;
+          ins.shared = args[1 + i];
           ins.offsets = {fb.getIndexAttr(0), col0};
           ins.sizes = {n, arith::SubIOp::create(fb, fl, end, col0).getResult()};
           ins.strides = {fb.getIndexAttr(1), fb.getIndexAttr(1)};
           Value slice = tensor::ExtractSliceOp::create(
-              fb, fl, shared, ins.offsets, ins.sizes, ins.strides);
-          TableOperands ops = operands[i];
+              fb, fl, ins.shared, ins.offsets, ins.sizes, ins.strides);
+          TableOperands ops = member.ops;
           ops.tables = tables;
-          ins.rows = emitTilesInOrder(fe, ops, first, blocksEnd, last, p.tiles,
-                                      count, first, mValue, slice);
+          ins.rows = emitRowBlocks(
+              fe, ops, q, slice,
+              [&](Emitter &be, const TableOperands &block, Value rows) {
+                return emitTilesInOrder(be, block, first, blocksEnd, last,
+                                        member.tiles, count, first, mValue,
+                                        rows);
+              });
           inserts.push_back(std::move(ins));
         }
         auto terminator = scf::InParallelOp::create(fb, fl);
@@ -790,8 +755,8 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
     // times the activation rows where N is static.
     int64_t parts = partsFor(options, partWork(tiles, k, n));
     if (parts > 1) {
-      rewriter.replaceOp(op, emitPartLoop(rewriter, loc, ops, q, tiles,
-                                          tileBlock, parts, mValue, y));
+      PartMember member{ops, tiles, tileBlock, m, y};
+      rewriter.replaceOp(op, emitPartLoop(rewriter, loc, member, q, parts));
       return success();
     }
     // Too small to share: every block in order, on the calling thread.
@@ -867,19 +832,20 @@ LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
   MatmulOp last = members.back();
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(last);
-  SmallVector<TableOperands> operands;
+  SmallVector<PartMember> partMembers;
   for (const PreparedMatmul &p : prepared)
-    operands.push_back(materializeMatmul(p, rewriter, arithmetic));
+    partMembers.push_back({materializeMatmul(p, rewriter, arithmetic), p.tiles,
+                           p.tileBlock, p.m, p.op.getInit()});
   auto [q, xScales] = quantizeInput(rewriter, last, prepared[0].blockScales);
-  for (TableOperands &ops : operands) {
-    ops.xScales = xScales;
-    ops.rowBlock = 0;
+  for (PartMember &member : partMembers) {
+    member.ops.xScales = xScales;
+    member.ops.rowBlock = 0;
   }
   Location loc = FusedLoc::get(
       rewriter.getContext(),
       llvm::map_to_vector(members, [](MatmulOp op) { return op.getLoc(); }));
   SmallVector<Value> results =
-      emitSiblingPartLoop(rewriter, loc, prepared, operands, q, parts);
+      emitPartLoop(rewriter, loc, partMembers, q, parts);
   for (auto [op, result] : llvm::zip_equal(members, results))
     rewriter.replaceOp(op, result);
   return success();
