@@ -17,7 +17,9 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
       each element: its group's slot nibble and sign bit (per the layout),
       the codebook entry of the 5-bit code, its 2-bit lane and, for
       `dequantize`, its scale.
-    - `sherry.quantize_activations`: absmax reduction per row or block, then
+    - `sherry.quantize_activations`: absmax per row (an `scf.for` over 16
+      lanes of the bits of |x|, `arith.maxsi`: vectorized without LLVM's
+      loop vectorizer) or per block (a linalg reduction), then
       `q = clamp(roundeven(x * (127 / absmax)))`.
     - `sherry.matmul` (tensor form): exact mode contracts dequantized f32
       weights; int8 mode sums int8 products per scale segment in i32 and
@@ -42,7 +44,9 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
     "::mlir::cf::ControlFlowDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
-    "::mlir::tensor::TensorDialect"
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -15,7 +15,9 @@
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -268,6 +270,60 @@ Value f32Const(OpBuilder &b, Location loc, float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
+/// The absmax of each row of the N x K `x` (K static) into `zeros` (N
+/// f32), 16 lanes at a time, as integers: with the sign bit cleared, the
+/// order of floats is the order of their bits (NaNs above infinity), so a
+/// maxsi of the bits is maximumf's result, a NaN where it gives one. A
+/// maximumf chain costs several instructions per step on x86 (its NaN and
+/// -0 rules), and a linalg reduction keeps its maximum in memory; the
+/// activations of every decode-step matmul wait for this loop.
+Value rowAbsmax(OpBuilder &b, Location loc, Value x, Value zeros, int64_t k) {
+  constexpr int64_t kLanes = 16;
+  auto f32Lanes = VectorType::get({kLanes}, b.getF32Type());
+  auto i32Lanes = VectorType::get({kLanes}, b.getI32Type());
+  auto xType = cast<RankedTensorType>(x.getType());
+  auto idx = [&](OpBuilder &ib, int64_t v) {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  Value n = tensor::DimOp::create(b, loc, x, 0);
+  return scf::ForOp::create(
+             b, loc, idx(b, 0), n, idx(b, 1), ValueRange{zeros},
+             [&](OpBuilder &rb, Location rl, Value row, ValueRange rowIter) {
+               Value zero = arith::ConstantOp::create(
+                   rb, rl, DenseElementsAttr::get(i32Lanes, int32_t(0)));
+               Value magnitude = arith::ConstantOp::create(
+                   rb, rl, DenseElementsAttr::get(i32Lanes, INT32_MAX));
+               auto chunks = scf::ForOp::create(
+                   rb, rl, idx(rb, 0), idx(rb, k), idx(rb, kLanes),
+                   ValueRange{zero},
+                   [&](OpBuilder &cb, Location cl, Value j, ValueRange acc) {
+                     // Past K, zeros: they never win a maximum of |x|.
+                     Value pad = arith::ConstantOp::create(
+                         cb, cl, cb.getZeroAttr(xType.getElementType()));
+                     Value v = vector::TransferReadOp::create(
+                         cb, cl, f32Lanes.clone(xType.getElementType()), x,
+                         ValueRange{row, j}, pad,
+                         ArrayRef<bool>{k % kLanes == 0});
+                     if (!xType.getElementType().isF32())
+                       v = arith::ExtFOp::create(cb, cl, f32Lanes, v);
+                     Value bits = arith::AndIOp::create(
+                         cb, cl, arith::BitcastOp::create(cb, cl, i32Lanes, v),
+                         magnitude);
+                     scf::YieldOp::create(cb, cl,
+                                          ValueRange{arith::MaxSIOp::create(
+                                              cb, cl, acc[0], bits)});
+                   });
+               Value max = vector::ReductionOp::create(
+                   rb, rl, vector::CombiningKind::MAXSI, chunks.getResult(0));
+               max = arith::BitcastOp::create(rb, rl, rb.getF32Type(), max);
+               scf::YieldOp::create(
+                   rb, rl,
+                   ValueRange{tensor::InsertOp::create(rb, rl, max, rowIter[0],
+                                                       ValueRange{row})});
+             })
+      .getResult(0);
+}
+
 /// Activation quantization: absmax per row or block, scale = absmax / 127,
 /// q = clamp(roundeven(x * (127 / absmax))), 0 where absmax is 0.
 struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
@@ -306,16 +362,20 @@ struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
     SmallVector<bool> absRed = perRow ? SmallVector<bool>{false, true}
                                       : SmallVector<bool>{false, false, true};
     Value absmax =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{zeros.getType()}, ValueRange{absInput},
-            ValueRange{zeros}, absMaps, iterators(absRed),
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value a = math::AbsFOp::create(b, l, toF32(b, l, args[0]));
-              linalg::YieldOp::create(
-                  b, l,
-                  ValueRange{arith::MaximumFOp::create(b, l, args[1], a)});
-            })
-            .getResult(0);
+        perRow
+            ? rowAbsmax(rewriter, loc, x, zeros, k)
+            : linalg::GenericOp::create(
+                  rewriter, loc, TypeRange{zeros.getType()},
+                  ValueRange{absInput}, ValueRange{zeros}, absMaps,
+                  iterators(absRed),
+                  [&](OpBuilder &b, Location l, ValueRange args) {
+                    Value a = math::AbsFOp::create(b, l, toF32(b, l, args[0]));
+                    linalg::YieldOp::create(
+                        b, l,
+                        ValueRange{
+                            arith::MaximumFOp::create(b, l, args[1], a)});
+                  })
+                  .getResult(0);
 
     // scale = absmax / 127, or 0 where 127 / absmax overflows (all zero, or
     // below about 3.7e-37: the block counts as zero).
