@@ -726,6 +726,76 @@ SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
   return SmallVector<Value>(forall.getResults());
 }
 
+/// What a part pays, in weights, for each member it has blocks of, beyond
+/// their weights: the member's own loop nest (about 12 KB of code, cold
+/// in every call since the weights stream through the caches) and its own
+/// weight stream. Measured on the decode step (docs/targets.md): the part
+/// of q's last block, k and v took as long as 3.6 blocks of q, at K = 2048
+/// about half a block of 16 tiles.
+constexpr int64_t kMemberStartWeights = int64_t(1) << 19;
+
+/// The order in which emitPartLoop should lay out the blocks of `members`
+/// (indices into it) so that the costliest of `parts` parts is cheapest: a
+/// part costs its weights plus kMemberStartWeights per member it has blocks
+/// of. Every order is tried for up to 6 members; the given order stays
+/// unless another is strictly cheaper.
+SmallVector<size_t> partBalancedOrder(ArrayRef<PartMember> members,
+                                      int64_t parts) {
+  SmallVector<size_t> order =
+      llvm::to_vector(llvm::seq<size_t>(0, members.size()));
+  if (members.size() > 6)
+    return order;
+  // Each member's units (as emitPartLoop counts them) and their weights.
+  SmallVector<SmallVector<int64_t>> unitWeights;
+  int64_t units = 0;
+  for (const PartMember &member : members) {
+    int64_t blocks = member.tiles / member.count;
+    int64_t rowWeights = kRows * member.ops.k;
+    SmallVector<int64_t> weights;
+    if (blocks == 0) {
+      weights.push_back(member.tiles * rowWeights);
+    } else {
+      weights.assign(blocks, member.count * rowWeights);
+      weights.back() += (member.tiles % member.count) * rowWeights;
+    }
+    units += weights.size();
+    unitWeights.push_back(std::move(weights));
+  }
+  auto cost = [&](ArrayRef<size_t> candidate) {
+    int64_t worst = 0, unit = 0;
+    SmallVector<int64_t> partCost(parts, 0);
+    SmallVector<int64_t> lastMember(parts, -1);
+    for (size_t i : candidate) {
+      for (int64_t weights : unitWeights[i]) {
+        int64_t part = 0;
+        // The part whose [p * units / parts, (p + 1) * units / parts) holds
+        // `unit`.
+        while ((part + 1) * units / parts <= unit)
+          ++part;
+        partCost[part] += weights;
+        if (lastMember[part] != int64_t(i)) {
+          partCost[part] += kMemberStartWeights;
+          lastMember[part] = i;
+        }
+        ++unit;
+      }
+    }
+    for (int64_t c : partCost)
+      worst = std::max(worst, c);
+    return worst;
+  };
+  SmallVector<size_t> candidate = order;
+  int64_t best = cost(order);
+  while (std::next_permutation(candidate.begin(), candidate.end())) {
+    int64_t c = cost(candidate);
+    if (c < best) {
+      best = c;
+      order = candidate;
+    }
+  }
+  return order;
+}
+
 } // namespace
 
 LogicalResult
@@ -844,10 +914,12 @@ LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
   Location loc = FusedLoc::get(
       rewriter.getContext(),
       llvm::map_to_vector(members, [](MatmulOp op) { return op.getLoc(); }));
-  SmallVector<Value> results =
-      emitPartLoop(rewriter, loc, partMembers, q, parts);
-  for (auto [op, result] : llvm::zip_equal(members, results))
-    rewriter.replaceOp(op, result);
+  SmallVector<size_t> order = partBalancedOrder(partMembers, parts);
+  SmallVector<PartMember> ordered =
+      llvm::map_to_vector(order, [&](size_t i) { return partMembers[i]; });
+  SmallVector<Value> results = emitPartLoop(rewriter, loc, ordered, q, parts);
+  for (auto [i, result] : llvm::zip_equal(order, results))
+    rewriter.replaceOp(members[i], result);
   return success();
 }
 

@@ -2,6 +2,7 @@
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2 table-part-weights=0 table-siblings=false" | FileCheck %s --check-prefix=ALONE
 // RUN: sherry-opt %s -convert-sherry-to-neon="strategy=tables table-parts=2 table-part-weights=0" | FileCheck %s
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2" | FileCheck %s --check-prefix=SMALL
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2 table-part-weights=0 tile-block=1" | FileCheck %s --check-prefix=ORDER
 
 // Siblings (the same activations, layout and mode, constant weights) as
 // one table kernel: one quantization, one scf.forall over 2 parts with
@@ -48,4 +49,32 @@ func.func @qkv(%x: tensor<1x256xf32>, %s: tensor<64xf32>,
         scales(%s2 : tensor<40xf32>) outs(%i2 : tensor<1x40xf32>)
         layout<sherry, row> mode<int8> -> tensor<1x40xf32>
   return %y0, %y1, %y2 : tensor<1x64xf32>, tensor<1x32xf32>, tensor<1x40xf32>
+}
+
+// The blocks go to the parts in the order that makes the costliest part
+// cheapest, a member's first block in a part costing extra (its loop nest
+// and weight stream start cold): 4 + 1 + 1 tiles in member order would give
+// one part 3 tiles of one member and the other 3 tiles of three; k's tile
+// first gives each part 3 tiles of two. Each result is still its own.
+// ORDER-LABEL: func @big_first
+// ORDER: %[[R:.*]]:3 = scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %arg3, %{{.*}} = %arg2, %{{.*}} = %arg4) -> (tensor<1x32xf32>, tensor<1x128xf32>, tensor<1x32xf32>)
+// ORDER: return %[[R]]#1, %[[R]]#0, %[[R]]#2
+func.func @big_first(%x: tensor<1x256xf32>, %s: tensor<128xf32>,
+                     %i0: tensor<1x128xf32>, %i1: tensor<1x32xf32>,
+                     %i2: tensor<1x32xf32>)
+    -> (tensor<1x128xf32>, tensor<1x32xf32>, tensor<1x32xf32>) {
+  %w0 = arith.constant dense<1> : tensor<128x40xi8>
+  %w1 = arith.constant dense<2> : tensor<32x40xi8>
+  %w2 = arith.constant dense<3> : tensor<32x40xi8>
+  %s1 = tensor.extract_slice %s[0] [32] [1] : tensor<128xf32> to tensor<32xf32>
+  %y0 = sherry.matmul ins(%x, %w0 : tensor<1x256xf32>, tensor<128x40xi8>)
+        scales(%s : tensor<128xf32>) outs(%i0 : tensor<1x128xf32>)
+        layout<sherry, row> mode<int8> -> tensor<1x128xf32>
+  %y1 = sherry.matmul ins(%x, %w1 : tensor<1x256xf32>, tensor<32x40xi8>)
+        scales(%s1 : tensor<32xf32>) outs(%i1 : tensor<1x32xf32>)
+        layout<sherry, row> mode<int8> -> tensor<1x32xf32>
+  %y2 = sherry.matmul ins(%x, %w2 : tensor<1x256xf32>, tensor<32x40xi8>)
+        scales(%s1 : tensor<32xf32>) outs(%i2 : tensor<1x32xf32>)
+        layout<sherry, row> mode<int8> -> tensor<1x32xf32>
+  return %y0, %y1, %y2 : tensor<1x128xf32>, tensor<1x32xf32>, tensor<1x32xf32>
 }
