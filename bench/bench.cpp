@@ -578,18 +578,23 @@ std::map<std::string, std::vector<LayerStep>> decodeFunctions() {
 }
 
 /// The buffers of one decode step: activations (the same ones for every
-/// layer), every matrix's weights and one output per shape.
+/// layer), every matrix's weights and one output per matrix of a layer (the
+/// same ones for every layer). Siblings run at once on different threads,
+/// so they must not share an output: gate and up writing one buffer made
+/// both threads update the same cache lines, as no model does.
 struct DecodeBuffers {
   const Activations &x2 = acts(1, 2048), &x8 = acts(1, 8192);
-  Buffer<float> y2{2048}, yk{512}, y8{8192};
   MemRef<float, 2> in2 = x2.ref(), in8 = x8.ref();
-  MemRef<float, 2> out2 = viewOf<float, 2>(y2.data(), {1, 2048});
-  MemRef<float, 2> outk = viewOf<float, 2>(yk.data(), {1, 512});
-  MemRef<float, 2> out8 = viewOf<float, 2>(y8.data(), {1, 8192});
+  Buffer<float> ys[7];
+  MemRef<float, 2> outs[7];
   std::vector<MemRef<int8_t, 2>> ps;
   std::vector<MemRef<float, 1>> ss;
 
   DecodeBuffers() {
+    for (int j = 0; j < 7; ++j) {
+      ys[j] = Buffer<float>(size_t(kLayerShapes[j][0]));
+      outs[j] = viewOf<float, 2>(ys[j].data(), {1, kLayerShapes[j][0]});
+    }
     for (auto &w : model().mats) {
       ps.push_back(w->packedRef());
       ss.push_back(w->scalesRef());
@@ -605,11 +610,12 @@ struct DecodeBuffers {
     }
     return o;
   }
-  /// The step's shared outputs, one per shape.
+  /// Layer `l`'s operands writing into the step's outputs.
   LayerOperands layer(int l) {
-    MemRef<float, 2> *outs[7] = {&out2, &outk, &outk, &out2,
-                                 &out8, &out8, &out2};
-    return layer(l, outs);
+    MemRef<float, 2> *refs[7];
+    for (int j = 0; j < 7; ++j)
+      refs[j] = &outs[j];
+    return layer(l, refs);
   }
 };
 
