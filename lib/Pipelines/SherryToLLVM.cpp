@@ -273,6 +273,18 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // On buffers the table kernel's loops of different matmuls can share one
+  // function; before deallocation, whose canonicalizations would fold the
+  // loops' pass-through buffers away.
+  if (tables && options.outlineKernelLoops) {
+    SherryOutlineKernelLoopsOptions outline;
+    outline.key = target;
+    if (std::optional<SherryTargetAttributes> attributes =
+            getSherryTargetAttributes(target))
+      outline.key +=
+          " " + attributes->cpu.str() + " " + attributes->features.str();
+    pm.addPass(createSherryOutlineKernelLoops(outline));
+  }
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());

@@ -32,6 +32,14 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "(table-siblings); other kernels see them concatenated "
                      "into one matmul (sherry-fuse-sibling-matmuls)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> outlineKernelLoops{
+      *this, "outline-kernel-loops",
+      llvm::cl::desc("Outline the table kernel's per-block loop nest into a "
+                     "function that every matmul with the same K, block and "
+                     "arithmetic calls (sherry-outline-kernel-loops, "
+                     "linkonce_odr): one copy of the hot code, warm across "
+                     "matmuls and across objects, instead of one per matmul"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",
       llvm::cl::desc("Tile sherry.matmul over this many output features "

@@ -17,6 +17,7 @@
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
+#include "sherry/Dialect/Sherry/Transforms/Passes.h"
 #include "sherry/Dialect/Sherry/Transforms/SiblingMatmuls.h"
 #include "sherry/Format/Format.h"
 
@@ -302,18 +303,21 @@ ColumnSlice blockColumns(Emitter &e, Value tile0, Value base, int64_t count,
 }
 
 /// The loop over the activation rows of `slice`, each computing the tiles
-/// [tile0, tile0 + count).
+/// [tile0, tile0 + count): the kernel's hot loop nest, marked for
+/// sherry-outline-kernel-loops, so that every matmul with the same K, block
+/// and arithmetic can share one copy of its code.
 Value emitRowLoop(Emitter &e, const TableOperands &ops, Value tile0,
                   int64_t count, Value slice) {
   Value n = tensor::DimOp::create(e.b, e.loc, slice, 0);
-  return scf::ForOp::create(
-             e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{slice},
-             [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
-               Emitter re{rb, rl};
-               scf::YieldOp::create(
-                   rb, rl, emitTiles(re, ops, tile0, count, row, iter[0]));
-             })
-      .getResult(0);
+  auto rows = scf::ForOp::create(
+      e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{slice},
+      [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
+        Emitter re{rb, rl};
+        scf::YieldOp::create(rb, rl,
+                             emitTiles(re, ops, tile0, count, row, iter[0]));
+      });
+  rows->setAttr(kOutlineAttrName, e.b.getUnitAttr());
+  return rows.getResult(0);
 }
 
 /// An scf.forall over tiles [from, to) in blocks of `count`, each block

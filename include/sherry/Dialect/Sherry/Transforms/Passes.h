@@ -7,6 +7,8 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -15,6 +17,10 @@
 namespace mlir::sherry {
 
 class SherryDialect;
+
+/// The unit attribute with which a kernel marks an `scf.for` for
+/// sherry-outline-kernel-loops.
+constexpr StringLiteral kOutlineAttrName = "sherry.outline";
 
 #define GEN_PASS_DECL
 #include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"

@@ -102,6 +102,51 @@ def SherryTile : Pass<"sherry-tile"> {
   ];
 }
 
+def SherryOutlineKernelLoops : Pass<"sherry-outline-kernel-loops",
+                                    "ModuleOp"> {
+  let summary = "Outline the kernel loops marked `sherry.outline` into "
+                "functions that every matmul with the same loop shares";
+  let description = [{
+    The table kernel marks the loop that computes one block of tiles for
+    every activation row (`scf.for` with the unit attribute
+    `sherry.outline`): the hot loop nest, about 12 KB of machine code per
+    matmul at K = 2048. Inlined, every matmul of a model has its own copy,
+    and a decode step that streams its weights from DRAM evicts that code
+    between calls, so each matmul starts with its loop nest cold. This pass
+    runs on buffers (after one-shot bufferization): each marked loop whose
+    memref iter_args are only passed through becomes a call of a private
+    function whose memref arguments have dynamic sizes, strides and offset
+    (a unit innermost stride stays static, so vector loads stay plain), with
+    the loop's constants cloned in. Loops that differ only in their
+    shapes, weights, scales or outputs then have equal bodies.
+
+    A function is named from a hash of its body, its type and `key`
+    (`__sherry_kernel_loop_<16 hex digits>`), and equal loops call one
+    function. With `link-once` (the default) it has `linkonce_odr` linkage,
+    so that objects compiled apart (one per layer, say) share one copy when
+    linked, as C++ inline functions do; otherwise `internal`. `key` should
+    name what the body does not show but its machine code depends on, such
+    as the target: `--sherry-to-llvm` passes its target and the CPU and
+    features it pins.
+
+    Loops that cannot be outlined (tensor operands, iter_args that are not
+    passed through unchanged, a body that does not verify on the generalized
+    types) stay inline; the marker is removed from every loop.
+  }];
+  let options = [
+    Option<"key", "key", "std::string", "\"\"",
+           "Text folded into each function name's hash (the target)">,
+    Option<"linkOnce", "link-once", "bool", "true",
+           "linkonce_odr linkage, one copy across linked objects; false: "
+           "internal">
+  ];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect"
+  ];
+}
+
 def SherryFuseSiblingMatmuls : Pass<"sherry-fuse-sibling-matmuls"> {
   let summary = "Merge sherry.matmul ops that share their activations into "
                 "one on concatenated constant weights";
