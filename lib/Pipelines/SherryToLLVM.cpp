@@ -295,6 +295,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     ConvertSCFToOpenMPPassOptions omp;
     omp.numThreads = options.threads;
     pm.addPass(createConvertSCFToOpenMPPass(omp));
+    // The region's join is the loop's barrier.
+    pm.addPass(createSherryOpenMPNowait());
   } else {
     pm.addPass(createForallToForLoopPass());
   }

@@ -15,9 +15,11 @@
 // Threads: the scf.forall over row tiles becomes an OpenMP worksharing loop
 // on two threads, calling libomp.
 // OMP: omp.parallel num_threads
-// OMP: omp.wsloop
+// OMP: omp.wsloop nowait
 // KMPC: call void @__kmpc_push_num_threads(ptr @{{.*}}, i32 %{{.*}}, i32 2)
 // KMPC: call void {{.*}} @__kmpc_fork_call
+// The loop ends its region: the join is its only barrier.
+// KMPC-NOT: call void @__kmpc_barrier
 func.func @linear(%x: tensor<3x64xf32>, %w: tensor<16x10xi8> {sherry.packed = #sherry.layout<sherry, row>},
                   %s: tensor<16xf32>, %acc: tensor<3x16xf32>) -> tensor<3x16xf32> {
   %y = sherry.matmul ins(%x, %w : tensor<3x64xf32>, tensor<16x10xi8>)
