@@ -731,11 +731,12 @@ SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
 }
 
 /// What a part pays, in weights, for each member it has blocks of, beyond
-/// their weights: the member's own loop nest (about 12 KB of code, cold
-/// in every call since the weights stream through the caches) and its own
-/// weight stream. Measured on the decode step (docs/targets.md): the part
-/// of q's last block, k and v took as long as 3.6 blocks of q, at K = 2048
-/// about half a block of 16 tiles.
+/// their weights: the member's own weight stream and, where kernel loops
+/// are not outlined (sherry-outline-kernel-loops), its own loop nest (about
+/// 12 KB of code, cold in every call since the weights stream through the
+/// caches). Measured on the decode step before outlining (docs/targets.md):
+/// the part of q's last block, k and v took as long as 3.6 blocks of q, at
+/// K = 2048 about half a block of 16 tiles.
 constexpr int64_t kMemberStartWeights = int64_t(1) << 19;
 
 /// The order in which emitPartLoop should lay out the blocks of `members`
