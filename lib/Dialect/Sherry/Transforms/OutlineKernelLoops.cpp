@@ -36,15 +36,17 @@ using namespace mlir::sherry;
 
 namespace {
 
-/// `type` with dynamic sizes, strides and offset, except a unit innermost
-/// stride, which stays static so that vector accesses stay plain loads.
+/// `type` with dynamic sizes and offset, and a dynamic outermost stride
+/// where there are inner ones, which stay as they are: loops that differ in
+/// their shapes (M, N) take the same type, while address arithmetic along
+/// the inner dimensions, which only K decides, stays static, and a unit
+/// innermost stride keeps vector accesses plain loads.
 MemRefType generalize(MemRefType type) {
   int64_t rank = type.getRank();
   SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
-  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
-  auto [oldStrides, offset] = type.getStridesAndOffset();
-  if (rank > 0 && oldStrides.back() == 1)
-    strides.back() = 1;
+  auto [strides, offset] = type.getStridesAndOffset();
+  if (rank > 1)
+    strides.front() = ShapedType::kDynamic;
   auto layout =
       StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic, strides);
   return MemRefType::get(shape, type.getElementType(), layout,
