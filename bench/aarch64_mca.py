@@ -6,8 +6,11 @@ sherry kernel (a portable one, the same IR the x86 figures run, or one
 lowered for target=neon-dotprod or neon, whose functions pin their own
 features) with `llc -mtriple=aarch64-linux-gnu -mattr=+neon,+dotprod`,
 takes its hot loop
-(the innermost loop with the most instructions) and asks llvm-mca for its
-throughput on Neoverse N1 and Cortex-A76.
+(the innermost loop with the most instructions; where the kernel's loop nest
+is outlined, `sherry-outline-kernel-loops`, the one in an outlined
+`__sherry_kernel_loop_*` function, since the loop around its call holds only
+per-block set-up) and asks llvm-mca for its throughput on Neoverse N1 and
+Cortex-A76.
 
 Weights per iteration come from the loop's own loads of packed weights: the
 loads narrower than 16 bytes that are neither stack spills nor constant-pool
@@ -35,10 +38,15 @@ LOAD_BYTES = {"b": 1, "h": 2, "s": 4, "d": 8, "q": 16}
 
 
 def innermost_loops(asm):
-    """(label, [instruction lines]) of every innermost loop of the asm."""
+    """(function, label, [instruction lines]) of every innermost loop of the
+    asm."""
     lines = asm.splitlines()
     loops = []
+    function = ""
     for i, line in enumerate(lines):
+        m = re.match(r"^([A-Za-z_]\w*):", line)
+        if m:
+            function = m.group(1)
         if "Inner Loop Header" not in line:
             continue
         # The header label is on this line or the closest one above.
@@ -54,7 +62,7 @@ def innermost_loops(asm):
             body.append(text)
             if re.search(r"(?<![\w.])" + re.escape(label) + r"(?!\w)", text):
                 break
-        loops.append((label, body))
+        loops.append((function, label, body))
     return loops
 
 
@@ -111,7 +119,9 @@ def main():
         loops = innermost_loops(asm)
         if not loops:
             continue
-        label, body = max(loops, key=lambda lb: len(lb[1]))
+        outlined = [lp for lp in loops
+                    if lp[0].startswith("__sherry_kernel_loop_")]
+        _, label, body = max(outlined or loops, key=lambda lp: len(lp[2]))
         narrow, wide = packed_bytes(body)
         weights = float(given) if given else sum(narrow) * 8 / 1.25
         spills = sum(1 for ins in body if "[sp" in ins)
