@@ -140,15 +140,18 @@ struct TableOperands {
   int64_t rowBlock; ///< activation rows per table build (0: all at once)
   ScaleGranularity granularity;
   bool blockScales; ///< scales are per 256-block (stq1_0, converted)
+  /// M is a multiple of 32: every row of every tile exists, so the reads
+  /// and writes of a tile's 32 rows need no mask (which AArch64 scalarizes).
+  bool wholeTiles = false;
 };
 
 /// The weight scales of the 32 rows from m0 in segment `s`, as f32.
 Value rowScales(Emitter &e, const TableOperands &ops, Value m0, Value s) {
   auto f32x32 = VectorType::get({kRows}, e.b.getF32Type());
   if (ops.blockScales || ops.granularity == ScaleGranularity::Group)
-    return e.toF32(e.read(ops.scales, {m0, s}, kRows, false, 0u));
+    return e.toF32(e.read(ops.scales, {m0, s}, kRows, ops.wholeTiles, 0u));
   if (ops.granularity == ScaleGranularity::Row)
-    return e.toF32(e.read(ops.scales, {m0}, kRows, false));
+    return e.toF32(e.read(ops.scales, {m0}, kRows, ops.wholeTiles));
   Value one =
       tensor::ExtractOp::create(e.b, e.loc, ops.scales, ValueRange{e.idx(0)});
   return vector::BroadcastOp::create(e.b, e.loc, f32x32, e.toF32(one));
@@ -261,22 +264,24 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
         scf::YieldOp::create(sb, sl, next);
       });
 
-  // (init + y) + bias in f32, rounded once; rows past M are masked off.
+  // (init + y) + bias in f32, rounded once; rows past M are masked off
+  // (where there are any: !ops.wholeTiles).
   auto yType = cast<RankedTensorType>(y.getType());
   for (int64_t j = 0; j < count; ++j) {
     Value col = e.idx(kRows * j);
-    Value init = e.read(y, {n, col}, kRows, false);
+    Value init = e.read(y, {n, col}, kRows, ops.wholeTiles);
     Value v =
         arith::AddFOp::create(b, loc, e.toF32(init), segments.getResult(j));
     if (ops.bias)
       v = arith::AddFOp::create(
           b, loc, v,
-          e.toF32(e.read(ops.bias, {e.muli(tiles[j], kRows)}, kRows, false)));
+          e.toF32(e.read(ops.bias, {e.muli(tiles[j], kRows)}, kRows,
+                         ops.wholeTiles)));
     if (yType.getElementType() != b.getF32Type())
       v = arith::TruncFOp::create(
           b, loc, VectorType::get({kRows}, yType.getElementType()), v);
     y = vector::TransferWriteOp::create(b, loc, v, y, ValueRange{n, col},
-                                        ArrayRef<bool>{false})
+                                        ArrayRef<bool>{ops.wholeTiles})
             .getResult();
   }
   return y;
@@ -539,6 +544,7 @@ TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
   ops.k = p.k;
   ops.granularity = p.granularity;
   ops.blockScales = p.blockScales;
+  ops.wholeTiles = p.m % kRows == 0;
   ops.segment = p.segment;
   auto weightsType = RankedTensorType::get({p.tiles * (p.k / 16) * kStepBytes},
                                            rewriter.getI8Type());
