@@ -2,10 +2,10 @@
 //
 // A kernel's hot loop nest, inlined into every matmul, is a copy of the same
 // machine code per matmul; when the weights stream through the caches, each
-// copy is evicted before its next call. Outlined with every shape made
-// dynamic, the loops of matmuls that differ only in their operands have
-// equal bodies, which duplicate-function-elimination then merges: one copy
-// that the calls keep warm.
+// copy is evicted before its next call. Outlined with the shapes that M and
+// N decide made dynamic, the loops of matmuls that differ only in their
+// operands have equal bodies, and a name hashed from the body gives them
+// one function: one copy that the calls keep warm.
 //
 //===----------------------------------------------------------------------===//
 

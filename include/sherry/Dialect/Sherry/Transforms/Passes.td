@@ -115,9 +115,10 @@ def SherryOutlineKernelLoops : Pass<"sherry-outline-kernel-loops",
     between calls, so each matmul starts with its loop nest cold. This pass
     runs on buffers (after one-shot bufferization): each marked loop whose
     memref iter_args are only passed through becomes a call of a private
-    function whose memref arguments have dynamic sizes, strides and offset
-    (a unit innermost stride stays static, so vector loads stay plain), with
-    the loop's constants cloned in. Loops that differ only in their
+    function whose memref arguments have dynamic sizes and offset and, where
+    there are inner ones, a dynamic outermost stride (the inner strides,
+    which K decides, stay as they are, so a unit innermost stride keeps
+    vector loads plain), with the loop's constants cloned in. Loops that differ only in their
     shapes, weights, scales or outputs then have equal bodies.
 
     A function is named from a hash of its body, its type and `key`
