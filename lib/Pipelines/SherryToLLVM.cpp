@@ -212,6 +212,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     kernel.tablePartWeights = options.tablePartWeights;
     kernel.tableBytes = options.tableBytes;
     kernel.tableSiblings = options.fuseSiblings;
+    kernel.tableWorkStealing = options.threads > 1 && options.workStealing;
     // auto: the table kernel is faster at every N measured or modelled, up
     // to 128, on every target (docs/targets.md): no batch limit.
     if (options.rowBlock > 0)
@@ -285,6 +286,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
           " " + attributes->cpu.str() + " " + attributes->features.str();
     pm.addPass(createSherryOutlineKernelLoops(outline));
   }
+  // Before deallocation, which frees each part's tables after its loop.
+  if (tables && options.threads > 1 && options.workStealing)
+    pm.addPass(createSherryForallWorkStealing());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createConvertBufferizationToMemRefPass());

@@ -203,6 +203,11 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "quantization and one table build per part, each writing its own "
            "result, where their tables are built for every activation row "
            "at once and their weights make more than one part">,
+    Option<"tableWorkStealing", "table-work-stealing", "bool", "false",
+           "tables: where the tables are built for every activation row at "
+           "once, parts as one scf.forall iteration per block, marked for "
+           "sherry-forall-work-stealing (which must run after one-shot "
+           "bufferization: without it every block builds its own tables)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
@@ -308,6 +313,11 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "quantization and one table build per part, each writing its own "
            "result, where their tables are built for every activation row "
            "at once and their weights make more than one part">,
+    Option<"tableWorkStealing", "table-work-stealing", "bool", "false",
+           "tables: where the tables are built for every activation row at "
+           "once, parts as one scf.forall iteration per block, marked for "
+           "sherry-forall-work-stealing (which must run after one-shot "
+           "bufferization: without it every block builds its own tables)">,
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,

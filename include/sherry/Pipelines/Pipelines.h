@@ -40,6 +40,14 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "linkonce_odr): one copy of the hot code, warm across "
                      "matmuls and across objects, instead of one per matmul"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> workStealing{
+      *this, "work-stealing",
+      llvm::cl::desc("With threads, the table kernel's parts take blocks "
+                     "from the end of slower parts' shares once their own "
+                     "are done (table-work-stealing, "
+                     "sherry-forall-work-stealing); otherwise each thread "
+                     "computes a fixed share"),
+      llvm::cl::init(true)};
   PassOptions::Option<int64_t> rowTile{
       *this, "row-tile",
       llvm::cl::desc("Tile sherry.matmul over this many output features "

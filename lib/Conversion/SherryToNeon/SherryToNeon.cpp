@@ -160,7 +160,8 @@ struct ConvertSherryToNeonPass
       patterns.add<MatmulToTableKernel>(
           &getContext(), std::move(tbl),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
-                             tablePartWeights, tableBytes, tableSiblings});
+                             tablePartWeights, tableBytes, tableSiblings,
+                             tableWorkStealing});
     }
     if (strategy != "tables")
       populateSherryToNeonPatterns(patterns, dotprod, rows, batch);

@@ -637,9 +637,19 @@ struct PartMember {
 /// read by the same core, instead of crossing to the other cores' caches on
 /// every call (the forall over blocks of emitTileLoop). Returns the
 /// members' results.
+///
+/// With `workStealing` and tables built for every activation row at once,
+/// the forall has one iteration per block (unit) instead, marked
+/// kWorkStealingAttrName = `parts`, and its table build kPerPartAttrName:
+/// sherry-forall-work-stealing makes it `parts` parts again, each building
+/// its tables once and taking its share of the blocks in order, then
+/// blocks from the end of the other parts' shares. A thread slowed down (by
+/// another tenant of its core, by its memory path) no longer holds up the
+/// join with the whole of its static share; without that pass the loop is
+/// still right, with tables per block.
 SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
                                 ArrayRef<PartMember> members, Value q,
-                                int64_t parts) {
+                                int64_t parts, bool workStealing) {
   SmallVector<int64_t> unitOffsets;
   int64_t units = 0;
   for (const PartMember &member : members) {
@@ -651,24 +661,33 @@ SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
   bool sharedTables = llvm::all_of(members, [](const PartMember &member) {
     return member.ops.rowBlock == 0;
   });
+  // One iteration per unit, or per part.
+  bool perUnit = workStealing && sharedTables && units > parts;
+  int64_t iterations = perUnit ? units : parts;
   auto forall = scf::ForallOp::create(
       b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(parts)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(iterations)},
       ArrayRef<OpFoldResult>{b.getIndexAttr(1)}, inits,
       /*mapping=*/std::nullopt,
       [&](OpBuilder &fb, Location fl, ValueRange args) {
         Emitter fe{fb, fl};
         Value part = args[0];
-        // Units [part * units / parts, (part + 1) * units / parts).
-        auto unitOf = [&](Value p) {
+        // Units [part * units / parts, (part + 1) * units / parts), or unit
+        // `part` alone.
+        auto unitOf = [&](Value p) -> Value {
+          if (perUnit)
+            return p;
           return arith::DivUIOp::create(fb, fl, fe.muli(p, units),
                                         fe.idx(parts))
               .getResult();
         };
         Value lo = unitOf(part), hi = unitOf(fe.addi(part, fe.idx(1)));
         Value tables;
-        if (sharedTables)
+        if (sharedTables) {
           tables = buildTables(fe, *members[0].ops.arith, q, members[0].ops.k);
+          if (perUnit)
+            tables.getDefiningOp()->setAttr(kPerPartAttrName, fb.getUnitAttr());
+        }
         Value n = tensor::DimOp::create(fb, fl, q, 0);
         struct Insert {
           Value rows, shared;
@@ -733,6 +752,8 @@ SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
                                                 ins.offsets, ins.sizes,
                                                 ins.strides);
       });
+  if (perUnit)
+    forall->setAttr(kWorkStealingAttrName, b.getI64IntegerAttr(parts));
   return SmallVector<Value>(forall.getResults());
 }
 
@@ -837,7 +858,8 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
     int64_t parts = partsFor(options, partWork(tiles, k, n));
     if (parts > 1) {
       PartMember member{ops, tiles, tileBlock, m, y};
-      rewriter.replaceOp(op, emitPartLoop(rewriter, loc, member, q, parts));
+      rewriter.replaceOp(op, emitPartLoop(rewriter, loc, member, q, parts,
+                                          options.workStealing));
       return success();
     }
     // Too small to share: every block in order, on the calling thread.
@@ -928,7 +950,8 @@ LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
   SmallVector<size_t> order = partBalancedOrder(partMembers, parts);
   SmallVector<PartMember> ordered =
       llvm::map_to_vector(order, [&](size_t i) { return partMembers[i]; });
-  SmallVector<Value> results = emitPartLoop(rewriter, loc, ordered, q, parts);
+  SmallVector<Value> results =
+      emitPartLoop(rewriter, loc, ordered, q, parts, options.workStealing);
   for (auto [i, result] : llvm::zip_equal(order, results))
     rewriter.replaceOp(members[i], result);
   return success();

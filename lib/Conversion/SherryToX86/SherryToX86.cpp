@@ -174,7 +174,8 @@ struct ConvertSherryToX86Pass
           &getContext(),
           createX86TableArithmetics(isa, tableLookup, tableBuild),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
-                             tablePartWeights, tableBytes, tableSiblings});
+                             tablePartWeights, tableBytes, tableSiblings,
+                             tableWorkStealing});
     if (strategy != "tables") {
       if (isa == "avx512-vnni")
         populateSherryToX86Patterns(patterns, rows, batch);

@@ -3,6 +3,7 @@
 // RUN: sherry-opt %s -convert-sherry-to-neon="strategy=tables table-parts=2 table-part-weights=0" | FileCheck %s
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2" | FileCheck %s --check-prefix=SMALL
 // RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2 table-part-weights=0 tile-block=1" | FileCheck %s --check-prefix=ORDER
+// RUN: sherry-opt %s -convert-sherry-to-x86="strategy=tables table-parts=2 table-part-weights=0 table-work-stealing=true" | FileCheck %s --check-prefix=STEAL
 
 // Siblings (the same activations, layout and mode, constant weights) as
 // one table kernel: one quantization, one scf.forall over 2 parts with
@@ -19,6 +20,17 @@
 // CHECK-COUNT-3: tensor.parallel_insert_slice
 // CHECK-NOT: tensor.concat
 // CHECK: return %[[R]]#0, %[[R]]#1, %[[R]]#2
+
+// With work stealing: one iteration per unit (each member is short of a
+// block, so one unit each), the table build marked to run once per part
+// and the forall marked with the 2 parts for sherry-forall-work-stealing.
+// STEAL-LABEL: func @qkv
+// STEAL: scf.forall (%{{.*}}) in (3) shared_outs(%{{.*}} = %arg2, %{{.*}} = %arg3, %{{.*}} = %arg4)
+// STEAL-NEXT: arith.addi
+// STEAL-NEXT: bufferization.alloc_tensor
+// STEAL: } {sherry.per_part}
+// STEAL-COUNT-3: tensor.parallel_insert_slice
+// STEAL: } {sherry.work_stealing = 2 : i64}
 
 // Each alone: a forall (or the calling thread) per matmul.
 // ALONE-LABEL: func @qkv

@@ -100,6 +100,12 @@ struct TableKernelOptions {
   /// quantization and one build of the tables per part, each part writing
   /// its rows of every member's own result; otherwise each goes alone.
   bool groupSiblings = true;
+  /// With parts whose tables are built for every activation row at once:
+  /// an scf.forall over the blocks instead, marked for
+  /// sherry-forall-work-stealing with the number of parts and with the
+  /// table build marked to run once per part, so that a part that is done
+  /// takes blocks from the end of a slower part's share.
+  bool workStealing = false;
 };
 
 /// Replaces an int8 sherry.matmul on tensors whose weights are a constant by

@@ -22,6 +22,16 @@ class SherryDialect;
 /// sherry-outline-kernel-loops.
 constexpr StringLiteral kOutlineAttrName = "sherry.outline";
 
+/// The integer attribute (the number of parts) with which a kernel marks an
+/// `scf.forall` for sherry-forall-work-stealing.
+constexpr StringLiteral kWorkStealingAttrName = "sherry.work_stealing";
+
+/// The unit attribute with which a kernel marks the operation in the body
+/// of an `scf.forall` for sherry-forall-work-stealing that runs once per
+/// part instead of once per iteration: it and what it uses from the body do
+/// not depend on the iteration, and it writes only memory it allocates.
+constexpr StringLiteral kPerPartAttrName = "sherry.per_part";
+
 #define GEN_PASS_DECL
 #include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
 

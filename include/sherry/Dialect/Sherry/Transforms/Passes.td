@@ -148,6 +148,43 @@ def SherryOutlineKernelLoops : Pass<"sherry-outline-kernel-loops",
   ];
 }
 
+def SherryForallWorkStealing : Pass<"sherry-forall-work-stealing"> {
+  let summary = "Split the iterations of marked scf.forall loops into parts "
+                "that take each other's iterations when done";
+  let description = [{
+    A static split of a parallel loop waits at its end for the slowest
+    thread, and on a shared machine threads rarely run at the same speed:
+    another tenant on a core or a longer memory path slows one of them down.
+    This pass rewrites each `scf.forall` on buffers (no shared outputs; run
+    it after one-shot bufferization) marked with the integer attribute
+    `sherry.work_stealing = P`, one-dimensional from 0 in steps of 1 to a
+    static bound U, into an `scf.forall` over P parts. Part p owns the
+    iterations [p * U / P, (p + 1) * U / P) and runs them in order; once its
+    range is empty it takes iterations from the end of the next part's
+    range, and so on around, until every range is empty. A range is one
+    i64 (front and back, 32 bits each) in a 64-byte line of its own in a
+    stack buffer of the enclosing allocation scope: the owner takes with an
+    atomic add that stays in its cache, a thief with a compare-and-swap
+    loop (`memref.generic_atomic_rmw`) on the back.
+
+    Operations of the body marked with the unit attribute `sherry.per_part`
+    run once per part, before its iterations, together with whatever of the
+    body they use: the table kernel marks its table build, which does not
+    depend on the iteration and writes only the buffer it allocates. A
+    marked operation that depends on the iteration stays in the iterations,
+    with a warning.
+
+    The table kernel marks its loop over blocks with the number of threads
+    (`convert-sherry-to-x86` / `convert-sherry-to-neon` option
+    `table-work-stealing`, `--sherry-to-llvm` option `work-stealing`).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 def SherryOpenMPNowait : Pass<"sherry-openmp-nowait"> {
   let summary = "Drop the barrier of an omp.wsloop that ends its parallel "
                 "region";
