@@ -17,6 +17,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include "llvm/ADT/SetVector.h"
 
@@ -62,30 +64,122 @@ std::string unsupportedReason(scf::ForallOp forall, int64_t parts) {
   return "";
 }
 
+/// The buffer `value` is a view of: through view-like ops and the iter_args
+/// of scf.for loops, to an allocation or a value from elsewhere.
+Value baseBuffer(Value value) {
+  while (true) {
+    if (auto view = value.getDefiningOp<ViewLikeOpInterface>()) {
+      value = view.getViewSource();
+      continue;
+    }
+    auto arg = dyn_cast<BlockArgument>(value);
+    auto loop = arg ? dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp())
+                    : scf::ForOp();
+    if (!loop || arg.getArgNumber() == 0)
+      return value;
+    value = loop.getInitArgs()[arg.getArgNumber() - 1];
+  }
+}
+
+/// The buffers `op` and the operations in it read and write, and those it
+/// allocates. An operation that does not say what it touches (a call) may
+/// read and write every memref it takes.
+struct BufferEffects {
+  llvm::SmallDenseSet<Value> reads, writes, allocations;
+};
+BufferEffects bufferEffects(Operation *op) {
+  BufferEffects effects;
+  op->walk([&](Operation *nested) {
+    auto iface = dyn_cast<MemoryEffectOpInterface>(nested);
+    if (!iface) {
+      if (nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        return;
+      for (Value operand : nested->getOperands())
+        if (isa<BaseMemRefType>(operand.getType())) {
+          effects.reads.insert(baseBuffer(operand));
+          effects.writes.insert(baseBuffer(operand));
+        }
+      return;
+    }
+    SmallVector<MemoryEffects::EffectInstance> instances;
+    iface.getEffects(instances);
+    for (const MemoryEffects::EffectInstance &effect : instances) {
+      Value value = effect.getValue();
+      if (!value || !isa<BaseMemRefType>(value.getType()))
+        continue;
+      if (isa<MemoryEffects::Allocate>(effect.getEffect()))
+        effects.allocations.insert(value);
+      else if (isa<MemoryEffects::Read>(effect.getEffect()))
+        effects.reads.insert(baseBuffer(value));
+      else if (isa<MemoryEffects::Write>(effect.getEffect()))
+        effects.writes.insert(baseBuffer(value));
+    }
+  });
+  return effects;
+}
+
 /// The operations of `body` that must move with the per-part operation
-/// `root`: those in `body` whose results it uses, directly, in its regions
-/// or transitively. Fails where one of them depends on `iv`.
+/// `root`, in a set closed under what they use: the operations of `body`
+/// whose results they use (directly or in their regions) and those that
+/// write buffers they allocate. Fails, saying why, where one of them uses
+/// `iv`, writes a buffer it does not allocate, or reads one that the rest
+/// of the body writes: running once per part would then change the result.
 FailureOr<SetVector<Operation *>> perPartSlice(Operation *root, Block *body,
-                                               Value iv) {
+                                               Value iv, std::string &why) {
   SetVector<Operation *> slice;
+  llvm::SmallDenseSet<Value> allocated;
   SmallVector<Operation *> worklist{root};
   while (!worklist.empty()) {
-    Operation *op = worklist.pop_back_val();
-    if (!slice.insert(op))
-      continue;
-    WalkResult result = op->walk([&](Operation *nested) {
-      for (Value operand : nested->getOperands()) {
-        if (operand == iv)
-          return WalkResult::interrupt();
-        Operation *def = operand.getDefiningOp();
-        if (def && def->getBlock() == body)
-          worklist.push_back(def);
+    while (!worklist.empty()) {
+      Operation *op = worklist.pop_back_val();
+      if (!slice.insert(op))
+        continue;
+      WalkResult result = op->walk([&](Operation *nested) {
+        for (Value operand : nested->getOperands()) {
+          if (operand == iv)
+            return WalkResult::interrupt();
+          Operation *def = operand.getDefiningOp();
+          if (def && def->getBlock() == body)
+            worklist.push_back(def);
+        }
+        return WalkResult::advance();
+      });
+      if (result.wasInterrupted()) {
+        why = "depends on the iteration";
+        return failure();
       }
-      return WalkResult::advance();
-    });
-    if (result.wasInterrupted())
-      return failure();
+      for (Value buffer : bufferEffects(op).allocations)
+        allocated.insert(buffer);
+    }
+    // What else fills the buffers the slice allocates moves with it.
+    for (Operation &op : body->without_terminator())
+      if (!slice.contains(&op) &&
+          llvm::any_of(bufferEffects(&op).writes, [&](Value buffer) {
+            return allocated.contains(buffer);
+          }))
+        worklist.push_back(&op);
   }
+  llvm::SmallDenseSet<Value> readOutside;
+  for (Operation *op : slice) {
+    BufferEffects effects = bufferEffects(op);
+    if (llvm::any_of(effects.writes, [&](Value buffer) {
+          return !allocated.contains(buffer);
+        })) {
+      why = "writes a buffer it does not allocate";
+      return failure();
+    }
+    for (Value buffer : effects.reads)
+      if (!allocated.contains(buffer))
+        readOutside.insert(buffer);
+  }
+  for (Operation &op : body->without_terminator())
+    if (!slice.contains(&op) &&
+        llvm::any_of(bufferEffects(&op).writes, [&](Value buffer) {
+          return readOutside.contains(buffer);
+        })) {
+      why = "reads a buffer that each iteration writes";
+      return failure();
+    }
   return slice;
 }
 
@@ -120,11 +214,13 @@ void rewrite(scf::ForallOp forall, int64_t parts) {
   for (Operation &op : oldBody->without_terminator()) {
     if (!op.hasAttr(kPerPartAttrName))
       continue;
-    FailureOr<SetVector<Operation *>> slice = perPartSlice(&op, oldBody, oldIv);
+    std::string why;
+    FailureOr<SetVector<Operation *>> slice =
+        perPartSlice(&op, oldBody, oldIv, why);
     if (failed(slice)) {
       op.emitWarning() << "sherry-forall-work-stealing: an operation marked '"
-                       << kPerPartAttrName
-                       << "' depends on the iteration; it runs per iteration";
+                       << kPerPartAttrName << "' " << why
+                       << "; it runs per iteration";
       op.removeAttr(kPerPartAttrName);
       continue;
     }

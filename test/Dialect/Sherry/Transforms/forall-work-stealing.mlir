@@ -62,6 +62,64 @@ func.func @per_iteration(%out: memref<7xindex>) {
 
 // -----
 
+// What fills a buffer the marked operation reads moves with it, though the
+// marked operation does not use its result: the fill of %buf.
+// CHECK-LABEL: func.func @closure
+// CHECK: scf.forall (%{{.*}}) in (2) {
+// CHECK: %[[BUF:.*]] = memref.alloc() : memref<4xf32>
+// CHECK-NEXT: linalg.fill ins(%{{.*}} : f32) outs(%[[BUF]] : memref<4xf32>)
+// CHECK: memref.alloc() : memref<4xf32>
+// CHECK: scf.for
+// CHECK: scf.while
+func.func @closure(%out: memref<7xf32>) {
+  scf.forall (%i) in (7) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %two = arith.constant 2.0 : f32
+    %buf = memref.alloc() : memref<4xf32>
+    linalg.fill ins(%two : f32) outs(%buf : memref<4xf32>)
+    %table = memref.alloc() : memref<4xf32>
+    %t = scf.for %j = %c0 to %c4 step %c1 iter_args(%m = %table) -> (memref<4xf32>) {
+      %v = memref.load %buf[%j] : memref<4xf32>
+      memref.store %v, %m[%j] : memref<4xf32>
+      scf.yield %m : memref<4xf32>
+    } {sherry.per_part}
+    %c3 = arith.constant 3 : index
+    %v = memref.load %t[%c3] : memref<4xf32>
+    memref.store %v, %out[%i] : memref<7xf32>
+  } {sherry.work_stealing = 2 : i64}
+  return
+}
+
+// -----
+
+// Reading what each iteration writes, or writing a buffer of the caller, a
+// marked operation stays in the iterations.
+func.func @reads_iteration_writes(%out: memref<7xf32>, %in: memref<4xf32>) {
+  scf.forall (%i) in (7) {
+    %c0 = arith.constant 0 : index
+    // expected-warning @+1 {{sherry-forall-work-stealing: an operation marked 'sherry.per_part' reads a buffer that each iteration writes; it runs per iteration}}
+    %v = memref.load %in[%c0] {sherry.per_part} : memref<4xf32>
+    memref.store %v, %out[%i] : memref<7xf32>
+    %f = arith.constant 1.0 : f32
+    memref.store %f, %in[%c0] : memref<4xf32>
+  } {sherry.work_stealing = 2 : i64}
+  return
+}
+
+func.func @writes_outside(%out: memref<7xf32>) {
+  scf.forall (%i) in (7) {
+    %c0 = arith.constant 0 : index
+    %f = arith.constant 1.0 : f32
+    // expected-warning @+1 {{sherry-forall-work-stealing: an operation marked 'sherry.per_part' writes a buffer it does not allocate; it runs per iteration}}
+    memref.store %f, %out[%c0] {sherry.per_part} : memref<7xf32>
+  } {sherry.work_stealing = 2 : i64}
+  return
+}
+
+// -----
+
 func.func @not_integer(%out: memref<7xindex>) {
   // expected-error @+1 {{sherry-forall-work-stealing: 'sherry.work_stealing' must be an integer (the number of parts)}}
   scf.forall (%i) in (7) {

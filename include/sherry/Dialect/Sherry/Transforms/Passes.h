@@ -28,8 +28,8 @@ constexpr StringLiteral kWorkStealingAttrName = "sherry.work_stealing";
 
 /// The unit attribute with which a kernel marks the operation in the body
 /// of an `scf.forall` for sherry-forall-work-stealing that runs once per
-/// part instead of once per iteration: it and what it uses from the body do
-/// not depend on the iteration, and it writes only memory it allocates.
+/// part instead of once per iteration (the pass checks that it does not
+/// depend on the iteration and writes only buffers it allocates).
 constexpr StringLiteral kPerPartAttrName = "sherry.per_part";
 
 #define GEN_PASS_DECL

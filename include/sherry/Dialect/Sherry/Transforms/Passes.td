@@ -168,11 +168,16 @@ def SherryForallWorkStealing : Pass<"sherry-forall-work-stealing"> {
     loop (`memref.generic_atomic_rmw`) on the back.
 
     Operations of the body marked with the unit attribute `sherry.per_part`
-    run once per part, before its iterations, together with whatever of the
-    body they use: the table kernel marks its table build, which does not
-    depend on the iteration and writes only the buffer it allocates. A
-    marked operation that depends on the iteration stays in the iterations,
-    with a warning.
+    run once per part, before its iterations, together with what of the
+    body they use: the operations whose results they use and those that
+    write the buffers they allocate. The table kernel marks its table
+    build, which does not depend on the iteration and writes only the
+    buffer it allocates. A marked operation stays in the iterations, with a
+    warning, where what would move with it uses the iteration, writes a
+    buffer it does not allocate, or reads a buffer that the rest of the
+    body writes (buffers are followed through views and `scf.for`
+    iter_args; an operation that does not declare its memory effects, such
+    as a call, may read and write every memref it takes).
 
     The table kernel marks its loop over blocks with the number of threads
     (`convert-sherry-to-x86` / `convert-sherry-to-neon` option
