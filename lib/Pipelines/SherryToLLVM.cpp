@@ -195,6 +195,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   std::string target = resolveSherryTarget(options.target);
   bool x86 = isX86Target(target);
   bool tables = hasTableKernel(target) && options.strategy != "decode";
+  // The table kernel marks its loops for sherry-forall-work-stealing only
+  // where the pass will run: unmarked, each block builds its own tables.
+  bool workStealing = options.threads > 1 && options.workStealing;
   // Before the decode kernels: the fused matmul is what they see. The
   // table kernel lowers siblings as one loop nest of its own, which copies
   // no operand or result (table-siblings), so they fuse after it.
@@ -212,7 +215,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     kernel.tablePartWeights = options.tablePartWeights;
     kernel.tableBytes = options.tableBytes;
     kernel.tableSiblings = options.fuseSiblings;
-    kernel.tableWorkStealing = options.threads > 1 && options.workStealing;
+    kernel.tableWorkStealing = workStealing;
     // auto: the table kernel is faster at every N measured or modelled, up
     // to 128, on every target (docs/targets.md): no batch limit.
     if (options.rowBlock > 0)
@@ -287,7 +290,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createSherryOutlineKernelLoops(outline));
   }
   // Before deallocation, which frees each part's tables after its loop.
-  if (tables && options.threads > 1 && options.workStealing)
+  if (tables && workStealing)
     pm.addPass(createSherryForallWorkStealing());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);

@@ -274,7 +274,7 @@ void rewrite(scf::ForallOp forall, int64_t parts) {
   Value partsIndex = arith::ConstantIndexOp::create(b, loc, parts);
   Value minusBack =
       arith::ConstantIntOp::create(b, loc, i64, -(int64_t(1) << kHalfBits));
-  auto loop = scf::WhileOp::create(
+  scf::WhileOp::create(
       b, loc, TypeRange{indexType, i64, b.getI1Type()}, ValueRange{part},
       [&](OpBuilder &wb, Location wl, ValueRange args) {
         Value victim = args[0];
@@ -315,7 +315,6 @@ void rewrite(scf::ForallOp forall, int64_t parts) {
         }
         scf::YieldOp::create(ab, al, ValueRange{args[0]});
       });
-  (void)loop;
   forall.erase();
 }
 
