@@ -38,7 +38,7 @@ using namespace mlir;
 namespace {
 
 /// The configurations the corpus is spread over (all must pass
-/// verifySherryToLLVMOptions).
+/// parseSherryToLLVMOptions).
 const char *const kConfigs[] = {
     "",
     "kernel=linalg",
@@ -71,10 +71,9 @@ struct State {
     context->getDiagEngine().registerHandler(
         [](Diagnostic &) { return success(); });
     for (const char *config : kConfigs) {
-      auto parsed = sherry::SherryToLLVMOptions::createFromString(config);
       std::string message;
-      if (!parsed ||
-          failed(sherry::verifySherryToLLVMOptions(*parsed, message))) {
+      auto parsed = sherry::parseSherryToLLVMOptions(config, message);
+      if (!parsed) {
         llvm::errs() << "fuzz-mlir: bad built-in options '" << config
                      << "': " << message << "\n";
         std::abort();

@@ -225,21 +225,13 @@ lower(MLIRContext &context, DiagnosticCollector &diagnostics,
       std::vector<FunctionInfo> *functions, MlirStringCallback errorCallback,
       void *userData) {
   // Parse the options first: a typo there is the cheapest error to report.
-  // This is SherryToLLVMOptions::createFromString with the message kept:
-  // every option the pipeline declares parses, today's and later ones.
-  mlir::sherry::SherryToLLVMOptions options;
-  std::string optionErrors;
-  llvm::raw_string_ostream optionErrorStream(optionErrors);
-  if (failed(options.parseFromString(
+  std::string optionError;
+  std::unique_ptr<mlir::sherry::SherryToLLVMOptions> options =
+      mlir::sherry::parseSherryToLLVMOptions(
           StringRef(pipelineOptions.data, pipelineOptions.length),
-          optionErrorStream))) {
-    // A bad value is reported by llvm::cl straight to stderr.
-    StringRef details = StringRef(optionErrors).trim();
-    fail(errorCallback, userData,
-         "invalid --sherry-to-llvm options '" +
-             std::string(pipelineOptions.data, pipelineOptions.length) + "'" +
-             (details.empty() ? std::string(" (details on stderr)")
-                              : ": " + details.str()));
+          optionError);
+  if (!options) {
+    fail(errorCallback, userData, optionError);
     return nullptr;
   }
 
@@ -259,7 +251,7 @@ lower(MLIRContext &context, DiagnosticCollector &diagnostics,
     *functions = std::move(found);
 
   PassManager pm(&context, ModuleOp::getOperationName());
-  mlir::sherry::buildSherryToLLVMPipeline(pm, options);
+  mlir::sherry::buildSherryToLLVMPipeline(pm, *options);
   if (failed(pm.run(*module))) {
     fail(errorCallback, userData,
          diagnostics.message("the --sherry-to-llvm pipeline failed"));

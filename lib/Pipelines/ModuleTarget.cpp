@@ -21,8 +21,8 @@
 using namespace mlir;
 using namespace mlir::sherry;
 
-FailureOr<std::string> mlir::sherry::resolveModuleTarget(ModuleOp module,
-                                                         std::string &message) {
+FailureOr<SherryTarget>
+mlir::sherry::resolveModuleTarget(ModuleOp module, std::string &message) {
   StringRef tripleName, chip;
   SmallVector<StringRef> explicitFeatures;
   if (auto target = module->getAttrOfType<LLVM::TargetAttr>(
@@ -70,12 +70,12 @@ FailureOr<std::string> mlir::sherry::resolveModuleTarget(ModuleOp module,
       return llvm::all_of(names, [&](StringRef n) { return has.lookup(n); });
     };
     if (all({"avx512f", "avx512bw", "avx512vbmi", "avx512vnni"}))
-      return std::string("avx512-vnni");
+      return SherryTarget::Avx512Vnni;
     if (all({"avx512f", "avx512bw"}))
-      return std::string("avx512-bw");
+      return SherryTarget::Avx512Bw;
     if (all({"avx2"}))
-      return std::string("avx2");
-    return std::string("portable");
+      return SherryTarget::Avx2;
+    return SherryTarget::Portable;
   }
 
   if (triple.isAArch64()) {
@@ -97,10 +97,10 @@ FailureOr<std::string> mlir::sherry::resolveModuleTarget(ModuleOp module,
         dotprod = on;
     }
     if (!neon)
-      return std::string("portable");
-    return std::string(dotprod ? "neon-dotprod" : "neon");
+      return SherryTarget::Portable;
+    return dotprod ? SherryTarget::NeonDotprod : SherryTarget::Neon;
   }
-  return std::string("portable");
+  return SherryTarget::Portable;
 }
 
 namespace {
@@ -130,8 +130,10 @@ struct SherryToLLVMForModuleTargetPass
   /// The dialects of every target's pipeline: which one runs is known only
   /// once the module is there.
   void getDependentDialects(DialectRegistry &registry) const override {
-    for (StringRef target : {"portable", "avx512-vnni", "avx512-bw", "avx2",
-                             "neon-dotprod", "neon"}) {
+    for (SherryTarget target :
+         {SherryTarget::Portable, SherryTarget::Avx512Vnni,
+          SherryTarget::Avx512Bw, SherryTarget::Avx2,
+          SherryTarget::NeonDotprod, SherryTarget::Neon}) {
       OpPassManager pm(ModuleOp::getOperationName());
       buildFor(pm, target);
       pm.getDependentDialects(registry);
@@ -140,7 +142,7 @@ struct SherryToLLVMForModuleTargetPass
 
   void runOnOperation() override {
     std::string message;
-    FailureOr<std::string> target =
+    FailureOr<SherryTarget> target =
         resolveModuleTarget(getOperation(), message);
     if (failed(target)) {
       getOperation()->emitError() << "sherry-to-llvm: " << message;
@@ -154,10 +156,10 @@ struct SherryToLLVMForModuleTargetPass
 
 private:
   /// --sherry-to-llvm with these options for a concrete target.
-  void buildFor(OpPassManager &pm, StringRef target) const {
+  void buildFor(OpPassManager &pm, SherryTarget target) const {
     SherryToLLVMOptions concrete;
     concrete.copyOptionValuesFrom(options);
-    concrete.target = target.str();
+    concrete.target = target;
     buildSherryToLLVMPipeline(pm, concrete);
   }
 

@@ -1,5 +1,6 @@
 """sherry.compile: --sherry-to-llvm, the JIT and the calling convention."""
 
+import os
 import subprocess
 
 import numpy as np
@@ -332,3 +333,25 @@ def test_links_mlir_statically():
                             text=True).stdout
     assert "libLLVM.so" in needed
     assert "libMLIR" not in needed
+
+
+@pytest.mark.parametrize("options", [
+    "target=bogus", "row-tile=-2", "strategy=bogus", "kernel=bogus",
+    "threads=-3", "kernel=linalg target=avx2", "threads=two",
+    "fold-constants=maybe", "no-such-option=1"])
+def test_bad_options_rejected_as_sherry_opt_rejects_them(options):
+    # One parse-and-verify behind every entry point: the C API (and so
+    # Python) rejects what sherry-opt rejects, with the same message.
+    sherry_opt = os.path.join(os.path.dirname(sherry.library_path()),
+                              os.pardir, "bin", "sherry-opt")
+    tool = subprocess.run([sherry_opt, "--sherry-to-llvm=" + options, "-"],
+                          input="", capture_output=True, text=True)
+    assert tool.returncode == 1
+    message = tool.stderr.strip().split("error: ", 1)[1]
+    assert message.startswith("sherry-to-llvm: ")
+    with pytest.raises(sherry.CompilerError) as info:
+        sherry.compile("func.func @f() { return }", options)
+    assert str(info.value) == message
+    with pytest.raises(sherry.CompilerError) as info:
+        sherry.lower_to_llvm("func.func @f() { return }", options)
+    assert str(info.value) == message

@@ -429,7 +429,7 @@ std::unique_ptr<llvm::ToolOutputFile> openOutput(StringRef name) {
 /// --mcpu/--mattr describe without them would get code it cannot run: an
 /// error where they are explicit. With neither, the kernels' own features
 /// apply (cross-compiling for a CPU of that kind).
-LogicalResult checkKernelFeatures(StringRef target,
+LogicalResult checkKernelFeatures(sherry::SherryTarget target,
                                   const llvm::TargetMachine &machine) {
   std::optional<sherry::SherryTargetAttributes> attributes =
       sherry::getSherryTargetAttributes(target);
@@ -451,7 +451,8 @@ LogicalResult checkKernelFeatures(StringRef target,
   std::string described = (cpu.empty() ? "generic" : cpu).str();
   if (!targetFeatures.empty())
     described += " with " + targetFeatures;
-  fail("--pipeline-options target=" + target.str() + " needs " +
+  fail("--pipeline-options target=" + sherry::stringifySherryTarget(target) +
+       " needs " +
        llvm::join(missing, ", ") + ", which the CPU of --mcpu/--mattr (" +
        described +
        ") does not have: name a target that CPU has, or add the features");
@@ -460,15 +461,12 @@ LogicalResult checkKernelFeatures(StringRef target,
 
 int compile(MLIRContext &context) {
   // Cheap checks first: the pipeline options and the target.
-  std::unique_ptr<sherry::SherryToLLVMOptions> options =
-      sherry::SherryToLLVMOptions::createFromString(pipelineOptions);
-  if (!options)
-    return fail("invalid --pipeline-options '" + pipelineOptions +
-                "' (see --list-pipeline-options)");
   std::string optionError;
-  if (failed(sherry::verifySherryToLLVMOptions(*options, optionError)))
-    return fail("invalid --pipeline-options '" + pipelineOptions +
-                "': " + optionError);
+  std::unique_ptr<sherry::SherryToLLVMOptions> options =
+      sherry::parseSherryToLLVMOptions(pipelineOptions, optionError);
+  if (!options)
+    return fail("--pipeline-options: " + optionError +
+                " (see --list-pipeline-options)");
   std::unique_ptr<llvm::TargetMachine> machine = createTargetMachine();
   if (!machine)
     return 1;
@@ -654,7 +652,10 @@ int main(int argc, char **argv) {
   if (listPipelineOptions) {
     llvm::outs() << "Options of the sherry-to-llvm pipeline, for "
                     "--pipeline-options=\"name=value ...\":\n";
-    sherry::SherryToLLVMOptions().printHelp(2, 30);
+    // Descriptions start past the widest option, as mlir-opt's --help has
+    // them: a fixed column narrower than a name would wrap the indent.
+    sherry::SherryToLLVMOptions options;
+    options.printHelp(2, options.getOptionWidth() + 4);
     return 0;
   }
 
