@@ -36,8 +36,11 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
       puts them; values that are not a valid group stop the program with a
       message (`cf.assert`).
 
-    `stq1_0` operands are put in group order first. The memref form of
-    `sherry.matmul` is not lowered here.
+    `stq1_0` operands are put in group order first. This is the last pass
+    of `--sherry-to-llvm` that lowers sherry ops, so a sherry op it cannot
+    lower is an error that says why (the memref form of `sherry.matmul`,
+    which no pass lowers: write it on tensors; a dynamic K), not an op left
+    for bufferization and LLVM to stumble over.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

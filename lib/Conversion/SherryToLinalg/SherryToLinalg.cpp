@@ -1015,6 +1015,27 @@ LogicalResult checkConstantWeights(Operation *root) {
   return failure(result.wasInterrupted());
 }
 
+/// This pass is the last to lower sherry ops: one it leaves would reach
+/// bufferization and LLVM as an op nothing lowers. Reports the first, with
+/// what keeps it.
+LogicalResult checkNothingLeft(Operation *root) {
+  WalkResult result = root->walk([](Operation *op) {
+    if (!isa<SherryDialect>(op->getDialect()))
+      return WalkResult::advance();
+    std::string why = "no lowering applies to it";
+    if (llvm::any_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>))
+      why = "it works on memrefs; sherry ops lower on tensors, before "
+            "bufferization";
+    else if (auto matmul = dyn_cast<MatmulOp>(op);
+             matmul && ShapedType::isDynamic(matmul.getK()))
+      why = "its K (the columns of the input) is dynamic; the kernels need "
+            "it static";
+    op->emitOpError("cannot be lowered to linalg: ") << why;
+    return WalkResult::interrupt();
+  });
+  return failure(result.wasInterrupted());
+}
+
 struct ConvertSherryToLinalgPass
     : public mlir::sherry::impl::ConvertSherryToLinalgBase<
           ConvertSherryToLinalgPass> {
@@ -1023,7 +1044,8 @@ struct ConvertSherryToLinalgPass
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     populateSherryToLinalgPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))) ||
+        failed(checkNothingLeft(getOperation())))
       return signalPassFailure();
   }
 };

@@ -46,15 +46,3 @@ func.func @exact_f16(%x: tensor<?x256xbf16>, %w: tensor<?x40xi8>,
          layout<sherry, tensor> -> tensor<?x?xf16>
   return %y : tensor<?x?xf16>
 }
-
-// -----
-
-// The memref form is left for the target-specific lowering.
-// CHECK-LABEL: func @memref_left_alone
-// CHECK: sherry.matmul
-func.func @memref_left_alone(%x: memref<1x32xf32>, %w: memref<4x5xi8>,
-                             %s: memref<4xf32>, %y: memref<1x4xf32>) {
-  sherry.matmul ins(%x, %w : memref<1x32xf32>, memref<4x5xi8>)
-    scales(%s : memref<4xf32>) outs(%y : memref<1x4xf32>) layout<sherry, row>
-  return
-}
