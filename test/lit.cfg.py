@@ -24,6 +24,10 @@ config.substitutions.append((
 # Debian's Python, which has numpy; the first python3 on PATH may not.
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
+# The C compiler of our LLVM, for tests that link compiled objects into C
+# programs.
+config.substitutions.append(
+    ("%clang", os.path.join(config.llvm_tools_dir, "clang")))
 
 # Running compiled code: mlir-runner's support libraries (printing) and the
 # OpenMP runtime (threaded code) from Debian's LLVM.

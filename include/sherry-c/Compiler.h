@@ -26,6 +26,21 @@
 |* compiled code with malloc (the deallocation pipeline returns owned        *|
 |* buffers); release them with sherryFreeResultBuffer(allocated).             *|
 |*                                                                            *|
+|* Crashes. Parsing, the pipeline, JIT compilation and calls run under       *|
+|* llvm::CrashRecoveryContext: a signal (SIGSEGV, SIGILL, ...) or an LLVM    *|
+|* fatal error on the calling thread becomes a failure whose message starts  *|
+|* "internal error:" and says what was running; the process goes on, and     *|
+|* the memory of the failed work is leaked rather than freed. (A crash on    *|
+|* another thread, such as an OpenMP worker of a call, still ends the        *|
+|* process.)                                                                 *|
+|*                                                                            *|
+|* Run-time checks. Compiled code checks the dynamic sizes that must agree   *|
+|* (--sherry-to-llvm's runtime-checks, on by default) and reports a failed   *|
+|* check through the C function `sherry_runtime_error`, which this library   *|
+|* provides to the code it compiles: the call then completes (computing only *|
+|* what the operands share, so no memory outside them is touched) and fails  *|
+|* with the check's message (SherryCallCheckFailed).                         *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #ifndef SHERRY_C_COMPILER_H
@@ -91,7 +106,10 @@ typedef struct SherryValueType {
 /// libmlir_runner_utils) of the LLVM this library was built with, where
 /// they exist. On failure, the error callback gets every diagnostic
 /// (parse errors, verifier and pass failures with their locations) or the
-/// JIT's error.
+/// JIT's error. The options are checked first, with the same messages as
+/// sherry-opt's; a target whose features this CPU lacks (or of another
+/// architecture) is refused, naming what is missing, before anything is
+/// compiled.
 MLIR_CAPI_EXPORTED MlirLogicalResult sherryCompile(
     MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
     const MlirStringRef *sharedLibs, intptr_t numSharedLibs,
@@ -120,9 +138,30 @@ MLIR_CAPI_EXPORTED SherryValueType sherryExecutableGetInput(
 MLIR_CAPI_EXPORTED SherryValueType sherryExecutableGetResult(
     SherryExecutable exe, intptr_t function, intptr_t position);
 
+/// What a call did.
+typedef enum SherryCallOutcome {
+  /// Nothing was called (no such function).
+  SherryCallNotMade = 0,
+  /// The call completed: results are valid.
+  SherryCallCompleted = 1,
+  /// The call completed, but a run-time check failed (the error callback
+  /// has its message): results are valid buffers (release them as usual)
+  /// whose values are unspecified.
+  SherryCallCheckFailed = 2,
+  /// The call crashed and was recovered (the error callback says where):
+  /// nothing it returned may be used or freed.
+  SherryCallCrashed = 3,
+} SherryCallOutcome;
+
 /// Calls `_mlir_ciface_<name>` with `args` as laid out in the header
-/// comment. Fails (and calls nothing) when `name` is not a callable
-/// function of the executable.
+/// comment; `outcome` (may be NULL) says what happened. Fails unless the
+/// outcome is SherryCallCompleted.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryExecutableCall(
+    SherryExecutable exe, MlirStringRef name, void **args,
+    SherryCallOutcome *outcome, MlirStringCallback errorCallback,
+    void *userData);
+
+/// sherryExecutableCall without the outcome.
 MLIR_CAPI_EXPORTED MlirLogicalResult
 sherryExecutableInvoke(SherryExecutable exe, MlirStringRef name, void **args,
                        MlirStringCallback errorCallback, void *userData);

@@ -25,15 +25,24 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CrashRecoveryContext.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -113,6 +122,106 @@ private:
   std::string text;
   llvm::raw_string_ostream os;
   ScopedDiagnosticHandler handler;
+};
+
+//===----------------------------------------------------------------------===//
+// Crash recovery
+//===----------------------------------------------------------------------===//
+
+/// The reason of the LLVM fatal error being handled on this thread.
+thread_local std::string *fatalReason = nullptr;
+
+/// LLVM's fatal errors (report_fatal_error: "Cannot select", ...) end the
+/// process; inside a CrashRecovery they end the recovered work instead.
+void handleFatalError(void *, const char *reason, bool genCrashDiag) {
+  if (llvm::CrashRecoveryContext *context =
+          llvm::CrashRecoveryContext::GetCurrent()) {
+    if (fatalReason)
+      *fatalReason = reason;
+    context->HandleExit(1);
+  }
+  // Outside: what LLVM does without a handler.
+  std::fprintf(stderr, "LLVM ERROR: %s\n", reason);
+  if (genCrashDiag)
+    std::abort();
+  std::exit(1);
+}
+
+/// Runs work so that a crash inside it (a signal such as SIGSEGV or
+/// SIGILL, or an LLVM fatal error) on the calling thread becomes an error
+/// message instead of the end of the process: the C API's callers (Python
+/// among them) survive bugs in MLIR and LLVM and in what they compile.
+/// What the crashed work had allocated is leaked, never freed: its state is
+/// unknown. Crashes on other threads (OpenMP workers) are not recovered.
+class CrashRecovery {
+public:
+  CrashRecovery() {
+    static std::once_flag installed;
+    std::call_once(installed, [] {
+      llvm::install_fatal_error_handler(handleFatalError);
+    });
+    // Again each time: a crash outside a recovery turns it off.
+    llvm::CrashRecoveryContext::Enable();
+  }
+
+  /// What the work is doing, for the message: "parsing the module".
+  void setStage(std::string stage) { this->stage = std::move(stage); }
+
+  /// Runs `work`; false where it crashed (message() says how).
+  bool run(function_ref<void()> work) {
+    std::string reason;
+    std::string *outer = fatalReason;
+    fatalReason = &reason;
+    llvm::CrashRecoveryContext context;
+    bool ok = context.RunSafely(work);
+    fatalReason = outer;
+    if (!ok)
+      crash = describe(context.RetCode, reason);
+    return ok;
+  }
+
+  bool crashed() const { return !crash.empty(); }
+
+  /// "internal error: ... while <stage>: ...".
+  std::string message() const {
+    return "internal error: " + crash + " while " + stage +
+           ". This is a bug in sherry-mlir or in the MLIR/LLVM it uses "
+           "(or, in a call, in what the module computes); please report "
+           "it with the input. The memory of the failed work is not "
+           "released.";
+  }
+
+private:
+  static std::string describe(int retCode, const std::string &reason) {
+    if (!reason.empty())
+      return "LLVM ERROR: " + reason;
+    if (retCode > 128) {
+      int signal = retCode - 128;
+      const char *name = sigabbrev_np(signal);
+      return std::string("signal ") + std::to_string(signal) +
+             (name ? std::string(" (SIG") + name + ")" : std::string()) +
+             " (" + strsignal(signal) + ")";
+    }
+    return "exit(" + std::to_string(retCode) + ")";
+  }
+
+  std::string stage = "compiling";
+  std::string crash;
+};
+
+/// Keeps a CrashRecovery's stage at the pass the pipeline runs.
+class StageInstrumentation : public PassInstrumentation {
+public:
+  explicit StageInstrumentation(CrashRecovery &recovery)
+      : recovery(recovery) {}
+  void runBeforePass(Pass *pass, Operation *op) override {
+    recovery.setStage("running pass '" + pass->getArgument().str() +
+                      "' of --sherry-to-llvm on '" +
+                      op->getName().getStringRef().str() + "'");
+  }
+
+private:
+  CrashRecovery &recovery;
 };
 } // namespace
 
@@ -217,63 +326,118 @@ static DialectRegistry makeRegistry() {
   return registry;
 }
 
-/// Parses `source` and lowers it with --sherry-to-llvm; on failure, calls
-/// the error callback and returns null.
-static OwningOpRef<ModuleOp>
-lower(MLIRContext &context, DiagnosticCollector &diagnostics,
-      MlirStringRef source, MlirStringRef pipelineOptions,
-      std::vector<FunctionInfo> *functions, MlirStringCallback errorCallback,
-      void *userData) {
-  // Parse the options first: a typo there is the cheapest error to report.
-  std::string optionError;
-  std::unique_ptr<mlir::sherry::SherryToLLVMOptions> options =
-      mlir::sherry::parseSherryToLLVMOptions(
-          StringRef(pipelineOptions.data, pipelineOptions.length),
-          optionError);
-  if (!options) {
-    fail(errorCallback, userData, optionError);
-    return nullptr;
-  }
+/// One compilation's MLIR state, on the heap: after a crash it is leaked,
+/// not destroyed (its state is unknown). The context runs single-threaded:
+/// a crash on a thread of its pool would not be recovered.
+struct Compilation {
+  std::unique_ptr<MLIRContext> context = std::make_unique<MLIRContext>(
+      makeRegistry(), MLIRContext::Threading::DISABLED);
+  std::unique_ptr<DiagnosticCollector> diagnostics =
+      std::make_unique<DiagnosticCollector>(context.get());
+  OwningOpRef<ModuleOp> module;
+  std::vector<FunctionInfo> functions;
 
-  // The MLIR lexer reads up to a NUL after the buffer; a C caller's
-  // MlirStringRef need not have one (found by fuzz-mlir, docs/reliability.md
-  // H1), so parse a NUL-terminated copy.
-  std::string sourceText(source.data, source.length);
-  OwningOpRef<ModuleOp> module =
-      parseSourceString<ModuleOp>(sourceText, ParserConfig(&context), "input");
-  if (!module) {
-    fail(errorCallback, userData,
-         diagnostics.message("could not parse the module"));
-    return nullptr;
+  /// After a crash: nothing of it is freed.
+  void abandon() {
+    (void)module.release();
+    (void)diagnostics.release();
+    (void)context.release();
   }
-  std::vector<FunctionInfo> found = prepareFunctions(*module);
-  if (functions)
-    *functions = std::move(found);
+};
 
-  PassManager pm(&context, ModuleOp::getOperationName());
-  mlir::sherry::buildSherryToLLVMPipeline(pm, *options);
-  if (failed(pm.run(*module))) {
-    fail(errorCallback, userData,
-         diagnostics.message("the --sherry-to-llvm pipeline failed"));
-    return nullptr;
+/// Why the JIT cannot run `target`'s code on this CPU, or "".
+static std::string checkHostRuns(mlir::sherry::SherryTarget target) {
+  SmallVector<std::string> missing =
+      mlir::sherry::getMissingHostFeatures(target);
+  if (missing.empty())
+    return "";
+  std::string name = mlir::sherry::stringifySherryTarget(target).str();
+  std::optional<mlir::sherry::SherryTargetAttributes> attributes =
+      mlir::sherry::getSherryTargetAttributes(target);
+  llvm::Triple host(llvm::sys::getProcessTriple());
+  std::string reason =
+      (attributes->x86 ? host.isX86() : host.isAArch64())
+          ? "needs " + llvm::join(missing, ", ") + ", which this CPU (" +
+                llvm::sys::getHostCPUName().str() + ") lacks"
+          : std::string("is ") + (attributes->x86 ? "x86" : "AArch64") +
+                " code and this CPU is " + host.getArchName().str();
+  return "target=" + name + " " + reason +
+         ": the JIT runs code on this CPU, so it compiles nothing for it "
+         "(target=host picks the best this CPU has; sherry-compile "
+         "--mtriple/--mcpu/--mattr compiles ahead of time for other CPUs)";
+}
+
+/// Parses `source` into `c`, checks (for the JIT) that this CPU runs the
+/// code of the target, and lowers it with --sherry-to-llvm. The work runs
+/// under `recovery`; on a failure sets `error` and returns false.
+static bool lower(Compilation &c, CrashRecovery &recovery,
+                  MlirStringRef source,
+                  const mlir::sherry::SherryToLLVMOptions &options,
+                  bool forJit, std::string &error) {
+  using mlir::sherry::SherryTarget;
+  if (forJit) {
+    error = checkHostRuns(options.target);
+    if (!error.empty())
+      return false;
   }
-  return module;
+  bool ok = recovery.run([&] {
+    recovery.setStage("parsing the module");
+    // The MLIR lexer reads up to a NUL after the buffer; a C caller's
+    // MlirStringRef need not have one (found by fuzz-mlir,
+    // docs/reliability.md H1), so parse a NUL-terminated copy.
+    std::string sourceText(source.data, source.length);
+    c.module = parseSourceString<ModuleOp>(
+        sourceText, ParserConfig(c.context.get()), "input");
+    if (!c.module) {
+      error = c.diagnostics->message("could not parse the module");
+      return;
+    }
+    if (forJit && options.target == SherryTarget::Module) {
+      std::string message;
+      FailureOr<SherryTarget> target =
+          mlir::sherry::resolveModuleTarget(*c.module, message);
+      if (succeeded(target))
+        error = checkHostRuns(*target);
+      if (!error.empty())
+        return;
+    }
+    c.functions = prepareFunctions(*c.module);
+    PassManager pm(c.context.get(), ModuleOp::getOperationName());
+    pm.addInstrumentation(std::make_unique<StageInstrumentation>(recovery));
+    mlir::sherry::buildSherryToLLVMPipeline(pm, options);
+    if (failed(pm.run(*c.module)))
+      error = c.diagnostics->message("the --sherry-to-llvm pipeline failed");
+  });
+  if (!ok) {
+    // What the parser or the passes said before the crash often says what
+    // they crashed on.
+    std::string said = c.diagnostics->message("");
+    error = recovery.message() + (said.empty() ? "" : "\n" + said);
+    return false;
+  }
+  return error.empty();
 }
 
 MlirLogicalResult
 sherryLowerToLLVM(MlirStringRef source, MlirStringRef pipelineOptions,
                   MlirStringCallback irCallback, void *irUserData,
                   MlirStringCallback errorCallback, void *userData) {
-  MLIRContext context(makeRegistry());
-  DiagnosticCollector diagnostics(&context);
-  OwningOpRef<ModuleOp> module =
-      lower(context, diagnostics, source, pipelineOptions,
-            /*functions=*/nullptr, errorCallback, userData);
-  if (!module)
-    return mlirLogicalResultFailure();
+  std::string error;
+  std::unique_ptr<mlir::sherry::SherryToLLVMOptions> options =
+      mlir::sherry::parseSherryToLLVMOptions(
+          StringRef(pipelineOptions.data, pipelineOptions.length), error);
+  if (!options)
+    return fail(errorCallback, userData, error);
+  CrashRecovery recovery;
+  auto c = std::make_unique<Compilation>();
+  if (!lower(*c, recovery, source, *options, /*forJit=*/false, error)) {
+    if (recovery.crashed())
+      c.release()->abandon();
+    return fail(errorCallback, userData, error);
+  }
   std::string text;
   llvm::raw_string_ostream os(text);
-  module->print(os);
+  c->module->print(os);
   if (irCallback)
     irCallback(wrapString(text), irUserData);
   return mlirLogicalResultSuccess();
@@ -292,6 +456,35 @@ static std::vector<std::string> defaultSharedLibs() {
   return libs;
 }
 
+namespace {
+/// The run-time errors reported while sherryExecutableCall runs on this
+/// thread.
+thread_local std::string *runtimeErrors = nullptr;
+/// Those reported on other threads (compiled code's OpenMP workers), for
+/// whichever call is running.
+std::mutex strayErrorsMutex;
+std::string strayErrors;
+
+/// What compiled code calls when a run-time check fails (docs/aot.md,
+/// "Run-time checks"): `format` holds up to two %lld for `a` and `b`.
+extern "C" void sherryRecordRuntimeError(const char *format, int64_t a,
+                                         int64_t b) {
+  char buffer[1024];
+  std::snprintf(buffer, sizeof(buffer), format, static_cast<long long>(a),
+                static_cast<long long>(b));
+  if (runtimeErrors) {
+    if (!runtimeErrors->empty())
+      *runtimeErrors += "\n";
+    *runtimeErrors += buffer;
+    return;
+  }
+  std::lock_guard<std::mutex> lock(strayErrorsMutex);
+  if (!strayErrors.empty())
+    strayErrors += "\n";
+  strayErrors += buffer;
+}
+} // namespace
+
 MlirLogicalResult
 sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
               const MlirStringRef *sharedLibs, intptr_t numSharedLibs,
@@ -307,15 +500,14 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
     llvm::InitializeNativeTargetAsmPrinter();
   });
 
-  MLIRContext context(makeRegistry());
-  DiagnosticCollector diagnostics(&context);
-  auto exe = std::make_unique<Executable>();
-  OwningOpRef<ModuleOp> module =
-      lower(context, diagnostics, source, pipelineOptions, &exe->functions,
-            errorCallback, userData);
-  if (!module)
-    return mlirLogicalResultFailure();
-
+  std::string error;
+  std::unique_ptr<mlir::sherry::SherryToLLVMOptions> options =
+      mlir::sherry::parseSherryToLLVMOptions(
+          StringRef(pipelineOptions.data, pipelineOptions.length), error);
+  if (!options)
+    return fail(errorCallback, userData, error);
+  // The JIT provides sherry_runtime_error: a failed check fails the call.
+  options->runtimeErrorHandler = mlir::sherry::RuntimeErrorHandler::External;
   std::vector<std::string> libs = defaultSharedLibs();
   for (intptr_t i = 0; i < numSharedLibs; ++i) {
     std::string path(sharedLibs[i].data, sharedLibs[i].length);
@@ -326,6 +518,16 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
   }
   std::vector<StringRef> libRefs(libs.begin(), libs.end());
 
+  CrashRecovery recovery;
+  auto c = std::make_unique<Compilation>();
+  if (!lower(*c, recovery, source, *options, /*forJit=*/true, error)) {
+    if (recovery.crashed())
+      c.release()->abandon();
+    return fail(errorCallback, userData, error);
+  }
+
+  auto exe = std::make_unique<Executable>();
+  exe->functions = std::move(c->functions);
   ExecutionEngineOptions engineOptions;
   auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
                                                /*targetMachine=*/nullptr);
@@ -337,16 +539,34 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
   // process; a Python session compiles many modules.
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
-  auto engine = ExecutionEngine::create(*module, engineOptions);
-  if (!engine) {
-    std::string message =
-        "JIT compilation failed: " + llvm::toString(engine.takeError());
-    std::string diags = diagnostics.message("");
-    return fail(errorCallback, userData,
-                diags.empty() ? message : diags + "\n" + message);
+  bool ok = recovery.run([&] {
+    recovery.setStage("translating the module to LLVM IR and compiling it");
+    auto engine = ExecutionEngine::create(*c->module, engineOptions);
+    if (!engine) {
+      std::string message =
+          "JIT compilation failed: " + llvm::toString(engine.takeError());
+      std::string diags = c->diagnostics->message("");
+      error = diags.empty() ? message : diags + "\n" + message;
+      return;
+    }
+    exe->engine = std::move(*engine);
+    exe->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap symbols;
+      symbols[interner("sherry_runtime_error")] = {
+          llvm::orc::ExecutorAddr::fromPtr(&sherryRecordRuntimeError),
+          llvm::JITSymbolFlags::Exported};
+      return symbols;
+    });
+    recovery.setStage("running the module's initializers");
+    exe->engine->initialize();
+  });
+  if (!ok) {
+    c.release()->abandon();
+    (void)exe.release();
+    return fail(errorCallback, userData, recovery.message());
   }
-  exe->engine = std::move(*engine);
-  exe->engine->initialize();
+  if (!error.empty())
+    return fail(errorCallback, userData, error);
   *result = SherryExecutable{exe.release()};
   return mlirLogicalResultSuccess();
 }
@@ -388,10 +608,15 @@ SherryValueType sherryExecutableGetResult(SherryExecutable exe,
   return wrapValue(unwrap(exe)->functions[function].results[position]);
 }
 
-MlirLogicalResult sherryExecutableInvoke(SherryExecutable exe,
-                                         MlirStringRef name, void **args,
-                                         MlirStringCallback errorCallback,
-                                         void *userData) {
+MlirLogicalResult sherryExecutableCall(SherryExecutable exe,
+                                       MlirStringRef name, void **args,
+                                       SherryCallOutcome *outcome,
+                                       MlirStringCallback errorCallback,
+                                       void *userData) {
+  SherryCallOutcome ignored;
+  if (!outcome)
+    outcome = &ignored;
+  *outcome = SherryCallNotMade;
   Executable &e = *unwrap(exe);
   StringRef fn(name.data, name.length);
   const FunctionInfo *info = nullptr;
@@ -402,12 +627,46 @@ MlirLogicalResult sherryExecutableInvoke(SherryExecutable exe,
     return fail(errorCallback, userData,
                 "no public function '" + fn.str() + "' in the module");
   size_t numArgs = info->inputs.size() + (info->results.empty() ? 0 : 1);
-  llvm::Error error =
-      e.engine->invokePacked(("_mlir_ciface_" + fn).str(),
-                             llvm::MutableArrayRef<void *>(args, numArgs));
+  std::string checks;
+  llvm::Error error = llvm::Error::success();
+  CrashRecovery recovery;
+  recovery.setStage("running function '" + fn.str() + "'");
+  std::string *outer = runtimeErrors;
+  runtimeErrors = &checks;
+  bool ok = recovery.run([&] {
+    error =
+        e.engine->invokePacked(("_mlir_ciface_" + fn).str(),
+                               llvm::MutableArrayRef<void *>(args, numArgs));
+  });
+  runtimeErrors = outer;
+  if (!ok) {
+    llvm::consumeError(std::move(error));
+    *outcome = SherryCallCrashed;
+    return fail(errorCallback, userData, recovery.message());
+  }
   if (error)
     return fail(errorCallback, userData, llvm::toString(std::move(error)));
+  {
+    std::lock_guard<std::mutex> lock(strayErrorsMutex);
+    if (!strayErrors.empty()) {
+      checks += (checks.empty() ? "" : "\n") + strayErrors;
+      strayErrors.clear();
+    }
+  }
+  if (!checks.empty()) {
+    *outcome = SherryCallCheckFailed;
+    return fail(errorCallback, userData, checks);
+  }
+  *outcome = SherryCallCompleted;
   return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryExecutableInvoke(SherryExecutable exe,
+                                         MlirStringRef name, void **args,
+                                         MlirStringCallback errorCallback,
+                                         void *userData) {
+  return sherryExecutableCall(exe, name, args, /*outcome=*/nullptr,
+                              errorCallback, userData);
 }
 
 void sherryFreeResultBuffer(void *allocated) { std::free(allocated); }

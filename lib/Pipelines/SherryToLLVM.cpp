@@ -38,6 +38,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bool openmp = options.threads != 1;
   if (options.foldConstants)
     pm.addPass(createCanonicalizerPass());
+  if (options.runtimeChecks) {
+    SherryInsertRuntimeChecksOptions checks;
+    checks.handler = options.runtimeErrorHandler;
+    pm.addPass(createSherryInsertRuntimeChecks(checks));
+  }
   SherryTarget target = resolveSherryTarget(options.target);
   bool x86 = isX86Target(target);
   bool tables =

@@ -9,12 +9,14 @@ libSherryCAPI.so (loaded with ctypes); see docs/python.md.
 from . import gguf
 from ._capi import library_path
 from .compiler import Function, Module, ValueType, compile, lower_to_llvm
-from .errors import CompilerError, FormatError, SherryError
+from .errors import (CompilerError, FormatError, RuntimeCheckError,
+                     SherryError)
 from .format import (GRANULARITIES, LAYOUTS, SCALE_TYPES, PackedWeights,
                      load, quantize)
 
 __all__ = [
     "CompilerError", "FormatError", "Function", "GRANULARITIES", "LAYOUTS",
-    "Module", "PackedWeights", "SCALE_TYPES", "SherryError", "ValueType",
+    "Module", "PackedWeights", "RuntimeCheckError", "SCALE_TYPES",
+    "SherryError", "ValueType",
     "compile", "gguf", "library_path", "load", "lower_to_llvm", "quantize",
 ]

@@ -192,6 +192,9 @@ _SIGNATURES = {
         Handle, ctypes.c_ssize_t, ctypes.c_ssize_t]),
     "sherryExecutableInvoke": (MlirLogicalResult, [
         Handle, MlirStringRef, ctypes.POINTER(ctypes.c_void_p)] + _ERR),
+    "sherryExecutableCall": (MlirLogicalResult, [
+        Handle, MlirStringRef, ctypes.POINTER(ctypes.c_void_p),
+        ctypes.POINTER(ctypes.c_int)] + _ERR),
     "sherryFreeResultBuffer": (None, [_P]),
 }
 

@@ -24,9 +24,12 @@ import operator
 import numpy as np
 
 from . import _capi
-from .errors import CompilerError
+from .errors import CompilerError, RuntimeCheckError
 
 _SCALAR, _TENSOR, _MEMREF, _UNSUPPORTED = range(4)
+
+# SherryCallOutcome
+_CALL_NOT_MADE, _CALL_COMPLETED, _CALL_CHECK_FAILED, _CALL_CRASHED = range(4)
 
 # SherryElementType -> (name, numpy dtype or None, ctypes type)
 _ELEMENT_TYPES = [
@@ -283,14 +286,25 @@ class Function:
             keep.append(storage)
             pointers.append(ctypes.addressof(storage))
         argv = (ctypes.c_void_p * max(len(pointers), 1))(*pointers)
-        _capi.call(CompilerError, "sherryExecutableInvoke",
-                   self._module._handle, self._name_ref, argv)
+        outcome = ctypes.c_int(_CALL_NOT_MADE)
+        sink = _capi.StringSink()
+        ok = _capi.lib().sherryExecutableCall(
+            self._module._handle, self._name_ref, argv, ctypes.byref(outcome),
+            sink.callback, None)
+        if not ok:
+            if outcome.value == _CALL_CHECK_FAILED:
+                # The call completed on operands it emptied: its results are
+                # buffers to release.
+                if layout is not None:
+                    self._free_results(storage, layout, input_buffers)
+                raise RuntimeCheckError(sink.text)
+            raise CompilerError(sink.text or "calling %s failed" % self.name)
 
         if not self.results:
             return None
         if single_scalar:
             return _scalar_result(storage, self.results[0])
-        values, freed = [], set()
+        values = []
         try:
             for field, vt, rank in layout:
                 value = getattr(storage, field)
@@ -299,17 +313,23 @@ class Function:
                 else:
                     values.append(_scalar_result(value, vt))
         finally:
-            for field, vt, rank in layout:
-                if not vt.is_array:
-                    continue
-                allocated = getattr(storage, field).allocated
-                # Never free an input's buffer, a constant, or twice.
-                if (allocated and allocated != _DEAD_BEEF
-                        and allocated not in input_buffers
-                        and allocated not in freed):
-                    _capi.lib().sherryFreeResultBuffer(allocated)
-                    freed.add(allocated)
+            self._free_results(storage, layout, input_buffers)
         return values[0] if len(values) == 1 else tuple(values)
+
+    @staticmethod
+    def _free_results(storage, layout, input_buffers):
+        """Releases the buffers compiled code allocated for the results."""
+        freed = set()
+        for field, vt, rank in layout:
+            if not vt.is_array:
+                continue
+            allocated = getattr(storage, field).allocated
+            # Never free an input's buffer, a constant, or twice.
+            if (allocated and allocated != _DEAD_BEEF
+                    and allocated not in input_buffers
+                    and allocated not in freed):
+                _capi.lib().sherryFreeResultBuffer(allocated)
+                freed.add(allocated)
 
 
 class Module:

@@ -13,3 +13,10 @@ class FormatError(SherryError, ValueError):
 class CompilerError(SherryError):
     """Parsing, lowering, JIT compilation or a call failed; the message
     carries the MLIR diagnostics (file:line:col: severity: message)."""
+
+
+class RuntimeCheckError(SherryError, ValueError):
+    """A run-time check of compiled code failed: dynamic sizes that must
+    agree (the rows of x and of the accumulator, say) did not. The message
+    names the function, the op's location and the arguments; the op
+    computed nothing."""

@@ -355,3 +355,95 @@ def test_bad_options_rejected_as_sherry_opt_rejects_them(options):
     with pytest.raises(sherry.CompilerError) as info:
         sherry.lower_to_llvm("func.func @f() { return }", options)
     assert str(info.value) == message
+
+
+DYNAMIC_ROWS = """
+func.func @mm(%x: tensor<?x256xf32>, %w: tensor<64x40xi8>,
+              %s: tensor<64xf32>, %acc: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<?x256xf32>, tensor<64x40xi8>)
+         scales(%s : tensor<64xf32>) outs(%acc : tensor<?x64xf32>)
+         layout<sherry, row> mode<int8> -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+"""
+
+
+@pytest.mark.parametrize("options", ["", "target=host", "target=host threads=2",
+                                     "kernel=linalg"])
+def test_disagreeing_sizes_raise_instead_of_corrupting_memory(options):
+    # x and the accumulator with dynamic rows: the compiled code checks that
+    # they agree; a call where they do not raises, naming the arguments, and
+    # touches nothing out of bounds (64 rows of x once overran the heap).
+    rng = np.random.default_rng(7)
+    p = sherry.quantize(rng.normal(size=(64, 256)).astype(np.float32))
+    module = sherry.compile(DYNAMIC_ROWS, options)
+    acc = np.zeros((1, 64), np.float32)
+    for rows in (2, 64):
+        x = rng.normal(size=(rows, 256)).astype(np.float32)
+        with pytest.raises(sherry.RuntimeCheckError) as info:
+            module.mm(x, p.data, p.scales, acc)
+        assert str(info.value) == (
+            "@mm: sherry.matmul at input:4:8: x (argument 0) has %d rows but "
+            "the accumulator (argument 3) has 1; the matmul computed nothing"
+            % rows)
+        assert isinstance(info.value, ValueError)
+    # Sizes that agree: bit-exact as ever.
+    x = rng.normal(size=(1, 256)).astype(np.float32)
+    y = module.mm(x, p.data, p.scales, acc)
+    assert np.array_equal(y, reference.matmul_reference(x, p, "int8", acc))
+
+
+def test_runtime_checks_can_be_turned_off():
+    text = sherry.lower_to_llvm(DYNAMIC_ROWS, "runtime-checks=false")
+    assert "sherry_runtime_error" not in text
+    assert "sherry_runtime_error" in sherry.lower_to_llvm(DYNAMIC_ROWS)
+
+
+def test_crash_in_a_call_is_an_error_not_the_end_of_the_process():
+    module = sherry.compile("""
+func.func @div(%a: i32, %b: i32) -> i32 {
+  %q = arith.divsi %a, %b : i32
+  return %q : i32
+}""")
+    with pytest.raises(sherry.CompilerError,
+                       match=r"^internal error: signal 8 \(SIGFPE\) .*while "
+                             r"running function 'div'"):
+        module.div(1, 0)
+    assert module.div(7, 2) == 3
+
+
+def test_crash_in_the_parser_is_an_error_not_the_end_of_the_process():
+    # linalg.transpose's parser (upstream MLIR, LLVM 22) uses a null
+    # attribute after a malformed permutation and segfaults.
+    for permutation in ("[1,@0]", "[1,!0]", "x"):
+        with pytest.raises(sherry.CompilerError) as info:
+            sherry.compile("""
+func.func @f(%w: tensor<2x3xf32>, %e: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %r = linalg.transpose ins(%w : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>)
+         permutation = PERMUTATION
+  return %r : tensor<3x2xf32>
+}""".replace("PERMUTATION", permutation))
+        message = str(info.value)
+        assert message.startswith("internal error: signal 11 (SIGSEGV)")
+        assert "while parsing the module" in message
+        assert "\ninput:4:" in message and ": error: " in message
+    assert sherry.compile(
+        "func.func @g(%a: f32) -> f32 { return %a : f32 }").g(2.5) == 2.5
+
+
+def test_target_this_cpu_lacks_is_refused_before_compiling():
+    with pytest.raises(sherry.CompilerError,
+                       match="^target=neon-dotprod is AArch64 code and this "
+                             "CPU is x86_64: the JIT runs code on this CPU"):
+        sherry.compile(DYNAMIC_ROWS, "target=neon-dotprod")
+    # Lowering alone (no code runs) takes any target.
+    assert "arm_neon.intr.sdot" in sherry.lower_to_llvm(
+        DYNAMIC_ROWS.replace("?x256", "4x256").replace("?x64", "4x64"),
+        "target=neon-dotprod")
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    if "avx512vbmi" not in flags:
+        with pytest.raises(sherry.CompilerError,
+                           match="^target=avx512-vnni needs .*avx512vbmi.*, "
+                                 "which this CPU .* lacks"):
+            sherry.compile(DYNAMIC_ROWS, "target=avx512-vnni")

@@ -249,9 +249,63 @@ std::string mlir::sherry::compile::makeIncludeGuard(StringRef fileName) {
   return guard;
 }
 
+std::string mlir::sherry::compile::makeHeaderPrefix(StringRef fileName) {
+  StringRef base = llvm::sys::path::stem(fileName);
+  if (base.empty() || base == "-")
+    base = "header";
+  std::string prefix;
+  for (char c : base)
+    prefix += llvm::isAlnum(c) ? llvm::toLower(c) : '_';
+  if (llvm::isDigit(prefix.front()))
+    prefix = "_" + prefix;
+  return prefix;
+}
+
+/// `<prefix>_cpu_supported()`: whether the CPU running the program has
+/// what the kernels need, asked of the compiler's CPU model (x86) or of
+/// Linux's hardware capabilities (AArch64).
+static void writeCpuCheck(raw_ostream &os, StringRef prefix,
+                          const CpuRequirements &cpu) {
+  os << "/* 1 where the CPU running this program has what the object's\n"
+        " * kernels need (target="
+     << cpu.target << ": "
+     << (cpu.features.empty() ? std::string("nothing beyond ") +
+                                    (cpu.x86 ? "x86-64" : "AArch64 NEON")
+                              : llvm::join(cpu.features, ", "))
+     << "), 0 where it lacks\n"
+        " * them (calling in would end the program with SIGILL), -1 where "
+        "this\n"
+        " * header cannot tell (another architecture or OS). Call it once "
+        "before\n"
+        " * the first call. */\n"
+     << "static inline int " << prefix << "_cpu_supported(void) {\n";
+  if (cpu.x86) {
+    os << "#if defined(__x86_64__) && (defined(__GNUC__) || "
+          "defined(__clang__))\n";
+    if (cpu.features.empty()) {
+      os << "  return 1;\n";
+    } else {
+      os << "  __builtin_cpu_init();\n  return ";
+      for (auto [i, feature] : llvm::enumerate(cpu.features))
+        os << (i ? " &&\n         " : "") << "__builtin_cpu_supports(\""
+           << feature << "\")";
+      os << ";\n";
+    }
+  } else {
+    os << "#if defined(__aarch64__) && defined(__linux__)\n";
+    // Linux's AArch64 HWCAP bits: ASIMD (NEON) and ASIMDDP (dotprod).
+    std::string mask = "(1ul << 1)";
+    if (llvm::is_contained(cpu.features, "dotprod"))
+      mask += " | (1ul << 20)";
+    os << "  unsigned long need = " << mask << ";\n"
+       << "  return (getauxval(AT_HWCAP) & need) == need;\n";
+  }
+  os << "#else\n  return -1;\n#endif\n}\n\n";
+}
+
 llvm::Error mlir::sherry::compile::writeCInterfaceHeader(
     raw_ostream &os, ArrayRef<ExportedFunction> functions, StringRef guard,
-    StringRef source) {
+    StringRef source, StringRef prefix, const CpuRequirements &cpu) {
   HeaderBuilder builder;
   std::string decls;
   llvm::raw_string_ostream declOs(decls);
@@ -363,11 +417,37 @@ llvm::Error mlir::sherry::compile::writeCInterfaceHeader(
         " *    index as int64_t.\n"
         " *  - Link the object with -lm, and with the OpenMP runtime (libomp)\n"
         " *    when it was compiled with threads.\n"
+        " *  - Before the first call, "
+     << prefix
+     << "_cpu_supported() says whether this CPU\n"
+        " *    runs the kernels.\n"
+        " *  - Dynamic sizes that must agree (the rows of x and of a\n"
+        " *    sherry.matmul's accumulator, ...) are checked at run time; a\n"
+        " *    failed check calls sherry_runtime_error, declared below.\n"
         " */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n"
-        "#ifndef __cplusplus\n#include <stdbool.h>\n#endif\n\n"
-        "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+        "#ifndef __cplusplus\n#include <stdbool.h>\n#endif\n";
+  if (!cpu.x86)
+    os << "#if defined(__aarch64__) && defined(__linux__)\n"
+          "#include <sys/auxv.h>\n#endif\n";
+  os << "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+  writeCpuCheck(os, prefix, cpu);
+  os << "/* Called by the compiled code when a run-time check of dynamic "
+        "sizes\n"
+        " * fails: `format` is a printf format with two %lld, for `a` and "
+        "`b`\n"
+        " * (\"@mm: sherry.matmul at model.mlir:3:8: x (argument 0) has %lld "
+        "rows\n"
+        " * but the accumulator (argument 3) has %lld; ...\"). The op then "
+        "computes\n"
+        " * nothing (its accumulator comes back as it went in) and the call "
+        "goes\n"
+        " * on. The object defines it weakly, printing the message to "
+        "stderr;\n"
+        " * define it in your program to handle the error your way. */\n"
+        "void sherry_runtime_error(const char *format, int64_t a, int64_t "
+        "b);\n\n";
   builder.writeStructs(os);
   if (functions.empty())
     os << "/* The module exports no function with a C interface. */\n\n";

@@ -43,13 +43,31 @@ struct CWrapperShape {
 };
 CWrapperShape getCWrapperShape(mlir::FunctionType abiType);
 
+/// What the object's kernels need of the CPU that runs them: the header's
+/// `<prefix>_cpu_supported()` checks it.
+struct CpuRequirements {
+  /// The --sherry-to-llvm target ("avx2"), for the comment.
+  std::string target;
+  /// Whether the kernels are x86 code (else AArch64).
+  bool x86 = true;
+  /// Features as LLVM names them ("avx512vnni", "dotprod"); none for
+  /// portable kernels.
+  llvm::SmallVector<std::string> features;
+};
+
 /// Writes the header. `guard` is the include-guard macro, `source` names the
-/// input in the header's comment. Fails, without writing anything, when a
+/// input in the header's comment, `prefix` the header's own functions
+/// (`<prefix>_cpu_supported`). Fails, without writing anything, when a
 /// function name is not a C identifier or a type has no C equivalent.
 llvm::Error writeCInterfaceHeader(llvm::raw_ostream &os,
                                   llvm::ArrayRef<ExportedFunction> functions,
-                                  llvm::StringRef guard,
-                                  llvm::StringRef source);
+                                  llvm::StringRef guard, llvm::StringRef source,
+                                  llvm::StringRef prefix,
+                                  const CpuRequirements &cpu);
+
+/// A C identifier derived from a file name for the header's own functions
+/// ("out/model.h" -> "model").
+std::string makeHeaderPrefix(llvm::StringRef fileName);
 
 /// An include-guard macro derived from a file name ("out/model.h" ->
 /// "SHERRY_COMPILE_MODEL_H").

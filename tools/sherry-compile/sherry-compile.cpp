@@ -512,6 +512,28 @@ int compile(MLIRContext &context) {
     sources.push_back(std::move(function));
   }
 
+  // What the kernels will need of the CPU, for the header.
+  sherry::compile::CpuRequirements cpu;
+  {
+    sherry::SherryTarget target = sherry::resolveSherryTarget(options->target);
+    std::string message;
+    if (target == sherry::SherryTarget::Module) {
+      FailureOr<sherry::SherryTarget> resolved =
+          sherry::resolveModuleTarget(*module, message);
+      target = succeeded(resolved) ? *resolved : sherry::SherryTarget::Portable;
+    }
+    cpu.target = sherry::stringifySherryTarget(target).str();
+    cpu.x86 = machine->getTargetTriple().isX86();
+    if (std::optional<sherry::SherryTargetAttributes> attributes =
+            sherry::getSherryTargetAttributes(target)) {
+      SmallVector<StringRef> entries;
+      attributes->features.split(entries, ',');
+      for (StringRef entry : entries)
+        if (entry.consume_front("+") && entry != "neon")
+          cpu.features.push_back(entry.str());
+    }
+  }
+
   // Lower to the llvm dialect.
   PassManager pm(&context, ModuleOp::getOperationName());
   if (failed(applyPassManagerCLOptions(pm)))
@@ -608,7 +630,8 @@ int compile(MLIRContext &context) {
                            : llvm::sys::path::filename(inputFilename);
     if (llvm::Error err = sherry::compile::writeCInterfaceHeader(
             header->os(), exports,
-            sherry::compile::makeIncludeGuard(headerFilename), source))
+            sherry::compile::makeIncludeGuard(headerFilename), source,
+            sherry::compile::makeHeaderPrefix(headerFilename), cpu))
       return fail("cannot write the header: " + llvm::toString(std::move(err)));
     if (header->os().has_error())
       return fail("cannot write '" + headerFilename +

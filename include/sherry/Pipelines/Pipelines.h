@@ -3,6 +3,8 @@
 #ifndef SHERRY_PIPELINES_PIPELINES_H
 #define SHERRY_PIPELINES_PIPELINES_H
 
+#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
@@ -170,6 +172,28 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "sherry-forall-work-stealing); otherwise each thread "
                      "computes a fixed share"),
       llvm::cl::init(true)};
+  FlagOption runtimeChecks{
+      *this, "runtime-checks",
+      llvm::cl::desc("Check at run time the dynamic sizes of each "
+                     "sherry.matmul that must agree and that the IR does not "
+                     "prove equal (rows of x and of the accumulator; M of "
+                     "the weights, scales, bias and accumulator; K); a "
+                     "failed check calls sherry_runtime_error and the "
+                     "matmul computes nothing (sherry-insert-runtime-checks)"),
+      llvm::cl::init(true)};
+  EnumOption<RuntimeErrorHandler> runtimeErrorHandler{
+      *this, "runtime-error-handler",
+      llvm::cl::desc("Who defines sherry_runtime_error, which failed "
+                     "run-time checks call"),
+      llvm::cl::init(RuntimeErrorHandler::WeakDefault),
+      llvm::cl::values(
+          clEnumValN(RuntimeErrorHandler::WeakDefault, "weak-default",
+                     "a weak definition in the module that prints the "
+                     "message to stderr; a strong one linked in wins"),
+          clEnumValN(RuntimeErrorHandler::External, "external",
+                     "declared only: the program defines it (the C API "
+                     "does, and makes a failed check an error of the "
+                     "call)"))};
   CountOption rowTile{
       *this, "row-tile",
       llvm::cl::desc("Tile sherry.matmul over this many output features "

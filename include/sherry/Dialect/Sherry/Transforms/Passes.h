@@ -32,6 +32,20 @@ constexpr StringLiteral kWorkStealingAttrName = "sherry.work_stealing";
 /// depend on the iteration and writes only buffers it allocates).
 constexpr StringLiteral kPerPartAttrName = "sherry.per_part";
 
+/// Who defines the function that sherry-insert-runtime-checks calls when a
+/// check fails.
+enum class RuntimeErrorHandler {
+  /// A weak definition in the module that prints to stderr.
+  WeakDefault,
+  /// A declaration only: the program (the C API's JIT) defines it.
+  External,
+};
+
+/// The C function compiled code calls when a run-time check fails:
+/// `void sherry_runtime_error(const char *format, int64_t a, int64_t b)`,
+/// `format` a printf format with up to two `%lld` for `a` and `b`.
+constexpr StringLiteral kRuntimeErrorFunctionName = "sherry_runtime_error";
+
 #define GEN_PASS_DECL
 #include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
 

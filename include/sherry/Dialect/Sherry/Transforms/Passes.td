@@ -250,4 +250,57 @@ def SherryFuseSiblingMatmuls : Pass<"sherry-fuse-sibling-matmuls"> {
   ];
 }
 
+def SherryInsertRuntimeChecks : Pass<"sherry-insert-runtime-checks",
+                                     "ModuleOp"> {
+  let summary = "Check at run time the dynamic sizes of sherry.matmul that "
+                "must agree";
+  let description = [{
+    The verifier rejects a `sherry.matmul` whose sizes disagree where the
+    types spell them; where they are dynamic (`tensor<?x256xf32>`), a kernel
+    given disagreeing operands would read and write past their buffers.
+    This pass checks, before each matmul, every pair of sizes that must
+    agree and that value-bounds analysis cannot prove equal:
+
+    - the rows of x and of the accumulator (N);
+    - the rows of the weights, the accumulator's columns, the scales' rows
+      and the bias (M);
+    - K: a multiple of what the layout needs, the bytes per row of the
+      weights, the columns of per-group scales.
+
+    A pair that differs calls `sherry_runtime_error(format, a, b)`, a C
+    function taking a printf format with two `%lld` (the sizes) and naming
+    the function, the op's location and its arguments, and the matmul then
+    computes nothing: its operands are sliced to no rows (an N mismatch) or
+    no output columns (an M mismatch; a K mismatch empties both), so no
+    buffer is touched out of bounds, whatever the handler does, and the
+    accumulator comes back as it went in.
+
+    With `handler=weak-default` the pass also defines `sherry_runtime_error`
+    (where the module does not) with weak linkage: it prints the message to
+    standard error and returns, and a strong definition linked into the
+    program wins. With `handler=external` it only declares it: the program
+    provides it (the C API does, and turns a failed check into an error of
+    the call).
+  }];
+  let options = [
+    Option<"handler", "handler", "::mlir::sherry::RuntimeErrorHandler",
+           "::mlir::sherry::RuntimeErrorHandler::WeakDefault",
+           "Who defines sherry_runtime_error",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::RuntimeErrorHandler::WeakDefault,
+                        "weak-default",
+                        "a weak definition that prints to stderr"),
+             clEnumValN(::mlir::sherry::RuntimeErrorHandler::External,
+                        "external", "a declaration; the program defines it"))}]>
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 #endif // SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_TD
