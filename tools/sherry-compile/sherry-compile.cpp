@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../common/InternalError.h"
+
 #include "CInterfaceHeader.h"
 
 #include "sherry/InitAllSherry.h"
@@ -658,6 +660,7 @@ void handleFatalError(void *, const char *reason, bool) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  sherry::tools::exitWithInternalErrorOnCrash(kToolName);
   llvm::install_fatal_error_handler(handleFatalError);
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargets();

@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../common/InternalError.h"
+
 #include "sherry/InitAllSherry.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -13,7 +15,13 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+#include "llvm/Support/InitLLVM.h"
+
 int main(int argc, char **argv) {
+  // MlirOptMain(argc, argv, toolName, registry) without its own InitLLVM,
+  // so that the crash handler comes after LLVM's crash printers.
+  llvm::InitLLVM init(argc, argv);
+  mlir::sherry::tools::exitWithInternalErrorOnCrash("sherry-opt");
   mlir::registerAllPasses();
   mlir::sherry::registerAllSherryPasses();
 
@@ -22,9 +30,11 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::sherry::registerAllSherryDialects(registry);
 
-  return mlir::asMainReturnCode(mlir::MlirOptMain(
+  auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv,
       "Sherry optimizer driver: upstream MLIR plus the sherry "
       "dialect for 1.25-bit sparse-ternary weights\n",
-      registry));
+      registry);
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
 }

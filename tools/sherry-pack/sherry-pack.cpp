@@ -12,6 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../common/InternalError.h"
+
 #include "sherry/Format/FileIO.h"
 #include "sherry/Format/Format.h"
 #include "sherry/Format/Gguf.h"
@@ -489,6 +491,7 @@ static int runGgufPack() {
 
 int main(int argc, char **argv) {
   InitLLVM x(argc, argv);
+  mlir::sherry::tools::exitWithInternalErrorOnCrash("sherry-pack");
   cl::HideUnrelatedOptions(category);
   // Collect the parser's own complaints to print them in our error format.
   std::string parseErrors;
