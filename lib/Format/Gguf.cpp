@@ -691,6 +691,10 @@ Result<uint64_t> GgufFile::alignment() const {
   if (v->bits == 0 || (v->bits & (v->bits - 1)) != 0)
     return R::error("general.alignment = " + dec(v->bits) +
                     " is not a power of two");
+  if (v->bits > kGgufMaxAlignment)
+    return R::error("general.alignment = " + dec(v->bits) +
+                    " is more than the " + dec(kGgufMaxAlignment) +
+                    " bytes this library accepts (2 MiB, a huge page)");
   return v->bits;
 }
 

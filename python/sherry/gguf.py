@@ -42,7 +42,7 @@ TensorInfo = collections.namedtuple(
     "TensorInfo", ["name", "type", "type_id", "dims", "shape", "nbytes"])
 TensorInfo.__doc__ = """One tensor of a GGUF file.
 
-name:    the tensor's name
+name:    the tensor's name (bytes where it is not UTF-8)
 type:    the ggml type name ('f32', 'q8_0', 'stq1_0', ...)
 type_id: the ggml type id
 dims:    the dims as GGUF lists them, innermost first ({K, M} for M x K)
@@ -52,6 +52,17 @@ nbytes:  bytes of data"""
 
 def _default_stq1_0_type():
     return _capi.lib().sherryGgufDefaultStq1Type()
+
+
+def _name(ref):
+    """A key or tensor name as the file has it: a str where its bytes are
+    UTF-8 (as GGUF asks), else the bytes themselves, so that every name
+    looks itself up and writes back unchanged."""
+    raw = ctypes.string_at(ref.data, ref.length) if ref.length else b""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
 
 
 class _Bytes:
@@ -226,8 +237,9 @@ class GgufFile:
     #
 
     def keys(self):
-        """The metadata keys, in file order."""
-        return [str(self._call("GetMetadataKey", i))
+        """The metadata keys, in file order: str, or bytes where a key is
+        not UTF-8. Every method taking a key or a tensor name takes either."""
+        return [_name(self._call("GetMetadataKey", i))
                 for i in range(self._call("GetNumMetadata"))]
 
     def _metadata_at(self, index):
@@ -286,7 +298,7 @@ class GgufFile:
         dims = tuple(self._call("GetTensorDim", index, d)
                      for d in range(rank))
         return TensorInfo(
-            name=str(self._call("GetTensorName", index)),
+            name=_name(self._call("GetTensorName", index)),
             type=str(self._call("GetTensorTypeName", index)),
             type_id=self._call("GetTensorType", index),
             dims=dims, shape=tuple(reversed(dims)),

@@ -272,3 +272,47 @@ def test_bad_calls(model, tmp_path, rng):
                        match="general.alignment = 48 is not a power of two"):
         g.save(tmp_path / "never.gguf")
     assert not (tmp_path / "never.gguf").exists()
+
+
+def test_names_that_are_not_utf8_round_trip_as_bytes(model, tmp_path):
+    # GGUF asks for UTF-8, but a file need not keep to it: a key and a
+    # tensor name with a byte that is not UTF-8 come back as bytes, look
+    # themselves up, and write back unchanged.
+    data = model.read_bytes()
+    key, name = b"test.u16", b"blk.0.attn_q.weight"
+    bad_key, bad_name = b"test.\xff16", b"blk.0.attn_\xfe.weight"
+    assert data.count(key) == 1 and data.count(name) == 1
+    patched = data.replace(key, bad_key).replace(name, bad_name)
+    path = tmp_path / "bytes.gguf"
+    path.write_bytes(patched)
+    g = sherry.gguf.load(path)
+    assert bad_key in g.keys() and "test.u16" not in g.keys()
+    assert g.metadata_type(bad_key) == "u16"
+    assert g.metadata[bad_key] == sherry.gguf.load(model).metadata["test.u16"]
+    assert bad_name in g.tensor_names and bad_name in g
+    assert g.tensor(bad_name).type == "stq1_0"
+    original = sherry.gguf.load(model)
+    np.testing.assert_array_equal(g.raw(bad_name), original.raw(name.decode()))
+    np.testing.assert_array_equal(g.packed(bad_name).data,
+                                  original.packed(name.decode()).data)
+    g.save(tmp_path / "again.gguf")
+    assert (tmp_path / "again.gguf").read_bytes() == patched
+    g.remove_metadata(bad_key)
+    g.remove_tensor(bad_name)
+    assert bad_key not in g.keys() and bad_name not in g
+
+
+def test_alignment_past_the_bound_is_refused(tmp_path):
+    # 108 bytes, no tensors, general.alignment = 2^31: the writer once
+    # padded the header to 2 GiB.
+    path = os.path.join(ROOT, "test", "sherry-pack", "Inputs",
+                        "alignment-2gib.gguf")
+    with pytest.raises(sherry.FormatError,
+                       match="general.alignment = 2147483648 is more than "
+                             "the 2097152 bytes this library accepts"):
+        sherry.gguf.load(path)
+    g = sherry.gguf.GgufFile()
+    g.set_metadata("general.alignment", 1 << 22)
+    with pytest.raises(sherry.FormatError, match="more than the 2097152"):
+        g.save(tmp_path / "never.gguf")
+    assert not (tmp_path / "never.gguf").exists()

@@ -523,6 +523,17 @@ TEST(Gguf, MetadataErrors) {
   Bytes align0;
   align0.header(0, 1).s("general.alignment").u32(4).u32(0);
   expectError(parse(align0.b), "general.alignment = 0 is not a power of two");
+  // A power of two past the bound: the writer would pad the header to it
+  // (the 109-byte reproducer of a 2 GiB allocation, without tensors).
+  Bytes huge;
+  huge.header(0, 1).s("general.alignment").u32(4).u32(0x80000000u);
+  expectError(parse(huge.b), "general.alignment = 2147483648 is more than the "
+                             "2097152 bytes this library accepts");
+  Bytes largest;
+  largest.header(0, 1).s("general.alignment").u32(4).u32(1u << 21);
+  Result<GgufFile> ok = parse(largest.b);
+  ASSERT_TRUE(ok.ok()) << ok.getStatus().message();
+  EXPECT_EQ(*ok->alignment(), kGgufMaxAlignment);
   Bytes cut;
   cut.header(0, 1).s("k").u32(4).u8(1);
   expectError(parse(cut.b), "metadata 'k' needs 4 bytes, 1 remain");
@@ -597,6 +608,10 @@ TEST(Gguf, WriterRefusesWhatTheParserWould) {
   f = modelFile();
   f.setMetadata("general.alignment", GgufValue::u32(3));
   expectWriteError(f, "general.alignment = 3 is not a power of two");
+  f = modelFile();
+  f.setMetadata("general.alignment", GgufValue::u32(1u << 22));
+  expectWriteError(f, "general.alignment = 4194304 is more than the 2097152 "
+                      "bytes this library accepts");
   f = modelFile();
   f.tensors[0].name = std::string(65, 'x');
   expectWriteError(f, "GGUF allows 64");

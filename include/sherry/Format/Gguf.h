@@ -43,6 +43,11 @@ constexpr uint32_t kGgmlTypeBF16 = 30;
 
 /// The default of `general.alignment`.
 constexpr uint64_t kGgufDefaultAlignment = 32;
+/// The largest `general.alignment` accepted: a 2 MiB huge page, the most a
+/// loader that maps tensors could want. ggml asks only for a power of two;
+/// without a bound, a 109-byte file made the writer pad its header to
+/// 2 GiB.
+constexpr uint64_t kGgufMaxAlignment = uint64_t(1) << 21;
 
 struct GgufOptions {
   /// Which ggml type id means STQ1_0 (it must not be a known upstream type).
@@ -174,7 +179,7 @@ struct GgufFile {
   /// Replaces the tensor of the same name in place, or appends it.
   void setTensor(GgufTensor tensor);
   /// `general.alignment`, or 32 when absent. Fails when it is not a u32
-  /// power of two.
+  /// power of two of at most kGgufMaxAlignment.
   Result<uint64_t> alignment() const;
 };
 
