@@ -88,6 +88,49 @@ State &state() {
   return *s;
 }
 
+/// Whether `text` holds `name = <value>` where value is not a well-formed
+/// `[i, j, ...]` of integers.
+bool hasMalformedIntegerList(llvm::StringRef text, llvm::StringRef name) {
+  for (size_t at = text.find(name); at != llvm::StringRef::npos;
+       at = text.find(name, at + 1)) {
+    llvm::StringRef rest = text.drop_front(at + name.size()).ltrim();
+    if (!rest.consume_front("="))
+      continue;
+    rest = rest.ltrim();
+    if (!rest.consume_front("["))
+      return true;
+    rest = rest.ltrim();
+    if (rest.consume_front("]"))
+      continue;
+    while (true) {
+      rest.consume_front("-");
+      size_t digits = rest.find_first_not_of("0123456789");
+      if (digits == 0 || digits == llvm::StringRef::npos)
+        return true;
+      rest = rest.drop_front(digits).ltrim();
+      if (rest.consume_front("]"))
+        break;
+      if (!rest.consume_front(","))
+        return true;
+      rest = rest.ltrim();
+    }
+  }
+  return false;
+}
+
+/// Inputs that crash upstream MLIR (LLVM 22), not our code: skipped, so
+/// that the fuzzer goes on to find ours. The tools and the C API survive
+/// them (docs/reliability.md); a new upstream crash found here is added
+/// once it is understood.
+bool isKnownUpstreamCrash(llvm::StringRef text) {
+  // linalg.transpose, linalg.broadcast and linalg.reduce parse their
+  // `permutation` / `dimensions` as a dense i64 array and, when that fails
+  // (after reporting it), store the null attribute: SIGSEGV in
+  // NamedAttrList::set.
+  return hasMalformedIntegerList(text, "permutation") ||
+         hasMalformedIntegerList(text, "dimensions");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -96,6 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // a bare StringRef over the fuzzer's bytes does not, and reading "A" then
   // overflows: docs/reliability.md, finding H1). Copy into a std::string.
   std::string text(reinterpret_cast<const char *>(data), size);
+  if (isKnownUpstreamCrash(text))
+    return -1; // not added to the corpus
   ParserConfig config(s.context.get(), /*verifyAfterParse=*/false);
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(text, config, "fuzz-input");

@@ -33,8 +33,9 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
       bit-exact with the format library's `ternarize`.
     - `sherry.pack`: each group's 5-bit code from its four values, slot
       nibbles and sign bits (and `stq1_0`'s f16 scales) where the layout
-      puts them; values that are not a valid group stop the program with a
-      message (`cf.assert`).
+      puts them; values that are not a valid group are counted and reported
+      through `sherry_runtime_error` (sherry-insert-runtime-checks), their
+      bytes unspecified.
 
     `stq1_0` operands are put in group order first. This is the last pass
     of `--sherry-to-llvm` that lowers sherry ops, so a sherry op it cannot
@@ -43,6 +44,8 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
     for bufferization and LLVM to stumble over.
   }];
   let dependentDialects = [
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::cf::ControlFlowDialect",
     "::mlir::linalg::LinalgDialect",

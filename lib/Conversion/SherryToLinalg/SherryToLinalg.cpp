@@ -9,6 +9,7 @@
 
 #include "sherry/Dialect/Sherry/IR/SherryConstants.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
+#include "sherry/Dialect/Sherry/Utils/RuntimeErrors.h"
 #include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -879,13 +880,24 @@ struct PackLowering : OpRewritePattern<PackOp> {
     Value codes = codesOp.getResult(0);
     Value badGroups = tensor::ExtractOp::create(
         rewriter, loc, codesOp.getResult(1), ValueRange{});
-    Value ok = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::eq, badGroups,
+    // Reported (sherry_runtime_error); the bytes of such a group are
+    // unspecified, and nothing is touched out of bounds.
+    FailureOr<func::FuncOp> reporter =
+        getOrDeclareRuntimeErrorFunction(op->getParentOfType<ModuleOp>());
+    if (failed(reporter))
+      return failure();
+    Value anyBad = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ne, badGroups,
         arith::ConstantIntOp::create(rewriter, loc, i32, 0));
-    cf::AssertOp::create(
-        rewriter, loc, ok,
-        "sherry.pack: every group of 4 values must hold exactly one 0 and "
-        "+1 or -1 elsewhere");
+    emitRuntimeErrorIf(
+        rewriter, loc, *reporter, anyBad,
+        describeForRuntimeError(op) +
+            "%lld of %lld groups of 4 values do not hold exactly one 0 and "
+            "+1 or -1 elsewhere; their bytes are unspecified",
+        badGroups,
+        arith::MulIOp::create(
+            rewriter, loc, getValueOrCreateConstantIndexOp(rewriter, loc, m),
+            arith::ConstantIndexOp::create(rewriter, loc, groups)));
 
     // Slot bytes (2 groups each) and sign bytes (8 groups each), in group
     // order; then the layout's bytes from them.

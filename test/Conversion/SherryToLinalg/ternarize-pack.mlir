@@ -39,16 +39,19 @@ func.func @ternarize_stq1_0(%w: tensor<?x256xf32>) -> (tensor<?x256xi8>, tensor<
 
 // -----
 
-// pack: the code of every group (with a count of invalid groups checked by
-// cf.assert), slot bytes of 2 groups and sign bytes of 8, then the
-// layout's bytes.
+// pack: the code of every group (with a count of invalid groups, reported
+// through sherry_runtime_error), slot bytes of 2 groups and sign bytes of
+// 8, then the layout's bytes.
 // CHECK-LABEL: func @pack_sherry
 // CHECK: %[[CODES:.*]]:2 = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} outs(%{{.*}}, %{{.*}} : tensor<3x24xi32>, tensor<i32>)
-// CHECK: cf.assert %{{.*}}, "sherry.pack: every group of 4 values must hold exactly one 0 and +1 or -1 elsewhere"
+// CHECK: %[[BAD:.*]] = tensor.extract %[[CODES]]#1[] : tensor<i32>
+// CHECK: %[[ANY:.*]] = arith.cmpi ne, %[[BAD]], %{{.*}} : i32
+// CHECK: scf.if %[[ANY]] {
+// CHECK:   func.call @sherry_runtime_error(%{{.*}}, %{{.*}}, %{{.*}}) : (!llvm.ptr, i64, i64) -> ()
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x12xi8>)
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x3xi8>)
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x15xi8>)
-// CHECK-NOT: sherry.
+// CHECK-NOT: = sherry.
 func.func @pack_sherry(%t: tensor<3x96xi8>) -> tensor<3x15xi8> {
   %p = sherry.pack %t layout<sherry, row> : tensor<3x96xi8> -> tensor<3x15xi8>
   return %p : tensor<3x15xi8>

@@ -7,12 +7,14 @@
 // that must agree and that value-bounds analysis cannot prove equal gets a
 // comparison; a pair that differs calls sherry_runtime_error and empties
 // the matmul (no rows, or no output columns), so that nothing is touched
-// out of bounds whatever the handler does.
+// out of bounds whatever the handler does. The lowering of sherry.pack on
+// run-time values reports values it cannot encode the same way.
 //
 //===----------------------------------------------------------------------===//
 
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Dialect/Sherry/Utils/RuntimeErrors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,7 +22,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/SymbolTable.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 
 #include "llvm/ADT/ScopeExit.h"
@@ -107,17 +109,6 @@ std::string operandName(Value value, StringRef name) {
   return name.str();
 }
 
-/// `text` as the literal part of a printf format.
-std::string escapePercent(StringRef text) {
-  std::string escaped;
-  for (char c : text) {
-    escaped += c;
-    if (c == '%')
-      escaped += '%';
-  }
-  return escaped;
-}
-
 /// Remembers the operations a builder creates.
 struct CreatedOps : public OpBuilder::Listener {
   void notifyOperationInserted(Operation *op,
@@ -135,24 +126,44 @@ struct SherryInsertRuntimeChecksPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<MatmulOp> matmuls;
-    module.walk([&](MatmulOp op) { matmuls.push_back(op); });
-    SymbolTable symbols(module);
+    // The lowering of sherry.pack on run-time values checks them and
+    // reports through the same function.
+    bool packsAtRunTime = false;
+    module.walk([&](Operation *op) {
+      if (auto matmul = dyn_cast<MatmulOp>(op))
+        matmuls.push_back(matmul);
+      else if (auto pack = dyn_cast<PackOp>(op))
+        packsAtRunTime |= !matchPattern(pack.getValues(), m_Constant());
+    });
+    func::FuncOp reporter;
+    auto getReporter = [&]() -> LogicalResult {
+      if (reporter)
+        return success();
+      FailureOr<func::FuncOp> found = getOrDeclareRuntimeErrorFunction(module);
+      if (failed(found))
+        return failure();
+      reporter = *found;
+      if (handler == RuntimeErrorHandler::WeakDefault)
+        defineWeakRuntimeErrorFunction(reporter);
+      return success();
+    };
+    if (packsAtRunTime && failed(getReporter()))
+      return signalPassFailure();
     for (MatmulOp op : matmuls) {
       // The size operations the checks needed; those the checks do not use
       // in the end (sizes proved equal) go again.
       CreatedOps created;
       SmallVector<SizeCheck> checks = collectChecks(op, created);
-      auto eraseUnused = llvm::make_scope_exit([&] {
+      llvm::scope_exit eraseUnused([&] {
         for (Operation *createdOp : llvm::reverse(created.ops))
           if (createdOp->use_empty())
             createdOp->erase();
       });
       if (checks.empty())
         continue;
-      FailureOr<func::FuncOp> handler = getHandler(module, symbols);
-      if (failed(handler))
+      if (failed(getReporter()))
         return signalPassFailure();
-      insertChecks(op, checks, *handler, symbols);
+      insertChecks(op, checks, reporter);
     }
   }
 
@@ -218,91 +229,14 @@ private:
     return checks;
   }
 
-  /// The function failed checks call, declared (or, with the weak default,
-  /// defined) at the end of the module where it is not there yet.
-  FailureOr<func::FuncOp> getHandler(ModuleOp module, SymbolTable &symbols) {
-    MLIRContext *ctx = module.getContext();
-    auto ptr = LLVM::LLVMPointerType::get(ctx);
-    auto i64 = IntegerType::get(ctx, 64);
-    auto type = FunctionType::get(ctx, {ptr, i64, i64}, {});
-    Operation *existing = symbols.lookup(kRuntimeErrorFunctionName);
-    if (existing) {
-      auto func = dyn_cast<func::FuncOp>(existing);
-      if (!func || func.getFunctionType() != type) {
-        existing->emitError()
-            << "'" << kRuntimeErrorFunctionName
-            << "' is what sherry-insert-runtime-checks calls when a check "
-               "fails; it must be a func.func of type "
-            << type;
-        return failure();
-      }
-      return func;
-    }
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    Location loc = module.getLoc();
-    auto func = func::FuncOp::create(b, loc, kRuntimeErrorFunctionName, type);
-    symbols.insert(func);
-    if (handler == RuntimeErrorHandler::External) {
-      func.setPrivate();
-      return func;
-    }
-    // The weak default: dprintf(2, "sherry: run-time check failed: ");
-    // dprintf(2, format, a, b); dprintf(2, "\n").
-    func->setAttr("llvm.linkage",
-                  LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Weak));
-    auto i32 = IntegerType::get(ctx, 32);
-    auto dprintfType = LLVM::LLVMFunctionType::get(i32, {i32, ptr},
-                                                   /*isVarArg=*/true);
-    auto dprintf = dyn_cast_or_null<LLVM::LLVMFuncOp>(symbols.lookup("dprintf"));
-    if (!dprintf) {
-      dprintf = LLVM::LLVMFuncOp::create(b, loc, "dprintf", dprintfType);
-      symbols.insert(dprintf);
-    }
-    Block *body = func.addEntryBlock();
-    b.setInsertionPointToStart(body);
-    Value stderrFd = arith::ConstantIntOp::create(b, loc, i32, 2);
-    auto print = [&](ValueRange args) {
-      LLVM::CallOp::create(b, loc, dprintfType, dprintf.getSymName(), args);
-    };
-    print({stderrFd,
-           globalString(b, loc, symbols, "sherry: run-time check failed: ")});
-    print({stderrFd, body->getArgument(0), body->getArgument(1),
-           body->getArgument(2)});
-    print({stderrFd, globalString(b, loc, symbols, "\n")});
-    func::ReturnOp::create(b, loc);
-    return func;
-  }
-
-  /// The address of a NUL-terminated constant holding `text`.
-  Value globalString(OpBuilder &b, Location loc, SymbolTable &symbols,
-                     StringRef text) {
-    std::string name;
-    do {
-      name = "__sherry_check_message_" + std::to_string(nextMessage++);
-    } while (symbols.lookup(name));
-    return LLVM::createGlobalString(loc, b, name, (text + Twine('\0')).str(),
-                                    LLVM::Linkage::Internal);
-  }
-
   /// Emits `checks` before `op` and rebuilds it on operands emptied where a
   /// check fails.
   void insertChecks(MatmulOp op, ArrayRef<SizeCheck> checks,
-                    func::FuncOp handler, SymbolTable &symbols) {
+                    func::FuncOp reporter) {
     OpBuilder b(op);
     Location loc = op.getLoc();
     MatmulSizes sizes(b, loc);
-    auto i64 = b.getI64Type();
-    std::string where;
-    llvm::raw_string_ostream os(where);
-    if (auto func = op->getParentOfType<FunctionOpInterface>())
-      os << "@" << func.getName() << ": ";
-    os << "sherry.matmul at ";
-    if (auto fileLoc = dyn_cast<FileLineColLoc>(loc))
-      os << fileLoc.getFilename().getValue() << ":" << fileLoc.getLine() << ":"
-         << fileLoc.getColumn();
-    else
-      os << loc;
-    os << ": ";
+    std::string where = describeForRuntimeError(op);
     Value zero = arith::ConstantIndexOp::create(b, loc, 0);
     Value rowsBad, columnsBad;
     auto orInto = [&](Value &into, Value bad) {
@@ -318,19 +252,9 @@ private:
                     arith::RemUIOp::create(b, loc, got, expected), zero)
               : arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, got,
                                       expected);
-      auto ifOp = scf::IfOp::create(b, loc, bad, /*withElseRegion=*/false);
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        std::string format = escapePercent(where) + check.what +
-                             "; the matmul computed nothing";
-        Value message = globalString(b, loc, symbols, format);
-        func::CallOp::create(
-            b, loc, handler,
-            ValueRange{message,
-                       arith::IndexCastOp::create(b, loc, i64, got),
-                       arith::IndexCastOp::create(b, loc, i64, expected)});
-      }
+      emitRuntimeErrorIf(b, loc, reporter, bad,
+                         where + check.what + "; the matmul computed nothing",
+                         got, expected);
       if (check.emptiesRows)
         orInto(rowsBad, bad);
       if (check.emptiesColumns)
@@ -394,7 +318,6 @@ private:
     op.erase();
   }
 
-  int64_t nextMessage = 0;
 };
 
 } // namespace

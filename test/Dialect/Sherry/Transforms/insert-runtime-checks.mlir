@@ -3,7 +3,7 @@
 
 // Rows of x and of the accumulator, both arguments: one check, and the
 // matmul runs on the leading rows, none where the check fails.
-// CHECK-DAG: llvm.mlir.global internal constant @[[MSG:__sherry_check_message_[0-9]+]]("@rows: sherry.matmul at {{.*}}insert-runtime-checks.mlir:{{[0-9]+}}:{{[0-9]+}}: x (argument 0) has %lld rows but the accumulator (argument 3) has %lld; the matmul computed nothing\00")
+// CHECK-DAG: llvm.mlir.global internal constant @[[MSG:__sherry_runtime_error_[0-9]+]]("@rows: sherry.matmul at {{.*}}insert-runtime-checks.mlir:{{[0-9]+}}:{{[0-9]+}}: x (argument 0) has %lld rows but the accumulator (argument 3) has %lld; the matmul computed nothing\00")
 // CHECK-DAG: llvm.mlir.global internal constant @{{.*}}("sherry: run-time check failed: \00")
 // CHECK-LABEL: func.func @rows(
 // CHECK-SAME: %[[X:.*]]: tensor<?x256xf32>, %[[W:.*]]: tensor<64x40xi8>, %[[S:.*]]: tensor<64xf32>, %[[ACC:.*]]: tensor<?x64xf32>)

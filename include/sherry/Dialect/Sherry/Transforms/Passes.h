@@ -41,11 +41,6 @@ enum class RuntimeErrorHandler {
   External,
 };
 
-/// The C function compiled code calls when a run-time check fails:
-/// `void sherry_runtime_error(const char *format, int64_t a, int64_t b)`,
-/// `format` a printf format with up to two `%lld` for `a` and `b`.
-constexpr StringLiteral kRuntimeErrorFunctionName = "sherry_runtime_error";
-
 #define GEN_PASS_DECL
 #include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
 
