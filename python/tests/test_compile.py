@@ -447,3 +447,21 @@ def test_target_this_cpu_lacks_is_refused_before_compiling():
                            match="^target=avx512-vnni needs .*avx512vbmi.*, "
                                  "which this CPU .* lacks"):
             sherry.compile(DYNAMIC_ROWS, "target=avx512-vnni")
+
+
+def test_pack_of_values_it_cannot_encode_raises():
+    # sherry.pack on run-time values used to stop the process (cf.assert).
+    module = sherry.compile("""
+func.func @pack(%t: tensor<2x32xi8>) -> tensor<2x5xi8> {
+  %p = sherry.pack %t layout<sherry, row> : tensor<2x32xi8> -> tensor<2x5xi8>
+  return %p : tensor<2x5xi8>
+}""")
+    good = np.tile(np.array([0, 1, -1, 1], np.int8), (2, 8))
+    assert module.pack(good).shape == (2, 5)
+    bad = good.copy()
+    bad[1, 4:8] = 0
+    with pytest.raises(sherry.RuntimeCheckError,
+                       match=r"^@pack: sherry.pack at input:3:8: 1 of 16 "
+                             r"groups of 4 values do not hold exactly one 0"):
+        module.pack(bad)
+    assert module.pack(good).shape == (2, 5)
