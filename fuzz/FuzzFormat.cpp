@@ -1,11 +1,13 @@
 //===- FuzzFormat.cpp - libFuzzer target for the format library ----------===//
 //
 // The first input byte picks what is fuzzed:
-//   0: unpack / convert / interleaveForTables on packed weights whose layout,
-//      shape and scale granularity come from the next bytes (bounded: at most
-//      8 rows, 1024 columns) and whose data and scales are the rest of the
-//      input. A header byte may also make the data or scale count wrong, so
-//      the size checks of unpack() and convert() are fuzzed too.
+//   0: unpack / convert / toTables / interleaveForTables on packed weights
+//      whose layout (sherry, stq1_0, or tables with either grouping and
+//      any order and block), shape and scale granularity come from the next
+//      bytes (bounded: at most 8 rows, 1024 columns) and whose data and
+//      scales are the rest of the input. A header byte may also make the
+//      data or scale count wrong, so the size checks of unpack() and
+//      convert() are fuzzed too.
 //   1: parseNpy on the rest of the input.
 //   2: parsePackedFile on the rest of the input.
 // A failing call is fine; a crash, a sanitizer report, or a broken
@@ -64,12 +66,21 @@ void fuzzPacked(Reader in) {
     p.rows = int64_t(int8_t(in.byte()));
     p.cols = int64_t(int16_t(in.byte() | in.byte() << 8));
   }
+  // Bit 5: the tables layout, its order and block from the next bytes (a
+  // block past the bound now and then).
+  TableLayout tables;
+  tables.order = static_cast<TableOrder>(in.byte() % 3);
+  tables.tileBlock = in.byte() % 70;
+  if (flags & 32)
+    p.tables = tables;
 
   bool validShape = checkShape(p.layout, p.rows, p.cols).ok() &&
-                    checkScaleSpec(p.scaleSpec, p.cols).ok();
-  int64_t dataBytes = validShape ? p.rows * p.rowBytes() : 0;
+                    checkScaleSpec(p.scaleSpec, p.cols).ok() &&
+                    (!p.tables ||
+                     checkTableLayout(*p.tables, p.cols, p.scaleSpec).ok());
+  int64_t dataBytes = validShape ? p.dataBytes() : 0;
   int64_t scaleCount =
-      validShape && p.layout == Layout::Sherry
+      validShape && (p.layout == Layout::Sherry || p.tables)
           ? numScales(p.scaleSpec, p.rows, p.cols)
           : 0;
   // Bit 3: a data size off by the next byte (signed).
@@ -106,12 +117,26 @@ void fuzzPacked(Reader in) {
       assert(m2.ok() && "unpack() of pack() output failed");
       assert(m2->values == m->values && "pack/unpack changed the values");
     }
+    // Table-order bytes that unpack() accepts are the only bytes for their
+    // values: writing them again gives the same bytes.
+    if (p.tables) {
+      Result<PackedWeights> rewritten = toTables(p, *p.tables);
+      assert(rewritten.ok() && rewritten->data == p.data &&
+             "toTables() of accepted table bytes changed them");
+    }
     if (p.rows > 0)
       (void)m->scaleAt(p.rows - 1, p.cols - 1);
     std::vector<float> deq = dequantize(*m);
     assert(int64_t(deq.size()) == m->rows * m->cols);
   }
   (void)interleaveForTables(p);
+  Result<PackedWeights> t = toTables(p, tables);
+  if (t.ok()) {
+    assert(m.ok() && t->verify().ok() && "toTables() produced invalid weights");
+    Result<TernaryMatrix> mt = unpack(*t);
+    assert(mt.ok() && mt->values == m->values &&
+           "toTables() changed the values");
+  }
   for (Layout target : {Layout::Sherry, Layout::Stq1_0}) {
     Result<PackedWeights> c = convert(p, target);
     if (!c.ok())

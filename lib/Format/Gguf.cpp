@@ -975,9 +975,9 @@ Result<GgufTensor> packedToTensor(const std::string &name,
                                   const GgufOptions &options) {
   using R = Result<GgufTensor>;
   std::string where = tensorWhere(name);
-  if (packed.layout != Layout::Stq1_0)
+  if (packed.layout != Layout::Stq1_0 || packed.tables)
     return R::error(where + ": the weights are in the " +
-                    std::string(layoutName(packed.layout)) +
+                    packed.layoutDescription() +
                     " layout; GGUF holds stq1_0 blocks (pack with "
                     "--layout=stq1_0 or convert them)");
   if (Status s = packed.verify(); !s.ok())

@@ -165,6 +165,19 @@ int64_t PackedWeights::rowBytes() const {
   return layout == Layout::Stq1_0 ? cols / 256 * 42 : cols / 8 + cols / 32;
 }
 
+int64_t PackedWeights::dataBytes() const {
+  return tables ? tableDataBytes(rows, cols, scaleSpec, *tables)
+                : rows * rowBytes();
+}
+
+std::string PackedWeights::layoutDescription() const {
+  if (!tables)
+    return std::string(layoutName(layout));
+  return "tables (" + std::string(layoutName(layout)) + " grouping, " +
+         std::string(tableOrderName(tables->order)) + " order, tile block " +
+         std::to_string(tables->tileBlock) + ")";
+}
+
 double PackedWeights::bitsPerWeight() const {
   double bytes = double(data.size()) + 4.0 * double(scales.size());
   return bytes * 8.0 / (double(rows) * double(cols));
@@ -173,7 +186,7 @@ double PackedWeights::bitsPerWeight() const {
 Status PackedWeights::verify() const {
   if (Status s = checkShape(layout, rows, cols); !s.ok())
     return s;
-  if (layout == Layout::Stq1_0) {
+  if (layout == Layout::Stq1_0 && !tables) {
     if (scaleSpec != ScaleSpec::group(256))
       return Status::error("stq1_0 weights have one scale per 256-element "
                            "block, not " +
@@ -193,12 +206,16 @@ Status PackedWeights::verify() const {
                            scaleSpecName(scaleSpec) + " granularity needs " +
                            std::to_string(want));
   }
-  int64_t want = rows * rowBytes();
+  if (tables)
+    if (Status s = checkTableLayout(*tables, cols, scaleSpec); !s.ok())
+      return s;
+  // checkShape() bounds M * K, and the data is smaller than M * K bytes.
+  int64_t want = dataBytes();
   if (int64_t(data.size()) != want)
     return Status::error("packed data is " + std::to_string(data.size()) +
                          " bytes, but " + std::to_string(rows) + " x " +
                          std::to_string(cols) + " in the " +
-                         std::string(layoutName(layout)) + " layout needs " +
+                         layoutDescription() + " layout needs " +
                          std::to_string(want));
   return Status::success();
 }

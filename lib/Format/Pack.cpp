@@ -1,5 +1,7 @@
 //===- Pack.cpp - The sherry and stq1_0 byte layouts ----------------------===//
 
+#include "Internal.h"
+
 #include "sherry/Format/Format.h"
 #include "sherry/Format/Half.h"
 
@@ -122,6 +124,13 @@ Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout) {
 Result<TernaryMatrix> unpack(const PackedWeights &packed) {
   if (Status s = packed.verify(); !s.ok())
     return s;
+  if (packed.tables) {
+    Result<TernaryMatrix> t = detail::unpackTables(packed);
+    if (t.ok())
+      if (Status s = t->verify(); !s.ok())
+        return s;
+    return t;
+  }
   TernaryMatrix t;
   t.rows = packed.rows;
   t.cols = packed.cols;
@@ -166,8 +175,20 @@ Result<PackedWeights> convert(const PackedWeights &packed, Layout target) {
   Result<TernaryMatrix> t = unpack(packed);
   if (!t.ok())
     return t.getStatus();
-  if (packed.layout == target)
+  if (packed.layout == target && !packed.tables)
     return packed;
+  // From the tables layout in its own grouping: the same codes, in rows.
+  if (packed.layout == target) {
+    if (target == Layout::Stq1_0) {
+      Result<std::vector<float>> scales = blockScales(*t);
+      if (!scales.ok())
+        return Result<PackedWeights>::error(
+            "cannot convert tables to stq1_0: " + scales.message());
+      t->scaleSpec = ScaleSpec::group(256);
+      t->scales = std::move(*scales);
+    }
+    return pack(*t, target);
+  }
   if (Status s = checkShape(target, packed.rows, packed.cols); !s.ok())
     return s;
   // unpack() does not look at the scales' values; NaN or Inf stops here.
@@ -182,8 +203,8 @@ Result<PackedWeights> convert(const PackedWeights &packed, Layout target) {
         zeros += t->at(m, k) == 0;
       if (zeros != 1)
         return Result<PackedWeights>::error(
-            "cannot convert " + std::string(layoutName(packed.layout)) +
-            " to " + std::string(layoutName(target)) + ": " + where(m, g) +
+            "cannot convert " + packed.layoutDescription() + " to " +
+            std::string(layoutName(target)) + ": " + where(m, g) +
             " of the " + std::string(layoutName(target)) + " layout holds " +
             std::to_string(zeros) +
             " zeros (the layouts group K differently, and regrouping would "
@@ -195,9 +216,9 @@ Result<PackedWeights> convert(const PackedWeights &packed, Layout target) {
     // inside each block convert as well.
     Result<std::vector<float>> scales = blockScales(*t);
     if (!scales.ok())
-      return Result<PackedWeights>::error(
-          "cannot convert " + std::string(layoutName(packed.layout)) +
-          " to stq1_0: " + scales.message());
+      return Result<PackedWeights>::error("cannot convert " +
+                                          packed.layoutDescription() +
+                                          " to stq1_0: " + scales.message());
     t->scaleSpec = ScaleSpec::group(256);
     t->scales = std::move(*scales);
   }

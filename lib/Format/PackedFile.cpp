@@ -18,7 +18,11 @@ namespace sherry::format {
 namespace {
 
 constexpr uint8_t kMagic[8] = {'S', 'H', 'E', 'R', 'R', 'Y', 'W', '\0'};
+/// Version 1 holds the sherry and stq1_0 layouts; version 2 adds the tables
+/// layout, whose parameters take the field that version 1 keeps 0. Files
+/// of the first two layouts stay version 1.
 constexpr uint32_t kVersion = 1;
+constexpr uint32_t kTablesVersion = 2;
 constexpr size_t kHeaderSize = 64;
 
 template <typename T> T load(const uint8_t *p) {
@@ -35,7 +39,34 @@ template <typename T> void store(std::vector<uint8_t> &out, T v) {
 
 // The codes of the header; spelled out so that reordering the enums cannot
 // change the file format.
-uint32_t layoutCode(Layout layout) { return layout == Layout::Stq1_0 ? 1 : 0; }
+uint32_t layoutCode(const PackedWeights &p) {
+  if (p.tables)
+    return 2;
+  return p.layout == Layout::Stq1_0 ? 1 : 0;
+}
+
+uint32_t orderCode(TableOrder order) {
+  switch (order) {
+  case TableOrder::GroupPairs:
+    return 0;
+  case TableOrder::Lanes:
+    return 1;
+  case TableOrder::WordFields:
+    return 2;
+  }
+  return 0;
+}
+
+/// The tables layout's parameters field: grouping (0 sherry, 1 stq1_0) in
+/// bits 0..7, order (0 pairs, 1 lanes, 2 words) in bits 8..15, tile block
+/// in bits 16..31.
+uint32_t tableParameters(const PackedWeights &p) {
+  if (!p.tables)
+    return 0;
+  return (p.layout == Layout::Stq1_0 ? 1u : 0u) |
+         orderCode(p.tables->order) << 8 |
+         uint32_t(p.tables->tileBlock) << 16;
+}
 
 uint32_t granularityCode(Granularity g) {
   switch (g) {
@@ -54,7 +85,7 @@ std::string floatClass(float f) { return std::isnan(f) ? "NaN" : "infinite"; }
 /// Scales must be finite: a NaN or Inf in a file would only show up later
 /// as garbage outputs. Needs `p.verify()` to have passed (sizes are right).
 Status checkScaleValues(const PackedWeights &p) {
-  if (p.layout == Layout::Stq1_0) {
+  if (p.layout == Layout::Stq1_0 && !p.tables) {
     int64_t blocks = p.cols / 256, rowBytes = p.rowBytes();
     for (int64_t m = 0; m < p.rows; ++m)
       for (int64_t b = 0; b < blocks; ++b) {
@@ -88,9 +119,9 @@ Result<PackedWeights> parsePackedFile(const uint8_t *data, size_t size) {
     return R::error("truncated header: the file has " + std::to_string(size) +
                     " bytes, a .sherry file starts with a 64-byte header");
   uint32_t version = load<uint32_t>(data + 8);
-  if (version != kVersion)
+  if (version != kVersion && version != kTablesVersion)
     return R::error("unsupported .sherry version " + std::to_string(version) +
-                    " (this build reads version 1)");
+                    " (this build reads versions 1 and 2)");
   uint32_t layout = load<uint32_t>(data + 12);
   uint32_t granularity = load<uint32_t>(data + 16);
   uint32_t reserved = load<uint32_t>(data + 20);
@@ -100,19 +131,35 @@ Result<PackedWeights> parsePackedFile(const uint8_t *data, size_t size) {
   uint64_t dataBytes = load<uint64_t>(data + 48);
   uint64_t scaleCount = load<uint64_t>(data + 56);
 
-  if (layout > 1)
+  if (layout > (version == kTablesVersion ? 2u : 1u))
     return R::error("unknown layout code " + std::to_string(layout) +
-                    " (0 = sherry, 1 = stq1_0)");
+                    (version == kTablesVersion
+                         ? " (0 = sherry, 1 = stq1_0, 2 = tables)"
+                         : " (0 = sherry, 1 = stq1_0; version 2 adds 2 = "
+                           "tables)"));
   if (granularity > 2)
     return R::error("unknown scale granularity code " +
                     std::to_string(granularity) +
                     " (0 = tensor, 1 = row, 2 = group)");
-  if (reserved != 0)
-    return R::error("reserved header field is " + std::to_string(reserved) +
-                    ", not 0");
 
   PackedWeights p;
   p.layout = layout == 1 ? Layout::Stq1_0 : Layout::Sherry;
+  if (layout == 2) {
+    uint32_t grouping = reserved & 0xFF, order = (reserved >> 8) & 0xFF;
+    if (grouping > 1)
+      return R::error("unknown grouping code " + std::to_string(grouping) +
+                      " of the tables layout (0 = sherry, 1 = stq1_0)");
+    if (order > 2)
+      return R::error("unknown table order code " + std::to_string(order) +
+                      " (0 = pairs, 1 = lanes, 2 = words)");
+    static const TableOrder kOrders[] = {
+        TableOrder::GroupPairs, TableOrder::Lanes, TableOrder::WordFields};
+    p.layout = grouping == 1 ? Layout::Stq1_0 : Layout::Sherry;
+    p.tables = TableLayout{kOrders[order], int64_t(reserved >> 16)};
+  } else if (reserved != 0) {
+    return R::error("reserved header field is " + std::to_string(reserved) +
+                    ", not 0");
+  }
   p.rows = rows;
   p.cols = cols;
   static const Granularity kGranularities[] = {
@@ -126,31 +173,34 @@ Result<PackedWeights> parsePackedFile(const uint8_t *data, size_t size) {
     return s;
   if (Status s = checkScaleSpec(p.scaleSpec, cols); !s.ok())
     return s;
-  if (p.layout == Layout::Stq1_0 && p.scaleSpec != ScaleSpec::group(256))
+  bool inBlocks = p.layout == Layout::Stq1_0 && !p.tables;
+  if (inBlocks && p.scaleSpec != ScaleSpec::group(256))
     return R::error("stq1_0 files have granularity group:256 (one f16 "
                     "scale inside each block), not " +
                     scaleSpecName(p.scaleSpec));
+  if (p.tables)
+    if (Status s = checkTableLayout(*p.tables, cols, p.scaleSpec); !s.ok())
+      return s;
 
   // The counts must be what the shape implies. checkShape() bounds M * K by
-  // INT64_MAX, and both the data bytes (at most 5/32 * M * K) and the scale
-  // count (at most M * K / 4) are smaller, so these products cannot overflow.
-  uint64_t wantData = uint64_t(rows) * uint64_t(p.rowBytes());
-  uint64_t wantScales = p.layout == Layout::Stq1_0
-                            ? 0
-                            : uint64_t(numScales(p.scaleSpec, rows, cols));
+  // INT64_MAX, and both the data bytes (at most 5/32 * M * K, with the
+  // tables layout's counts at most M * K / 8 more) and the scale count (at
+  // most M * K / 4) are smaller, so these products cannot overflow.
+  uint64_t wantData = uint64_t(p.dataBytes());
+  uint64_t wantScales =
+      inBlocks ? 0 : uint64_t(numScales(p.scaleSpec, rows, cols));
   if (dataBytes != wantData)
     return R::error("the header says " + std::to_string(dataBytes) +
                     " data bytes, but " + std::to_string(rows) + " x " +
                     std::to_string(cols) + " in the " +
-                    std::string(layoutName(p.layout)) + " layout needs " +
+                    p.layoutDescription() + " layout needs " +
                     std::to_string(wantData));
   if (scaleCount != wantScales)
     return R::error("the header says " + std::to_string(scaleCount) +
                     " scales, but " + scaleSpecName(p.scaleSpec) +
                     " granularity needs " + std::to_string(wantScales) +
-                    (p.layout == Layout::Stq1_0
-                         ? " (stq1_0 keeps its scales inside the blocks)"
-                         : ""));
+                    (inBlocks ? " (stq1_0 keeps its scales inside the blocks)"
+                              : ""));
 
   // Against the file size, subtracting instead of multiplying or adding, so
   // that no header value can wrap the comparison around.
@@ -180,6 +230,11 @@ Result<PackedWeights> parsePackedFile(const uint8_t *data, size_t size) {
     return s;
   if (Status s = checkScaleValues(p); !s.ok())
     return s;
+  // Table-order bytes carry redundant counts and padding rows: unpacking
+  // checks that they agree.
+  if (p.tables)
+    if (Result<TernaryMatrix> t = unpack(p); !t.ok())
+      return t.getStatus();
   return p;
 }
 
@@ -196,10 +251,10 @@ Result<PackedWeights> readPackedFile(const std::string &path) {
 std::vector<uint8_t> serializePackedFile(const PackedWeights &packed) {
   std::vector<uint8_t> out(kMagic, kMagic + 8);
   out.reserve(kHeaderSize + packed.data.size() + 4 * packed.scales.size());
-  store<uint32_t>(out, kVersion);
-  store<uint32_t>(out, layoutCode(packed.layout));
+  store<uint32_t>(out, packed.tables ? kTablesVersion : kVersion);
+  store<uint32_t>(out, layoutCode(packed));
   store<uint32_t>(out, granularityCode(packed.scaleSpec.granularity));
-  store<uint32_t>(out, 0);
+  store<uint32_t>(out, tableParameters(packed));
   store<int64_t>(out, packed.rows);
   store<int64_t>(out, packed.cols);
   store<int64_t>(out, packed.scaleSpec.granularity == Granularity::Group
@@ -222,6 +277,9 @@ Status writePackedFile(const std::string &path, const PackedWeights &packed) {
     return Status::error("refusing to write '" + path + "': " + s.message());
   if (Status s = checkScaleValues(packed); !s.ok())
     return Status::error("refusing to write '" + path + "': " + s.message());
+  if (packed.tables)
+    if (Result<TernaryMatrix> t = unpack(packed); !t.ok())
+      return Status::error("refusing to write '" + path + "': " + t.message());
   return writeFileBytes(path, serializePackedFile(packed));
 }
 

@@ -533,7 +533,7 @@ TEST(PackedFile, EveryErrorNamesTheProblem) {
   check({'x', 'y', 'z'}, "bad magic");
   check(patched(good, 0, 'X', 1), "bad magic");
   check(patched(good, 7, '1', 1), "bad magic");
-  check(patched(good, 8, 2, 4), "unsupported .sherry version 2");
+  check(patched(good, 8, 3, 4), "unsupported .sherry version 3");
   check(patched(good, 8, 0, 4), "unsupported .sherry version 0");
   check(patched(good, 12, 7, 4), "unknown layout code 7");
   check(patched(good, 12, 0x80000000u, 4), "unknown layout code 2147483648");

@@ -17,6 +17,7 @@
 #include "sherry/Format/Result.h"
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -147,48 +148,7 @@ std::vector<float> dequantize(const TernaryMatrix &matrix);
 double projectionError2(const float *weights, const TernaryMatrix &matrix);
 
 //===----------------------------------------------------------------------===//
-// Packed weights
-//===----------------------------------------------------------------------===//
-
-/// Weights in one of the physical layouts.
-struct PackedWeights {
-  Layout layout = Layout::Sherry;
-  int64_t rows = 0;
-  int64_t cols = 0;
-  /// Sherry: any spec, scales in `scales` (f32). Stq1_0: always
-  /// ScaleSpec::group(256), scales inside the blocks and `scales` empty.
-  ScaleSpec scaleSpec;
-  std::vector<uint8_t> data;
-  std::vector<float> scales;
-
-  /// Bytes of `data` per row: Sherry K/8 + K/32; Stq1_0 42 * K/256.
-  int64_t rowBytes() const;
-  /// Bits per weight counting data and scales.
-  double bitsPerWeight() const;
-  /// Checks the shape, the scale spec and the sizes of `data` and `scales`.
-  Status verify() const;
-};
-
-/// Packs ternary weights. The matrix's layout must be `layout` (its groups
-/// are what the codes encode). Stq1_0 needs scales constant over each
-/// 256-element block (tensor, row, or group G with G % 256 == 0) and rounds
-/// them to f16; a scale beyond the f16 range is an error.
-Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout);
-
-/// Unpacks into ternary values and scales (Stq1_0: ScaleSpec::group(256),
-/// f16 scales widened to f32). Fails when `packed.verify()` fails.
-Result<TernaryMatrix> unpack(const PackedWeights &packed);
-
-/// Converts between layouts through the ternary values. Fails with a clear
-/// message where the target grouping does not hold exactly one zero in every
-/// group (the two layouts group K differently) or the scales do not fit.
-/// To stq1_0 the scales are taken by value, so they need only agree inside
-/// each 256-element block (they are rounded to f16); to sherry they become
-/// ScaleSpec::group(256) f32 scales. The same layout gives a copy.
-Result<PackedWeights> convert(const PackedWeights &packed, Layout target);
-
-//===----------------------------------------------------------------------===//
-// Interleaved rows for activation-table kernels (an internal layout, §3.3)
+// The tables layout: codes in the order of the activation-table kernels
 //===----------------------------------------------------------------------===//
 
 /// Rows per tile of the interleaved layout.
@@ -212,6 +172,109 @@ enum class TableOrder {
   /// of 64.
   WordFields,
 };
+
+/// How table-order weights lay out their codes; together with the grouping
+/// (PackedWeights::layout) and the scale spec it fixes every byte.
+struct TableLayout {
+  TableOrder order = TableOrder::Lanes;
+  /// Tiles of 32 rows whose steps interleave (interleaveForTables).
+  int64_t tileBlock = 4;
+  bool operator==(const TableLayout &o) const {
+    return order == o.order && tileBlock == o.tileBlock;
+  }
+  bool operator!=(const TableLayout &o) const { return !(*this == o); }
+};
+
+/// The most tiles a table layout's block may interleave.
+constexpr int64_t kMaxTableTileBlock = 64;
+
+std::string_view tableOrderName(TableOrder order); // "pairs", "lanes", "words"
+Result<TableOrder> parseTableOrder(std::string_view name);
+
+/// K elements per scale region: the group size, or K.
+int64_t scaleRegionLength(const ScaleSpec &spec, int64_t cols);
+
+/// Bytes of each count of negative groups of the lanes order: 1 where a
+/// scale region has at most 255 groups, else 2 (little endian).
+int64_t tableCountBytes(int64_t segment);
+
+/// The data bytes of table-order weights: the codes, ceil(M / 32) * K / 16
+/// * 80 bytes, then in the lanes order the counts of negative groups,
+/// ceil(M / 32) * (K / segment) * 32 of tableCountBytes(segment) each.
+int64_t tableDataBytes(int64_t rows, int64_t cols, const ScaleSpec &spec,
+                       const TableLayout &layout);
+
+/// Checks that weights of this shape, grouping and scales can take the
+/// table layout: a tile block in 1..kMaxTableTileBlock, scale regions of a
+/// multiple of 16 elements (of 64, and K too, for the words order).
+Status checkTableLayout(const TableLayout &layout, int64_t cols,
+                        const ScaleSpec &spec);
+
+//===----------------------------------------------------------------------===//
+// Packed weights
+//===----------------------------------------------------------------------===//
+
+/// Weights in one of the physical layouts.
+struct PackedWeights {
+  /// The byte layout (sherry, stq1_0), or, with `tables`, which K elements
+  /// form a group.
+  Layout layout = Layout::Sherry;
+  /// Set: the `tables` layout. The codes, grouped as `layout` groups K, are
+  /// in the table kernels' order (interleaveForTables, then the counts of
+  /// negative groups: tableDataBytes), and the scales are apart, f32, of
+  /// any spec.
+  std::optional<TableLayout> tables;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  /// Sherry: any spec, scales in `scales` (f32). Stq1_0: always
+  /// ScaleSpec::group(256), scales inside the blocks and `scales` empty.
+  ScaleSpec scaleSpec;
+  std::vector<uint8_t> data;
+  std::vector<float> scales;
+
+  /// Bytes of `data` per row: Sherry K/8 + K/32; Stq1_0 42 * K/256. Not
+  /// for the tables layout, which has no rows of bytes.
+  int64_t rowBytes() const;
+  /// Bytes of `data`, any layout.
+  int64_t dataBytes() const;
+  /// "sherry", "stq1_0", or "tables" with its grouping, order and block.
+  std::string layoutDescription() const;
+  /// Bits per weight counting data and scales.
+  double bitsPerWeight() const;
+  /// Checks the shape, the scale spec and the sizes of `data` and `scales`.
+  Status verify() const;
+};
+
+/// Packs ternary weights. The matrix's layout must be `layout` (its groups
+/// are what the codes encode). Stq1_0 needs scales constant over each
+/// 256-element block (tensor, row, or group G with G % 256 == 0) and rounds
+/// them to f16; a scale beyond the f16 range is an error.
+Result<PackedWeights> pack(const TernaryMatrix &matrix, Layout layout);
+
+/// Unpacks into ternary values and scales (Stq1_0: ScaleSpec::group(256),
+/// f16 scales widened to f32). Fails when `packed.verify()` fails, and for
+/// the tables layout where the counts of negative groups disagree with the
+/// codes or a padding row's code is not 0: bytes that no conversion wrote.
+Result<TernaryMatrix> unpack(const PackedWeights &packed);
+
+/// Converts between layouts through the ternary values. Fails with a clear
+/// message where the target grouping does not hold exactly one zero in every
+/// group (the two layouts group K differently) or the scales do not fit.
+/// To stq1_0 the scales are taken by value, so they need only agree inside
+/// each 256-element block (they are rounded to f16); to sherry they become
+/// ScaleSpec::group(256) f32 scales. The same layout gives a copy. From
+/// the tables layout, target is sherry or stq1_0 bytes.
+Result<PackedWeights> convert(const PackedWeights &packed, Layout target);
+
+/// The tables layout of `packed` (any layout): its grouping kept, its codes
+/// in `layout`'s order, its scales apart (stq1_0's f16 block scales widen
+/// exactly to ScaleSpec::group(256) f32). Fails where checkTableLayout does.
+Result<PackedWeights> toTables(const PackedWeights &packed,
+                               const TableLayout &layout);
+
+//===----------------------------------------------------------------------===//
+// The table order of the codes (the `tables` layout, docs/format.md §3.3)
+//===----------------------------------------------------------------------===//
 
 /// The codes of `packed` regrouped for kernels that look up, for 32 rows at
 /// once, per-group tables of activation sums: rows in tiles of 32 (the last
