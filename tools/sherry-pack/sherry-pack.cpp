@@ -96,10 +96,32 @@ static cl::opt<std::string> stq1TypeText(
 static cl::opt<std::string> layoutName(
     "layout",
     cl::desc("Packed layout: sherry (K % 32 == 0, separate f32 scales; "
-             "default of pack) or stq1_0 (llama.cpp's 42-byte blocks, "
-             "K % 256 == 0, one f16 scale per block). Required by convert"),
+             "default of pack), stq1_0 (llama.cpp's 42-byte blocks, "
+             "K % 256 == 0, one f16 scale per block) or tables (the codes "
+             "in the order of the table kernels, for weights loaded at run "
+             "time; see --table-order, --tile-block). Required by convert"),
+    cl::value_desc("sherry|stq1_0|tables"), cl::init("sherry"),
+    cl::sub(packCmd), cl::sub(convertCmd), cl::cat(category));
+static cl::opt<std::string> groupingName(
+    "grouping",
+    cl::desc("With --layout=tables, which K elements form a group: sherry "
+             "(4 contiguous, the default) or stq1_0 (strided as llama.cpp's "
+             "blocks). convert keeps the input's"),
     cl::value_desc("sherry|stq1_0"), cl::init("sherry"), cl::sub(packCmd),
+    cl::cat(category));
+static cl::opt<std::string> tableOrderName(
+    "table-order",
+    cl::desc("With --layout=tables, the kernels' code order: lanes (vpshufb "
+             "and tbl; AVX2, AVX-512BW, NEON; the default), pairs (vpermb, "
+             "AVX-512 VBMI) or words (vpermw, AVX-512; K % 64 == 0)"),
+    cl::value_desc("lanes|pairs|words"), cl::init("lanes"), cl::sub(packCmd),
     cl::sub(convertCmd), cl::cat(category));
+static cl::opt<std::string> tileBlockText(
+    "tile-block",
+    cl::desc("With --layout=tables, tiles of 32 rows whose steps interleave "
+             "(1..64; default 4, as the AVX2 kernel reads them)"),
+    cl::value_desc("N"), cl::init("4"), cl::sub(packCmd), cl::sub(convertCmd),
+    cl::cat(category));
 static cl::opt<std::string> granularityName(
     "granularity",
     cl::desc("Scale granularity: tensor, row or group (default: row for "
@@ -134,12 +156,47 @@ static std::string inFile(const std::string &path, const std::string &msg) {
 static void report(const fmt::PackedWeights &p) {
   uint64_t scaleBytes = 4 * p.scales.size();
   outs() << "shape: " << p.rows << " x " << p.cols << "\n";
-  outs() << "layout: " << fmt::layoutName(p.layout) << "\n";
+  if (p.tables) {
+    outs() << "layout: tables\n";
+    outs() << "grouping: " << fmt::layoutName(p.layout) << "\n";
+    outs() << "table-order: " << fmt::tableOrderName(p.tables->order) << "\n";
+    outs() << "tile-block: " << p.tables->tileBlock << "\n";
+  } else {
+    outs() << "layout: " << fmt::layoutName(p.layout) << "\n";
+  }
   outs() << "granularity: " << fmt::scaleSpecName(p.scaleSpec) << "\n";
   outs() << "bits-per-weight: " << format("%.4f", p.bitsPerWeight()) << "\n";
   outs() << "data-bytes: " << p.data.size() << "\n";
   outs() << "scale-bytes: " << scaleBytes << "\n";
   outs() << "file-bytes: " << 64 + p.data.size() + scaleBytes << "\n";
+}
+
+/// What --layout (and, for tables, --grouping, --table-order and
+/// --tile-block) ask for: the canonical layout (for tables, the grouping
+/// of a pack) and the table layout, if any.
+struct TargetLayout {
+  fmt::Layout layout;
+  std::optional<fmt::TableLayout> tables;
+};
+static fmt::Result<TargetLayout> targetLayout() {
+  using R = fmt::Result<TargetLayout>;
+  if (layoutName != "tables") {
+    auto layout = fmt::parseLayout(layoutName);
+    if (!layout.ok())
+      return R::error("unknown layout '" + layoutName +
+                      "'; expected 'sherry', 'stq1_0' or 'tables'");
+    return TargetLayout{*layout, std::nullopt};
+  }
+  auto grouping = fmt::parseLayout(groupingName);
+  if (!grouping.ok())
+    return R::error("--grouping: " + grouping.message());
+  auto order = fmt::parseTableOrder(tableOrderName);
+  if (!order.ok())
+    return R::error("--table-order: " + order.message());
+  int64_t block;
+  if (StringRef(tileBlockText).getAsInteger(10, block))
+    return R::error("--tile-block='" + tileBlockText + "' is not an integer");
+  return TargetLayout{*grouping, fmt::TableLayout{*order, block}};
 }
 
 /// The input and output files every subcommand needs.
@@ -189,9 +246,10 @@ static fmt::Result<fmt::ScaleSpec> packScaleSpec(fmt::Layout layout) {
 static int runPack() {
   if (auto rc = checkFiles("pack", /*needsOutput=*/true))
     return *rc;
-  auto layout = fmt::parseLayout(layoutName);
-  if (!layout.ok())
-    return fail(layout.message());
+  auto target = targetLayout();
+  if (!target.ok())
+    return fail(target.message());
+  const fmt::Layout *layout = &target->layout;
   auto spec = packScaleSpec(*layout);
   if (!spec.ok())
     return fail(spec.message());
@@ -219,6 +277,12 @@ static int runPack() {
   auto packed = fmt::pack(*ternary, *layout);
   if (!packed.ok())
     return fail(inFile(input, packed.message()));
+  if (target->tables) {
+    // From the f32 scales of a sherry grouping, or stq1_0's f16 ones.
+    packed = fmt::toTables(*packed, *target->tables);
+    if (!packed.ok())
+      return fail(inFile(input, packed.message()));
+  }
 
   // The error of what is stored (stq1_0 rounds its scales to f16).
   auto stored = fmt::unpack(*packed);
@@ -280,15 +344,17 @@ static int runConvert() {
     return *rc;
   // A default target would turn a forgotten option into a silent copy.
   if (!layoutName.getNumOccurrences())
-    return fail("convert: no target layout given; use --layout=sherry or "
-                "--layout=stq1_0");
-  auto layout = fmt::parseLayout(layoutName);
-  if (!layout.ok())
-    return fail(layout.message());
+    return fail("convert: no target layout given; use --layout=sherry, "
+                "--layout=stq1_0 or --layout=tables");
+  auto target = targetLayout();
+  if (!target.ok())
+    return fail(target.message());
   auto packed = fmt::readPackedFile(input);
   if (!packed.ok())
     return fail(packed.message());
-  auto converted = fmt::convert(*packed, *layout);
+  auto converted = target->tables
+                       ? fmt::toTables(*packed, *target->tables)
+                       : fmt::convert(*packed, target->layout);
   if (!converted.ok())
     return fail(inFile(input, converted.message()));
   if (fmt::Status s = fmt::writePackedFile(output, *converted); !s.ok())
@@ -499,17 +565,22 @@ int main(int argc, char **argv) {
   bool parsed = cl::ParseCommandLineOptions(
       argc, argv,
       "sherry-pack: convert weights to and from the Sherry 1.25-bit format\n\n"
-      "  sherry-pack pack w.npy -o w.sherry [--layout=sherry|stq1_0]\n"
+      "  sherry-pack pack w.npy -o w.sherry [--layout=sherry|stq1_0|tables]\n"
       "      [--granularity=tensor|row|group] [--group-size=G]\n"
+      "      [--grouping=sherry|stq1_0] [--table-order=lanes|pairs|words]\n"
+      "      [--tile-block=N]\n"
       "  sherry-pack unpack w.sherry -o t.npy [--values=ternary|dequantized]\n"
       "  sherry-pack info w.sherry\n"
       "  sherry-pack convert w.sherry -o w.stq --layout=stq1_0\n"
+      "  sherry-pack convert w.sherry -o w.tables --layout=tables "
+      "[--table-order=...] [--tile-block=N]\n"
       "  sherry-pack gguf-list model.gguf\n"
       "  sherry-pack gguf-extract model.gguf --tensor=NAME -o w.sherry\n"
       "  sherry-pack gguf-pack NAME=w.sherry... -o out.gguf "
       "[--base=model.gguf]\n\n"
       "pack, info and convert print a report, one 'key: value' per line:\n"
-      "shape, layout, granularity, bits-per-weight (data and scales),\n"
+      "shape, layout (for tables: grouping, table-order, tile-block),\n"
+      "granularity, bits-per-weight (data and scales),\n"
       "data-bytes, scale-bytes, file-bytes; pack adds relative-l2-error\n"
       "(||W - W'|| / ||W|| of what the file stores). 'sherry-pack <command>\n"
       "--help' lists a command's options.\n\n"
