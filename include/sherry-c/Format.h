@@ -30,7 +30,23 @@ typedef enum SherryLayout {
   /// llama.cpp STQ1_0: 42-byte blocks of 256 K elements with an f16 scale
   /// inside; K % 256 == 0.
   SherryLayoutStq1_0 = 1,
+  /// The codes in the order of the table kernels, grouped as sherry or
+  /// stq1_0 group K (sherryPackedWeightsGetGrouping), separate f32 scales
+  /// (docs/format.md, section 3.3).
+  SherryLayoutTables = 2,
 } SherryLayout;
+
+/// The code order of the tables layout (values as in the `.sherry` file
+/// header).
+typedef enum SherryTableOrder {
+  /// vpermb (AVX-512 VBMI): two groups' codes per table.
+  SherryTableOrderPairs = 0,
+  /// vpshufb and tbl (AVX2, AVX-512BW, NEON): 16-entry tables, the sign
+  /// applied after the lookup; the counts of negative groups follow.
+  SherryTableOrderLanes = 1,
+  /// vpermw (AVX-512): whole codes in 16-bit words; K % 64 == 0.
+  SherryTableOrderWords = 2,
+} SherryTableOrder;
 
 /// Where the scales live (values as in the `.sherry` file header).
 typedef enum SherryGranularity {
@@ -93,15 +109,47 @@ sherryPackedWeightsSave(SherryPackedWeights packed, MlirStringRef path,
 
 /// Converts to another layout through the ternary values (lossless; fails
 /// where the layouts group K differently in a way the zeros do not allow).
+/// `layout` is sherry or stq1_0; from the tables layout as well.
 MLIR_CAPI_EXPORTED MlirLogicalResult
 sherryPackedWeightsConvert(SherryPackedWeights packed, SherryLayout layout,
                            SherryPackedWeights *result,
                            MlirStringCallback errorCallback, void *userData);
 
+/// The tables layout of `packed` (any layout), in `order` with tiles of 32
+/// rows interleaved `tileBlock` at a time (1..64): its grouping kept, its
+/// scales apart (stq1_0's f16 block scales exactly, as group 256). What a
+/// compiled model whose weights are `#sherry.layout<tables, ...>` arguments
+/// takes. Fails where K or the scale regions do not suit the order.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryPackedWeightsToTables(
+    SherryPackedWeights packed, SherryTableOrder order, int64_t tileBlock,
+    SherryPackedWeights *result, MlirStringCallback errorCallback,
+    void *userData);
+
+/// Builds table-order weights from raw sections: `grouping` (sherry or
+/// stq1_0), `order` and `tileBlock` as sherryPackedWeightsToTables takes
+/// them, f32 scales of `granularity`. The bytes are checked: sizes, the
+/// counts of negative groups, the padding rows.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryPackedWeightsCreateTables(
+    SherryLayout grouping, SherryTableOrder order, int64_t tileBlock,
+    SherryGranularity granularity, int64_t groupSize, int64_t rows,
+    int64_t cols, const uint8_t *data, int64_t dataSize, const float *scales,
+    int64_t numScales, SherryPackedWeights *result,
+    MlirStringCallback errorCallback, void *userData);
+
 MLIR_CAPI_EXPORTED void sherryPackedWeightsDestroy(SherryPackedWeights packed);
 
 MLIR_CAPI_EXPORTED SherryLayout
 sherryPackedWeightsGetLayout(SherryPackedWeights packed);
+/// Which K elements form a group: the layout itself, or for the tables
+/// layout sherry or stq1_0.
+MLIR_CAPI_EXPORTED SherryLayout
+sherryPackedWeightsGetGrouping(SherryPackedWeights packed);
+/// The tables layout's order (lanes for other layouts) and tile block (0
+/// for other layouts).
+MLIR_CAPI_EXPORTED SherryTableOrder
+sherryPackedWeightsGetTableOrder(SherryPackedWeights packed);
+MLIR_CAPI_EXPORTED int64_t
+sherryPackedWeightsGetTileBlock(SherryPackedWeights packed);
 /// The granularity of the scales as stored: stq1_0 always reports group 256.
 MLIR_CAPI_EXPORTED SherryGranularity
 sherryPackedWeightsGetGranularity(SherryPackedWeights packed);
@@ -113,18 +161,20 @@ sherryPackedWeightsGetScaleType(SherryPackedWeights packed);
 MLIR_CAPI_EXPORTED int64_t sherryPackedWeightsGetRows(SherryPackedWeights p);
 MLIR_CAPI_EXPORTED int64_t sherryPackedWeightsGetCols(SherryPackedWeights p);
 
-/// The packed bytes (rows * bytes-per-row), valid while `packed` lives.
+/// The packed bytes (rows * bytes-per-row; the tables layout's codes and
+/// counts), valid while `packed` lives.
 MLIR_CAPI_EXPORTED const uint8_t *
 sherryPackedWeightsGetData(SherryPackedWeights packed);
 MLIR_CAPI_EXPORTED int64_t
 sherryPackedWeightsGetDataSize(SherryPackedWeights packed);
-/// Bytes per row: 5K/32 for sherry, 42K/256 for stq1_0.
+/// Bytes per row: 5K/32 for sherry, 42K/256 for stq1_0, 0 for the tables
+/// layout (whose bytes are tiles of 32 rows).
 MLIR_CAPI_EXPORTED int64_t
 sherryPackedWeightsGetRowBytes(SherryPackedWeights packed);
 
 /// The scales as f32 values, valid while `packed` lives: 1, M or M * K/G of
-/// them for sherry; for stq1_0 the block scales decoded from the bytes,
-/// M * K/256 of them (row-major [M, K/256]).
+/// them for sherry and tables; for stq1_0 the block scales decoded from the
+/// bytes, M * K/256 of them (row-major [M, K/256]).
 MLIR_CAPI_EXPORTED const float *
 sherryPackedWeightsGetScales(SherryPackedWeights packed);
 MLIR_CAPI_EXPORTED int64_t

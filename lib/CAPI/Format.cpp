@@ -56,6 +56,25 @@ static fmt::Result<fmt::Layout> toLayout(SherryLayout layout) {
       "; expected 0 (sherry) or 1 (stq1_0)");
 }
 
+static fmt::Result<fmt::TableOrder> toTableOrder(SherryTableOrder order) {
+  switch (order) {
+  case SherryTableOrderPairs:
+    return fmt::TableOrder::GroupPairs;
+  case SherryTableOrderLanes:
+    return fmt::TableOrder::Lanes;
+  case SherryTableOrderWords:
+    return fmt::TableOrder::WordFields;
+  }
+  return fmt::Result<fmt::TableOrder>::error(
+      "unknown table order " + std::to_string(static_cast<int>(order)) +
+      "; expected 0 (pairs), 1 (lanes) or 2 (words)");
+}
+
+/// Whether the scales are inside the bytes (stq1_0 blocks), not apart.
+static bool scalesInBlocks(const fmt::PackedWeights &w) {
+  return w.layout == fmt::Layout::Stq1_0 && !w.tables;
+}
+
 static fmt::Result<fmt::ScaleSpec> toScaleSpec(SherryGranularity granularity,
                                                int64_t groupSize) {
   switch (granularity) {
@@ -79,7 +98,7 @@ static fmt::Status finish(Packed &p) {
     return t.getStatus();
   if (fmt::Status s = t->verify(); !s.ok())
     return s;
-  if (p.weights.layout == fmt::Layout::Stq1_0)
+  if (scalesInBlocks(p.weights))
     p.blockScales = std::move(t->scales);
   return fmt::Status::success();
 }
@@ -91,6 +110,10 @@ MlirLogicalResult sherryQuantize(const float *weights, int64_t rows,
                                  SherryPackedWeights *result,
                                  MlirStringCallback errorCallback,
                                  void *userData) {
+  if (layout == SherryLayoutTables)
+    return fail(errorCallback, userData,
+                "sherryQuantize packs sherry or stq1_0 bytes; "
+                "sherryPackedWeightsToTables takes them to the tables layout");
   auto fmtLayout = toLayout(layout);
   if (!fmtLayout.ok())
     return fail(errorCallback, userData, fmtLayout.message());
@@ -147,37 +170,33 @@ MlirLogicalResult sherryQuantize(const float *weights, int64_t rows,
   return mlirLogicalResultSuccess();
 }
 
-MlirLogicalResult sherryPackedWeightsCreate(
-    SherryLayout layout, SherryGranularity granularity, int64_t groupSize,
-    int64_t rows, int64_t cols, const uint8_t *data, int64_t dataSize,
+/// Packed weights from raw sections of the layout `w` describes (shape,
+/// scale spec and layout set): the sizes compared before anything is
+/// copied, then every byte checked.
+static MlirLogicalResult createFromSections(
+    std::unique_ptr<Packed> p, const uint8_t *data, int64_t dataSize,
     const float *scales, int64_t numScales, SherryPackedWeights *result,
     MlirStringCallback errorCallback, void *userData) {
-  auto fmtLayout = toLayout(layout);
-  if (!fmtLayout.ok())
-    return fail(errorCallback, userData, fmtLayout.message());
-  auto spec = toScaleSpec(granularity, groupSize);
-  if (!spec.ok())
-    return fail(errorCallback, userData, spec.message());
+  fmt::PackedWeights &w = p->weights;
   if (dataSize < 0 || numScales < 0)
     return fail(errorCallback, userData, "negative data or scale count");
   if ((dataSize > 0 && !data) || (numScales > 0 && !scales))
     return fail(errorCallback, userData, "no data given (null pointer)");
-  if (fmt::Status s = fmt::checkShape(*fmtLayout, rows, cols); !s.ok())
+  if (fmt::Status s = fmt::checkShape(w.layout, w.rows, w.cols); !s.ok())
     return fail(errorCallback, userData, s.message());
-
-  auto p = std::make_unique<Packed>();
-  fmt::PackedWeights &w = p->weights;
-  w.layout = *fmtLayout;
-  w.rows = rows;
-  w.cols = cols;
-  w.scaleSpec = *spec;
+  if (fmt::Status s = fmt::checkScaleSpec(w.scaleSpec, w.cols); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  if (w.tables)
+    if (fmt::Status s = fmt::checkTableLayout(*w.tables, w.cols, w.scaleSpec);
+        !s.ok())
+      return fail(errorCallback, userData, s.message());
   // Compare before copying: a wrong count must not allocate a huge buffer.
-  if (dataSize != w.rowBytes() * rows)
+  if (dataSize != w.dataBytes())
     return fail(errorCallback, userData,
-                "expected " + std::to_string(w.rowBytes() * rows) +
-                    " data bytes for " + std::to_string(rows) + " x " +
-                    std::to_string(cols) + " in layout " +
-                    std::string(fmt::layoutName(w.layout)) + ", got " +
+                "expected " + std::to_string(w.dataBytes()) +
+                    " data bytes for " + std::to_string(w.rows) + " x " +
+                    std::to_string(w.cols) + " in layout " +
+                    w.layoutDescription() + ", got " +
                     std::to_string(dataSize));
   w.data.assign(data, data + dataSize);
   w.scales.assign(scales, scales + numScales);
@@ -185,10 +204,61 @@ MlirLogicalResult sherryPackedWeightsCreate(
     return fail(errorCallback, userData, s.message());
   if (fmt::Status s = finish(*p); !s.ok())
     return fail(errorCallback, userData, s.message());
-  p->scaleType =
-      w.layout == fmt::Layout::Stq1_0 ? SherryScaleTypeF16 : SherryScaleTypeF32;
+  p->scaleType = scalesInBlocks(w) ? SherryScaleTypeF16 : SherryScaleTypeF32;
   *result = wrap(std::move(p));
   return mlirLogicalResultSuccess();
+}
+
+MlirLogicalResult sherryPackedWeightsCreate(
+    SherryLayout layout, SherryGranularity granularity, int64_t groupSize,
+    int64_t rows, int64_t cols, const uint8_t *data, int64_t dataSize,
+    const float *scales, int64_t numScales, SherryPackedWeights *result,
+    MlirStringCallback errorCallback, void *userData) {
+  if (layout == SherryLayoutTables)
+    return fail(errorCallback, userData,
+                "the tables layout has parameters of its own: use "
+                "sherryPackedWeightsCreateTables");
+  auto fmtLayout = toLayout(layout);
+  if (!fmtLayout.ok())
+    return fail(errorCallback, userData, fmtLayout.message());
+  auto spec = toScaleSpec(granularity, groupSize);
+  if (!spec.ok())
+    return fail(errorCallback, userData, spec.message());
+  auto p = std::make_unique<Packed>();
+  p->weights.layout = *fmtLayout;
+  p->weights.rows = rows;
+  p->weights.cols = cols;
+  p->weights.scaleSpec = *spec;
+  return createFromSections(std::move(p), data, dataSize, scales, numScales,
+                            result, errorCallback, userData);
+}
+
+MlirLogicalResult sherryPackedWeightsCreateTables(
+    SherryLayout grouping, SherryTableOrder order, int64_t tileBlock,
+    SherryGranularity granularity, int64_t groupSize, int64_t rows,
+    int64_t cols, const uint8_t *data, int64_t dataSize, const float *scales,
+    int64_t numScales, SherryPackedWeights *result,
+    MlirStringCallback errorCallback, void *userData) {
+  if (grouping == SherryLayoutTables)
+    return fail(errorCallback, userData,
+                "the grouping of the tables layout is sherry or stq1_0");
+  auto fmtGrouping = toLayout(grouping);
+  if (!fmtGrouping.ok())
+    return fail(errorCallback, userData, fmtGrouping.message());
+  auto fmtOrder = toTableOrder(order);
+  if (!fmtOrder.ok())
+    return fail(errorCallback, userData, fmtOrder.message());
+  auto spec = toScaleSpec(granularity, groupSize);
+  if (!spec.ok())
+    return fail(errorCallback, userData, spec.message());
+  auto p = std::make_unique<Packed>();
+  p->weights.layout = *fmtGrouping;
+  p->weights.tables = fmt::TableLayout{*fmtOrder, tileBlock};
+  p->weights.rows = rows;
+  p->weights.cols = cols;
+  p->weights.scaleSpec = *spec;
+  return createFromSections(std::move(p), data, dataSize, scales, numScales,
+                            result, errorCallback, userData);
 }
 
 MlirLogicalResult sherryPackedWeightsLoad(MlirStringRef path,
@@ -203,8 +273,8 @@ MlirLogicalResult sherryPackedWeightsLoad(MlirStringRef path,
   p->weights = std::move(*read);
   if (fmt::Status s = finish(*p); !s.ok())
     return fail(errorCallback, userData, "'" + file + "': " + s.message());
-  p->scaleType = p->weights.layout == fmt::Layout::Stq1_0 ? SherryScaleTypeF16
-                                                          : SherryScaleTypeF32;
+  p->scaleType =
+      scalesInBlocks(p->weights) ? SherryScaleTypeF16 : SherryScaleTypeF32;
   *result = wrap(std::move(p));
   return mlirLogicalResultSuccess();
 }
@@ -225,6 +295,9 @@ MlirLogicalResult sherryPackedWeightsConvert(SherryPackedWeights packed,
                                              SherryPackedWeights *result,
                                              MlirStringCallback errorCallback,
                                              void *userData) {
+  if (layout == SherryLayoutTables)
+    return fail(errorCallback, userData,
+                "sherryPackedWeightsToTables converts to the tables layout");
   auto fmtLayout = toLayout(layout);
   if (!fmtLayout.ok())
     return fail(errorCallback, userData, fmtLayout.message());
@@ -243,14 +316,64 @@ MlirLogicalResult sherryPackedWeightsConvert(SherryPackedWeights packed,
   return mlirLogicalResultSuccess();
 }
 
+MlirLogicalResult sherryPackedWeightsToTables(SherryPackedWeights packed,
+                                              SherryTableOrder order,
+                                              int64_t tileBlock,
+                                              SherryPackedWeights *result,
+                                              MlirStringCallback errorCallback,
+                                              void *userData) {
+  auto fmtOrder = toTableOrder(order);
+  if (!fmtOrder.ok())
+    return fail(errorCallback, userData, fmtOrder.message());
+  const Packed &from = *unwrap(packed);
+  auto tables =
+      fmt::toTables(from.weights, fmt::TableLayout{*fmtOrder, tileBlock});
+  if (!tables.ok())
+    return fail(errorCallback, userData, tables.message());
+  auto p = std::make_unique<Packed>();
+  p->weights = std::move(*tables);
+  if (fmt::Status s = finish(*p); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  // stq1_0's scales stay f16 values.
+  p->scaleType = from.scaleType;
+  *result = wrap(std::move(p));
+  return mlirLogicalResultSuccess();
+}
+
 void sherryPackedWeightsDestroy(SherryPackedWeights packed) {
   delete unwrap(packed);
 }
 
 SherryLayout sherryPackedWeightsGetLayout(SherryPackedWeights packed) {
+  if (unwrap(packed)->weights.tables)
+    return SherryLayoutTables;
+  return sherryPackedWeightsGetGrouping(packed);
+}
+
+SherryLayout sherryPackedWeightsGetGrouping(SherryPackedWeights packed) {
   return unwrap(packed)->weights.layout == fmt::Layout::Stq1_0
              ? SherryLayoutStq1_0
              : SherryLayoutSherry;
+}
+
+SherryTableOrder sherryPackedWeightsGetTableOrder(SherryPackedWeights packed) {
+  const auto &tables = unwrap(packed)->weights.tables;
+  if (!tables)
+    return SherryTableOrderLanes;
+  switch (tables->order) {
+  case fmt::TableOrder::GroupPairs:
+    return SherryTableOrderPairs;
+  case fmt::TableOrder::Lanes:
+    return SherryTableOrderLanes;
+  case fmt::TableOrder::WordFields:
+    break;
+  }
+  return SherryTableOrderWords;
+}
+
+int64_t sherryPackedWeightsGetTileBlock(SherryPackedWeights packed) {
+  const auto &tables = unwrap(packed)->weights.tables;
+  return tables ? tables->tileBlock : 0;
 }
 
 SherryGranularity
@@ -292,18 +415,19 @@ int64_t sherryPackedWeightsGetDataSize(SherryPackedWeights packed) {
 }
 
 int64_t sherryPackedWeightsGetRowBytes(SherryPackedWeights packed) {
-  return unwrap(packed)->weights.rowBytes();
+  const fmt::PackedWeights &w = unwrap(packed)->weights;
+  return w.tables ? 0 : w.rowBytes();
 }
 
 const float *sherryPackedWeightsGetScales(SherryPackedWeights packed) {
   const Packed &p = *unwrap(packed);
-  return p.weights.layout == fmt::Layout::Stq1_0 ? p.blockScales.data()
-                                                 : p.weights.scales.data();
+  return scalesInBlocks(p.weights) ? p.blockScales.data()
+                                   : p.weights.scales.data();
 }
 
 int64_t sherryPackedWeightsGetNumScales(SherryPackedWeights packed) {
   const Packed &p = *unwrap(packed);
-  return static_cast<int64_t>(p.weights.layout == fmt::Layout::Stq1_0
+  return static_cast<int64_t>(scalesInBlocks(p.weights)
                                   ? p.blockScales.size()
                                   : p.weights.scales.size());
 }
@@ -311,8 +435,7 @@ int64_t sherryPackedWeightsGetNumScales(SherryPackedWeights packed) {
 double sherryPackedWeightsGetBitsPerWeight(SherryPackedWeights packed) {
   const Packed &p = *unwrap(packed);
   double bits = p.weights.bitsPerWeight();
-  if (p.weights.layout == fmt::Layout::Sherry &&
-      p.scaleType == SherryScaleTypeF16) {
+  if (!scalesInBlocks(p.weights) && p.scaleType == SherryScaleTypeF16) {
     // bitsPerWeight() counts the separate scales as f32.
     double weights = double(p.weights.rows) * double(p.weights.cols);
     bits -= 16.0 * double(p.weights.scales.size()) / weights;

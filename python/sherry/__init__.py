@@ -11,12 +11,13 @@ from ._capi import library_path
 from .compiler import Function, Module, ValueType, compile, lower_to_llvm
 from .errors import (CompilerError, FormatError, RuntimeCheckError,
                      SherryError)
-from .format import (GRANULARITIES, LAYOUTS, SCALE_TYPES, PackedWeights,
-                     load, quantize)
+from .format import (GRANULARITIES, GROUPINGS, LAYOUTS, SCALE_TYPES,
+                     TABLE_ORDERS, PackedWeights, load, quantize)
 
 __all__ = [
-    "CompilerError", "FormatError", "Function", "GRANULARITIES", "LAYOUTS",
+    "CompilerError", "FormatError", "Function", "GRANULARITIES", "GROUPINGS",
+    "LAYOUTS",
     "Module", "PackedWeights", "RuntimeCheckError", "SCALE_TYPES",
-    "SherryError", "ValueType",
+    "SherryError", "TABLE_ORDERS", "ValueType",
     "compile", "gguf", "library_path", "load", "lower_to_llvm", "quantize",
 ]

@@ -117,7 +117,15 @@ _SIGNATURES = {
         Handle, MlirStringRef] + _ERR),
     "sherryPackedWeightsConvert": (MlirLogicalResult, [
         Handle, ctypes.c_int, ctypes.POINTER(Handle)] + _ERR),
+    "sherryPackedWeightsToTables": (MlirLogicalResult, [
+        Handle, ctypes.c_int, _I64, ctypes.POINTER(Handle)] + _ERR),
+    "sherryPackedWeightsCreateTables": (MlirLogicalResult, [
+        ctypes.c_int, ctypes.c_int, _I64, ctypes.c_int, _I64, _I64, _I64, _P,
+        _I64, _P, _I64, ctypes.POINTER(Handle)] + _ERR),
     "sherryPackedWeightsDestroy": (None, [Handle]),
+    "sherryPackedWeightsGetGrouping": (ctypes.c_int, [Handle]),
+    "sherryPackedWeightsGetTableOrder": (ctypes.c_int, [Handle]),
+    "sherryPackedWeightsGetTileBlock": (_I64, [Handle]),
     "sherryPackedWeightsGetLayout": (ctypes.c_int, [Handle]),
     "sherryPackedWeightsGetGranularity": (ctypes.c_int, [Handle]),
     "sherryPackedWeightsGetGroupSize": (_I64, [Handle]),

@@ -14,9 +14,15 @@ import numpy as np
 from . import _capi
 from .errors import FormatError
 
-LAYOUTS = ("sherry", "stq1_0")
+LAYOUTS = ("sherry", "stq1_0", "tables")
+#: Which K elements form a group (the canonical layouts).
+GROUPINGS = ("sherry", "stq1_0")
 GRANULARITIES = ("tensor", "row", "group")
 SCALE_TYPES = ("f32", "f16")
+#: The code orders of the tables layout, for the table kernels' lookups:
+#: 'lanes' (vpshufb and tbl: AVX2, AVX-512BW, NEON), 'pairs' (vpermb,
+#: AVX-512 VBMI), 'words' (vpermw, AVX-512).
+TABLE_ORDERS = ("pairs", "lanes", "words")
 
 
 def _index_of(options, value, what):
@@ -79,12 +85,15 @@ class PackedWeights:
 
     @classmethod
     def from_arrays(cls, data, scales, shape, layout="sherry",
-                    granularity="row", group_size=None):
+                    granularity="row", group_size=None, grouping="sherry",
+                    table_order="lanes", tile_block=4):
         """Packed weights from their sections, e.g. the data and scales of
         a `.sherry` file read by other means. `data` is uint8 or int8 (any
-        shape, rows * bytes-per-row bytes), `scales` the f32 scales (none
-        for stq1_0). The bytes are checked: sizes, and every group must
-        decode."""
+        shape, rows * bytes-per-row bytes, or the tables layout's bytes),
+        `scales` the f32 scales (none for stq1_0). `grouping`,
+        `table_order` and `tile_block` describe the tables layout. The
+        bytes are checked: sizes, every group must decode, and the tables
+        layout's counts and padding rows must agree with its codes."""
         rows, cols = (operator.index(d) for d in shape)
         layout_id = _index_of(LAYOUTS, layout, "layout")
         granularity_id = _index_of(GRANULARITIES, granularity, "granularity")
@@ -96,16 +105,42 @@ class PackedWeights:
             scales = np.zeros(0, np.float32)
         sc = np.ascontiguousarray(scales, dtype=np.float32).reshape(-1)
         handle = _capi.Handle()
-        _capi.call(FormatError, "sherryPackedWeightsCreate", layout_id,
-                   granularity_id, group_size or 0, rows, cols,
-                   _pointer(raw), raw.size, _pointer(sc), sc.size,
-                   ctypes.byref(handle))
+        if layout == "tables":
+            _capi.call(FormatError, "sherryPackedWeightsCreateTables",
+                       _index_of(GROUPINGS, grouping, "grouping"),
+                       _index_of(TABLE_ORDERS, table_order, "table order"),
+                       operator.index(tile_block), granularity_id,
+                       group_size or 0, rows, cols, _pointer(raw), raw.size,
+                       _pointer(sc), sc.size, ctypes.byref(handle))
+        else:
+            _capi.call(FormatError, "sherryPackedWeightsCreate", layout_id,
+                       granularity_id, group_size or 0, rows, cols,
+                       _pointer(raw), raw.size, _pointer(sc), sc.size,
+                       ctypes.byref(handle))
         return cls(handle)
 
     @property
     def layout(self):
-        """'sherry' or 'stq1_0'."""
+        """'sherry', 'stq1_0' or 'tables'."""
         return LAYOUTS[self._get("GetLayout")]
+
+    @property
+    def grouping(self):
+        """Which K elements form a group: 'sherry' or 'stq1_0' (the layout
+        itself, except for 'tables')."""
+        return GROUPINGS[self._get("GetGrouping")]
+
+    @property
+    def table_order(self):
+        """The tables layout's code order ('lanes', 'pairs', 'words'), else
+        None."""
+        return (TABLE_ORDERS[self._get("GetTableOrder")]
+                if self.layout == "tables" else None)
+
+    @property
+    def tile_block(self):
+        """The tables layout's tile block, else None."""
+        return self._get("GetTileBlock") or None
 
     @property
     def granularity(self):
@@ -130,21 +165,24 @@ class PackedWeights:
 
     @property
     def row_bytes(self):
-        """Bytes per output row: 5K/32 (sherry) or 42K/256 (stq1_0)."""
-        return self._get("GetRowBytes")
+        """Bytes per output row: 5K/32 (sherry) or 42K/256 (stq1_0); None
+        for the tables layout, whose bytes are tiles of 32 rows."""
+        return self._get("GetRowBytes") or None
 
     @property
     def data(self):
         """The packed bytes, uint8 of shape (M, row_bytes): what a compiled
         function takes as its `tensor<M x B x i8>` weights (view it as
-        int8 or pass it as is)."""
+        int8 or pass it as is). The tables layout's bytes are one flat
+        array (`tensor<N x i8>`)."""
         if "data" not in self._cache:
             size = self._get("GetDataSize")
             ptr = self._get("GetData")
             buf = (ctypes.c_uint8 * size).from_address(ptr)
             array = np.array(buf, dtype=np.uint8, copy=True)
-            self._cache["data"] = _read_only(
-                array.reshape(self.shape[0], self.row_bytes))
+            if self.row_bytes is not None:
+                array = array.reshape(self.shape[0], self.row_bytes)
+            self._cache["data"] = _read_only(array)
         return self._cache["data"]
 
     @property
@@ -209,30 +247,47 @@ class PackedWeights:
         _capi.call(FormatError, "sherryPackedWeightsSave", self._handle,
                    _capi.MlirStringRef.of(os.fspath(path)))
 
-    def convert(self, layout):
+    def convert(self, layout, table_order="lanes", tile_block=4):
         """The same ternary weights in another layout (lossless; raises
-        FormatError where the layouts' groupings disagree)."""
+        FormatError where the layouts' groupings disagree). To 'tables'
+        the grouping is kept and the codes take `table_order` with tiles
+        interleaved `tile_block` at a time (what a model compiled for the
+        table kernels takes at run time: docs/format.md, section 3.3)."""
         handle = _capi.Handle()
-        _capi.call(FormatError, "sherryPackedWeightsConvert", self._handle,
-                   _index_of(LAYOUTS, layout, "layout"), ctypes.byref(handle))
+        if layout == "tables":
+            _capi.call(FormatError, "sherryPackedWeightsToTables",
+                       self._handle,
+                       _index_of(TABLE_ORDERS, table_order, "table order"),
+                       operator.index(tile_block), ctypes.byref(handle))
+        else:
+            _capi.call(FormatError, "sherryPackedWeightsConvert",
+                       self._handle, _index_of(GROUPINGS, layout, "layout"),
+                       ctypes.byref(handle))
         return PackedWeights(handle)
 
     def __repr__(self):
         group = ("" if self.group_size is None
                  else ", group_size=%d" % self.group_size)
-        return ("PackedWeights(layout=%r, shape=%s, granularity=%r%s, "
+        tables = ("" if self.layout != "tables" else
+                  ", grouping=%r, table_order=%r, tile_block=%d"
+                  % (self.grouping, self.table_order, self.tile_block))
+        return ("PackedWeights(layout=%r%s, shape=%s, granularity=%r%s, "
                 "scale_type=%r, bits_per_weight=%.4f)"
-                % (self.layout, self.shape, self.granularity, group,
+                % (self.layout, tables, self.shape, self.granularity, group,
                    self.scale_type, self.bits_per_weight))
 
 
 def quantize(weights, layout="sherry", granularity=None, group_size=None,
-             scale_type=None):
+             scale_type=None, grouping="sherry", table_order="lanes",
+             tile_block=4):
     """Ternarizes float weights by the exact L2 projection and packs them.
 
     weights:     M x K floats (numpy array or torch tensor), K input
                  features, as torch.nn.Linear.weight stores them.
-    layout:      'sherry' (K % 32 == 0) or 'stq1_0' (K % 256 == 0).
+    layout:      'sherry' (K % 32 == 0), 'stq1_0' (K % 256 == 0) or
+                 'tables' (the table kernels' code order, grouped as
+                 `grouping`, with `table_order` and `tile_block`: see
+                 PackedWeights.convert).
     granularity: 'tensor', 'row' or 'group'; default 'row' for sherry and
                  'group' for stq1_0 (as `sherry-pack pack`). Giving
                  group_size implies 'group'.
@@ -247,6 +302,10 @@ def quantize(weights, layout="sherry", granularity=None, group_size=None,
     weight (the message names its position).
     """
     w = _as_float_matrix(weights)
+    _index_of(LAYOUTS, layout, "layout")
+    if layout == "tables":
+        return quantize(w, grouping, granularity, group_size,
+                        scale_type).convert("tables", table_order, tile_block)
     layout_id = _index_of(LAYOUTS, layout, "layout")
     stq = layout == "stq1_0"
     if granularity is None:

@@ -278,3 +278,61 @@ def test_bad_files(tmp_path, rng):
     with pytest.raises(sherry.FormatError, match="data bytes"):
         sherry.PackedWeights.from_arrays(np.zeros(7, np.uint8),
                                          np.ones(2, np.float32), (2, 32))
+
+
+@pytest.mark.parametrize("order,block", [("lanes", 4), ("pairs", 1),
+                                         ("words", 8)])
+@pytest.mark.parametrize("grouping", ["sherry", "stq1_0"])
+def test_tables_layout(order, block, grouping, rng, tmp_path, sherry_pack):
+    # The table kernels' order: the same values, the bytes sherry-pack
+    # writes, a file that reads back, and the canonical bytes again.
+    w = rng.normal(size=(45, 512)).astype(np.float32)
+    canonical = sherry.quantize(w, layout=grouping)
+    tables = sherry.quantize(w, layout="tables", grouping=grouping,
+                             table_order=order, tile_block=block)
+    assert (tables.layout, tables.grouping, tables.table_order,
+            tables.tile_block) == ("tables", grouping, order, block)
+    assert tables.row_bytes is None and tables.data.ndim == 1
+    np.testing.assert_array_equal(tables.unpack(), canonical.unpack())
+    np.testing.assert_array_equal(tables.dequantize(),
+                                  canonical.dequantize())
+    back = tables.convert(grouping)
+    np.testing.assert_array_equal(back.data, canonical.data)
+    path = tmp_path / "w.sherry"
+    canonical.save(path)
+    cli = tmp_path / "w.tables"
+    subprocess.run([sherry_pack, "convert", str(path), "-o", str(cli),
+                    "--layout=tables", "--table-order=" + order,
+                    "--tile-block=%d" % block], check=True,
+                   capture_output=True)
+    tables.save(tmp_path / "py.tables")
+    assert (tmp_path / "py.tables").read_bytes() == cli.read_bytes()
+    loaded = sherry.load(cli)
+    assert loaded.layout == "tables" and loaded.table_order == order
+    np.testing.assert_array_equal(loaded.data, tables.data)
+    again = sherry.PackedWeights.from_arrays(
+        tables.data, tables.scales, tables.shape, layout="tables",
+        granularity=tables.granularity, group_size=tables.group_size,
+        grouping=grouping, table_order=order, tile_block=block)
+    np.testing.assert_array_equal(again.unpack(), canonical.unpack())
+
+
+def test_tables_layout_errors(rng):
+    p = sherry.quantize(rng.normal(size=(8, 96)).astype(np.float32))
+    with pytest.raises(sherry.FormatError, match="tile block is 0"):
+        p.convert("tables", tile_block=0)
+    with pytest.raises(sherry.FormatError,
+                       match="multiples of 64; got K = 96"):
+        p.convert("tables", "words")
+    with pytest.raises(ValueError, match="unknown table order 'nibbles'"):
+        p.convert("tables", "nibbles")
+    t = p.convert("tables")
+    bad = t.data.copy()
+    bad[-1] ^= 1          # the last row count of negative groups
+    with pytest.raises(sherry.FormatError,
+                       match="count of negative groups of row 31"):
+        sherry.PackedWeights.from_arrays(bad, t.scales, t.shape,
+                                         layout="tables")
+    with pytest.raises(sherry.FormatError, match="expected 512 data bytes"):
+        sherry.PackedWeights.from_arrays(bad[:-1], t.scales, t.shape,
+                                         layout="tables")
