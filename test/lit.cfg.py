@@ -24,6 +24,15 @@ config.substitutions.append((
 # Debian's Python, which has numpy; the first python3 on PATH may not.
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%sherry_src_root", config.sherry_src_root))
+# The format library's core sources, for tests that compile it for another
+# target (lib/Format/CMakeLists.txt has them all; files and GGUF are not
+# needed there).
+config.substitutions.append((
+    "%sherry_format_sources",
+    " ".join(os.path.join(config.sherry_src_root, "lib", "Format", f)
+             for f in ["Codebook.cpp", "Half.cpp", "Layout.cpp",
+                       "TableLayout.cpp", "Ternarize.cpp", "Pack.cpp",
+                       "Reference.cpp"])))
 # The C compiler of our LLVM, for tests that link compiled objects into C
 # programs.
 config.substitutions.append(

@@ -66,7 +66,8 @@ CHECKER = os.path.join(REPO, "utils", "difftest_checker.cpp")
 # tests' checker.cpp.
 CHECKER_SUPPORT = os.path.join(REPO, "test", "Integration", "aarch64",
                                "Inputs")
-FORMAT_SOURCES = ["Codebook.cpp", "Half.cpp", "Layout.cpp", "Ternarize.cpp",
+FORMAT_SOURCES = ["Codebook.cpp", "Half.cpp", "Layout.cpp", "TableLayout.cpp",
+                  "Ternarize.cpp",
                   "Pack.cpp", "Reference.cpp"]
 SYSROOT = "/usr/aarch64-linux-gnu"
 

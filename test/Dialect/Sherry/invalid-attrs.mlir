@@ -1,6 +1,6 @@
 // RUN: sherry-opt %s -split-input-file -verify-diagnostics
 
-// expected-error @+1 {{unknown packed layout 'tq2_0'; expected 'sherry' or 'stq1_0'}}
+// expected-error @+1 {{unknown packed layout 'tq2_0'; expected 'sherry', 'stq1_0' or 'tables'}}
 func.func @f() attributes {a = #sherry.layout<tq2_0>} { return }
 
 // -----

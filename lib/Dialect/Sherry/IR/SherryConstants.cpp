@@ -81,8 +81,28 @@ Attribute mlir::sherry::makeFloatElements(ShapedType type, ArrayRef<float> data,
 }
 
 format::Layout mlir::sherry::toFormatLayout(LayoutAttr layout) {
-  return layout.getFormat() == PackedFormat::Stq1_0 ? format::Layout::Stq1_0
-                                                    : format::Layout::Sherry;
+  return layout.hasStq1_0Grouping() ? format::Layout::Stq1_0
+                                    : format::Layout::Sherry;
+}
+
+std::optional<format::TableLayout>
+mlir::sherry::toFormatTableLayout(LayoutAttr layout) {
+  if (!layout.isTables())
+    return std::nullopt;
+  format::TableLayout tables;
+  switch (layout.getTableOrder()) {
+  case TableOrder::Pairs:
+    tables.order = format::TableOrder::GroupPairs;
+    break;
+  case TableOrder::Lanes:
+    tables.order = format::TableOrder::Lanes;
+    break;
+  case TableOrder::Words:
+    tables.order = format::TableOrder::WordFields;
+    break;
+  }
+  tables.tileBlock = layout.getTileBlock();
+  return tables;
 }
 
 format::ScaleSpec mlir::sherry::toScaleSpec(LayoutAttr layout) {

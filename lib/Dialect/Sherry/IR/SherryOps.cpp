@@ -49,6 +49,9 @@ static std::optional<int64_t> staticDim(Type type, unsigned dim) {
 }
 
 int64_t MatmulOp::getM() {
+  // The tables layout's bytes are one run of tiles: M is the accumulator's.
+  if (getLayout().isTables())
+    return cast<ShapedType>(getInit().getType()).getDimSize(1);
   return cast<ShapedType>(getWeights().getType()).getDimSize(0);
 }
 int64_t MatmulOp::getN() {
@@ -62,20 +65,41 @@ int64_t MatmulOp::getK() {
 // Shared verification
 //===----------------------------------------------------------------------===//
 
-/// Checks packed weight bytes against K: 2-D i8, K allowed by the layout,
-/// and the layout's bytes per row.
+/// Checks packed weight bytes against M and K: 2-D i8 (1-D for the tables
+/// layout), K allowed by the layout, and the layout's bytes per row (all of
+/// the tables layout's bytes).
 static LogicalResult verifyPackedBytes(Operation *op, LayoutAttr layout,
-                                       ShapedType bytesType, int64_t k,
-                                       StringRef what) {
-  if (bytesType.getRank() != 2 ||
-      !bytesType.getElementType().isSignlessInteger(8))
+                                       ShapedType bytesType, int64_t m,
+                                       int64_t k, StringRef what) {
+  if (layout.isTables()) {
+    if (bytesType.getRank() != 1 ||
+        !bytesType.getElementType().isSignlessInteger(8))
+      return op->emitOpError()
+             << what
+             << " in the tables layout must be 1-D i8 (all the layout's "
+                "bytes), got "
+             << bytesType;
+  } else if (bytesType.getRank() != 2 ||
+             !bytesType.getElementType().isSignlessInteger(8)) {
     return op->emitOpError()
            << what << " must be 2-D (M x bytes per row) of i8, got "
            << bytesType;
+  }
   if (ShapedType::isDynamic(k))
     return success();
   if (failed(layout.verifyReductionSize([&] { return op->emitOpError(); }, k)))
     return failure();
+  if (layout.isTables()) {
+    if (ShapedType::isDynamic(m))
+      return success();
+    int64_t bytes = layout.getWeightBytes(m, k);
+    if (dimsConflict(bytesType.getDimSize(0), bytes))
+      return op->emitOpError()
+             << what << " have " << bytesType.getDimSize(0)
+             << " bytes, but " << m << " x " << k << " in " << layout
+             << " needs " << bytes;
+    return success();
+  }
   int64_t rowBytes = layout.getRowBytes(k);
   if (dimsConflict(bytesType.getDimSize(1), rowBytes))
     return op->emitOpError() << what << " have " << bytesType.getDimSize(1)
@@ -154,10 +178,6 @@ LogicalResult MatmulOp::verify() {
       !isa<Float32Type, Float16Type, BFloat16Type>(inputType.getElementType()))
     return emitOpError("input must be 2-D (N x K) of f32, f16 or bf16, got ")
            << inputType;
-  if (weightsType.getRank() != 2 ||
-      !weightsType.getElementType().isSignlessInteger(8))
-    return emitOpError("weights must be 2-D (M x bytes per row) of i8, got ")
-           << weightsType;
   if (initType.getRank() != 2 || !isa<FloatType>(initType.getElementType()))
     return emitOpError("init must be 2-D (N x M) of a float type, got ")
            << initType;
@@ -167,7 +187,7 @@ LogicalResult MatmulOp::verify() {
            << initType;
 
   int64_t n = getN(), m = getM(), k = getK();
-  if (failed(verifyPackedBytes(*this, layout, weightsType, k, "weights")))
+  if (failed(verifyPackedBytes(*this, layout, weightsType, m, k, "weights")))
     return failure();
   if (dimsConflict(initType.getDimSize(0), n))
     return emitOpError("init has ")
@@ -206,7 +226,9 @@ LogicalResult MatmulOp::fold(FoldAdaptor adaptor,
     return failure();
   auto xShape = staticMK(getInput().getType());
   auto initType = cast<ShapedType>(getInit().getType());
-  std::optional<int64_t> m = staticDim(getWeights().getType(), 0);
+  std::optional<int64_t> m =
+      ShapedType::isDynamic(getM()) ? std::nullopt
+                                    : std::optional<int64_t>(getM());
   if (!xShape || !m || !initType.hasStaticShape() ||
       (getScales() && !adaptor.getScales()) ||
       (getBias() && !adaptor.getBias()))
@@ -347,6 +369,9 @@ LogicalResult TernarizeOp::verify() {
     return emitOpError("weights must be 2-D (M x K), got ") << weightsType;
   int64_t m = weightsType.getDimSize(0), k = weightsType.getDimSize(1);
   LayoutAttr layout = getLayout();
+  if (layout.isTables())
+    return emitOpError("projects onto a grouping of K: its layout is sherry "
+                       "or stq1_0 (sherry.repack makes the tables layout)");
   if (!ShapedType::isDynamic(k) &&
       failed(layout.verifyReductionSize([&] { return emitOpError(); }, k)))
     return failure();
@@ -385,8 +410,12 @@ LogicalResult PackOp::verify() {
     return emitOpError("values must be 2-D (M x K), got ") << valuesType;
   int64_t m = valuesType.getDimSize(0), k = valuesType.getDimSize(1);
   LayoutAttr layout = getLayout();
+  if (layout.isTables())
+    return emitOpError("packs sherry or stq1_0 bytes (sherry.repack makes "
+                       "the tables layout from them)");
   auto packedType = getPacked().getType();
-  if (failed(verifyPackedBytes(*this, layout, packedType, k, "packed bytes")))
+  if (failed(verifyPackedBytes(*this, layout, packedType, m, k,
+                               "packed bytes")))
     return failure();
   if (dimsConflict(packedType.getDimSize(0), m))
     return emitOpError("packed bytes have ")
@@ -469,10 +498,11 @@ static LogicalResult verifyUnpackShape(Operation *op, LayoutAttr layout,
                                        ShapedType resultType) {
   if (resultType.getRank() != 2)
     return op->emitOpError("result must be 2-D (M x K), got ") << resultType;
-  if (failed(verifyPackedBytes(op, layout, packedType, resultType.getDimSize(1),
-                               "packed bytes")))
+  if (failed(verifyPackedBytes(op, layout, packedType, resultType.getDimSize(0),
+                               resultType.getDimSize(1), "packed bytes")))
     return failure();
-  if (dimsConflict(packedType.getDimSize(0), resultType.getDimSize(0)))
+  if (!layout.isTables() &&
+      dimsConflict(packedType.getDimSize(0), resultType.getDimSize(0)))
     return op->emitOpError("packed bytes have ")
            << packedType.getDimSize(0)
            << " rows, but the result has M = " << resultType.getDimSize(0);
@@ -488,15 +518,19 @@ makePackedWeights(LayoutAttr layout, int64_t m, int64_t k, Attribute bytes,
     return std::nullopt;
   format::PackedWeights packed;
   packed.layout = toFormatLayout(layout);
+  packed.tables = toFormatTableLayout(layout);
   packed.rows = m;
   packed.cols = k;
   packed.scaleSpec = toScaleSpec(layout);
   packed.data.assign(data->begin(), data->end());
   if (layout.hasSeparateScales()) {
     if (!scalesAttr) {
-      // Unpacking values only: any valid scale will do.
-      packed.scaleSpec = format::ScaleSpec::tensor();
-      packed.scales = {1.0f};
+      // Unpacking values only: any valid scale will do (of the layout's
+      // spec: the tables layout's counts follow its scale regions).
+      if (!packed.tables)
+        packed.scaleSpec = format::ScaleSpec::tensor();
+      packed.scales.assign(
+          format::numScales(packed.scaleSpec, packed.rows, packed.cols), 1.0f);
     } else {
       std::optional<std::vector<float>> scales =
           getElementsAsFloats(scalesAttr);
@@ -552,4 +586,135 @@ OpFoldResult DequantizeOp::fold(FoldAdaptor adaptor) {
     return {};
   return makeFloatElements(getWeights().getType(), format::dequantize(*matrix),
                            "sherry_dequantized");
+}
+
+//===----------------------------------------------------------------------===//
+// RepackOp
+//===----------------------------------------------------------------------===//
+
+RankedTensorType RepackOp::getCanonicalType() {
+  return getFrom().isTables() ? getResult().getType() : getPacked().getType();
+}
+
+int64_t RepackOp::getM() { return getCanonicalType().getDimSize(0); }
+
+int64_t RepackOp::getK() {
+  LayoutAttr canonical = getFrom().isTables() ? getTo() : getFrom();
+  int64_t bytes = getCanonicalType().getDimSize(1);
+  if (ShapedType::isDynamic(bytes))
+    return ShapedType::kDynamic;
+  // Bytes per row of 32 (sherry) or 256 (stq1_0) K elements.
+  int64_t unit = canonical.getRequiredKMultiple();
+  int64_t unitBytes = canonical.getRowBytes(unit);
+  return bytes % unitBytes == 0 ? bytes / unitBytes * unit
+                                : ShapedType::kDynamic;
+}
+
+LogicalResult RepackOp::verify() {
+  LayoutAttr from = getFrom(), to = getTo();
+  if (from.isTables() == to.isTables())
+    return emitOpError("moves codes between a canonical layout (sherry or "
+                       "stq1_0) and the tables layout, got ")
+           << from << " to " << to;
+  LayoutAttr canonical = from.isTables() ? to : from;
+  LayoutAttr tables = from.isTables() ? from : to;
+  if (canonical.getFormat() != tables.getGrouping())
+    return emitOpError("the tables layout must keep the grouping of ")
+           << stringifyPackedFormat(canonical.getFormat())
+           << " (regrouping would re-pick the zeros training chose), got "
+              "grouping = "
+           << stringifyPackedFormat(tables.getGrouping());
+  // What the tables layout stores apart: the scales of sherry as they are,
+  // stq1_0's block scales as group-256 scales.
+  if (canonical.getFormat() == PackedFormat::Sherry
+          ? (canonical.getGranularity() != tables.getGranularity() ||
+             canonical.getGroupSize() != tables.getGroupSize() ||
+             canonical.getScaleType() != tables.getScaleType())
+          : (tables.getGranularity() != ScaleGranularity::Group ||
+             tables.getGroupSize() != 256))
+    return emitOpError("the scales of ")
+           << tables << " must be those of " << canonical
+           << (canonical.getFormat() == PackedFormat::Stq1_0
+                   ? " (group = 256, one per block)"
+                   : " (the same granularity and scale type)");
+
+  RankedTensorType canonicalType = getCanonicalType();
+  Type tablesType = from.isTables() ? getPacked().getType() : getResult().getType();
+  if (canonicalType.getRank() != 2)
+    return emitOpError("the ")
+           << stringifyPackedFormat(canonical.getFormat())
+           << " side must be 2-D (M x bytes per row), got " << canonicalType;
+  int64_t k = getK();
+  if (!ShapedType::isDynamic(canonicalType.getDimSize(1)) &&
+      ShapedType::isDynamic(k))
+    return emitOpError("the ")
+           << stringifyPackedFormat(canonical.getFormat()) << " side has "
+           << canonicalType.getDimSize(1)
+           << " bytes per row, which is no whole number of K elements";
+  if (failed(verifyPackedBytes(*this, canonical, canonicalType,
+                               canonicalType.getDimSize(0), k,
+                               "the canonical bytes")) ||
+      failed(verifyPackedBytes(*this, tables, cast<ShapedType>(tablesType),
+                               getM(), k, "the tables bytes")))
+    return failure();
+
+  bool toStq = to.getFormat() == PackedFormat::Stq1_0;
+  bool fromStq = from.getFormat() == PackedFormat::Stq1_0;
+  if (toStq != bool(getScales()))
+    return emitOpError(toStq ? "into stq1_0 needs the block scales to put "
+                               "in the blocks (scales)"
+                             : "takes scales only into stq1_0, whose blocks "
+                               "hold them");
+  if (toStq) {
+    if (!tables.getScaleType().isF16())
+      return emitOpError("stq1_0 stores f16 scales: the tables layout's "
+                         "scale_type must be f16, got ")
+             << tables.getScaleType();
+    if (failed(verifyScalesType(*this, tables, getScales().getType(), getM(),
+                                k)))
+      return failure();
+  }
+  if (fromStq != bool(getResultScales()))
+    return emitOpError(fromStq ? "from stq1_0 returns the block scales the "
+                                 "tables layout keeps apart"
+                               : "returns scales only from stq1_0");
+  if (fromStq)
+    return verifyScalesType(*this, tables, getResultScales().getType(),
+                            getM(), k);
+  return success();
+}
+
+LogicalResult RepackOp::fold(FoldAdaptor adaptor,
+                             SmallVectorImpl<OpFoldResult> &results) {
+  int64_t m = getM(), k = getK();
+  if (ShapedType::isDynamic(m) || ShapedType::isDynamic(k) ||
+      (getScales() && !adaptor.getScales()))
+    return failure();
+  LayoutAttr from = getFrom(), to = getTo();
+  auto packed = makePackedWeights(from, m, k, adaptor.getPacked(),
+                                  adaptor.getScales());
+  if (!packed)
+    return failure();
+  // Into stq1_0: the f16 scales go in the blocks.
+  if (to.getFormat() == PackedFormat::Stq1_0) {
+    std::optional<std::vector<float>> scales =
+        getElementsAsFloats(adaptor.getScales());
+    if (!scales)
+      return failure();
+    packed->scales = std::move(*scales);
+  }
+  format::Result<format::PackedWeights> out =
+      to.isTables() ? format::toTables(*packed, *toFormatTableLayout(to))
+                    : format::convert(*packed, toFormatLayout(to));
+  if (!out.ok())
+    return failure();
+  results.push_back(makeInt8Elements(
+      getResult().getType(),
+      ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(out->data.data()),
+                       out->data.size()),
+      "sherry_repacked"));
+  if (getResultScales())
+    results.push_back(makeFloatElements(getResultScales().getType(),
+                                        out->scales, "sherry_scales"));
+  return success();
 }

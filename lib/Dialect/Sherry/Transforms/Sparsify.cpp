@@ -545,7 +545,8 @@ void SherrySparsifyPass::runOnOperation() {
   } else {
     Type f32 = Float32Type::get(ctx);
     if (failed(LayoutAttr::verify(emitOptionError, PackedFormat::Sherry, g,
-                                  gSize, f32)))
+                                  gSize, f32, PackedFormat::Sherry,
+                                  TableOrder::Lanes, /*tileBlock=*/0)))
       return signalPassFailure();
     layoutAttr = LayoutAttr::get(ctx, PackedFormat::Sherry, g, gSize, f32);
   }

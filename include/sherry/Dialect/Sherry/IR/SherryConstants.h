@@ -39,7 +39,12 @@ Attribute makeInt8Elements(ShapedType type, ArrayRef<int8_t> data,
 Attribute makeFloatElements(ShapedType type, ArrayRef<float> data,
                             StringRef blobName);
 
+/// Which K elements form a group, as the format library names it (for the
+/// tables layout, its grouping).
 ::sherry::format::Layout toFormatLayout(LayoutAttr layout);
+/// The tables layout's order and block, for the tables layout only.
+std::optional<::sherry::format::TableLayout>
+toFormatTableLayout(LayoutAttr layout);
 ::sherry::format::ScaleSpec toScaleSpec(LayoutAttr layout);
 
 } // namespace mlir::sherry

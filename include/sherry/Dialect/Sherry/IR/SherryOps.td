@@ -218,4 +218,57 @@ def Sherry_DequantizeOp : Sherry_Op<"dequantize", [Pure]> {
   let hasFolder = 1;
 }
 
+def Sherry_RepackOp : Sherry_Op<"repack", [Pure]> {
+  let summary = "Puts packed weights into another layout of the same grouping";
+  let description = [{
+    Moves the codes of M x K packed weights between a canonical layout and
+    the tables layout of the same grouping (which K elements form a group
+    never changes: that would re-pick the zeros training chose):
+
+    - `sherry` to `tables` with grouping `sherry`, and back;
+    - `stq1_0` to `tables` with grouping `stq1_0`, and back.
+
+    The canonical side is `tensor<M x B x i8>` and says M and K; the tables
+    side is the layout's 1-D bytes. The scales that both keep apart stay
+    where they are (the tables layout and `sherry` must agree on them).
+    From `stq1_0`, the block scales come out as a second result (`[M,
+    K/256]` of the tables layout's scale type, exactly: they are f16);
+    into `stq1_0`, they go in as `scales` (`[M, K/256]` f16).
+
+    On constants it folds through the format library, so constant weights
+    are repacked at compile time; on run-time operands it lowers to linalg,
+    once per call: a model that takes canonical or STQ1_0 bytes repacks them
+    in an initialization function and its matmuls read the tables layout.
+
+    ```mlir
+    %t = sherry.repack %w from <sherry, row> to <tables, row>
+           : tensor<2048x320xi8> -> tensor<1318912xi8>
+    %b, %s = sherry.repack %q from <stq1_0>
+               to <tables, group = 256, scale_type = f16, grouping = stq1_0>
+           : tensor<2048x336xi8> -> tensor<1318912xi8>, tensor<2048x8xf16>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$packed,
+                       Optional<RankedTensorOf<[F16]>>:$scales,
+                       Sherry_LayoutAttr:$from,
+                       Sherry_LayoutAttr:$to);
+  let results = (outs RankedTensorOf<[I8]>:$result,
+                      Optional<RankedTensorOf<[F32, F16]>>:$resultScales);
+  let assemblyFormat = [{
+    $packed (`scales` `(` $scales^ `:` type($scales) `)`)?
+    `from` `` $from `to` `` $to attr-dict `:` type($packed) `->`
+    type($result) (`,` type($resultScales)^)?
+  }];
+  let extraClassDeclaration = [{
+    /// The canonical side's type (M x bytes per row): the operand or the
+    /// result.
+    ::mlir::RankedTensorType getCanonicalType();
+    /// M and K, as far as the canonical side's type says.
+    int64_t getM();
+    int64_t getK();
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
 #endif // SHERRY_DIALECT_SHERRY_IR_SHERRYOPS_TD
