@@ -41,39 +41,55 @@ namespace {
 /// linalg.generic body.
 class Decoder {
 public:
+  /// `rows` (an index) is M, which the tables layout's positions need.
   Decoder(OpBuilder &b, Location loc, LayoutAttr layout, int64_t k,
-          Value packed, Value codebook)
+          Value packed, Value codebook, Value rows = Value())
       : b(b), loc(loc), layout(layout), cols(k), packed(packed),
-        codebook(codebook) {}
+        codebook(codebook), rows(rows) {}
 
   /// The ternary value of (m, k) as an i32 in {-1, 0, 1}.
   Value ternary(Value m, Value k) {
-    Value lane, slotByte, signByte, group;
-    if (layout.getFormat() == PackedFormat::Sherry) {
-      // Group g = k / 4 holds lane k % 4; its slot nibble is in byte g / 2
-      // and its sign bit in byte K/8 + g / 8 of the row.
+    Value group, lane;
+    if (!layout.hasStq1_0Grouping()) {
+      // Group g = k / 4 holds lane k % 4.
       group = div(k, 4);
       lane = rem(k, 4);
-      slotByte = byteAt(m, div(group, 2));
-      signByte = byteAt(m, add(idx(cols / 8), div(group, 8)));
     } else {
-      // Block k / 256 (42 bytes); inside it, element r = 64c + l + 16p is
-      // lane p of group 16c + l.
-      Value block = div(k, 256), r = rem(k, 256);
+      // Block k / 256; inside it, element r = 64c + l + 16p is lane p of
+      // group 16c + l.
+      Value r = rem(k, 256);
       lane = div(rem(r, 64), 16);
-      group = add(mul(div(r, 64), 16), rem(r, 16));
-      Value base = mul(block, 42);
-      slotByte = byteAt(m, add(base, div(group, 2)));
-      signByte = byteAt(m, add(add(base, idx(32)), div(group, 8)));
+      group = add(mul(div(k, 256), 64), add(mul(div(r, 64), 16), rem(r, 16)));
     }
-    Value slot = andi(shr(extend(slotByte), toI32(mul(rem(group, 2), 4))), 15);
-    Value sign = andi(shr(extend(signByte), toI32(rem(group, 8))), 1);
-    Value code = arith::OrIOp::create(b, loc, shl(sign, 4), slot);
     Value entry = tensor::ExtractOp::create(
         b, loc, codebook,
-        ValueRange{arith::IndexCastOp::create(b, loc, b.getIndexType(), code)});
+        ValueRange{
+            arith::IndexCastOp::create(b, loc, b.getIndexType(), code(m, group))});
     Value q = andi(shr(extend(entry), toI32(mul(lane, 2))), 3);
     return arith::SubIOp::create(b, loc, q, i32(1));
+  }
+
+  /// The 5-bit code of group g (in the grouping's order) of row m, as an
+  /// i32.
+  Value code(Value m, Value g) {
+    if (layout.isTables())
+      return tablesCode(m, g);
+    Value slotByte, signByte, bitInSigns;
+    if (layout.getFormat() == PackedFormat::Sherry) {
+      // Slot nibble in byte g / 2, sign bit in byte K/8 + g / 8 of the row.
+      slotByte = byteAt(m, div(g, 2));
+      signByte = byteAt(m, add(idx(cols / 8), div(g, 8)));
+      bitInSigns = rem(g, 8);
+    } else {
+      // 42-byte blocks of 64 groups: 32 slot bytes, 8 sign bytes.
+      Value base = mul(div(g, 64), 42), gi = rem(g, 64);
+      slotByte = byteAt(m, add(base, div(gi, 2)));
+      signByte = byteAt(m, add(add(base, idx(32)), div(gi, 8)));
+      bitInSigns = rem(gi, 8);
+    }
+    Value slot = andi(shr(extend(slotByte), toI32(mul(rem(g, 2), 4))), 15);
+    Value sign = andi(shr(extend(signByte), toI32(bitInSigns)), 1);
+    return arith::OrIOp::create(b, loc, shl(sign, 4), slot);
   }
 
   /// The scale of (m, k) as an f32.
@@ -107,7 +123,73 @@ public:
     return s;
   }
 
+  /// Where step s (of `stepBytes`) of `tile` starts in the tables layout:
+  /// the tiles of whole blocks interleave step by step, the others do not
+  /// (format::interleaveForTables).
+  Value tablesStep(Value tile, Value s, int64_t stepBytes) {
+    int64_t block = layout.getTileBlock();
+    int64_t tileBytes = (cols / 16) * format::kTableStepBytes;
+    Value tiles = div(add(rows, idx(format::kTableTileRows - 1)),
+                      format::kTableTileRows);
+    Value blocked = arith::SubIOp::create(b, loc, tiles, rem(tiles, block));
+    Value inBlock =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tile, blocked);
+    Value first = arith::SelectOp::create(
+        b, loc, inBlock, arith::SubIOp::create(b, loc, tile, rem(tile, block)),
+        tile);
+    Value width = arith::SelectOp::create(b, loc, inBlock, idx(block), idx(1));
+    Value within = add(arith::MulIOp::create(b, loc, s, width),
+                       arith::SubIOp::create(b, loc, tile, first));
+    return add(mul(first, tileBytes), mul(within, stepBytes));
+  }
+
 private:
+  /// The code of (m, g) read from the tables layout's positions.
+  Value tablesCode(Value m, Value g) {
+    Value tile = div(m, format::kTableTileRows);
+    Value r = rem(m, format::kTableTileRows);
+    if (layout.getTableOrder() == TableOrder::Words) {
+      // Four steps of 320 bytes per 64 K elements: five 16-bit words a row.
+      Value four = tablesStep(tile, div(g, 16), 4 * format::kTableStepBytes);
+      Value f = rem(g, 16);
+      auto word = [&](Value v) {
+        Value at = add(four, add(mul(v, 64), mul(r, 2)));
+        return arith::OrIOp::create(b, loc, extend(byteAt1(at)),
+                                    shl(extend(byteAt1(add(at, idx(1)))), 8))
+            .getResult();
+      };
+      Value fields = andi(shr(word(div(f, 3)), toI32(mul(rem(f, 3), 5))), 31);
+      Value spread = i32(0);
+      for (int64_t v = 0; v < 5; ++v)
+        spread = arith::OrIOp::create(b, loc, spread,
+                                      shl(andi(shr(word(idx(v)), i32(15)), 1),
+                                          4 - v));
+      Value last =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, f, idx(15));
+      return arith::SelectOp::create(b, loc, last, spread, fields);
+    }
+    Value step = tablesStep(tile, div(g, 4), format::kTableStepBytes);
+    Value i = rem(g, 4);
+    // Byte `at` of the step and whether the code is its high nibble.
+    Value at, high;
+    if (layout.getTableOrder() == TableOrder::Pairs) {
+      at = add(mul(r, 2), rem(i, 2));
+      high = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, i, idx(2));
+    } else {
+      at = add(mul(i, 16), rem(r, 16));
+      high =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, r, idx(16));
+    }
+    Value shift = arith::SelectOp::create(b, loc, high, i32(4), i32(0));
+    Value slot = andi(shr(extend(byteAt1(add(step, at))), shift), 15);
+    Value mask = add(add(step, idx(64)),
+                     arith::SelectOp::create(b, loc, high, idx(8), idx(0)));
+    Value sign = andi(shr(extend(byteAt1(add(mask, div(at, 8)))),
+                          toI32(rem(at, 8))),
+                      1);
+    return arith::OrIOp::create(b, loc, shl(sign, 4), slot);
+  }
+
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value i32(int64_t v) {
     return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
@@ -140,12 +222,15 @@ private:
   Value byteAt(Value m, Value col) {
     return tensor::ExtractOp::create(b, loc, packed, ValueRange{m, col});
   }
+  Value byteAt1(Value at) {
+    return tensor::ExtractOp::create(b, loc, packed, ValueRange{at});
+  }
 
   OpBuilder &b;
   Location loc;
   LayoutAttr layout;
   int64_t cols;
-  Value packed, codebook;
+  Value packed, codebook, rows;
 };
 
 /// The codebook as a 32 x i8 constant tensor.
@@ -160,11 +245,10 @@ Value buildCodebook(OpBuilder &b, Location loc) {
 /// element from (m, k).
 template <typename BodyFn>
 Value buildDecodeGeneric(PatternRewriter &rewriter, Location loc,
-                         RankedTensorType resultType, Value packed,
+                         RankedTensorType resultType, OpFoldResult rows,
                          BodyFn body) {
   SmallVector<OpFoldResult> sizes{
-      tensor::getMixedSize(rewriter, loc, packed, 0),
-      rewriter.getIndexAttr(resultType.getDimSize(1))};
+      rows, rewriter.getIndexAttr(resultType.getDimSize(1))};
   Value empty = tensor::EmptyOp::create(rewriter, loc, sizes,
                                         resultType.getElementType());
   AffineMap id = rewriter.getMultiDimIdentityMap(2);
@@ -189,12 +273,20 @@ LogicalResult replaceWithDecoding(Operation *op, PatternRewriter &rewriter,
                                   Value packed, ElementFn element) {
   if (type.isDynamicDim(1))
     return rewriter.notifyMatchFailure(op, "K must be static");
+  // The tables layout's bytes do not say M: the result's type must.
+  if (layout.isTables() && type.isDynamicDim(0))
+    return rewriter.notifyMatchFailure(op, "M must be static");
   Location loc = op->getLoc();
   Value codebook = buildCodebook(rewriter, loc);
+  OpFoldResult rows =
+      layout.isTables() ? OpFoldResult(rewriter.getIndexAttr(type.getDimSize(0)))
+                        : tensor::getMixedSize(rewriter, loc, packed, 0);
+  Value rowsValue = getValueOrCreateConstantIndexOp(rewriter, loc, rows);
   Value result = buildDecodeGeneric(
-      rewriter, loc, type, packed,
+      rewriter, loc, type, rows,
       [&](OpBuilder &b, Location l, Value m, Value k) -> Value {
-        Decoder d(b, l, layout, type.getDimSize(1), packed, codebook);
+        Decoder d(b, l, layout, type.getDimSize(1), packed, codebook,
+                  rowsValue);
         return element(d, b, l, m, k);
       });
   rewriter.replaceOp(op, result);
@@ -457,10 +549,12 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
     Value x = op.getInput(), weights = op.getWeights();
     Type f32 = rewriter.getF32Type();
     OpFoldResult n = tensor::getMixedSize(rewriter, loc, x, 0);
-    OpFoldResult m = tensor::getMixedSize(rewriter, loc, weights, 0);
+    // The accumulator's columns: the tables layout's bytes do not say M.
+    OpFoldResult m = tensor::getMixedSize(rewriter, loc, op.getInit(), 1);
+    if (layout.isTables() && ShapedType::isDynamic(op.getM()))
+      return rewriter.notifyMatchFailure(op, "M must be static");
     auto mk = [&](Type elementType) {
-      return RankedTensorType::get(
-          {cast<ShapedType>(weights.getType()).getDimSize(0), k}, elementType);
+      return RankedTensorType::get({op.getM(), k}, elementType);
     };
     Value zeroY =
         filled(rewriter, loc, {n, m}, f32, rewriter.getF32FloatAttr(0.0f));
@@ -1003,6 +1097,359 @@ struct PackLowering : OpRewritePattern<PackOp> {
   }
 };
 
+/// Index arithmetic inside a linalg.generic body.
+struct IndexMath {
+  OpBuilder &b;
+  Location loc;
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t c) {
+    return arith::MulIOp::create(b, loc, x, idx(c));
+  }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value div(Value x, int64_t c) {
+    return arith::DivUIOp::create(b, loc, x, idx(c));
+  }
+  Value div(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value rem(Value x, int64_t c) {
+    return arith::RemUIOp::create(b, loc, x, idx(c));
+  }
+  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value shr(Value v, int64_t n) {
+    return arith::ShRUIOp::create(b, loc, v, i32(n));
+  }
+  Value shl(Value v, int64_t n) {
+    return arith::ShLIOp::create(b, loc, v, i32(n));
+  }
+  Value andi(Value v, int64_t mask) {
+    return arith::AndIOp::create(b, loc, v, i32(mask));
+  }
+  Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value toByte(Value v) {
+    return arith::TruncIOp::create(b, loc, b.getI8Type(), v);
+  }
+};
+
+/// sherry.repack on run-time operands: the code of every (row, group) read
+/// from the source layout into an M x K/4 tensor (padded to whole tiles of
+/// zero codes for the tables layout), then the target's bytes written from
+/// it, one byte per element of a linalg.generic; for the lanes order the
+/// counts of negative groups follow. The source's and the target's bytes
+/// agree with the format library's (the fold) bit for bit.
+struct RepackLowering : OpRewritePattern<RepackOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RepackOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t k = op.getK();
+    if (ShapedType::isDynamic(k))
+      return rewriter.notifyMatchFailure(op, "K must be static");
+    LayoutAttr from = op.getFrom(), to = op.getTo();
+    if (from.isTables() && ShapedType::isDynamic(op.getM()))
+      return rewriter.notifyMatchFailure(op, "M must be static");
+    Location loc = op.getLoc();
+    Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
+    int64_t groups = k / 4;
+    Value src = op.getPacked();
+    OpFoldResult m =
+        from.isTables()
+            ? OpFoldResult(rewriter.getIndexAttr(op.getM()))
+            : tensor::getMixedSize(rewriter, loc, src, 0);
+    Value mValue = getValueOrCreateConstantIndexOp(rewriter, loc, m);
+    Value codebook = buildCodebook(rewriter, loc);
+
+    // The codes, over whole tiles where the target is the tables layout.
+    OpFoldResult codeRows = m;
+    Value tiles;
+    if (to.isTables()) {
+      IndexMath x{rewriter, loc};
+      tiles = x.div(x.add(mValue, x.idx(format::kTableTileRows - 1)),
+                    format::kTableTileRows);
+      codeRows = x.mul(tiles, format::kTableTileRows);
+    }
+    Value codesInit = tensor::EmptyOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{codeRows, rewriter.getIndexAttr(groups)}, i8);
+    AffineMap id2 = rewriter.getMultiDimIdentityMap(2);
+    Value codes = generic(
+        rewriter, loc, {}, codesInit, {id2}, {false, false},
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          IndexMath x{b, l};
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value g = linalg::IndexOp::create(b, l, 1);
+          // Padding rows read row 0 and keep code 0.
+          Value real = x.lt(row, mValue);
+          Decoder d(b, l, from, k, src, codebook, mValue);
+          Value code = d.code(x.select(real, row, x.idx(0)), g);
+          return x.toByte(x.select(real, code, x.i32(0)));
+        });
+    auto codeAt = [&](IndexMath &x, Value row, Value g) -> Value {
+      Value c = tensor::ExtractOp::create(x.b, x.loc, codes,
+                                          ValueRange{row, g});
+      return arith::ExtUIOp::create(x.b, x.loc, i32, c);
+    };
+
+    SmallVector<Value> results;
+    Value bytes = to.isTables()
+                      ? writeTables(rewriter, loc, to, k, tiles, codes, codeAt)
+                      : writeCanonical(rewriter, loc, op, to, k, m, codeAt);
+    if (bytes.getType() != op.getResult().getType())
+      bytes = tensor::CastOp::create(rewriter, loc, op.getResult().getType(),
+                                     bytes);
+    results.push_back(bytes);
+    if (op.getResultScales()) {
+      // stq1_0's f16 block scales, apart.
+      auto type = op.getResultScales().getType();
+      Value init = tensor::EmptyOp::create(
+          rewriter, loc,
+          ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(k / 256)},
+          type.getElementType());
+      results.push_back(generic(
+          rewriter, loc, {}, init, {id2}, {false, false},
+          [&](OpBuilder &b, Location l, ValueRange) -> Value {
+            IndexMath x{b, l};
+            Value row = linalg::IndexOp::create(b, l, 0);
+            Value blk = linalg::IndexOp::create(b, l, 1);
+            Decoder d(b, l, from, k, src, codebook, mValue);
+            Value s = d.scale(row, x.mul(blk, 256), Value());
+            if (s.getType() != type.getElementType())
+              s = arith::TruncFOp::create(b, l, type.getElementType(), s);
+            return s;
+          }));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+
+private:
+  /// The tables layout's bytes from `codes` (whole tiles x K / 4).
+  template <typename CodeAt>
+  static Value writeTables(PatternRewriter &rewriter, Location loc,
+                           LayoutAttr to, int64_t k, Value tiles, Value codes,
+                           CodeAt codeAt) {
+    Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
+    int64_t steps = k / 16, block = to.getTileBlock();
+    bool words = to.getTableOrder() == TableOrder::Words;
+    int64_t stepBytes = words ? 4 * format::kTableStepBytes
+                              : format::kTableStepBytes;
+    int64_t tileBytes = steps * format::kTableStepBytes;
+    IndexMath top{rewriter, loc};
+    Value codeBytes = top.mul(tiles, tileBytes);
+    Value bytesInit =
+        tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{codeBytes}, i8);
+    AffineMap id1 = rewriter.getMultiDimIdentityMap(1);
+    Value body = generic(
+        rewriter, loc, {}, bytesInit, {id1}, {false},
+        [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          IndexMath x{b, l};
+          Value o = linalg::IndexOp::create(b, l, 0);
+          // Which tile, step and byte of the step `o` is: whole blocks
+          // interleave their tiles step by step, the tail does not.
+          Value blocked = x.sub(tiles, x.rem(tiles, block));
+          Value inBlocks = x.lt(o, x.mul(blocked, tileBytes));
+          Value r = x.rem(o, block * tileBytes);
+          Value blockTile = x.add(x.mul(x.div(o, block * tileBytes), block),
+                                  x.div(x.rem(r, block * stepBytes), stepBytes));
+          Value tile = x.select(inBlocks, blockTile, x.div(o, tileBytes));
+          Value s = x.select(inBlocks, x.div(r, block * stepBytes),
+                             x.div(x.rem(o, tileBytes), stepBytes));
+          Value within = x.rem(o, stepBytes);
+          Value row0 = x.mul(tile, format::kTableTileRows);
+          if (words) {
+            // Word v of row rr: three whole codes and a bit of the 16th.
+            Value v = x.div(within, 64), rr = x.div(x.rem(within, 64), 2);
+            Value row = x.add(row0, rr), g0 = x.mul(s, 16);
+            Value last = codeAt(x, row, x.add(g0, x.idx(15)));
+            Value vi = arith::IndexCastOp::create(b, l, i32, v);
+            Value bit = x.andi(arith::ShRUIOp::create(
+                                   b, l, last, arith::SubIOp::create(
+                                                   b, l, x.i32(4), vi)),
+                               1);
+            Value word = x.shl(bit, 15);
+            for (int64_t j = 0; j < 3; ++j)
+              word = x.ori(word,
+                           x.shl(codeAt(x, row,
+                                        x.add(g0, x.add(x.mul(v, 3), x.idx(j)))),
+                                 5 * j));
+            Value high = x.rem(within, 2);
+            Value shift = arith::IndexCastOp::create(
+                b, l, i32, x.mul(high, 8));
+            return x.toByte(arith::ShRUIOp::create(b, l, word, shift));
+          }
+          bool pairs = to.getTableOrder() == TableOrder::Pairs;
+          // The (row, group) of the low or high nibble of step byte `byte`.
+          auto rowGroup = [&](Value byte, bool high) {
+            if (pairs)
+              return std::make_pair(
+                  x.add(row0, x.div(byte, 2)),
+                  x.add(x.mul(s, 4), x.add(x.rem(byte, 2), x.idx(high ? 2 : 0))));
+            return std::make_pair(
+                x.add(row0, x.add(x.rem(byte, 16), x.idx(high ? 16 : 0))),
+                x.add(x.mul(s, 4), x.div(byte, 16)));
+          };
+          auto code = [&](Value byte, bool high) {
+            auto [row, g] = rowGroup(byte, high);
+            return codeAt(x, row, g);
+          };
+          // Bytes 0..63: two slot nibbles.
+          Value nibbleByte = x.select(x.lt(within, x.idx(64)), within, x.idx(0));
+          Value slots = x.ori(x.andi(code(nibbleByte, false), 15),
+                              x.shl(x.andi(code(nibbleByte, true), 15), 4));
+          // Bytes 64..79: the sign bits of the low, then the high nibbles,
+          // of eight step bytes each.
+          Value maskByte = x.select(x.lt(within, x.idx(64)), x.idx(0),
+                                    x.sub(within, x.idx(64)));
+          Value first = x.mul(x.rem(maskByte, 8), 8);
+          Value highMask = x.lt(x.idx(7), maskByte);
+          Value signs = x.i32(0);
+          for (int64_t j = 0; j < 8; ++j) {
+            Value byte = x.add(first, x.idx(j));
+            Value sign = x.select(highMask, x.shr(code(byte, true), 4),
+                                  x.shr(code(byte, false), 4));
+            signs = x.ori(signs, x.shl(sign, j));
+          }
+          return x.toByte(x.select(x.lt(within, x.idx(64)), slots, signs));
+        });
+    if (to.getTableOrder() != TableOrder::Lanes)
+      return body;
+
+    // The counts of negative groups per tile, scale region and row.
+    int64_t segment = to.getScaleRegionLength(k), segments = k / segment;
+    int64_t width = format::tableCountBytes(segment);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr d0, d1, d2, d3;
+    bindDims(ctx, d0, d1, d2, d3);
+    Value grouped = tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({ShapedType::kDynamic, format::kTableTileRows,
+                               segments, segment / 4},
+                              i8),
+        codes, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}},
+        ArrayRef<OpFoldResult>{tiles,
+                               rewriter.getIndexAttr(format::kTableTileRows),
+                               rewriter.getIndexAttr(segments),
+                               rewriter.getIndexAttr(segment / 4)});
+    Value zeros = filled(
+        rewriter, loc,
+        {tiles, rewriter.getIndexAttr(segments),
+         rewriter.getIndexAttr(format::kTableTileRows)},
+        i32, rewriter.getI32IntegerAttr(0));
+    Value counts = generic(
+        rewriter, loc, {grouped}, zeros,
+        {AffineMap::get(4, 0, {d0, d1, d2, d3}, ctx),
+         AffineMap::get(4, 0, {d0, d2, d1}, ctx)},
+        {false, false, false, true},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          IndexMath x{b, l};
+          Value c = arith::ExtUIOp::create(b, l, i32, args[0]);
+          return arith::AddIOp::create(b, l, args[1], x.shr(c, 4));
+        });
+    Value countsFlat = tensor::CollapseShapeOp::create(
+        rewriter, loc, counts,
+        SmallVector<ReassociationIndices>{{0, 1, 2}});
+    Value countBytesSize =
+        top.mul(tiles, segments * format::kTableTileRows * width);
+    Value countBytesInit = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{countBytesSize}, i8);
+    Value countBytes = generic(
+        rewriter, loc, {}, countBytesInit, {rewriter.getMultiDimIdentityMap(1)},
+        {false}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          IndexMath x{b, l};
+          Value o = linalg::IndexOp::create(b, l, 0);
+          Value count = tensor::ExtractOp::create(b, l, countsFlat,
+                                                  ValueRange{x.div(o, width)});
+          Value shift =
+              arith::IndexCastOp::create(b, l, i32, x.mul(x.rem(o, width), 8));
+          return x.toByte(arith::ShRUIOp::create(b, l, count, shift));
+        });
+    Value all = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{top.add(codeBytes, countBytesSize)},
+        i8);
+    OpFoldResult one = rewriter.getIndexAttr(1);
+    all = tensor::InsertSliceOp::create(
+        rewriter, loc, body, all, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{codeBytes}, ArrayRef<OpFoldResult>{one});
+    all = tensor::InsertSliceOp::create(
+        rewriter, loc, countBytes, all, ArrayRef<OpFoldResult>{codeBytes},
+        ArrayRef<OpFoldResult>{countBytesSize}, ArrayRef<OpFoldResult>{one});
+    return all;
+  }
+
+  /// The canonical layout's bytes (M x bytes per row) from `codes`.
+  template <typename CodeAt>
+  static Value writeCanonical(PatternRewriter &rewriter, Location loc,
+                              RepackOp op, LayoutAttr to, int64_t k,
+                              OpFoldResult m, CodeAt codeAt) {
+    Type i8 = rewriter.getI8Type();
+    bool stq = to.getFormat() == PackedFormat::Stq1_0;
+    Value scales = op.getScales();
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{m, rewriter.getIndexAttr(to.getRowBytes(k))},
+        i8);
+    return generic(
+        rewriter, loc, {}, init, {rewriter.getMultiDimIdentityMap(2)},
+        {false, false}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
+          IndexMath x{b, l};
+          Value row = linalg::IndexOp::create(b, l, 0);
+          Value j = linalg::IndexOp::create(b, l, 1);
+          // The slot byte of groups 2w, 2w + 1 and the sign byte of groups
+          // 8w' .. 8w' + 7 (relative to `base`), as the byte is one or the
+          // other.
+          Value base, w, slotBytes;
+          if (stq) {
+            base = x.mul(x.div(j, 42), 64);
+            w = x.rem(j, 42);
+            slotBytes = x.idx(32);
+          } else {
+            base = x.idx(0);
+            w = j;
+            slotBytes = x.idx(k / 8);
+          }
+          Value isSlot = x.lt(w, slotBytes);
+          Value slotW = x.select(isSlot, w, x.idx(0));
+          Value g = x.add(base, x.mul(slotW, 2));
+          Value slots =
+              x.ori(x.andi(codeAt(x, row, g), 15),
+                    x.shl(x.andi(codeAt(x, row, x.add(g, x.idx(1))), 15), 4));
+          // Sign bytes: 8 of them per stq1_0 block, K / 32 per sherry row.
+          Value signW = x.select(isSlot, x.idx(0), x.sub(w, slotBytes));
+          Value signEnd = stq ? x.idx(40) : x.idx(k / 8 + k / 32);
+          Value isSign = x.lt(w, signEnd);
+          signW = x.select(isSign, signW, x.idx(0));
+          Value signs = x.i32(0);
+          for (int64_t bit = 0; bit < 8; ++bit) {
+            Value c = codeAt(x, row, x.add(base, x.add(x.mul(signW, 8),
+                                                       x.idx(bit))));
+            signs = x.ori(signs, x.shl(x.shr(c, 4), bit));
+          }
+          Value byte = x.select(isSlot, slots, signs);
+          if (stq) {
+            // Bytes 40 and 41: the block's f16 scale, little endian.
+            Value blk = x.div(j, 42);
+            Value scale = tensor::ExtractOp::create(b, l, scales,
+                                                    ValueRange{row, blk});
+            Value bits = arith::ExtUIOp::create(
+                b, l, b.getI32Type(),
+                arith::BitcastOp::create(b, l, b.getI16Type(), scale));
+            Value scaleByte = x.select(x.lt(w, x.idx(41)), x.andi(bits, 255),
+                                       x.shr(bits, 8));
+            byte = x.select(isSign, byte, scaleByte);
+          }
+          return x.toByte(byte);
+        });
+  }
+};
+
 /// Constant weights with a NaN or an infinity have no ternary projection:
 /// their fold fails, and lowered they would compute a NaN scale at run
 /// time. Reports the first such sherry.ternarize.
@@ -1066,7 +1513,8 @@ struct ConvertSherryToLinalgPass
 
 void mlir::sherry::populateSherryToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<UnpackLowering, DequantizeLowering, QuantizeActivationsLowering,
-               MatmulLowering, TernarizeLowering, PackLowering>(
+               MatmulLowering, TernarizeLowering, PackLowering,
+               RepackLowering>(
       patterns.getContext());
 }
 

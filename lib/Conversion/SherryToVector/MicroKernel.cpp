@@ -32,6 +32,11 @@ FailureOr<KernelShape> KernelShape::get(MatmulOp op, std::string &reason) {
     return failure();
   }
   LayoutAttr layout = op.getLayout();
+  // The tables layout is the table kernels' (and the linalg reference's).
+  if (layout.isTables()) {
+    reason = "the tables layout is read by the table kernels";
+    return failure();
+  }
   shape.format = layout.getFormat();
   shape.granularity = layout.getGranularity();
   shape.int8 = op.getMode() == ActivationMode::Int8;

@@ -9,6 +9,11 @@ mode any difference at all, in exact mode more than 1e-4 * (1 + |y|) (the
 reference sums in double, the kernel in f32). Row 0 of the activations is
 constant, so every int8 activation of that row is 127: sums far past int16.
 
+With --tables ORDER,BLOCK the weights are repacked into the tables layout
+(the table kernels' order) before both matmuls: @mm then takes them as
+arguments in that layout (a kernel on run-time tables), or with
+--const-weights repacks its own constant (folded: constant tables).
+
 With --siblings M1,M2,... (and --const-weights), @mm also computes
 matmuls of M1, M2, ... rows on the same activations, each with its own
 weights, scales, bias and init (siblings: the table kernel lowers them as
@@ -17,6 +22,7 @@ one loop nest), and @main checks each result.
 Usage: matmul_case.py OUT.mlir --layout L --mode exact|int8 [--n N]
                       [--m M] [--k K] [--bias] [--x-scale S]
                       [--const-weights] [--siblings M1,M2,...]
+                      [--tables ORDER,BLOCK]
 """
 import argparse
 
@@ -39,10 +45,14 @@ p.add_argument("--const-weights", action="store_true",
                help="@mm packs the weights itself: a constant to the kernel")
 p.add_argument("--siblings", default="",
                help="rows of further matmuls on the same activations")
+p.add_argument("--tables", default="",
+               help="ORDER,BLOCK: the weights in the tables layout")
 a = p.parse_args()
 sibling_ms = [int(v) for v in a.siblings.split(",") if v]
 if sibling_ms and not a.const_weights:
     p.error("--siblings needs --const-weights")
+if sibling_ms and a.tables:
+    p.error("--siblings takes no --tables")
 
 n, m, k = a.n, a.m, a.k
 stq = "stq1_0" in a.layout
@@ -55,6 +65,44 @@ mode = f" mode<{a.mode}>"
 mm_scales = "" if stq else f" scales(%s : {S})"
 pack_scales = f" scales(%s : {S})" if stq else ""
 bias = f" bias(%b : {B})" if a.bias else ""
+
+# The tables layout: its bytes and scales (stq1_0's block scales come out
+# of the repack); `repack(p, s)` is the MLIR that makes them from %p.
+canonical = a.layout
+if a.tables:
+    order, block = a.tables.split(",")
+    tiles = (m + 31) // 32
+    nbytes = tiles * (k // 16) * 80
+    if stq:
+        tl = (f"<tables, group = 256, scale_type = f16, grouping = stq1_0, "
+              f"order = {order}, tile_block = {block}>")
+        segment = 256
+    else:
+        tl = (f"<tables, {canonical[1:-1].split(', ', 1)[1]}, "
+              f"order = {order}, tile_block = {block}>")
+        segment = (int(canonical.split("group = ")[1].split(",")[0]
+                       .rstrip(">")) if "group" in canonical else k)
+    if order == "lanes":
+        nbytes += tiles * (k // segment) * 32 * (
+            1 if segment // 4 <= 255 else 2)
+    TP = f"tensor<{nbytes}xi8>"
+    TS = f"tensor<{m}x{k // 256}xf16>" if stq else S
+
+
+def repack(pv, sv, pt, st):
+    """MLIR that repacks %pv (and %sv) into %pt (and %st)."""
+    if not a.tables:
+        return ""
+    if stq:
+        return (f"\n  %{pt}, %{st} = sherry.repack %{pv} from <stq1_0> to "
+                f"{tl} : {P} -> {TP}, {TS}")
+    return (f"\n  %{pt} = sherry.repack %{pv} from {canonical} to {tl} : "
+            f"{P} -> {TP}\n  %{st} = tensor.cast %{sv} : {S} to {S}")
+
+
+if a.tables:
+    L = f"layout{tl}"
+    mm_scales = f" scales(%s : {TS})"
 
 rng = np.random.default_rng(a.seed)
 w = rng.normal(0, 1, size=(m, k)).astype(np.float32)
@@ -79,22 +127,27 @@ else:
       %tol = arith.mulf %tol_s, %mag : f32
       %bad = arith.cmpf ugt, %ad, %tol : f32"""
 
+# What @mm takes: the canonical layout's bytes and scales, or the tables
+# layout's.
+LC = f"layout{canonical}"
+WP, WS = (TP, TS) if a.tables else (P, S)
+
 if a.const_weights:
     # The packed weights (and scales) are constants inside @mm; %p and %s
     # stay as arguments, unused, so that @main reads the same either way.
     mm_body = f"""
   %w = arith.constant dense_resource<weights> : tensor<{m}x{k}xf32>
-  %t, %s2 = sherry.ternarize %w {L} : tensor<{m}x{k}xf32> -> {T}, {S}
-  %p2 = sherry.pack %t{pack_scales.replace("%s", "%s2")} {L} : {T} -> {P}
-  %y = sherry.matmul ins(%x, %p2 : {X}, {P}){mm_scales.replace("%s", "%s2")}{bias}
+  %t, %s2 = sherry.ternarize %w {LC} : tensor<{m}x{k}xf32> -> {T}, {S}
+  %p2 = sherry.pack %t{pack_scales.replace("%s", "%s2")} {LC} : {T} -> {P}{repack("p2", "s2", "p3", "s3")}
+  %y = sherry.matmul ins(%x, %{"p3" if a.tables else "p2"} : {X}, {WP}){mm_scales.replace("%s", "%s3" if a.tables else "%s2")}{bias}
          outs(%i : {Y}) {L}{mode} -> {Y}"""
 else:
     mm_body = f"""
-  %y = sherry.matmul ins(%x, %p : {X}, {P}){mm_scales}{bias}
+  %y = sherry.matmul ins(%x, %p : {X}, {WP}){mm_scales}{bias}
          outs(%i : {Y}) {L}{mode} -> {Y}"""
 
 program = f"""
-func.func @mm(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{{mm_body}
+func.func @mm(%x: {X}, %p: {WP}, %s: {WS}, %b: {B}, %i: {Y}) -> {Y} {{{mm_body}
   return %y : {Y}
 }}
 
@@ -104,11 +157,11 @@ func.func @main() {{
   %x = arith.constant dense_resource<acts> : {X}
   %b = arith.constant dense_resource<bias> : {B}
   %i = arith.constant dense_resource<init> : {Y}
-  %t, %s = sherry.ternarize %w {L} : tensor<{m}x{k}xf32> -> {T}, {S}
-  %p = sherry.pack %t{pack_scales} {L} : {T} -> {P}
-  %folded = sherry.matmul ins(%x, %p : {X}, {P}){mm_scales}{bias}
+  %t, %s0 = sherry.ternarize %w {LC} : tensor<{m}x{k}xf32> -> {T}, {S}
+  %p0 = sherry.pack %t{pack_scales.replace("%s", "%s0")} {LC} : {T} -> {P}{repack("p0", "s0", "p", "s") if a.tables else chr(10) + "  %p = tensor.cast %p0 : " + P + " to " + P + chr(10) + "  %s = tensor.cast %s0 : " + S + " to " + S}
+  %folded = sherry.matmul ins(%x, %p : {X}, {WP}){mm_scales}{bias}
               outs(%i : {Y}) {L}{mode} -> {Y}
-  %run = func.call @mm(%x, %p, %s, %b, %i) : ({X}, {P}, {S}, {B}, {Y}) -> {Y}
+  %run = func.call @mm(%x, %p, %s, %b, %i) : ({X}, {WP}, {WS}, {B}, {Y}) -> {Y}
   %bad = func.call @count_bad(%folded, %run) : ({Y}, {Y}) -> i32
   vector.print str "matmul mismatches: "
   vector.print %bad : i32

@@ -15,6 +15,7 @@
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 #include "sherry/Dialect/Sherry/Utils/RuntimeErrors.h"
+#include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -70,6 +71,15 @@ public:
       return v;
     return arith::ConstantIndexOp::create(
         b, loc, cast<IntegerAttr>(cast<Attribute>(size)).getInt());
+  }
+
+  /// ceil(`size` / den).
+  OpFoldResult ceilDiv(OpFoldResult size, int64_t den) {
+    if (std::optional<int64_t> c = getConstantIntValue(size))
+      return b.getIndexAttr((*c + den - 1) / den);
+    return arith::CeilDivUIOp::create(
+               b, loc, value(size), arith::ConstantIndexOp::create(b, loc, den))
+        .getResult();
   }
 
   /// `size` * num / den (exact where the layout's K multiple holds).
@@ -192,35 +202,51 @@ private:
     check(sizes.dim(x, 0), sizes.dim(init, 0),
           xName + " has %lld rows but " + initName + " has %lld", true, false);
     // M.
-    OpFoldResult m = sizes.dim(w, 0);
-    check(m, sizes.dim(init, 1),
-          wName + " have %lld rows but " + initName + " has %lld columns",
-          false, true);
+    // The tables layout's bytes are one run: M is the accumulator's, and
+    // the weights' byte count must be what M and K give.
+    bool tables = layout.isTables();
+    OpFoldResult m = tables ? sizes.dim(init, 1) : sizes.dim(w, 0);
+    std::string mName =
+        tables ? initName + " has %lld columns" : wName + " have %lld rows";
+    if (!tables)
+      check(m, sizes.dim(init, 1),
+            wName + " have %lld rows but " + initName + " has %lld columns",
+            false, true);
     Value scales = op.getScales();
     std::string scalesName = scales ? operandName(scales, "the scales") : "";
     if (scales && layout.getGranularity() != ScaleGranularity::Tensor)
       check(m, sizes.dim(scales, 0),
-            wName + " have %lld rows but " + scalesName + " have %lld", false,
-            true);
+            mName + " but " + scalesName + " have %lld rows", false, true);
     if (Value bias = op.getBias())
       check(m, sizes.dim(bias, 0),
-            wName + " have %lld rows but " + operandName(bias, "the bias") +
-                " has %lld",
+            mName + " but " + operandName(bias, "the bias") + " has %lld",
             false, true);
     // K, where x does not say it.
     OpFoldResult k = sizes.dim(x, 1);
+    std::optional<int64_t> staticK = getConstantIntValue(k);
     int64_t multiple = layout.getRequiredKMultiple();
-    if (!getConstantIntValue(k))
+    if (!staticK)
       checks.push_back({k, b.getIndexAttr(multiple), /*divides=*/true,
                         xName +
                             " has %lld columns (K), not a multiple of %lld "
                             "as the layout needs",
                         true, true});
-    check(sizes.dim(w, 1),
-          sizes.scaled(k, layout.getRowBytes(multiple), multiple),
-          wName + " have %lld bytes per row but K of " + xName +
-              " needs %lld",
-          true, true);
+    if (!tables) {
+      check(sizes.dim(w, 1),
+            sizes.scaled(k, layout.getRowBytes(multiple), multiple),
+            wName + " have %lld bytes per row but K of " + xName +
+                " needs %lld",
+            true, true);
+    } else if (staticK) {
+      // Whole tiles of 32 rows, each the same number of bytes for K.
+      int64_t tileBytes = layout.getWeightBytes(1, *staticK);
+      OpFoldResult tiles =
+          sizes.ceilDiv(m, ::sherry::format::kTableTileRows);
+      check(sizes.dim(w, 0), sizes.scaled(tiles, tileBytes, 1),
+            wName + " have %lld bytes but M and K (" + initName + ", " +
+                xName + ") need %lld",
+            true, true);
+    }
     if (scales && layout.getGranularity() == ScaleGranularity::Group)
       check(sizes.dim(scales, 1), sizes.scaled(k, 1, layout.getGroupSize()),
             scalesName + " have %lld columns but K of " + xName +
@@ -268,8 +294,10 @@ private:
       return arith::SelectOp::create(b, loc, bad, zero, sizes.value(size))
           .getResult();
     };
+    bool tables = op.getLayout().isTables();
     OpFoldResult n = sizeOr0(rowsBad, sizes.dim(op.getInit(), 0));
-    OpFoldResult m = sizeOr0(columnsBad, sizes.dim(op.getWeights(), 0));
+    OpFoldResult m = sizeOr0(columnsBad, tables ? sizes.dim(op.getInit(), 1)
+                                                : sizes.dim(op.getWeights(), 0));
     bool isTensor = !op.getResult().empty();
     // The leading `count` rows of `v` (all its columns), or `v` where no
     // check can empty them.
@@ -288,7 +316,9 @@ private:
       return memref::SubViewOp::create(b, loc, v, offsets, shape, strides);
     };
     Value x = leading(op.getInput(), rowsBad, n);
-    Value w = leading(op.getWeights(), columnsBad, m);
+    // The tables layout's bytes are no rows: with no output columns left,
+    // the kernel reads none of them.
+    Value w = tables ? op.getWeights() : leading(op.getWeights(), columnsBad, m);
     Value scales = op.getScales();
     if (op.getLayout().getGranularity() != ScaleGranularity::Tensor)
       scales = leading(scales, columnsBad, m);
