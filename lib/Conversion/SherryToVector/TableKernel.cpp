@@ -130,12 +130,14 @@ struct TableOperands {
   const TableArithmetic *arith;
   Value tables;  ///< N x steps x tableBytes i8
   Value xScales; ///< N f32
-  /// tiles * steps * 80 i8, interleaved, whole blocks of tileBlock tiles
-  /// step by step (format::interleaveForTables).
+  /// The tables layout's bytes (docs/format.md, section 3.3): tiles *
+  /// steps * 80 i8 of codes, whole blocks of tileBlock tiles interleaved
+  /// step by step, then for complementsNegatives() the counts of negative
+  /// groups, tiles x segments x 32 of `countBytes` each.
   Value weights;
-  Value scales;    ///< as the op takes them, or M x K/256 f32 for stq1_0
-  Value bias;      ///< M, or null
-  Value negatives; ///< tiles x segments x 32 i16 (complementsNegatives())
+  Value scales; ///< as the op takes them, or M x K/256 f32 for stq1_0
+  Value bias;   ///< M, or null
+  int64_t countsOffset = 0, countBytes = 0;
   int64_t k, segment;
   int64_t rowBlock; ///< activation rows per table build (0: all at once)
   ScaleGranularity granularity;
@@ -144,6 +146,22 @@ struct TableOperands {
   /// and writes of a tile's 32 rows need no mask (which AArch64 scalarizes).
   bool wholeTiles = false;
 };
+
+/// The counts of negative groups of the 32 rows of `tile` in segment `seg`,
+/// as i32.
+Value negativeCounts(Emitter &e, const TableOperands &ops, Value tile,
+                     Value seg) {
+  auto dwords = VectorType::get({kRows}, e.b.getI32Type());
+  int64_t segments = ops.k / ops.segment;
+  Value at = e.addi(e.idx(ops.countsOffset),
+                    e.muli(e.addi(e.muli(tile, segments), seg),
+                           kRows * ops.countBytes));
+  Value bytes = e.read(ops.weights, {at}, kRows * ops.countBytes);
+  if (ops.countBytes == 2)
+    bytes = vector::BitCastOp::create(
+        e.b, e.loc, VectorType::get({kRows}, e.b.getI16Type()), bytes);
+  return arith::ExtUIOp::create(e.b, e.loc, dwords, bytes);
+}
 
 /// The weight scales of the 32 rows from m0 in segment `s`, as f32.
 Value rowScales(Emitter &e, const TableOperands &ops, Value m0, Value s) {
@@ -249,12 +267,9 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
         SmallVector<Value> next;
         for (int64_t j = 0; j < count; ++j) {
           Value isum = blocks.getResult(j);
-          if (ops.negatives)
-            isum = arith::AddIOp::create(
-                sb, sl, isum,
-                arith::ExtSIOp::create(
-                    sb, sl, dwords,
-                    se.read(ops.negatives, {tiles[j], seg, se.idx(0)}, kRows)));
+          if (ops.countBytes)
+            isum = arith::AddIOp::create(sb, sl, isum,
+                                         negativeCounts(se, ops, tiles[j], seg));
           Value term = arith::SIToFPOp::create(sb, sl, floats, isum);
           term = arith::MulFOp::create(
               sb, sl, term, rowScales(se, ops, se.muli(tiles[j], kRows), seg));
@@ -463,11 +478,33 @@ struct PreparedMatmul {
   mutable MatmulOp op; ///< op handles are values; getters are not const
   int64_t m, k, tiles, tileBlock, segment;
   ScaleGranularity granularity;
-  bool blockScales;
-  std::vector<uint8_t> interleaved;
+  /// Constant stq1_0 weights: their block scales become an M x K/256 f32
+  /// constant.
+  bool blockScales = false;
+  /// The stq1_0 grouping: the activations go in group order.
+  bool regroup = false;
+  /// Constant canonical weights: their tables layout, made at compile
+  /// time. Empty for weights already in the tables layout, read as they
+  /// are (constant or not).
+  std::vector<uint8_t> tables;
   std::vector<float> blockScaleValues; ///< M x K/256, stq1_0
-  std::vector<int32_t> negatives;      ///< complementsNegatives()
+  /// Bytes of each count of negative groups (complementsNegatives()), or 0.
+  int64_t countBytes = 0;
 };
+
+/// The order in which `arithmetic` reads its weights, as the layout
+/// attribute names it.
+TableOrder attributeOrder(const TableArithmetic &arithmetic) {
+  switch (arithmetic.order()) {
+  case format::TableOrder::GroupPairs:
+    return TableOrder::Pairs;
+  case format::TableOrder::Lanes:
+    return TableOrder::Lanes;
+  case format::TableOrder::WordFields:
+    break;
+  }
+  return TableOrder::Words;
+}
 
 FailureOr<PreparedMatmul> prepareMatmul(MatmulOp op, RewriterBase &rewriter,
                                         const TableArithmetic &arithmetic,
@@ -482,55 +519,57 @@ FailureOr<PreparedMatmul> prepareMatmul(MatmulOp op, RewriterBase &rewriter,
     return rewriter.notifyMatchFailure(op, "M and K must be static");
   LayoutAttr layout = op.getLayout();
   p.granularity = layout.getGranularity();
-  p.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
+  p.regroup = layout.hasStq1_0Grouping();
   p.segment = layout.getScaleRegionLength(p.k);
+  p.tiles = (p.m + kRows - 1) / kRows;
   if (p.segment % arithmetic.stepElements() != 0)
     return rewriter.notifyMatchFailure(
         op, "scale segments are no multiple of the lookup's steps");
+  if (arithmetic.complementsNegatives()) {
+    assert(arithmetic.order() == format::TableOrder::Lanes &&
+           "the tables layout keeps counts in the lanes order only");
+    p.countBytes = format::tableCountBytes(p.segment);
+  }
+
+  // Weights in the tables layout, run-time ones included: read as they
+  // are, by the lookup of their order, in their blocks of tiles.
+  if (layout.isTables()) {
+    if (layout.getTableOrder() != attributeOrder(arithmetic))
+      return rewriter.notifyMatchFailure(op, "the weights' table order is "
+                                             "not this lookup's");
+    p.tileBlock = layout.getTileBlock();
+    return p;
+  }
+
   Attribute bytesAttr;
   if (!matchPattern(op.getWeights(), m_Constant(&bytesAttr)))
-    return rewriter.notifyMatchFailure(op, "weights are not a constant");
+    return rewriter.notifyMatchFailure(
+        op, "weights are neither a constant nor in the tables layout");
   std::optional<std::vector<int8_t>> bytes = getElementsAsInt8(bytesAttr);
   if (!bytes)
     return rewriter.notifyMatchFailure(op, "unreadable weight constant");
 
-  // The format library regroups the codes (and, for stq1_0, reads the
-  // block scales); scales do not matter to the codes.
+  // Constant weights take the tables layout at compile time, through the
+  // format library: the codes regrouped, the counts (which follow the
+  // scale regions, not the scales' values) and stq1_0's block scales.
   format::PackedWeights packed;
   packed.layout = toFormatLayout(layout);
   packed.rows = p.m;
   packed.cols = p.k;
   packed.data.assign(bytes->begin(), bytes->end());
-  packed.scaleSpec = format::ScaleSpec::tensor();
-  packed.scales = {1.0f};
-  if (p.blockScales) {
-    packed.scaleSpec = format::ScaleSpec::group(256);
-    packed.scales.clear();
-  }
+  packed.scaleSpec = toScaleSpec(layout);
+  p.blockScales = layout.getFormat() == PackedFormat::Stq1_0;
+  if (!p.blockScales)
+    packed.scales.assign(format::numScales(packed.scaleSpec, p.m, p.k), 1.0f);
   p.tileBlock =
       options.tileBlock > 0 ? options.tileBlock : arithmetic.defaultTileBlock();
-  format::Result<std::vector<uint8_t>> interleaved =
-      format::interleaveForTables(packed, arithmetic.order(), p.tileBlock);
-  if (!interleaved.ok())
-    return rewriter.notifyMatchFailure(op, interleaved.getStatus().message());
-  p.interleaved = std::move(*interleaved);
-  p.tiles = (p.m + kRows - 1) / kRows;
-  if (p.blockScales) {
-    format::Result<format::TernaryMatrix> t = format::unpack(packed);
-    if (!t.ok())
-      return rewriter.notifyMatchFailure(op, t.getStatus().message());
-    p.blockScaleValues = std::move(t->scales);
-  }
-  if (arithmetic.complementsNegatives()) {
-    // Counts fit i16 up to segments of 131068 elements.
-    if (p.segment / 4 > INT16_MAX)
-      return rewriter.notifyMatchFailure(op, "scale segments too long");
-    format::Result<std::vector<int32_t>> counts =
-        format::countNegativeGroups(packed, p.segment);
-    if (!counts.ok())
-      return rewriter.notifyMatchFailure(op, counts.getStatus().message());
-    p.negatives = std::move(*counts);
-  }
+  format::Result<format::PackedWeights> tables =
+      format::toTables(packed, {arithmetic.order(), p.tileBlock});
+  if (!tables.ok())
+    return rewriter.notifyMatchFailure(op, tables.getStatus().message());
+  p.tables = std::move(tables->data);
+  if (p.blockScales)
+    p.blockScaleValues = std::move(tables->scales);
   return p;
 }
 
@@ -546,13 +585,18 @@ TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
   ops.blockScales = p.blockScales;
   ops.wholeTiles = p.m % kRows == 0;
   ops.segment = p.segment;
-  auto weightsType = RankedTensorType::get({p.tiles * (p.k / 16) * kStepBytes},
-                                           rewriter.getI8Type());
-  ops.weights = constantBytes(
-      rewriter, loc, weightsType,
-      ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(p.interleaved.data()),
-                       p.interleaved.size()),
-      "sherry_tables");
+  ops.countBytes = p.countBytes;
+  ops.countsOffset = p.tiles * (p.k / 16) * kStepBytes;
+  ops.weights = p.op.getWeights();
+  if (!p.tables.empty()) {
+    auto weightsType = RankedTensorType::get({int64_t(p.tables.size())},
+                                             rewriter.getI8Type());
+    ops.weights = constantBytes(
+        rewriter, loc, weightsType,
+        ArrayRef<int8_t>(reinterpret_cast<const int8_t *>(p.tables.data()),
+                         p.tables.size()),
+        "sherry_tables");
+  }
   ops.scales = p.op.getScales();
   if (p.blockScales) {
     auto scalesType =
@@ -563,20 +607,13 @@ TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
                                           "sherry_block_scales")));
   }
   ops.bias = p.op.getBias();
-  if (arithmetic.complementsNegatives()) {
-    auto countsType = RankedTensorType::get({p.tiles, p.k / p.segment, kRows},
-                                            rewriter.getI16Type());
-    SmallVector<int16_t> narrow(p.negatives.begin(), p.negatives.end());
-    ops.negatives = arith::ConstantOp::create(
-        rewriter, loc,
-        DenseElementsAttr::get(countsType, ArrayRef<int16_t>(narrow)));
-  }
   return ops;
 }
 
-/// The int8 activations of `op` (regrouped for stq1_0) and their scales.
+/// The int8 activations of `op` (in group order for the stq1_0 grouping)
+/// and their scales.
 std::pair<Value, Value> quantizeInput(RewriterBase &rewriter, MatmulOp op,
-                                      bool blockScales) {
+                                      bool regroup) {
   Location loc = op.getLoc();
   Value x = op.getInput();
   auto xType = cast<RankedTensorType>(x.getType());
@@ -586,7 +623,7 @@ std::pair<Value, Value> quantizeInput(RewriterBase &rewriter, MatmulOp op,
       RankedTensorType::get({xType.getDimSize(0)}, rewriter.getF32Type()), x,
       0);
   Value q = quant.getValues();
-  if (blockScales)
+  if (regroup)
     q = regroupStq1_0(rewriter, loc, q, /*toGroupMajor=*/true);
   return {q, quant.getScales()};
 }
@@ -842,7 +879,7 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
   Location loc = op.getLoc();
   Emitter e{rewriter, loc};
   TableOperands ops = materializeMatmul(p, rewriter, arithmetic);
-  auto [q, xScales] = quantizeInput(rewriter, op, p.blockScales);
+  auto [q, xScales] = quantizeInput(rewriter, op, p.regroup);
   ops.xScales = xScales;
   int64_t n = op.getN(), m = p.m, k = p.k, tiles = p.tiles;
   int64_t tileBlock = p.tileBlock;
@@ -910,7 +947,10 @@ static int64_t siblingParts(ArrayRef<MatmulOp> members,
         ShapedType::isDynamic(op.getM()) ||
         op.getLayout().getScaleRegionLength(k) % arithmetic.stepElements() !=
             0 ||
-        !matchPattern(op.getWeights(), m_Constant()))
+        (!op.getLayout().isTables() &&
+         !matchPattern(op.getWeights(), m_Constant())) ||
+        (op.getLayout().isTables() &&
+         op.getLayout().getTableOrder() != attributeOrder(arithmetic)))
       return 0;
     work += partWork((op.getM() + kRows - 1) / kRows, k, n);
   }
@@ -939,7 +979,7 @@ LogicalResult mlir::sherry::lowerSiblingMatmulsToTableKernel(
   for (const PreparedMatmul &p : prepared)
     partMembers.push_back({materializeMatmul(p, rewriter, arithmetic), p.tiles,
                            p.tileBlock, p.m, p.op.getInit()});
-  auto [q, xScales] = quantizeInput(rewriter, last, prepared[0].blockScales);
+  auto [q, xScales] = quantizeInput(rewriter, last, prepared[0].regroup);
   for (PartMember &member : partMembers) {
     member.ops.xScales = xScales;
     member.ops.rowBlock = 0;
@@ -1016,11 +1056,16 @@ MatmulToTableKernel::matchAndRewrite(MatmulOp op,
       continue;
     if (segment % arithmetic->stepElements() != 0)
       continue;
+    // Weights in the tables layout take the lookup of their order.
+    if (op.getLayout().isTables() &&
+        op.getLayout().getTableOrder() != attributeOrder(*arithmetic))
+      continue;
     // Siblings (one N, K and layout, so one arithmetic) go as one loop nest
     // when the last of them is rewritten.
-    if (options.groupSiblings && isSiblingCandidate(op)) {
-      for (SmallVector<MatmulOp> &run :
-           collectSiblingMatmuls(*op->getBlock())) {
+    if (options.groupSiblings &&
+        isSiblingCandidate(op, SiblingWeights::ConstantOrTables)) {
+      for (SmallVector<MatmulOp> &run : collectSiblingMatmuls(
+               *op->getBlock(), SiblingWeights::ConstantOrTables)) {
         if (!llvm::is_contained(run, op) ||
             siblingParts(run, *arithmetic, options) == 0)
           continue;
@@ -1035,7 +1080,8 @@ MatmulToTableKernel::matchAndRewrite(MatmulOp op,
     return lowerMatmulToTableKernel(op, rewriter, *arithmetic, options);
   }
   return rewriter.notifyMatchFailure(
-      op, "scale segments are no multiple of any lookup's steps");
+      op, "no lookup of the target reads these weights (their scale "
+          "segments, or their table order)");
 }
 
 Value LaneTableArithmetic::signBytes(OpBuilder &b, Location loc, Value mask8,

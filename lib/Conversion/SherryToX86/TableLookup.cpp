@@ -456,8 +456,8 @@ TableArithmetics mlir::sherry::createX86TableArithmetics(StringRef isa,
     return arithmetics;
   if (isa == "avx512-vnni")
     arithmetics.push_back(std::make_unique<VbmiTableArithmetic>());
-  else
-    arithmetics.push_back(std::make_unique<ShuffleTableArithmetic>(
-        /*avx512=*/isa == "avx512-bw"));
+  // Last on avx512-vnni: for weights that arrive in the lanes order.
+  arithmetics.push_back(std::make_unique<ShuffleTableArithmetic>(
+      /*avx512=*/isa != "avx2"));
   return arithmetics;
 }

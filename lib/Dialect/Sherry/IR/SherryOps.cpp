@@ -695,6 +695,12 @@ LogicalResult RepackOp::fold(FoldAdaptor adaptor,
                                   adaptor.getScales());
   if (!packed)
     return failure();
+  // The tables layout's counts follow the scale regions: keep the layout's
+  // spec, whatever the scales' values (they stay apart).
+  if (from.getFormat() == PackedFormat::Sherry) {
+    packed->scaleSpec = toScaleSpec(from);
+    packed->scales.assign(format::numScales(packed->scaleSpec, m, k), 1.0f);
+  }
   // Into stq1_0: the f16 scales go in the blocks.
   if (to.getFormat() == PackedFormat::Stq1_0) {
     std::optional<std::vector<float>> scales =

@@ -15,14 +15,16 @@ using namespace mlir::sherry;
 
 namespace {} // namespace
 
-bool mlir::sherry::isSiblingCandidate(MatmulOp op) {
+bool mlir::sherry::isSiblingCandidate(MatmulOp op, SiblingWeights weights) {
   if (op.getResult().empty() || ShapedType::isDynamic(op.getM()) ||
       ShapedType::isDynamic(op.getK()))
     return false;
   if (op.getLayout().hasSeparateScales() &&
       op.getLayout().getGranularity() == ScaleGranularity::Tensor)
     return false;
-  if (!op.getWeights().getDefiningOp<arith::ConstantOp>())
+  bool tables = weights == SiblingWeights::ConstantOrTables &&
+                op.getLayout().isTables();
+  if (!tables && !op.getWeights().getDefiningOp<arith::ConstantOp>())
     return false;
   if (op.getScales() && !isa<RankedTensorType>(op.getScales().getType()))
     return false;
@@ -90,10 +92,10 @@ void splitIntoRuns(ArrayRef<MatmulOp> members,
 } // namespace
 
 SmallVector<SmallVector<MatmulOp>>
-mlir::sherry::collectSiblingMatmuls(Block &block) {
+mlir::sherry::collectSiblingMatmuls(Block &block, SiblingWeights weights) {
   SmallVector<std::pair<GroupKey, SmallVector<MatmulOp>>> byKey;
   for (auto op : block.getOps<MatmulOp>()) {
-    if (!isSiblingCandidate(op))
+    if (!isSiblingCandidate(op, weights))
       continue;
     GroupKey key = keyOf(op);
     auto it = llvm::find_if(byKey, [&](auto &g) { return g.first == key; });
