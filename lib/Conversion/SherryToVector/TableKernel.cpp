@@ -135,9 +135,13 @@ struct TableOperands {
   /// step by step, then for complementsNegatives() the counts of negative
   /// groups, tiles x segments x 32 of `countBytes` each.
   Value weights;
+  /// The counts of negative groups: a slice of `weights`, so that loops of
+  /// matmuls that differ only in M read them at the same (zero) offset and
+  /// outline to one function.
+  Value counts;
   Value scales; ///< as the op takes them, or M x K/256 f32 for stq1_0
   Value bias;   ///< M, or null
-  int64_t countsOffset = 0, countBytes = 0;
+  int64_t countBytes = 0;
   int64_t k, segment;
   int64_t rowBlock; ///< activation rows per table build (0: all at once)
   ScaleGranularity granularity;
@@ -153,10 +157,8 @@ Value negativeCounts(Emitter &e, const TableOperands &ops, Value tile,
                      Value seg) {
   auto dwords = VectorType::get({kRows}, e.b.getI32Type());
   int64_t segments = ops.k / ops.segment;
-  Value at = e.addi(e.idx(ops.countsOffset),
-                    e.muli(e.addi(e.muli(tile, segments), seg),
-                           kRows * ops.countBytes));
-  Value bytes = e.read(ops.weights, {at}, kRows * ops.countBytes);
+  Value at = e.muli(e.addi(e.muli(tile, segments), seg), kRows * ops.countBytes);
+  Value bytes = e.read(ops.counts, {at}, kRows * ops.countBytes);
   if (ops.countBytes == 2)
     bytes = vector::BitCastOp::create(
         e.b, e.loc, VectorType::get({kRows}, e.b.getI16Type()), bytes);
@@ -586,7 +588,6 @@ TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
   ops.wholeTiles = p.m % kRows == 0;
   ops.segment = p.segment;
   ops.countBytes = p.countBytes;
-  ops.countsOffset = p.tiles * (p.k / 16) * kStepBytes;
   ops.weights = p.op.getWeights();
   if (!p.tables.empty()) {
     auto weightsType = RankedTensorType::get({int64_t(p.tables.size())},
@@ -607,6 +608,15 @@ TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
                                           "sherry_block_scales")));
   }
   ops.bias = p.op.getBias();
+  if (ops.countBytes) {
+    int64_t countsOffset = p.tiles * (p.k / 16) * kStepBytes;
+    int64_t size = p.tiles * (p.k / p.segment) * kRows * ops.countBytes;
+    ops.counts = tensor::ExtractSliceOp::create(
+        rewriter, loc, ops.weights,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(countsOffset)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(size)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+  }
   return ops;
 }
 

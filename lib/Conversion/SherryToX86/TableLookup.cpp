@@ -371,13 +371,21 @@ public:
   }
 
   /// For the rows of each nibble (0..15, 16..31), words 8L + w of the first
-  /// (second) accumulator hold row w (8 + w) of the tile's group lane L.
+  /// (second) accumulator hold row w (8 + w) of the tile's group lane L. On
+  /// AVX2 a 256-bit accumulator holds group lanes L and L + 2 together: a
+  /// tile's sums then take 4 registers instead of 8, so that a block of
+  /// tiles and the step's tables fit the 16 registers without spilling.
   SmallVector<VectorType> accumulatorTypes(OpBuilder &b) const override {
-    return SmallVector<VectorType>(4, VectorType::get({32}, b.getI16Type()));
+    return SmallVector<VectorType>(
+        4, VectorType::get({avx512 ? 32 : 16}, b.getI16Type()));
   }
 
-  /// Each step adds a value in [-382, 381] to an i16 lane.
-  int64_t maxStepsPerFlush() const override { return 85; }
+  /// Each step adds a value in [-382, 381] to an i16 lane, on AVX2 two.
+  int64_t maxStepsPerFlush() const override { return avx512 ? 85 : 42; }
+
+  /// On AVX2, as many tiles as keep their 4 accumulators each, the step's
+  /// 4 table registers and the lookup's temporaries in 16 registers.
+  int64_t defaultTileBlock() const override { return avx512 ? 4 : 2; }
 
   SmallVector<Value> lookup(OpBuilder &b, Location loc, ArrayRef<Value> tables,
                             StepReader weights, ValueRange acc) const override {
@@ -389,21 +397,35 @@ public:
       auto lookup = [&](int64_t high) {
         return shuffle(b, loc, tables[high], index);
       };
-      addLookedUp(b, loc, lookup, negative,
-                  MutableArrayRef<Value>(next).slice(2 * half, 2));
+      if (avx512) {
+        addLookedUp(b, loc, lookup, negative,
+                    MutableArrayRef<Value>(next).slice(2 * half, 2));
+        continue;
+      }
+      // Both 256-bit halves (group lanes 0 and 1, 2 and 3) into one.
+      Value low = arith::XOrIOp::create(b, loc, lookup(0), negative);
+      Value high = arith::XOrIOp::create(b, loc, lookup(1), negative);
+      for (int64_t upper = 0; upper < 2; ++upper) {
+        Value sums = interleavedSums(b, loc, low, high, upper);
+        Value &a = next[2 * half + upper];
+        a = arith::AddIOp::create(b, loc, a, sliceVector(b, loc, sums, 0, 16));
+        a = arith::AddIOp::create(b, loc, a,
+                                  sliceVector(b, loc, sums, 16, 16));
+      }
     }
     return next;
   }
 
-  /// Accumulator a holds rows 8a..8a+7, once per group lane: the sum of its
-  /// four 8-word lanes.
+  /// Accumulator a holds rows 8a..8a+7, once per group lane (AVX2: per pair
+  /// of group lanes): the sum of its four (two) 8-word lanes.
   Value widen(OpBuilder &b, Location loc, ValueRange acc) const override {
-    auto dwords = VectorType::get({32}, b.getI32Type());
+    int64_t words = avx512 ? 32 : 16;
+    auto dwords = VectorType::get({words}, b.getI32Type());
     SmallVector<Value> rows;
     for (Value a : acc) {
       Value wide = arith::ExtSIOp::create(b, loc, dwords, a);
       Value sum = sliceVector(b, loc, wide, 0, 8);
-      for (int64_t lane = 1; lane < 4; ++lane)
+      for (int64_t lane = 1; lane < words / 8; ++lane)
         sum = arith::AddIOp::create(b, loc, sum,
                                     sliceVector(b, loc, wide, 8 * lane, 8));
       rows.push_back(sum);

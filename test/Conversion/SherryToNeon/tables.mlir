@@ -7,14 +7,16 @@
 // STRATEGY: error: convert-sherry-to-neon: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
 // TILE: error: convert-sherry-to-neon: tile-block, table-parts, table-part-weights, table-bytes and tables-max-batch must not be negative, got tile-block=-1 table-parts=0 table-part-weights=2097152 table-bytes=524288 tables-max-batch=0
 
-// The table kernel on NEON tbl: weights regrouped in lane order with each
-// row's count of negative groups per segment (2 and 4 here); tables of the
+// The table kernel on NEON tbl: weights regrouped into the tables layout,
+// lanes order, one tile per block, followed by each row's count of negative
+// groups per segment (2 and 4 here, a byte each); tables of the
 // 4 groups' 16 canonical sums per step (N x K/16 x 128 bytes); per step,
 // tile and group, tbl of the low and high bytes of 16 rows' sums, the sign
 // bits spread to bytes complement both, zip into i16 sums and add into the
 // 4 row accumulators of 8 lanes.
 // CHECK-LABEL: func @constant_weights
-// CHECK-DAG: %[[NEG:.*]] = arith.constant dense<{{\[\[\[}}2, 4, 0, {{.*}}]]]> : tensor<1x1x32xi16>
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<"0x{{(([0-9A-F]{160}){2})}}0204{{(0{60})}}"> : tensor<192xi8>
+// CHECK: %[[NEG:.*]] = tensor.extract_slice %[[W]][160] [32] [1] : tensor<192xi8> to tensor<32xi8>
 // CHECK: sherry.quantize_activations
 // CHECK: scf.for {{.*}} -> (tensor<?x2x128xi8>)
 // CHECK: scf.forall
@@ -24,7 +26,7 @@
 // CHECK:     vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23] : vector<16xi8>, vector<16xi8>
 // CHECK:     vector.bitcast {{.*}} : vector<16xi8> to vector<8xi16>
 // CHECK:   arith.extsi {{.*}} : vector<8xi16> to vector<8xi32>
-// CHECK:   vector.transfer_read %[[NEG]]
+// CHECK:   vector.transfer_read %[[NEG]][{{.*}}], {{.*}} : tensor<32xi8>, vector<32xi8>
 // CHECK:   arith.sitofp {{.*}} : vector<32xi32> to vector<32xf32>
 // CHECK-NOT: sherry.matmul
 // DECODE-LABEL: func @constant_weights
