@@ -7,11 +7,13 @@
 //
 //   bw       read bandwidth of this machine (AVX-512 loads where available)
 //            over 4 MiB, 16 MiB and 512 MiB, on 1 and 2 threads
-//   sherry   every generated sherry.matmul kernel (int8 mode, <sherry, row>)
+//   sherry   every generated sherry.matmul kernel (int8 mode, row scales):
+//            weights <sherry, row> as arguments or compiled in, or passed
+//            in a tables layout (format::toTables of the same weights)
 //   blas     dense f32 OpenBLAS sgemv (N=1) / sgemm (N>1), 1 and 2 threads
 //   mlirf32  upstream MLIR linalg.matmul on f32 weights, tiled + vectorized
 //   decode   one decode step (N=1) through LLaMA-3.2-1B's 16 x 7 linear
-//            weights, distinct buffers per layer (a DRAM-sized working set),
+//            weights, distinct buffers per matrix (a DRAM-sized working set),
 //            each step right after a read of bw's 512 MiB buffer, whose
 //            bandwidth it reports next to the step's
 //
@@ -120,7 +122,16 @@ void fillFloats(float *p, size_t n, Rng &rng, float lo, float hi) {
 
 int64_t rowBytes(int64_t k) { return k / 8 + k / 32; }
 
-/// Packed weights and row scales of one M x K matrix.
+/// The tables layout a variant's weights are passed in, or null.
+const TablesVariant *tablesVariant(const std::string &variant) {
+  for (const TablesVariant *tv = kTablesVariants; tv->variant; ++tv)
+    if (variant == tv->variant)
+      return tv;
+  return nullptr;
+}
+
+/// Packed weights and row scales of one M x K matrix, <sherry, row>, and
+/// on demand the same weights in a tables layout (format::toTables).
 struct SherryWeights {
   int64_t m, k;
   Buffer<int8_t> packed;
@@ -138,7 +149,66 @@ struct SherryWeights {
   MemRef<float, 1> scalesRef() const {
     return viewOf<float, 1>(scales.data(), {m});
   }
+  /// The format library's view of the packed weights.
+  fmt::PackedWeights packedWeights() const {
+    fmt::PackedWeights p;
+    p.layout = fmt::Layout::Sherry;
+    p.rows = m;
+    p.cols = k;
+    p.scaleSpec = fmt::ScaleSpec::row();
+    p.data.assign(reinterpret_cast<const uint8_t *>(packed.data()),
+                  reinterpret_cast<const uint8_t *>(packed.data()) +
+                      packed.count);
+    p.scales.assign(scales.data(), scales.data() + scales.count);
+    return p;
+  }
+  /// The bytes of these weights in the tables layout of `tv`, made once.
+  const Buffer<int8_t> &tables(const TablesVariant &tv) const {
+    auto key = std::make_pair(std::string(tv.order), tv.tileBlock);
+    auto it = tablesBytes.find(key);
+    if (it != tablesBytes.end())
+      return it->second;
+    fmt::Result<fmt::TableOrder> order = fmt::parseTableOrder(tv.order);
+    fmt::Result<fmt::PackedWeights> t =
+        order ? fmt::toTables(packedWeights(),
+                              fmt::TableLayout{*order, tv.tileBlock})
+              : fmt::Result<fmt::PackedWeights>(order.getStatus());
+    if (!t) {
+      std::fprintf(stderr, "sherry-bench: tables layout: %s\n",
+                   t.message().c_str());
+      std::exit(2);
+    }
+    Buffer<int8_t> buf(t->data.size());
+    std::memcpy(buf.data(), t->data.data(), t->data.size());
+    return tablesBytes.emplace(key, std::move(buf)).first->second;
+  }
+  MemRef<int8_t, 1> tablesRef(const TablesVariant &tv) const {
+    const Buffer<int8_t> &b = tables(tv);
+    return viewOf<int8_t, 1>(b.data(), {int64_t(b.count)});
+  }
+  /// Bytes a kernel reads: packed weights (in `tv`'s layout if set) and
+  /// scales.
+  size_t bytes(const TablesVariant *tv) const {
+    return tv ? tables(*tv).bytes() + scales.bytes() : bytes();
+  }
+
+private:
+  mutable std::map<std::pair<std::string, int>, Buffer<int8_t>> tablesBytes;
 };
+
+/// Calls a generated kernel on `w`: its <sherry, row> bytes, or their
+/// tables layout for a variant that takes it.
+void callSherry(const SherryKernel &kern, const SherryWeights &w,
+                MemRef<float, 2> *x, MemRef<float, 2> *out) {
+  MemRef<float, 1> s = w.scalesRef();
+  if (kern.tablesFn) {
+    MemRef<int8_t, 1> p = w.tablesRef(*tablesVariant(kern.variant));
+    kern.tablesFn(x, &p, &s, out);
+    return;
+  }
+  MemRef<int8_t, 2> p = w.packedRef();
+  kern.fn(x, &p, &s, out);
+}
 
 /// The dequantized f32 weights of the same matrix (for dense baselines).
 struct DenseWeights {
@@ -152,16 +222,7 @@ struct DenseWeights {
         w.data()[r * k + c] = t.scales[r] * t.values[r * k + c];
   }
   static fmt::TernaryMatrix ternary(const SherryWeights &sw) {
-    fmt::PackedWeights p;
-    p.layout = fmt::Layout::Sherry;
-    p.rows = sw.m;
-    p.cols = sw.k;
-    p.scaleSpec = fmt::ScaleSpec::row();
-    p.data.assign(reinterpret_cast<const uint8_t *>(sw.packed.data()),
-                  reinterpret_cast<const uint8_t *>(sw.packed.data()) +
-                      sw.packed.count);
-    p.scales.assign(sw.scales.data(), sw.scales.data() + sw.scales.count);
-    fmt::Result<fmt::TernaryMatrix> t = fmt::unpack(p);
+    fmt::Result<fmt::TernaryMatrix> t = fmt::unpack(sw.packedWeights());
     if (!t) {
       std::fprintf(stderr, "sherry-bench: unpack: %s\n", t.message().c_str());
       std::exit(2);
@@ -254,22 +315,15 @@ bool checkSherryOutput(const char *name, const float *out,
   return bad == 0;
 }
 
-/// Runs `fn` (on weights `w`, activations of N rows) once from a zero
-/// output and compares the checked rows with the format library's int8
-/// reference, bit for bit.
-bool checkSherryFn(const char *name, SherryFn fn, const SherryWeights &w,
-                   int64_t n) {
-  Buffer<float> out(size_t(n * w.m));
-  MemRef<float, 2> x = acts(n, w.k).ref(),
-                   o = viewOf<float, 2>(out.data(), {n, w.m});
-  MemRef<int8_t, 2> p = w.packedRef();
-  MemRef<float, 1> s = w.scalesRef();
-  fn(&x, &p, &s, &o);
-  return checkSherryOutput(name, out.data(), w, n);
-}
-
+/// Runs `kern` once from a zero output and compares the checked rows with
+/// the format library's int8 reference, bit for bit.
 bool checkSherry(const SherryKernel &kern) {
-  return checkSherryFn(kern.name, kern.fn, weights(kern.m, kern.k), kern.n);
+  const SherryWeights &w = weights(kern.m, kern.k);
+  Buffer<float> out(size_t(kern.n * w.m));
+  MemRef<float, 2> x = acts(kern.n, w.k).ref(),
+                   o = viewOf<float, 2>(out.data(), {kern.n, w.m});
+  callSherry(kern, w, &x, &o);
+  return checkSherryOutput(kern.name, out.data(), w, kern.n);
 }
 
 /// Compares the checked rows of an f32 result with a double reference.
@@ -424,13 +478,20 @@ void registerSherry() {
           Buffer<float> out(size_t(kern.n * kern.m));
           MemRef<float, 2> x = a.ref(),
                            o = viewOf<float, 2>(out.data(), {kern.n, kern.m});
-          MemRef<int8_t, 2> p = w.packedRef();
           MemRef<float, 1> s = w.scalesRef();
+          MemRef<int8_t, 2> p = w.packedRef();
+          const TablesVariant *tv = tablesVariant(kern.variant);
+          MemRef<int8_t, 1> pt = tv ? w.tablesRef(*tv) : MemRef<int8_t, 1>{};
           for (auto _ : st) {
-            kern.fn(&x, &p, &s, &o);
+            if (kern.tablesFn)
+              kern.tablesFn(&x, &pt, &s, &o);
+            else
+              kern.fn(&x, &p, &s, &o);
             benchmark::ClobberMemory();
           }
-          st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(w.bytes()));
+          st.SetBytesProcessed(int64_t(st.iterations()) *
+                               int64_t(w.bytes(tv)));
+          st.counters["weight_bytes"] = double(w.bytes(tv));
         });
     common(b);
   }
@@ -496,7 +557,6 @@ constexpr int64_t kLayerShapes[7][2] = {
 
 struct Model {
   std::vector<std::unique_ptr<SherryWeights>> mats; // layer-major
-  size_t bytes = 0;
   int64_t params = 0;
 };
 
@@ -508,7 +568,6 @@ const Model &model() {
         int64_t m = kLayerShapes[j][0], k = kLayerShapes[j][1];
         mdl.mats.push_back(
             std::make_unique<SherryWeights>(m, k, uint64_t(1000 + 7 * l + j)));
-        mdl.bytes += mdl.mats.back()->bytes();
         mdl.params += m * k;
       }
   return mdl;
@@ -529,8 +588,10 @@ using LayerStep = std::function<void(const LayerOperands &)>;
 constexpr int kLayerInput[7] = {0, 0, 0, 1, 2, 2, 3};
 
 /// The decode step of each variant, one LayerStep per layer: the variant's
-/// kernel per shape for weights passed as arguments, a function per layer
-/// for variants with their weights compiled in (kLayerKernels).
+/// kernel per shape for <sherry, row> weights passed as arguments, one
+/// layer function on every layer's weights for those passed in the tables
+/// layout (kTablesLayerKernels), a function per layer for variants with
+/// their weights compiled in (kLayerKernels).
 std::map<std::string, std::vector<LayerStep>> decodeFunctions() {
   std::map<std::string, std::vector<LayerStep>> out;
   std::map<std::string, std::vector<LayerFn>> compiledIn;
@@ -539,11 +600,28 @@ std::map<std::string, std::vector<LayerStep>> decodeFunctions() {
     v.resize(kLayers);
     v[lp->layer] = lp->fn;
   }
+  for (const TablesLayerKernel *lp = kTablesLayerKernels; lp->name; ++lp) {
+    const TablesVariant &tv = *tablesVariant(lp->variant);
+    // Every matrix's tables-layout bytes, layer-major, kept by the steps.
+    auto refs = std::make_shared<std::vector<MemRef<int8_t, 1>>>();
+    for (auto &w : model().mats)
+      refs->push_back(w->tablesRef(tv));
+    std::vector<LayerStep> steps;
+    for (int l = 0; l < kLayers; ++l)
+      steps.push_back([fn = lp->fn, refs, l](const LayerOperands &o) {
+        MemRef<int8_t, 1> *w = refs->data() + l * 7;
+        fn(o.in[0], o.in[1], o.in[2], o.in[3], w, w + 1, w + 2, w + 3, w + 4,
+           w + 5, w + 6, o.scales[0], o.scales[1], o.scales[2], o.scales[3],
+           o.scales[4], o.scales[5], o.scales[6], o.out[0], o.out[1],
+           o.out[2], o.out[3], o.out[4], o.out[5], o.out[6]);
+      });
+    out[lp->variant] = steps;
+  }
   std::map<std::string, std::map<std::pair<int64_t, int64_t>, SherryFn>> fns;
   for (const char *const *v = kCompiledInVariants; *v; ++v)
     compiledIn[*v];
   for (const SherryKernel *kp = kSherryKernels; kp->name; ++kp)
-    if (kp->n == 1 && !compiledIn.count(kp->variant))
+    if (kp->n == 1 && kp->fn && !compiledIn.count(kp->variant))
       fns[kp->variant][{kp->m, kp->k}] = kp->fn;
   for (auto &[variant, byShape] : fns) {
     std::vector<SherryFn> mats;
@@ -634,12 +712,18 @@ std::map<std::string, int> variantThreads() {
 /// seconds apart under the same load (this machine is shared).
 void registerDecode() {
   std::map<std::string, int> threads = variantThreads();
-  for (auto &[variant, lf] : decodeFunctions()) {
+  for (auto &entry : decodeFunctions()) {
+    const std::string &variant = entry.first;
+    std::vector<LayerStep> lf = entry.second;
     std::string name = "decode/" + variant;
     int t = threads.count(variant) ? threads[variant] : 1;
+    const TablesVariant *tv = tablesVariant(variant);
     auto *b = benchmark::RegisterBenchmark(
-        name.c_str(), [lf, t](benchmark::State &st) {
+        name.c_str(), [lf, t, tv](benchmark::State &st) {
           const Model &mdl = model();
+          size_t weightBytes = 0;
+          for (auto &w : mdl.mats)
+            weightBytes += w->bytes(tv);
           DecodeBuffers bufs;
           std::vector<LayerOperands> ops;
           for (int l = 0; l < kLayers; ++l)
@@ -668,14 +752,15 @@ void registerDecode() {
             stepSeconds += seconds;
           }
           double iters = double(st.iterations());
-          st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(mdl.bytes));
-          st.counters["weight_bytes"] = double(mdl.bytes);
+          st.SetBytesProcessed(int64_t(st.iterations()) *
+                               int64_t(weightBytes));
+          st.counters["weight_bytes"] = double(weightBytes);
           st.counters["params"] = double(mdl.params);
           if (readSeconds > 0 && stepSeconds > 0) {
             double readRate = iters * double(kDramBytes) / readSeconds;
             st.counters["read_bytes_per_second"] = readRate;
             st.counters["read_share"] =
-                iters * double(mdl.bytes) / stepSeconds / readRate;
+                iters * double(weightBytes) / stepSeconds / readRate;
           }
         });
     common(b, /*manual=*/true);

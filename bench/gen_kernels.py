@@ -15,11 +15,19 @@ activations to int8 (absmax per row) and the matmul.
       --sherry-to-llvm="target=<target> threads=<T> ...".
       The *tables_* variants compile their packed weights in (the bytes the
       harness generates, from the same seeded xorshift64*), as a model whose
-      weights are constants is compiled: the activation-table kernel needs
-      them at compile time. Their `packed` argument is then unused.
-  sherry_<variant>_L<l>_<j>_<M>x<K>_n1: one per layer l and matrix j of
-      the whole-model decode step, for the DECODE_STEP variants (each with that
-      matrix's weights compiled in).
+      weights are constants is compiled. Their `packed` argument is then
+      unused.
+  sherry_<variant>_<M>x<K>_n<N>(x, packed: bytes i8, scales, out) for the
+      *rtables_* variants: the same weights passed at run time in the
+      tables layout (`layout<tables, row, order = O, tile_block = B>`, the
+      bytes format::toTables makes of them), as a model loaded at run time
+      is compiled; strategy=auto takes them to the activation-table kernel.
+  sherry_<variant>_L<l>(...): one function per layer l of the whole-model
+      decode step, for the DECODE_STEP variants with weights compiled in
+      (each with that layer's 7 matrices).
+  sherry_<variant>_layer(...): for the *rtables_* variants, one function of
+      a layer's 7 matmuls on weights passed as arguments in the tables
+      layout, called for every layer of the decode step.
   mlirf32_t1_<M>x<K>_n<N>(x: NxK f32, w: MxK f32, out: NxM f32 memref)
       out = out + x * W^T as one linalg.matmul, tiled and vectorized by
       upstream transforms (kernels/f32_schedule_n<N>.mlir, the transform
@@ -75,14 +83,30 @@ VARIANTS = {
                     "target=avx512-bw strategy=tables threads=2"),
     "avx2tables_t1": ("avx2", 1, "target=avx2 strategy=tables threads=1"),
     "avx2tables_t2": ("avx2", 2, "target=avx2 strategy=tables threads=2"),
+    # Weights passed at run time in the tables layout; strategy=auto.
+    "rtables_t1": ("avx512-vnni", 1, "target=avx512-vnni threads=1"),
+    "rtables_t2": ("avx512-vnni", 2, "target=avx512-vnni threads=2"),
+    "bwrtables_t1": ("avx512-bw", 1, "target=avx512-bw threads=1"),
+    "bwrtables_t2": ("avx512-bw", 2, "target=avx512-bw threads=2"),
+    "avx2rtables_t1": ("avx2", 1, "target=avx2 threads=1"),
+    "avx2rtables_t2": ("avx2", 2, "target=avx2 threads=2"),
 }
+# Variants whose weights are arguments in the tables layout: (order, tile
+# block), the layout the target's table kernel reads (docs/pipelines.md):
+# vpermw word tables built per step on avx512-vnni, vpshufb byte tables on
+# avx512-bw and avx2.
+RUNTIME_TABLES = {"rtables_t1": ("words", 16), "rtables_t2": ("words", 16),
+                  "bwrtables_t1": ("lanes", 4), "bwrtables_t2": ("lanes", 4),
+                  "avx2rtables_t1": ("lanes", 4),
+                  "avx2rtables_t2": ("lanes", 4)}
 # Variants whose packed weights are compile-time constants.
 CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "calltables_t1",
                     "calltables_t2", "bytetables_t1", "bwtables_t1",
                     "bwtables_t2", "avx2tables_t1", "avx2tables_t2"}
 # Variants timed on the whole-model decode step (16 layer functions each).
 DECODE_STEP = {"tables_t1", "tables_t2", "calltables_t1", "calltables_t2",
-               "bytetables_t1"}
+               "bytetables_t1", "bwtables_t1", "bwtables_t2", "avx2tables_t1",
+               "avx2tables_t2"} | set(RUNTIME_TABLES)
 # LLaMA-3.2-1B's decode step: 16 layers of q, k, v, o, gate, up, down, the
 # seeds bench.cpp's model() uses.
 LAYERS = 16
@@ -136,6 +160,29 @@ def packed_bytes(m, k, seed):
         out += v if len(out) + 8 <= n else v[:1]
     return bytes(out)
 
+
+def tables_bytes(m, k, order):
+    """format::tableDataBytes for row scales: 80 bytes per step of a tile
+    (32 rows x 16 K elements), and in the lanes order each row's count of
+    negative groups (1 byte up to 255 groups, 2 above)."""
+    tiles = (m + 31) // 32
+    n = tiles * (k // 16) * 80
+    if order == "lanes":
+        n += tiles * 32 * (1 if k // 4 <= 255 else 2)
+    return n
+
+
+def weights_type(m, k, tables):
+    """The packed weights' tensor type and the matmul's layout attribute:
+    M x (K/8+K/32) bytes <sherry, row>, or with `tables` (order, block) the
+    tables layout's bytes."""
+    if tables is None:
+        return tensor((m, k // 8 + k // 32), "i8"), "<sherry, row>"
+    order, block = tables
+    return (tensor((tables_bytes(m, k, order),), "i8"),
+            f"<tables, row, order = {order}, tile_block = {block}>")
+
+
 # Upstream f32 schedule: tile sizes [N, M, K] of linalg.matmul.
 F32_TILES = {1: (1, 8, 64), "default": (4, 8, 64)}
 
@@ -148,11 +195,12 @@ def memref(shape, elt):
     return "memref<" + "x".join(str(d) for d in shape) + "x" + elt + ">"
 
 
-def sherry_kernel(name, m, k, n, seed=None):
+def sherry_kernel(name, m, k, n, seed=None, tables=None):
     """sherry.matmul, int8 mode, <sherry, row>, writing into %out; with
-    `seed`, on the packed weights of that seed compiled in."""
-    row_bytes = k // 8 + k // 32
-    x, p = tensor((n, k), "f32"), tensor((m, row_bytes), "i8")
+    `seed`, on the packed weights of that seed compiled in; with `tables`,
+    on weights in the tables layout."""
+    x = tensor((n, k), "f32")
+    p, layout = weights_type(m, k, tables)
     s, y, o = tensor((m,), "f32"), tensor((n, m), "f32"), memref((n, m), "f32")
     weights, blob = "%p", ""
     if seed is not None:
@@ -166,7 +214,7 @@ def sherry_kernel(name, m, k, n, seed=None):
     attributes {{llvm.emit_c_interface}} {{
 {const}  %i = bufferization.to_tensor %out restrict writable : {o} to {y}
   %y = sherry.matmul ins(%x, {weights} : {x}, {p}) scales(%s : {s})
-         outs(%i : {y}) layout<sherry, row> mode<int8> -> {y}
+         outs(%i : {y}) layout{layout} mode<int8> -> {y}
   bufferization.materialize_in_destination %y in restrict writable %out
     : ({y}, {o}) -> ()
   return
@@ -174,41 +222,48 @@ def sherry_kernel(name, m, k, n, seed=None):
 """ + blob
 
 
-def sherry_layer_kernel(name, layer):
+def sherry_layer_kernel(name, layer, tables=None):
     """One layer of the decode step: its 7 sherry.matmul ops (int8 mode,
-    <sherry, row>) on their packed weights compiled in, q/k/v reading %x0, o
-    %x1, gate/up %x2 and down %x3; every result is materialized after the
-    last matmul, so that sherry-fuse-sibling-matmuls can merge q, k and v,
-    and gate and up."""
+    row scales) on the packed weights of `layer` compiled in, or with
+    `tables` on weights %w0..%w6 passed in the tables layout; q/k/v read
+    %x0, o %x1, gate/up %x2 and down %x3; every result is materialized after
+    the last matmul, so that the pipeline can lower q, k and v, and gate and
+    up, together."""
     inputs = [0, 0, 0, 1, 2, 2, 3]
     args = [f"%x{i}: {tensor((1, k), 'f32')}"
             for i, k in enumerate([2048, 2048, 2048, 8192])]
+    if tables is not None:
+        args += [f"%w{j}: {weights_type(m, k, tables)[0]}"
+                 for j, (m, k) in enumerate(LAYER_SHAPES)]
     args += [f"%s{j}: {tensor((m,), 'f32')}"
              for j, (m, _) in enumerate(LAYER_SHAPES)]
     args += [f"%y{j}: {memref((1, m), 'f32')}"
              for j, (m, _) in enumerate(LAYER_SHAPES)]
     body, tail, blobs = [], [], []
     for j, (m, k) in enumerate(LAYER_SHAPES):
-        row_bytes = k // 8 + k // 32
-        x, p = tensor((1, k), "f32"), tensor((m, row_bytes), "i8")
+        x = tensor((1, k), "f32")
+        p, layout = weights_type(m, k, tables)
         s, y, o = tensor((m,), "f32"), tensor((1, m), "f32"), memref((1, m),
                                                                       "f32")
+        if tables is None:
+            body.append(f"  %w{j} = arith.constant dense_resource<w{j}> : {p}")
+            blobs.append(f'      w{j}: "0x01000000'
+                         f'{packed_bytes(m, k, layer_seed(layer, j)).hex()}"')
         body += [
-            f"  %w{j} = arith.constant dense_resource<w{j}> : {p}",
             f"  %i{j} = bufferization.to_tensor %y{j} restrict writable : "
             f"{o} to {y}",
             f"  %r{j} = sherry.matmul ins(%x{inputs[j]}, %w{j} : {x}, {p}) "
             f"scales(%s{j} : {s})",
-            f"         outs(%i{j} : {y}) layout<sherry, row> mode<int8> -> {y}"]
+            f"         outs(%i{j} : {y}) layout{layout} mode<int8> -> {y}"]
         tail.append(f"  bufferization.materialize_in_destination %r{j} in "
                     f"restrict writable %y{j} : ({y}, {o}) -> ()")
-        blobs.append(f'      w{j}: "0x01000000'
-                     f'{packed_bytes(m, k, layer_seed(layer, j)).hex()}"')
-    return (f"func.func @{name}({', '.join(args)})\n"
+    text = (f"func.func @{name}({', '.join(args)})\n"
             "    attributes {llvm.emit_c_interface} {\n" +
-            "\n".join(body + tail) + "\n  return\n}\n"
-            "{-#\n  dialect_resources: {\n    builtin: {\n" +
-            ",\n".join(blobs) + "\n    }\n  }\n#-}\n")
+            "\n".join(body + tail) + "\n  return\n}\n")
+    if blobs:
+        text += ("{-#\n  dialect_resources: {\n    builtin: {\n" +
+                 ",\n".join(blobs) + "\n    }\n  }\n#-}\n")
+    return text
 
 
 def f32_kernel(name, m, k, n):
@@ -254,6 +309,18 @@ F32_SCHEDULE = """module attributes {{transform.with_named_sequence}} {{
   }}
 }}
 """
+
+
+def variant_info(v):
+    """The manifest's record of a variant."""
+    target, threads, pipeline = VARIANTS[v]
+    info = {"target": target, "threads": threads, "pipeline": pipeline,
+            "weights": ("compile-time" if v in CONSTANT_WEIGHTS
+                        else "run-time"),
+            "layout": "<sherry, row>"}
+    if v in RUNTIME_TABLES:
+        info["layout"] = weights_type(64, 64, RUNTIME_TABLES[v])[1]
+    return info
 
 
 def write_if_changed(path, text):
@@ -307,22 +374,36 @@ def main():
             for n in batches:
                 name = f"sherry_{v}_{m}x{k}_n{n}"
                 seed = shape_seed(m, k) if v in CONSTANT_WEIGHTS else None
+                tables = RUNTIME_TABLES.get(v)
                 kernels.append({"name": name, "kind": "sherry", "variant": v,
                                 "target": target, "threads": threads,
-                                "m": m, "k": k, "n": n,
+                                "m": m, "k": k, "n": n, "tables": tables,
                                 "pipeline": f"--sherry-to-llvm=\"{opts}\"",
-                                "text": sherry_kernel(name, m, k, n, seed),
+                                "text": sherry_kernel(name, m, k, n, seed,
+                                                      tables),
                                 "opt_args": [f"--sherry-to-llvm={opts}"]})
-        # The decode step's layers, each with its weights compiled in.
-        if v in DECODE_STEP and not a.smoke:
-            for layer in range(LAYERS):
-                name = f"sherry_{v}_L{layer}"
-                kernels.append({
-                    "name": name, "kind": "sherry_layer", "variant": v,
-                    "target": target, "threads": threads, "layer": layer,
-                    "pipeline": f"--sherry-to-llvm=\"{opts}\"",
-                    "text": sherry_layer_kernel(name, layer),
-                    "opt_args": [f"--sherry-to-llvm={opts}"]})
+        if v not in DECODE_STEP or a.smoke:
+            continue
+        # The decode step's layers: one function for every layer with
+        # run-time weights, one per layer with its weights compiled in.
+        if v in RUNTIME_TABLES:
+            name = f"sherry_{v}_layer"
+            kernels.append({
+                "name": name, "kind": "sherry_rt_layer", "variant": v,
+                "target": target, "threads": threads,
+                "tables": RUNTIME_TABLES[v],
+                "pipeline": f"--sherry-to-llvm=\"{opts}\"",
+                "text": sherry_layer_kernel(name, 0, RUNTIME_TABLES[v]),
+                "opt_args": [f"--sherry-to-llvm={opts}"]})
+            continue
+        for layer in range(LAYERS):
+            name = f"sherry_{v}_L{layer}"
+            kernels.append({
+                "name": name, "kind": "sherry_layer", "variant": v,
+                "target": target, "threads": threads, "layer": layer,
+                "pipeline": f"--sherry-to-llvm=\"{opts}\"",
+                "text": sherry_layer_kernel(name, layer),
+                "opt_args": [f"--sherry-to-llvm={opts}"]})
     if not a.no_mlir_f32:
         for n in batches:
             tn, tm, tk = F32_TILES.get(n, F32_TILES["default"])
@@ -423,12 +504,15 @@ def main():
          "#pragma once", '#include "memref.h"', ""]
     for kern in kernels:
         if kern["kind"] == "sherry":
+            w = "1" if kern["tables"] else "2"
             h.append(f'extern "C" void _mlir_ciface_{kern["name"]}('
-                     "MemRef<float, 2> *, MemRef<int8_t, 2> *, "
+                     f"MemRef<float, 2> *, MemRef<int8_t, {w}> *, "
                      "MemRef<float, 1> *, MemRef<float, 2> *);")
-        elif kern["kind"] == "sherry_layer":
+        elif kern["kind"] in ("sherry_layer", "sherry_rt_layer"):
+            w = (["MemRef<int8_t, 1> *"] * 7
+                 if kern["kind"] == "sherry_rt_layer" else [])
             h.append(f'extern "C" void _mlir_ciface_{kern["name"]}(' +
-                     ", ".join(["MemRef<float, 2> *"] * 4 +
+                     ", ".join(["MemRef<float, 2> *"] * 4 + w +
                                ["MemRef<float, 1> *"] * 7 +
                                ["MemRef<float, 2> *"] * 7) + ");")
         else:
@@ -438,16 +522,30 @@ def main():
     h += ["", "static const SherryKernel kSherryKernels[] = {"]
     for kern in kernels:
         if kern["kind"] == "sherry":
+            fn = f'_mlir_ciface_{kern["name"]}'
+            fns = (f"nullptr, {fn}" if kern["tables"] else f"{fn}, nullptr")
             h.append(f'  {{"{kern["name"]}", "{kern["variant"]}", '
                      f'{kern["threads"]}, {kern["m"]}, {kern["k"]}, '
-                     f'{kern["n"]}, _mlir_ciface_{kern["name"]}}},')
-    h += ["  {nullptr, nullptr, 0, 0, 0, 0, nullptr}};", "",
-          "static const LayerKernel kLayerKernels[] = {"]
-    for kern in kernels:
-        if kern["kind"] == "sherry_layer":
-            h.append(f'  {{"{kern["name"]}", "{kern["variant"]}", '
-                     f'{kern["layer"]}, _mlir_ciface_{kern["name"]}}},')
-    h += ["  {nullptr, nullptr, 0, nullptr}};", "",
+                     f'{kern["n"]}, {fns}}},')
+    h += ["  {nullptr, nullptr, 0, 0, 0, 0, nullptr, nullptr}};", ""]
+    # Layer functions: name, variant, [layer,] function.
+    for kind, table, last in (
+            ("sherry_layer", "LayerKernel kLayerKernels",
+             "{nullptr, nullptr, 0, nullptr}"),
+            ("sherry_rt_layer", "TablesLayerKernel kTablesLayerKernels",
+             "{nullptr, nullptr, nullptr}")):
+        h.append(f"static const {table}[] = {{")
+        for kern in (k for k in kernels if k["kind"] == kind):
+            layer = f'{kern["layer"]}, ' if "layer" in kern else ""
+            h.append(f'  {{"{kern["name"]}", "{kern["variant"]}", {layer}'
+                     f'_mlir_ciface_{kern["name"]}}},')
+        h += [f"  {last}}};", ""]
+    h += ["// The tables layout (order, tile block) of the variants whose",
+          "// weights are passed in it.",
+          "static const TablesVariant kTablesVariants[] = {"]
+    h += [f'  {{"{v}", "{RUNTIME_TABLES[v][0]}", {RUNTIME_TABLES[v][1]}}},'
+          for v in variants if v in RUNTIME_TABLES]
+    h += ["  {nullptr, nullptr, 0}};", "",
           "static const F32Kernel kF32Kernels[] = {"]
     for kern in kernels:
         if kern["kind"] == "mlirf32":
@@ -464,12 +562,10 @@ def main():
 
     with open(os.path.join(a.out, "manifest.json"), "w") as f:
         json.dump({"shapes": shapes, "batches": batches,
-                   "variants": {v: {"target": VARIANTS[v][0],
-                                    "threads": VARIANTS[v][1],
-                                    "pipeline": VARIANTS[v][2]}
-                                for v in variants},
+                   "variants": {v: variant_info(v) for v in variants},
                    "kernels": [kern for kern in kernels
-                               if kern["kind"] != "sherry_layer"]},
+                               if kern["kind"] == "sherry"
+                               or kern["kind"] == "mlirf32"]},
                   f, indent=1)
 
 

@@ -38,6 +38,9 @@ MemRef<T, Rank> viewOf(T *data, const int64_t (&sizes)[Rank]) {
 /// sherry.matmul in int8 mode, <sherry, row>: out += x * W'^T.
 using SherryFn = void (*)(MemRef<float, 2> *x, MemRef<int8_t, 2> *packed,
                           MemRef<float, 1> *scales, MemRef<float, 2> *out);
+/// The same on weights in the tables layout (1-D bytes).
+using SherryTablesFn = void (*)(MemRef<float, 2> *x, MemRef<int8_t, 1> *packed,
+                                MemRef<float, 1> *scales, MemRef<float, 2> *out);
 /// Dense f32: out += x * W^T.
 using F32Fn = void (*)(MemRef<float, 2> *x, MemRef<float, 2> *w,
                        MemRef<float, 2> *out);
@@ -47,7 +50,8 @@ struct SherryKernel {
   const char *variant; ///< a key of gen_kernels.py's VARIANTS
   int threads;
   int64_t m, k, n;
-  SherryFn fn;
+  SherryFn fn;             ///< weights <sherry, row>, or null
+  SherryTablesFn tablesFn; ///< weights in the variant's tables layout, or null
 };
 
 /// One layer of the whole-model decode step with its 7 weight matrices (q,
@@ -70,6 +74,33 @@ struct LayerKernel {
   const char *variant;
   int layer;
   LayerFn fn;
+};
+
+/// One layer of the decode step on weights passed in the tables layout: the
+/// activations as LayerFn, then the 7 matrices' packed bytes, scales and
+/// outputs. One function serves every layer.
+using TablesLayerFn = void (*)(
+    MemRef<float, 2> *xqkv, MemRef<float, 2> *xo, MemRef<float, 2> *xgu,
+    MemRef<float, 2> *xd, MemRef<int8_t, 1> *, MemRef<int8_t, 1> *,
+    MemRef<int8_t, 1> *, MemRef<int8_t, 1> *, MemRef<int8_t, 1> *,
+    MemRef<int8_t, 1> *, MemRef<int8_t, 1> *, MemRef<float, 1> *,
+    MemRef<float, 1> *, MemRef<float, 1> *, MemRef<float, 1> *,
+    MemRef<float, 1> *, MemRef<float, 1> *, MemRef<float, 1> *,
+    MemRef<float, 2> *, MemRef<float, 2> *, MemRef<float, 2> *,
+    MemRef<float, 2> *, MemRef<float, 2> *, MemRef<float, 2> *,
+    MemRef<float, 2> *);
+
+struct TablesLayerKernel {
+  const char *name;
+  const char *variant;
+  TablesLayerFn fn;
+};
+
+/// A variant whose weights are passed in the tables layout.
+struct TablesVariant {
+  const char *variant;
+  const char *order; ///< format::tableOrderName
+  int tileBlock;
 };
 
 struct F32Kernel {

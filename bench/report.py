@@ -22,29 +22,49 @@ LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
                 (8192, 2048), (8192, 2048), (2048, 8192)]
 SHAPE_ROLE = {(2048, 2048): "q, o", (512, 2048): "k, v",
               (8192, 2048): "gate, up", (2048, 8192): "down"}
-VARIANT_LABEL = {"tables": "sherry tables (avx512-vnni, weights compiled in)",
-                 "calltables": "sherry tables built per call (avx512-vnni "
-                               "table-build=call, weights compiled in)",
-                 "bytetables": "sherry tables, byte lookup (avx512-vnni "
-                               "table-lookup=bytes, weights compiled in)",
-                 "bwtables": "sherry tables (avx512-bw, weights compiled in)",
-                 "avx2tables": "sherry tables (avx2, weights compiled in)",
-                 "vnni": "sherry decode (avx512-vnni, weights as arguments)",
-                 "avx512bw": "sherry decode (avx512-bw)",
-                 "avx2": "sherry decode (avx2)",
-                 "portable": "sherry portable"}
+VARIANT_LABEL = {
+    "rtables": "sherry tables (avx512-vnni, run-time weights)",
+    "tables": "sherry tables (avx512-vnni, weights compiled in)",
+    "calltables": "sherry tables built per call (avx512-vnni "
+                  "table-build=call, weights compiled in)",
+    "bytetables": "sherry tables, byte lookup (avx512-vnni "
+                  "table-lookup=bytes, weights compiled in)",
+    "bwrtables": "sherry tables (avx512-bw, run-time weights)",
+    "bwtables": "sherry tables (avx512-bw, weights compiled in)",
+    "avx2rtables": "sherry tables (avx2, run-time weights)",
+    "avx2tables": "sherry tables (avx2, weights compiled in)",
+    "vnni": "sherry decode (avx512-vnni, run-time weights)",
+    "avx512bw": "sherry decode (avx512-bw, run-time weights)",
+    "avx2": "sherry decode (avx2, run-time weights)",
+    "portable": "sherry portable (run-time weights)"}
 # Column order of the sherry variants.
-VARIANT_ORDER = ("tables", "vnni", "calltables", "bytetables", "bwtables",
-                 "avx512bw", "avx2tables", "avx2", "portable")
-# What strategy=auto compiles for constant weights: the table kernel at
-# every N (avx512-vnni on this machine); the ratios to other
-# implementations are taken against it.
-def auto_variant(variants, n, t):
-    """The variant strategy=auto picks at N = n on t threads, falling back
-    to what the run has."""
-    prefer = ("tables", "vnni", "portable")
-    return next((f"{v}_t{t}" for v in prefer if f"{v}_t{t}" in variants),
+VARIANT_ORDER = ("rtables", "tables", "vnni", "calltables", "bytetables",
+                 "bwrtables", "bwtables", "avx512bw", "avx2rtables",
+                 "avx2tables", "avx2", "portable")
+# What --sherry-to-llvm="target=host" compiles on this CPU, best target
+# first (gen_kernels.py builds only the variants this CPU runs): for weights
+# passed at run time (in the tables layout where the target reads it) and
+# for weights compiled in.
+RUNTIME_PREFERENCE = ("rtables", "bwrtables", "avx2rtables", "vnni",
+                      "avx512bw", "avx2", "portable")
+COMPILE_TIME_PREFERENCE = ("tables", "bwtables", "avx2tables")
+# The peers' types: label and bits per weight.
+PEER_LABEL = {"ggml_i2_s": "I2_S (2 bpw)", "ggml_tl2": "TL2 (1.67 bpw)",
+              "ggml_tq2_0": "TQ2_0 (2.06 bpw)",
+              "ggml_tq1_0": "TQ1_0 (1.69 bpw)"}
+# The peers the targets are taken against (docs/performance.md): the 2-bit
+# and TL2 kernels, not TQ1_0.
+TARGET_PEERS = ("ggml_i2_s", "ggml_tl2", "ggml_tq2_0")
+
+
+def preferred_variant(variants, t, preference):
+    """The first variant of `preference` this sitting has at t threads."""
+    return next((f"{v}_t{t}" for v in preference if f"{v}_t{t}" in variants),
                 None)
+
+
+def peer_label(impl):
+    return PEER_LABEL.get(impl, impl.replace("ggml_", "").upper())
 
 
 def run(cmd):
@@ -160,11 +180,14 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}×"
 
 
-COLORS = {"sherry tables": "#e7298a", "sherry vnni": "#1b9e77",
-          "sherry bwtables": "#a6761d", "sherry avx2tables": "#e6ab02",
+COLORS = {"sherry tables": "#e7298a", "sherry rtables": "#c51b7d",
+          "sherry vnni": "#1b9e77",
+          "sherry bwtables": "#a6761d", "sherry bwrtables": "#8c510a",
+          "sherry avx2tables": "#e6ab02", "sherry avx2rtables": "#b8860b",
           "sherry bytetables": "#e78ac3", "sherry calltables": "#7f0000",
-          "sherry portable": "#66c2a5",
-          "ggml TQ2_0": "#d95f02", "ggml TQ1_0": "#fc8d62",
+          "sherry avx2": "#1b9e77", "sherry portable": "#66c2a5",
+          "TQ2_0": "#d95f02", "TQ1_0": "#fc8d62", "I2_S": "#377eb8",
+          "TL2": "#4daf4a",
           "OpenBLAS f32": "#7570b3", "1 thread": "#1b9e77",
           "2 threads": "#d95f02"}
 
@@ -273,23 +296,30 @@ def main():
             "impl": "sherry", "variant": variant,
             "target": variants[variant]["target"],
             "pipeline": variants[variant]["pipeline"],
+            "weights": variants[variant].get("weights"),
+            "layout": variants[variant].get("layout"),
             "threads": variants[variant]["threads"], "m": m, "k": k,
-            "n": int(n[1:]), "weight_bytes": weight_bytes(m, k), **r})
+            "n": int(n[1:]), **r,
+            "weight_bytes": int(r.get("weight_bytes") or
+                                weight_bytes(m, k))})
     for name, r in fams.get("blas", {}).items():
         _, t, shape, n = name.split("/")
         m, k = map(int, shape.split("x"))
-        kernels.append({"impl": "openblas_f32", "threads": int(t[1:]),
+        kernels.append({"impl": "openblas_f32", "weights": "run-time",
+                        "threads": int(t[1:]),
                         "m": m, "k": k, "n": int(n[1:]),
                         "weight_bytes": 4 * m * k, **r})
     for name, r in fams.get("mlirf32", {}).items():
         _, t, shape, n = name.split("/")
         m, k = map(int, shape.split("x"))
-        kernels.append({"impl": "mlir_linalg_f32", "threads": int(t[1:]),
+        kernels.append({"impl": "mlir_linalg_f32", "weights": "run-time",
+                        "threads": int(t[1:]),
                         "m": m, "k": k, "n": int(n[1:]),
                         "weight_bytes": 4 * m * k, **r})
     for t, pj in peers.items():
         for r in pj.get("results", []):
             kernels.append({"impl": f"{pj['impl']}_{r['type']}",
+                            "weights": "run-time",
                             "threads": r["threads"], "m": r["m"],
                             "k": r["k"], "n": r["n"],
                             "median_us": r["median_us"],
@@ -328,6 +358,7 @@ def main():
         variant = name.split("/")[1]
         decode.append({"impl": "sherry", "variant": variant,
                        "target": variants[variant]["target"],
+                       "weights": variants[variant].get("weights"),
                        "threads": variants[variant]["threads"],
                        "median_us": r["median_us"], "min_us": r.get("min_us"),
                        "cv": r.get("cv"),
@@ -340,6 +371,7 @@ def main():
     for t, pj in peers.items():
         for r in pj.get("decode", []):
             decode.append({"impl": f"{pj['impl']}_{r['type']}",
+                           "weights": "run-time",
                            "threads": r["threads"],
                            "median_us": r["median_us"],
                            "weight_bytes": r["weight_bytes"]})
@@ -357,7 +389,8 @@ def main():
     ncpu = mach["cpus"] or 1
     busiest = max([v for v in loads.values() if v is not None], default=0)
     others = sorted({p for fam in loads for p in busy_others(a.results, fam)
-                     if p not in ("sherry-bench", "ggml_peer", "ps")})
+                     if p not in ("sherry-bench", "ggml-peer", "bitnet-peer",
+                              "all-peers", "ps")})
     noisy = busiest > 0.5 or bool(others)
     # Share of wall time a 1-thread kernel was not on a CPU (descheduled).
     off_cpu = []
@@ -368,22 +401,103 @@ def main():
     off_cpu = sorted(off_cpu)[len(off_cpu) // 2] if off_cpu else None
 
     # ---- Ratios: time of the other / time of ours (> 1: ours faster). ---
+    peer_impls = []
+    for rec in kernels + decode:
+        if (rec["impl"] not in ("sherry", "openblas_f32", "mlir_linalg_f32")
+                and rec["impl"] not in peer_impls):
+            peer_impls.append(rec["impl"])
+    peer_impls.sort(key=lambda i: (list(PEER_LABEL).index(i)
+                                   if i in PEER_LABEL else len(PEER_LABEL), i))
+    target_peers = [i for i in peer_impls if i in TARGET_PEERS]
+
+    def fastest_peer(t, m, k, n):
+        """(impl, µs) of the fastest target peer, or (None, None)."""
+        times = [(find(i, t, m, k, n), i) for i in target_peers]
+        times = [(u, i) for u, i in times if u is not None]
+        if not times:
+            return None, None
+        u, i = min(times)
+        return i, u
+
     ratios = []
     for t in (1, 2):
+        ours_v = preferred_variant(variants, t, RUNTIME_PREFERENCE)
+        const_v = preferred_variant(variants, t, COMPILE_TIME_PREFERENCE)
+        avx2_v = f"avx2rtables_t{t}" if f"avx2rtables_t{t}" in variants \
+            else None
         for (m, k) in shapes:
             for n in batches:
-                ours_v = auto_variant(variants, n, t)
                 ours = find("sherry", t, m, k, n, ours_v)
                 if ours is None:
                     continue
-                row = {"variant": ours_v, "threads": t, "m": m, "k": k,
-                       "n": n, "ours_us": ours}
-                for other in ("openblas_f32", "mlir_linalg_f32",
-                              "ggml_tq2_0", "ggml_tq1_0"):
+                row = {"variant": ours_v, "weights": "run-time",
+                       "threads": t, "m": m, "k": k, "n": n,
+                       "ours_us": ours}
+                const = find("sherry", t, m, k, n, const_v)
+                if const is not None:
+                    row["compile_time_variant"] = const_v
+                    row["compile_time_us"] = const
+                    row["run_time_over_compile_time"] = ours / const
+                for other in ["openblas_f32", "mlir_linalg_f32"] + peer_impls:
                     o = find(other, t, m, k, n)
                     if o is not None:
                         row[other + "_over_ours"] = o / ours
+                fp, fu = fastest_peer(t, m, k, n)
+                if fp:
+                    row["fastest_peer"] = fp
+                    row["fastest_peer_over_ours"] = fu / ours
+                    if const is not None:
+                        row["fastest_peer_over_compile_time"] = fu / const
+                    avx2 = find("sherry", t, m, k, n, avx2_v)
+                    if avx2 is not None:
+                        row["avx2_variant"] = avx2_v
+                        row["fastest_peer_over_avx2"] = fu / avx2
                 ratios.append(row)
+
+    # ---- The targets of docs/performance.md, each with its worst case. --
+    targets = []
+
+    def target(name, t, variant, key, need, rows, at_least=True):
+        vals = [(r[key], f"{r['m']}×{r['k']} N={r['n']}") for r in rows
+                if r.get(key) is not None]
+        if not vals:
+            return
+        worst = min(vals) if at_least else max(vals)
+        targets.append({"target": name, "threads": t, "variant": variant,
+                        "metric": key, "required": need,
+                        "at_least": at_least, "worst": worst[0],
+                        "worst_at": worst[1],
+                        "met": (worst[0] >= need if at_least
+                                else worst[0] <= need)})
+
+    for t in (1, 2):
+        rows = [r for r in ratios if r["threads"] == t]
+        ours_v = preferred_variant(variants, t, RUNTIME_PREFERENCE)
+        target("run-time weights within 5% of compile-time", t, ours_v,
+               "run_time_over_compile_time", 1.05, rows, at_least=False)
+        need1 = 2.0 if t == 1 else 1.7
+        one = [r for r in rows if r["n"] == 1]
+        many = [r for r in rows if r["n"] > 1]
+        avx2_v = f"avx2rtables_t{t}"
+        if avx2_v in variants and avx2_v != ours_v:
+            target("N=1: fastest peer / ours, target=avx2", t, avx2_v,
+                   "fastest_peer_over_avx2", need1, one)
+            target("N=128: fastest peer / ours, target=avx2", t, avx2_v,
+                   "fastest_peer_over_avx2", 2.0, many)
+        target("N=1: fastest peer / ours", t, ours_v,
+               "fastest_peer_over_ours", need1, one)
+        target("N=128: fastest peer / ours", t, ours_v,
+               "fastest_peer_over_ours", 2.0, many)
+        for v in dict.fromkeys([avx2_v, ours_v]):
+            d = next((d for d in decode if d.get("variant") == v), None)
+            if d and d.get("paired_fraction") is not None:
+                targets.append({
+                    "target": "decode step: share of the same run's DRAM "
+                              "read bandwidth", "threads": t, "variant": v,
+                    "metric": "paired_fraction", "required": 0.85,
+                    "at_least": True, "worst": d["paired_fraction"],
+                    "worst_at": "112 matrices",
+                    "met": d["paired_fraction"] >= 0.85})
 
     out = {
         "mode": a.mode,
@@ -410,6 +524,7 @@ def main():
         "bandwidth": bandwidth,
         "kernels": kernels,
         "ratios": ratios,
+        "targets": targets,
         "decode": decode,
         "aarch64_mca": mca,
     }
@@ -430,9 +545,9 @@ def main():
                     series.append((f"sherry {v}", [
                         find("sherry", t, m, k, n, f"{v}_t{t}")
                         for m, k in shapes]))
-            for impl, lab in (("ggml_tq2_0", "ggml TQ2_0"),
-                              ("ggml_tq1_0", "ggml TQ1_0"),
-                              ("openblas_f32", "OpenBLAS f32")):
+            for impl, lab in ([(i, peer_label(i).split(" (")[0])
+                               for i in peer_impls] +
+                              [("openblas_f32", "OpenBLAS f32")]):
                 vals = [find(impl, t, m, k, n) for m, k in shapes]
                 if any(v is not None for v in vals):
                     series.append((lab, vals))
@@ -446,13 +561,13 @@ def main():
             charts.append((n, os.path.basename(png)))
     dec_png = None
     if decode:
-        dl = [(d["impl"] if d["impl"] != "sherry" else
-               f"sherry {d['variant'].split('_')[0]}") for d in decode]
+        dl = [(peer_label(d["impl"]).split(" (")[0] if d["impl"] != "sherry"
+               else f"sherry {d['variant'].split('_')[0]}") for d in decode]
         names = []
         for lab in dl:
             if lab not in names:
                 names.append(lab)
-        labs = [n.replace("_tq", " TQ") for n in names]
+        labs = names
         series = []
         for t in (1, 2):
             series.append((f"{t} thread{'s' if t > 1 else ''}", [
@@ -527,10 +642,19 @@ def main():
       "quantizing x to int8 (absmax per row) and the matmul. Compiled by "
       "`build/bin/sherry-opt --sherry-to-llvm=...`, `mlir-translate "
       "--mlir-to-llvmir`, `clang-22 -O3 -march=native -c`; called through "
-      "`_mlir_ciface_`. Variants:")
+      "`_mlir_ciface_`. Weights come either at run time, as arguments "
+      "(as a model whose weights are loaded at start-up is compiled), or "
+      "compiled in as constants. Run-time weights in the tables layout "
+      "(`layout<tables, row, order = ..., tile_block = ...>`, the bytes "
+      "`format::toTables` makes of the same weights, converted once before "
+      "timing, as a loader does) go to the activation-table kernel. "
+      "Variants:")
     for v, d in variants.items():
         w(f"  - `{v}`: `--sherry-to-llvm=\"{d['pipeline']}\"` "
-          f"({d['threads']} thread{'s' if d['threads'] > 1 else ''}).")
+          f"({d['threads']} thread{'s' if d['threads'] > 1 else ''}), "
+          f"weights {d.get('weights', 'run-time')}"
+          + (f" in `{d['layout']}`" if d.get("layout", "").startswith(
+              "<tables") else "") + ".")
     w("- **OpenBLAS f32**: Debian's OpenBLAS (pthreads build: "
       f"`{sets['openblas']}`), `cblas_sgemv` for N=1, `cblas_sgemm` "
       "otherwise, on the dequantized f32 weights (4 bytes per weight), "
@@ -543,16 +667,47 @@ def main():
           "and flags; 1 thread. A simple recipe, not a tuned one.")
     if peers:
         pj = next(iter(peers.values()))
-        w(f"- **ggml** ({pj.get('impl')} commit {pj.get('commit')}; "
+        w(f"- **Peers** ({', '.join(peer_label(i) for i in peer_impls)}; "
+          f"{pj.get('impl')} commit {pj.get('commit')}; "
           f"{pj.get('build')}): built outside this repository (nothing of "
-          f"it is kept here) and timed by `bench/run.sh --peer` in the "
+          f"them is kept here) and timed by `bench/run.sh --peer` in the "
           f"same sitting, right after our families: {pj.get('method')}.")
     else:
-        w("- **ggml**: not timed in this sitting (no `--peer`); no ggml "
+        w("- **Peers**: not timed in this sitting (no `--peer`); no peer "
           "figures are shown.")
     w("- Ratios are *other time / sherry time* for the same shape, N and "
-      "threads, so > 1 means the sherry kernel is faster.")
+      "threads, so > 1 means the sherry kernel is faster. \"Ours\" is "
+      "what `target=host` compiles on this CPU for run-time weights: "
+      f"{', '.join(sorted({r['variant'] for r in ratios}))}; \"fastest "
+      "peer\" is the fastest of "
+      f"{', '.join(peer_label(i).split(' (')[0] for i in target_peers) or 'the peers'}"
+      " for that shape, N and thread count.")
     w("")
+
+    if targets:
+        w("## Targets")
+        w("")
+        w("Each target's worst case over the shapes of this sitting "
+          "(a ratio of two medians).")
+        w("")
+        w("| target | threads | variant | required | worst | where | met |")
+        w("|---|---|---|---|---|---|---|")
+        for tg in targets:
+            pct = tg["metric"] == "paired_fraction"
+            val = (f"{100 * tg['worst']:.0f}%" if pct
+                   else f"{tg['worst']:.2f}×")
+            need = ((f"≥ {100 * tg['required']:.0f}%") if pct else
+                    (f"≥ {tg['required']:.2f}×" if tg["at_least"]
+                     else f"≤ {tg['required']:.2f}×"))
+            w(f"| {tg['target']} | {tg['threads']} | `{tg['variant']}` | "
+              f"{need} | {val} | {tg['worst_at']} | "
+              f"{'yes' if tg['met'] else '**no**'} |")
+        w("")
+        w("\"run-time / compile-time\" is the run-time weights' time over "
+          "the compiled-in weights' time (≤ 1.05: within 5%). Where a "
+          "target is missed, [design/performance-bounds.md]"
+          "(design/performance-bounds.md) says what bounds it, measured.")
+        w("")
 
     w("## Read bandwidth of this machine")
     w("")
@@ -580,54 +735,70 @@ def main():
             for v in VARIANT_ORDER:
                 if f"{v}_t{t}" in variants:
                     cols.append((VARIANT_LABEL[v], "sherry", f"{v}_t{t}"))
-            for impl, lab in (("ggml_tq2_0", "ggml TQ2_0 (2.06 bpw)"),
-                              ("ggml_tq1_0", "ggml TQ1_0 (1.69 bpw)"),
-                              ("openblas_f32", "OpenBLAS f32"),
-                              ("mlir_linalg_f32", "MLIR linalg f32")):
+            for impl, lab in ([(i, peer_label(i)) for i in peer_impls] +
+                              [("openblas_f32", "OpenBLAS f32"),
+                               ("mlir_linalg_f32", "MLIR linalg f32")]):
                 if impl in have and any(find(impl, t, m, k, n)
                                         for m, k in shapes):
                     cols.append((lab, impl, None))
-            if not cols:
+            ours_v = preferred_variant(variants, t, RUNTIME_PREFERENCE)
+            if not cols or ours_v is None:
                 continue
-            ours_v = auto_variant(variants, n, t)
-            rcols = [c for c in cols if c[1] != "sherry"]
+            const_v = preferred_variant(variants, t, COMPILE_TIME_PREFERENCE)
+            short = ours_v.split("_")[0]
             w(f"## N={n} ({'decode' if n == 1 else 'prefill chunk'}), "
               f"{t} thread{'s' if t > 1 else ''}: median µs per call")
             w("")
             head = ["M×K (layer)"] + [c[0] for c in cols] + \
-                [f"{ours_v.split('_')[0]} " +
-                 ("GB/s" if n == 1 else "GMAC/s")] + \
-                [f"{c[0].split(' (')[0]} / {ours_v.split('_')[0]}"
-                 for c in rcols]
+                [f"{short} " + ("GB/s" if n == 1 else "GMAC/s")]
+            if target_peers:
+                head += ["fastest peer", f"fastest peer / {short}"]
+                if const_v:
+                    head += [f"fastest peer / {const_v.split('_')[0]}"]
+            if const_v:
+                head += [f"{short} / {const_v.split('_')[0]} (time)"]
+            head += [f"OpenBLAS / {short}"]
             w("| " + " | ".join(head) + " |")
             w("|" + "---|" * len(head))
             for m, k in shapes:
-                ours = find("sherry", t, m, k, n, ours_v)
+                r = next((r for r in ratios if r["threads"] == t
+                          and (r["m"], r["k"], r["n"]) == (m, k, n)), {})
+                ours = r.get("ours_us")
                 role = SHAPE_ROLE.get((m, k))
                 cells = [f"{m}×{k}" + (f" ({role})" if role else "")]
                 for _, impl, v in cols:
                     cells.append(fmt_us(find(impl, t, m, k, n, v)))
-                if ours is None:
+                rec = next((x for x in kernels if x.get("variant") == ours_v
+                            and (x["m"], x["k"], x["n"]) == (m, k, n)), None)
+                if ours is None or rec is None:
                     cells.append("–")
                 elif n == 1:
-                    cells.append(f"{weight_bytes(m, k) / ours / 1e3:.1f}")
+                    cells.append(f"{rec['weight_bytes'] / ours / 1e3:.1f}")
                 else:
                     cells.append(f"{m * k * n / ours / 1e3:.0f}")
-                for _, impl, v in rcols:
-                    cells.append(fmt_ratio(find(impl, t, m, k, n), ours))
+                if target_peers:
+                    fp = r.get("fastest_peer")
+                    cells.append(peer_label(fp).split(" (")[0] if fp else "–")
+                    x = r.get("fastest_peer_over_ours")
+                    cells.append("–" if x is None else f"{x:.2f}×")
+                    if const_v:
+                        x = r.get("fastest_peer_over_compile_time")
+                        cells.append("–" if x is None else f"{x:.2f}×")
+                if const_v:
+                    x = r.get("run_time_over_compile_time")
+                    cells.append("–" if x is None else f"{x:.2f}")
+                x = r.get("openblas_f32_over_ours")
+                cells.append("–" if x is None else f"{x:.2f}×")
                 w("| " + " | ".join(cells) + " |")
             w("")
             if n == 1:
                 w("GB/s: bytes of packed weights and scales (1.27 bits per "
-                  "weight at K=2048, 1.26 at K=8192) per second, "
-                  f"{VARIANT_LABEL[ours_v.split('_')[0]]}.")
+                  "weight at K=2048, 1.26 at K=8192, with the tables "
+                  "layout's counts) per second, "
+                  f"{VARIANT_LABEL[short]}.")
             else:
                 w("GMAC/s: M·K·N multiply-accumulates per second, "
-                  f"{VARIANT_LABEL[ours_v.split('_')[0]]}.")
-            w(f"Ratios: other time / time of "
-              f"{VARIANT_LABEL[ours_v.split('_')[0]]}, the kernel "
-              f"`strategy=auto` compiles for constant weights at N = {n} "
-              "(tables at every N).")
+                  f"{VARIANT_LABEL[short]}.")
             w("")
     for n, png in charts:
         w(f"![N={n}, median µs per call](performance/{png})")
@@ -645,17 +816,20 @@ def main():
           + "each matrix with its own buffer, so the working set is "
           "DRAM-sized and every step streams all weights from memory. "
           "Only the linear layers: no attention, norms or activations. "
-          "sherry: per layer, one compiled function of its 7 matmuls "
-          "(weights compiled in, the tables variants; the table kernel "
+          "sherry: one compiled function of a layer's 7 matmuls, on "
+          "weights passed in the tables layout and called for every "
+          "layer (the *rtables variants: run-time weights), or one "
+          "function per layer with its weights compiled in (the other "
+          "tables variants); either way the table kernel "
           "lowers q, k and v, and gate and up, as one loop nest each, "
           "which writes every matrix's own output: one parallel region "
           "(`table-siblings`); `tables` "
           "builds each step's word tables in registers, as "
           "`table-build=auto` does at N = 1, `calltables` builds them "
-          "once per call into memory, `table-build=call`), or the "
-          "7 per-shape N=1 kernels above (variants with weights as "
-          "arguments); "
-          "ggml: one graph of 112 `ggml_mul_mat` nodes. "
+          "once per call into memory, `table-build=call`. The decode "
+          "variants (<sherry, row> weights as arguments) call the 7 "
+          "per-shape N=1 kernels above. "
+          "Peers: one graph of 112 `ggml_mul_mat` nodes. "
           "tokens/s = 1 / step time; GB/s = weight bytes (with scales) / "
           "step time; the bound is the measured 512 MiB read bandwidth "
           "at the same thread count (bw family, above). sherry's steps "
@@ -667,21 +841,21 @@ def main():
           "changing load moves much less than a ratio of figures taken "
           "minutes apart.")
         w("")
-        w("| implementation | threads | ms per step | tokens/s | weight MB "
-          "| GB/s of weights | % of DRAM read bw | % of read bw, same run "
-          "(read GB/s) | DRAM-bound tokens/s |")
-        w("|---|---|---|---|---|---|---|---|---|")
+        w("| implementation | weights | threads | ms per step | tokens/s "
+          "| weight MB | GB/s of weights | % of DRAM read bw | % of read "
+          "bw, same run (read GB/s) | DRAM-bound tokens/s |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for d in sorted(decode, key=lambda d: (d["threads"],
                                                d["median_us"])):
             lab = (f"sherry {d['variant'].split('_')[0]}"
-                   if d["impl"] == "sherry"
-                   else d["impl"].replace("_tq", " TQ"))
+                   if d["impl"] == "sherry" else peer_label(d["impl"]))
             frac = d.get("fraction_of_dram")
             bound = d.get("dram_bound_tokens_per_s")
             paired = d.get("paired_fraction")
             paired = ("–" if paired is None else
                       f"{100 * paired:.0f}% ({d['paired_read_gbps']:.1f})")
-            w(f"| {lab} | {d['threads']} | {d['median_us'] / 1e3:.1f} | "
+            w(f"| {lab} | {d.get('weights') or '–'} | {d['threads']} | "
+              f"{d['median_us'] / 1e3:.1f} | "
               f"{d['tokens_per_s']:.1f} | {d['weight_bytes'] / 1e6:.0f} | "
               f"{d['weight_gbps']:.1f} | "
               f"{'–' if frac is None else f'{100 * frac:.0f}%'} | "
@@ -767,8 +941,8 @@ def main():
         v1 = rec.get("variant", "").replace("_t2", "_t1") or None
         one = find(rec["impl"], 1, rec["m"], rec["k"], rec["n"], v1)
         if one and rec["median_us"] > 1.1 * one:
-            lab = rec.get("variant", rec["impl"]).replace(
-                "_t2", "").replace("_tq", " TQ")
+            lab = (rec["variant"].replace("_t2", "") if "variant" in rec
+                   else peer_label(rec["impl"]).split(" (")[0])
             suspect.append(f"{lab} {rec['m']}×{rec['k']} N={rec['n']} "
                            f"({fmt_us(rec['median_us'])} µs on 2 threads, "
                            f"{fmt_us(one)} on 1)")
@@ -780,7 +954,8 @@ def main():
                     and e.get("variant", "").split("_")[0]
                     == d.get("variant", "").split("_")[0]), None)
         if one and d["median_us"] > 1.1 * one["median_us"]:
-            lab = (d["impl"].replace("_tq", " TQ") if d["impl"] != "sherry"
+            lab = (peer_label(d["impl"]).split(" (")[0]
+                   if d["impl"] != "sherry"
                    else f"sherry {d['variant'].split('_')[0]}")
             suspect.append(f"decode step, {lab} "
                            f"({d['median_us'] / 1e3:.1f} ms on 2 threads, "
@@ -803,7 +978,7 @@ def main():
       "between repetitions, so the per-shape tables measure compute; the "
       "decode step measures streaming from DRAM.")
     w("- Activation quantization is inside every timed call (sherry and "
-      "ggml alike); OpenBLAS and MLIR f32 read 4-byte weights.")
+      "the peers alike); OpenBLAS and MLIR f32 read 4-byte weights.")
     w("")
     os.makedirs(os.path.dirname(os.path.abspath(a.md)), exist_ok=True)
     with open(a.md, "w") as f:
