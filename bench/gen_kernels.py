@@ -94,11 +94,11 @@ VARIANTS = {
 # Variants whose weights are arguments in the tables layout: (order, tile
 # block), the layout the target's table kernel reads (docs/pipelines.md):
 # vpermw word tables built per step on avx512-vnni, vpshufb byte tables on
-# avx512-bw and avx2.
+# avx512-bw (4 tiles a block) and avx2 (2).
 RUNTIME_TABLES = {"rtables_t1": ("words", 16), "rtables_t2": ("words", 16),
                   "bwrtables_t1": ("lanes", 4), "bwrtables_t2": ("lanes", 4),
-                  "avx2rtables_t1": ("lanes", 4),
-                  "avx2rtables_t2": ("lanes", 4)}
+                  "avx2rtables_t1": ("lanes", 2),
+                  "avx2rtables_t2": ("lanes", 2)}
 # Variants whose packed weights are compile-time constants.
 CONSTANT_WEIGHTS = {"tables_t1", "tables_t2", "calltables_t1",
                     "calltables_t2", "bytetables_t1", "bwtables_t1",
