@@ -653,9 +653,12 @@ int64_t rowBlockOf(const TableArithmetic &arithmetic,
 }
 
 /// The work partsFor weighs: the weights of `tiles` tiles of K elements
-/// (padded rows included), times N where it is static.
-int64_t partWork(int64_t tiles, int64_t k, int64_t n) {
-  return tiles * kRows * k * (ShapedType::isDynamic(n) ? 1 : n);
+/// (padded rows included), times N where it is static, times what a weight
+/// costs `arith` against the AVX-512 kernels.
+int64_t partWork(const TableArithmetic &arith, int64_t tiles, int64_t k,
+                 int64_t n) {
+  return tiles * kRows * k * (ShapedType::isDynamic(n) ? 1 : n) *
+         arith.relativeWeightCost();
 }
 
 /// Parts for `work` weights (times the static N) as the options allow.
@@ -902,7 +905,7 @@ mlir::sherry::lowerMatmulToTableKernel(MatmulOp op, PatternRewriter &rewriter,
   if (options.parts > 1) {
     // Only parts of at least `partWeights` weights (padded rows included),
     // times the activation rows where N is static.
-    int64_t parts = partsFor(options, partWork(tiles, k, n));
+    int64_t parts = partsFor(options, partWork(arithmetic, tiles, k, n));
     if (parts > 1) {
       PartMember member{ops, tiles, tileBlock, m, y};
       rewriter.replaceOp(op, emitPartLoop(rewriter, loc, member, q, parts,
@@ -962,7 +965,7 @@ static int64_t siblingParts(ArrayRef<MatmulOp> members,
         (op.getLayout().isTables() &&
          op.getLayout().getTableOrder() != attributeOrder(arithmetic)))
       return 0;
-    work += partWork((op.getM() + kRows - 1) / kRows, k, n);
+    work += partWork(arithmetic, (op.getM() + kRows - 1) / kRows, k, n);
   }
   int64_t parts = partsFor(options, work);
   return parts > 1 ? parts : 0;

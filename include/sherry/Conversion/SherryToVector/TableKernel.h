@@ -43,6 +43,10 @@ public:
   /// Tiles per block where the options leave it open: as many as share a
   /// step's table loads without spilling the accumulators.
   virtual int64_t defaultTileBlock() const { return 4; }
+  /// How many times as long a weight takes as with the AVX-512 lookups,
+  /// whose speed TableKernelOptions::partWeights is set for: a slower
+  /// kernel gains from a second thread on a smaller matmul.
+  virtual int64_t relativeWeightCost() const { return 1; }
   /// The most activation rows (a static N) the arithmetic is meant for,
   /// where the next one in order of preference takes larger or dynamic N
   /// (0: any N).
