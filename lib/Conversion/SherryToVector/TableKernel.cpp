@@ -144,6 +144,8 @@ struct TableOperands {
   int64_t countBytes = 0;
   int64_t k, segment;
   int64_t rowBlock; ///< activation rows per table build (0: all at once)
+  /// Activation rows whose lookups share each step's decoded weights.
+  int64_t rowsPerPass = 1;
   ScaleGranularity granularity;
   bool blockScales; ///< scales are per 256-block (stq1_0, converted)
   /// M is a multiple of 32: every row of every tile exists, so the reads
@@ -178,9 +180,12 @@ Value rowScales(Emitter &e, const TableOperands &ops, Value m0, Value s) {
 }
 
 /// Output rows of `count` tiles from `tile0` (columns from `col0` of `y`,
-/// a slice whose column 0 is row tile0 * 32), for activation row `n`.
+/// a slice whose column 0 is row tile0 * 32), for the activation rows
+/// `rows`: each step's weights are read and decoded once for all of them
+/// (the lookups of every row read the same weight values, which CSE
+/// merges), each row looking them up in its own tables.
 Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
-                int64_t count, Value n, Value y) {
+                int64_t count, ArrayRef<Value> rows, Value y) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   const TableArithmetic &arith = *ops.arith;
@@ -196,17 +201,21 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
     --flush;
   SmallVector<VectorType> accTypes = arith.accumulatorTypes(b);
   int64_t accs = accTypes.size();
+  int64_t nRows = rows.size();
+  // Sums, wide and narrow accumulators go row-major: (row r, tile j) is
+  // element r * count + j.
+  int64_t outs = nRows * count;
 
   SmallVector<Value> tiles;
   for (int64_t j = 0; j < count; ++j)
     tiles.push_back(e.addi(tile0, e.idx(j)));
 
-  SmallVector<Value> zeroSums(count, e.zeros(floats));
+  SmallVector<Value> zeroSums(outs, e.zeros(floats));
   auto segments = scf::ForOp::create(
       b, loc, e.idx(0), e.idx(ops.k / ops.segment), e.idx(1), zeroSums,
       [&](OpBuilder &sb, Location sl, Value seg, ValueRange sums) {
         Emitter se{sb, sl};
-        SmallVector<Value> zero32(count, se.zeros(dwords));
+        SmallVector<Value> zero32(outs, se.zeros(dwords));
         auto blocks = scf::ForOp::create(
             sb, sl, se.idx(0), se.idx(segSteps / flush), se.idx(1), zero32,
             [&](OpBuilder &bb, Location bl, Value blk, ValueRange wide) {
@@ -214,7 +223,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
               Value first =
                   be.addi(be.muli(seg, segSteps), be.muli(blk, flush));
               SmallVector<Value> zeroNarrow;
-              for (int64_t j = 0; j < count; ++j)
+              for (int64_t o = 0; o < outs; ++o)
                 for (VectorType type : accTypes)
                   zeroNarrow.push_back(be.zeros(type));
               auto steps = scf::ForOp::create(
@@ -223,16 +232,6 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                     Emitter te{tb, tl};
                     Value s = te.addi(first, st);
                     int64_t tableBytes = arith.tableBytes();
-                    SmallVector<Value> tables = arith.loadTables(
-                        tb, tl, [&](int64_t offset, int64_t length) {
-                          assert(offset % tableBytes + length <= tableBytes &&
-                                 "a table read crosses 16 K elements");
-                          Value chunk = te.addi(te.muli(s, chunks),
-                                                te.idx(offset / tableBytes));
-                          return te.read(
-                              ops.tables,
-                              {n, chunk, te.idx(offset % tableBytes)}, length);
-                        });
                     // Whole blocks (count = tile block) interleave their
                     // tiles step by step, single tiles are plain
                     // (format::interleaveForTables): either way step s of
@@ -241,42 +240,61 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                     Value base = te.addi(te.muli(tile0, rowBytes),
                                          te.muli(s, count * stepBytes));
                     SmallVector<Value> next;
-                    for (int64_t j = 0; j < count; ++j) {
-                      auto weights = [&](int64_t offset, int64_t length) {
-                        return te.read(
-                            ops.weights,
-                            {te.addi(base, te.idx(j * stepBytes + offset))},
-                            length);
-                      };
-                      llvm::append_range(
-                          next, arith.lookup(tb, tl, tables, weights,
-                                             acc.slice(accs * j, accs)));
+                    for (int64_t r = 0; r < nRows; ++r) {
+                      SmallVector<Value> tables = arith.loadTables(
+                          tb, tl, [&](int64_t offset, int64_t length) {
+                            assert(offset % tableBytes + length <= tableBytes &&
+                                   "a table read crosses 16 K elements");
+                            Value chunk = te.addi(te.muli(s, chunks),
+                                                  te.idx(offset / tableBytes));
+                            return te.read(
+                                ops.tables,
+                                {rows[r], chunk, te.idx(offset % tableBytes)},
+                                length);
+                          });
+                      for (int64_t j = 0; j < count; ++j) {
+                        auto weights = [&](int64_t offset, int64_t length) {
+                          return te.read(
+                              ops.weights,
+                              {te.addi(base, te.idx(j * stepBytes + offset))},
+                              length);
+                        };
+                        llvm::append_range(
+                            next, arith.lookup(
+                                      tb, tl, tables, weights,
+                                      acc.slice(accs * (r * count + j), accs)));
+                      }
                     }
                     scf::YieldOp::create(tb, tl, next);
                   });
               SmallVector<Value> widened;
-              for (int64_t j = 0; j < count; ++j)
+              for (int64_t o = 0; o < outs; ++o)
                 widened.push_back(arith::AddIOp::create(
-                    bb, bl, wide[j],
+                    bb, bl, wide[o],
                     arith.widen(bb, bl,
-                                steps.getResults().slice(accs * j, accs))));
+                                steps.getResults().slice(accs * o, accs))));
               scf::YieldOp::create(bb, bl, widened);
             });
         // As the reference, lane by lane: float(isum) * alpha, * xscale.
-        Value xs = vector::BroadcastOp::create(
-            sb, sl, floats,
-            tensor::ExtractOp::create(sb, sl, ops.xScales, ValueRange{n}));
         SmallVector<Value> next;
-        for (int64_t j = 0; j < count; ++j) {
-          Value isum = blocks.getResult(j);
-          if (ops.countBytes)
-            isum = arith::AddIOp::create(sb, sl, isum,
-                                         negativeCounts(se, ops, tiles[j], seg));
-          Value term = arith::SIToFPOp::create(sb, sl, floats, isum);
-          term = arith::MulFOp::create(
-              sb, sl, term, rowScales(se, ops, se.muli(tiles[j], kRows), seg));
-          term = arith::MulFOp::create(sb, sl, term, xs);
-          next.push_back(arith::AddFOp::create(sb, sl, sums[j], term));
+        for (int64_t r = 0; r < nRows; ++r) {
+          Value xs = vector::BroadcastOp::create(
+              sb, sl, floats,
+              tensor::ExtractOp::create(sb, sl, ops.xScales,
+                                        ValueRange{rows[r]}));
+          for (int64_t j = 0; j < count; ++j) {
+            Value isum = blocks.getResult(r * count + j);
+            if (ops.countBytes)
+              isum = arith::AddIOp::create(
+                  sb, sl, isum, negativeCounts(se, ops, tiles[j], seg));
+            Value term = arith::SIToFPOp::create(sb, sl, floats, isum);
+            term = arith::MulFOp::create(
+                sb, sl, term,
+                rowScales(se, ops, se.muli(tiles[j], kRows), seg));
+            term = arith::MulFOp::create(sb, sl, term, xs);
+            next.push_back(
+                arith::AddFOp::create(sb, sl, sums[r * count + j], term));
+          }
         }
         scf::YieldOp::create(sb, sl, next);
       });
@@ -284,23 +302,25 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
   // (init + y) + bias in f32, rounded once; rows past M are masked off
   // (where there are any: !ops.wholeTiles).
   auto yType = cast<RankedTensorType>(y.getType());
-  for (int64_t j = 0; j < count; ++j) {
-    Value col = e.idx(kRows * j);
-    Value init = e.read(y, {n, col}, kRows, ops.wholeTiles);
-    Value v =
-        arith::AddFOp::create(b, loc, e.toF32(init), segments.getResult(j));
-    if (ops.bias)
-      v = arith::AddFOp::create(
-          b, loc, v,
-          e.toF32(e.read(ops.bias, {e.muli(tiles[j], kRows)}, kRows,
-                         ops.wholeTiles)));
-    if (yType.getElementType() != b.getF32Type())
-      v = arith::TruncFOp::create(
-          b, loc, VectorType::get({kRows}, yType.getElementType()), v);
-    y = vector::TransferWriteOp::create(b, loc, v, y, ValueRange{n, col},
-                                        ArrayRef<bool>{ops.wholeTiles})
-            .getResult();
-  }
+  for (int64_t r = 0; r < nRows; ++r)
+    for (int64_t j = 0; j < count; ++j) {
+      Value col = e.idx(kRows * j);
+      Value init = e.read(y, {rows[r], col}, kRows, ops.wholeTiles);
+      Value v = arith::AddFOp::create(b, loc, e.toF32(init),
+                                      segments.getResult(r * count + j));
+      if (ops.bias)
+        v = arith::AddFOp::create(
+            b, loc, v,
+            e.toF32(e.read(ops.bias, {e.muli(tiles[j], kRows)}, kRows,
+                           ops.wholeTiles)));
+      if (yType.getElementType() != b.getF32Type())
+        v = arith::TruncFOp::create(
+            b, loc, VectorType::get({kRows}, yType.getElementType()), v);
+      y = vector::TransferWriteOp::create(b, loc, v, y,
+                                          ValueRange{rows[r], col},
+                                          ArrayRef<bool>{ops.wholeTiles})
+              .getResult();
+    }
   return y;
 }
 
@@ -325,21 +345,36 @@ ColumnSlice blockColumns(Emitter &e, Value tile0, Value base, int64_t count,
 }
 
 /// The loop over the activation rows of `slice`, each computing the tiles
-/// [tile0, tile0 + count): the kernel's hot loop nest, marked for
-/// sherry-outline-kernel-loops, so that every matmul with the same K, block
-/// and arithmetic can share one copy of its code.
+/// [tile0, tile0 + count), in passes of the arithmetic's rows per pass
+/// (then one row at a time for the rest): the kernel's hot loop nest,
+/// marked for sherry-outline-kernel-loops, so that every matmul with the
+/// same K, block and arithmetic can share one copy of its code.
 Value emitRowLoop(Emitter &e, const TableOperands &ops, Value tile0,
                   int64_t count, Value slice) {
   Value n = tensor::DimOp::create(e.b, e.loc, slice, 0);
-  auto rows = scf::ForOp::create(
-      e.b, e.loc, e.idx(0), n, e.idx(1), ValueRange{slice},
-      [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
-        Emitter re{rb, rl};
-        scf::YieldOp::create(rb, rl,
-                             emitTiles(re, ops, tile0, count, row, iter[0]));
-      });
-  rows->setAttr(kOutlineAttrName, e.b.getUnitAttr());
-  return rows.getResult(0);
+  int64_t perPass = std::max<int64_t>(1, ops.rowsPerPass);
+  // Rows [from, to) in passes of `rowsPerPass`.
+  auto passes = [&](Emitter &le, Value from, Value to, int64_t rowsPerPass,
+                    Value y) {
+    auto loop = scf::ForOp::create(
+        le.b, le.loc, from, to, le.idx(rowsPerPass), ValueRange{y},
+        [&](OpBuilder &rb, Location rl, Value row, ValueRange iter) {
+          Emitter re{rb, rl};
+          SmallVector<Value> rows;
+          for (int64_t r = 0; r < rowsPerPass; ++r)
+            rows.push_back(re.addi(row, re.idx(r)));
+          scf::YieldOp::create(rb, rl,
+                               emitTiles(re, ops, tile0, count, rows, iter[0]));
+        });
+    loop->setAttr(kOutlineAttrName, le.b.getUnitAttr());
+    return loop.getResult(0);
+  };
+  if (perPass == 1)
+    return passes(e, e.idx(0), n, 1, slice);
+  Value whole = arith::SubIOp::create(
+      e.b, e.loc, n, arith::RemUIOp::create(e.b, e.loc, n, e.idx(perPass)));
+  Value y = passes(e, e.idx(0), whole, perPass, slice);
+  return passes(e, whole, n, 1, y);
 }
 
 /// An scf.forall over tiles [from, to) in blocks of `count`, each block
@@ -588,6 +623,8 @@ TableOperands materializeMatmul(const PreparedMatmul &p, RewriterBase &rewriter,
   ops.wholeTiles = p.m % kRows == 0;
   ops.segment = p.segment;
   ops.countBytes = p.countBytes;
+  int64_t n = p.op.getN(), perPass = arithmetic.rowsPerPass();
+  ops.rowsPerPass = !ShapedType::isDynamic(n) && n < perPass ? 1 : perPass;
   ops.weights = p.op.getWeights();
   if (!p.tables.empty()) {
     auto weightsType = RankedTensorType::get({int64_t(p.tables.size())},

@@ -21,7 +21,7 @@ one loop nest), and @main checks each result.
 
 Usage: matmul_case.py OUT.mlir --layout L --mode exact|int8 [--n N]
                       [--m M] [--k K] [--bias] [--x-scale S]
-                      [--const-weights] [--siblings M1,M2,...]
+                      [--const-weights] [--siblings M1,M2,...] [--dynamic-n]
                       [--tables ORDER,BLOCK]
 """
 import argparse
@@ -45,6 +45,8 @@ p.add_argument("--const-weights", action="store_true",
                help="@mm packs the weights itself: a constant to the kernel")
 p.add_argument("--siblings", default="",
                help="rows of further matmuls on the same activations")
+p.add_argument("--dynamic-n", action="store_true",
+               help="@mm takes x and the accumulator with a dynamic N")
 p.add_argument("--tables", default="",
                help="ORDER,BLOCK: the weights in the tables layout")
 a = p.parse_args()
@@ -53,6 +55,8 @@ if sibling_ms and not a.const_weights:
     p.error("--siblings needs --const-weights")
 if sibling_ms and a.tables:
     p.error("--siblings takes no --tables")
+if sibling_ms and a.dynamic_n:
+    p.error("--siblings takes no --dynamic-n")
 
 n, m, k = a.n, a.m, a.k
 stq = "stq1_0" in a.layout
@@ -60,6 +64,9 @@ row_bytes, scales_shape, stype = geometry(a.layout, m, k)
 S = f"tensor<{'x'.join(map(str, scales_shape))}x{stype}>"
 P, T = f"tensor<{m}x{row_bytes}xi8>", f"tensor<{m}x{k}xi8>"
 X, Y, B = f"tensor<{n}x{k}xf32>", f"tensor<{n}x{m}xf32>", f"tensor<{m}xf32>"
+# What @mm takes for x and the accumulator (N dynamic with --dynamic-n).
+XM, YM = ((f"tensor<?x{k}xf32>", f"tensor<?x{m}xf32>") if a.dynamic_n
+          else (X, Y))
 L = f"layout{a.layout}"
 mode = f" mode<{a.mode}>"
 mm_scales = "" if stq else f" scales(%s : {S})"
@@ -139,16 +146,25 @@ if a.const_weights:
   %w = arith.constant dense_resource<weights> : tensor<{m}x{k}xf32>
   %t, %s2 = sherry.ternarize %w {LC} : tensor<{m}x{k}xf32> -> {T}, {S}
   %p2 = sherry.pack %t{pack_scales.replace("%s", "%s2")} {LC} : {T} -> {P}{repack("p2", "s2", "p3", "s3")}
-  %y = sherry.matmul ins(%x, %{"p3" if a.tables else "p2"} : {X}, {WP}){mm_scales.replace("%s", "%s3" if a.tables else "%s2")}{bias}
-         outs(%i : {Y}) {L}{mode} -> {Y}"""
+  %y = sherry.matmul ins(%x, %{"p3" if a.tables else "p2"} : {XM}, {WP}){mm_scales.replace("%s", "%s3" if a.tables else "%s2")}{bias}
+         outs(%i : {YM}) {L}{mode} -> {YM}"""
 else:
     mm_body = f"""
-  %y = sherry.matmul ins(%x, %p : {X}, {WP}){mm_scales}{bias}
-         outs(%i : {Y}) {L}{mode} -> {Y}"""
+  %y = sherry.matmul ins(%x, %p : {XM}, {WP}){mm_scales}{bias}
+         outs(%i : {YM}) {L}{mode} -> {YM}"""
+
+# The call of @mm from @main (through casts to a dynamic N).
+if a.dynamic_n:
+    call_mm = f"""  %xd = tensor.cast %x : {X} to {XM}
+  %id = tensor.cast %i : {Y} to {YM}
+  %rund = func.call @mm(%xd, %p, %s, %b, %id) : ({XM}, {WP}, {WS}, {B}, {YM}) -> {YM}
+  %run = tensor.cast %rund : {YM} to {Y}"""
+else:
+    call_mm = f"""  %run = func.call @mm(%x, %p, %s, %b, %i) : ({X}, {WP}, {WS}, {B}, {Y}) -> {Y}"""
 
 program = f"""
-func.func @mm(%x: {X}, %p: {WP}, %s: {WS}, %b: {B}, %i: {Y}) -> {Y} {{{mm_body}
-  return %y : {Y}
+func.func @mm(%x: {XM}, %p: {WP}, %s: {WS}, %b: {B}, %i: {YM}) -> {YM} {{{mm_body}
+  return %y : {YM}
 }}
 
 """ + count_fn("count_bad", Y, "f32", cmp) + f"""
@@ -161,7 +177,7 @@ func.func @main() {{
   %p0 = sherry.pack %t{pack_scales.replace("%s", "%s0")} {LC} : {T} -> {P}{repack("p0", "s0", "p", "s") if a.tables else chr(10) + "  %p = tensor.cast %p0 : " + P + " to " + P + chr(10) + "  %s = tensor.cast %s0 : " + S + " to " + S}
   %folded = sherry.matmul ins(%x, %p : {X}, {WP}){mm_scales}{bias}
               outs(%i : {Y}) {L}{mode} -> {Y}
-  %run = func.call @mm(%x, %p, %s, %b, %i) : ({X}, {WP}, {WS}, {B}, {Y}) -> {Y}
+{call_mm}
   %bad = func.call @count_bad(%folded, %run) : ({Y}, {Y}) -> i32
   vector.print str "matmul mismatches: "
   vector.print %bad : i32

@@ -43,6 +43,10 @@ public:
   /// Tiles per block where the options leave it open: as many as share a
   /// step's table loads without spilling the accumulators.
   virtual int64_t defaultTileBlock() const { return 4; }
+  /// Activation rows whose lookups share each step's decoded weights (the
+  /// index and sign work done once for all of them), where there are that
+  /// many: as many as the registers hold the accumulators of.
+  virtual int64_t rowsPerPass() const { return 1; }
   /// How many times as long a weight takes as with the AVX-512 lookups,
   /// whose speed TableKernelOptions::partWeights is set for: a slower
   /// kernel gains from a second thread on a smaller matmul.
