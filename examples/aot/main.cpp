@@ -9,6 +9,8 @@
 
 #include "model.h"
 
+#include "sherry-c/Format.h"
+#include "sherry/Format/FileIO.h"
 #include "sherry/Format/Format.h"
 
 #include <algorithm>
@@ -19,6 +21,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 namespace fmt = sherry::format;
 
@@ -155,6 +159,89 @@ void checkResult(const char *name, sherry_memref_f32_2d &result, int64_t n,
   std::free(result.allocated);
 }
 
+/// The C API's error callback: appends to a std::string.
+void appendMessage(MlirStringRef message, void *userData) {
+  static_cast<std::string *>(userData)->append(message.data, message.length);
+}
+
+/// The weights of @big_tables, `w` written as a .sherry file in the tables
+/// layout (what `sherry-pack convert --layout=tables` writes), mapped with
+/// the C API and checked against the function's layout, its descriptors
+/// filled from the mapping.
+void runMappedTables(std::mt19937 &rng) {
+  const int64_t n = 5, m = 300, k = 1024;
+  std::vector<float> x = makeActivations(rng, n, k);
+  auto xd = view<sherry_memref_f32_2d>(x.data(), n, k);
+  Weights w = makeWeights(rng, m, k, fmt::ScaleSpec::row());
+  std::vector<float> bias = normal(rng, m, 1.0f);
+  auto bd = view<sherry_memref_f32_1d>(bias.data(), m);
+
+  std::string dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  // Each process its own files: ctest runs the variants at once.
+  std::string tablesPath = dir + "/aot-example-" + std::to_string(getpid()) +
+                           ".tables.sherry";
+  std::string canonicalPath = tablesPath + ".canonical";
+  auto tables = fmt::toTables(w.packed, {fmt::TableOrder::Lanes, 2});
+  check(tables.ok(), "toTables");
+  check(fmt::writePackedFile(tablesPath, *tables).ok() &&
+            fmt::writePackedFile(canonicalPath, w.packed).ok(),
+        "write the .sherry files");
+
+  // What @big_tables takes.
+  SherryWeightsSpec spec = {m,
+                            k,
+                            SherryLayoutTables,
+                            SherryLayoutSherry,
+                            SherryTableOrderLanes,
+                            2,
+                            SherryGranularityRow,
+                            0};
+  std::string error;
+  SherryMappedWeights mapped;
+  if (mlirLogicalResultIsFailure(sherryMappedWeightsOpen(
+          mlirStringRefCreateFromCString(tablesPath.c_str()), &mapped,
+          appendMessage, &error)) ||
+      mlirLogicalResultIsFailure(
+          sherryMappedWeightsExpect(mapped, &spec, appendMessage, &error))) {
+    check(false, "map " + tablesPath + ": " + error);
+    return;
+  }
+  sherry_memref_i8_1d wd;
+  sherry_memref_f32_1d sd;
+  check(mlirLogicalResultIsSuccess(sherryMappedWeightsGetData(
+                mapped, 1, &wd, appendMessage, &error)) &&
+            mlirLogicalResultIsSuccess(sherryMappedWeightsGetScales(
+                mapped, 1, &sd, appendMessage, &error)),
+        "descriptors: " + error);
+  std::vector<float> expected = reference(x, n, w.unpacked, true);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j)
+      expected[i * m + j] += bias[j];
+  sherry_memref_f32_2d y;
+  _mlir_ciface_big_tables(&y, &xd, &wd, &sd, &bd);
+  checkResult("big_tables", y, n, m, expected, true);
+  sherryMappedWeightsClose(mapped);
+
+  // A file in another layout than the function takes is refused, by name.
+  error.clear();
+  SherryMappedWeights other;
+  bool opened = mlirLogicalResultIsSuccess(sherryMappedWeightsOpen(
+      mlirStringRefCreateFromCString(canonicalPath.c_str()), &other,
+      appendMessage, &error));
+  check(opened, "map " + canonicalPath + ": " + error);
+  if (opened) {
+    bool refused = mlirLogicalResultIsFailure(
+        sherryMappedWeightsExpect(other, &spec, appendMessage, &error));
+    std::printf("%-12s the canonical file refused: %s\n", "big_tables",
+                error.c_str());
+    check(refused && error.find("the function takes") != std::string::npos,
+          "a file in another layout is refused");
+    sherryMappedWeightsClose(other);
+  }
+  std::remove(tablesPath.c_str());
+  std::remove(canonicalPath.c_str());
+}
+
 } // namespace
 
 int main() {
@@ -244,6 +331,8 @@ int main() {
     std::string name = "batch_int8/" + std::to_string(n);
     checkResult(name.c_str(), y, n, m, expected, true);
   }
+
+  runMappedTables(rng);
 
   if (failures) {
     std::printf("aot example: %d check(s) FAILED\n", failures);

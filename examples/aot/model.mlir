@@ -71,3 +71,24 @@ func.func @batch_int8(%x: tensor<?x96xf32>, %w: tensor<7x15xi8>,
          -> tensor<?x7xf32>
   return %y : tensor<?x7xf32>
 }
+
+// The bigger layer on weights loaded at run time in the tables layout
+// (lanes order, tiles of 32 rows in blocks of 2: what target=avx2 reads;
+// 51200 bytes of codes, then 2 bytes per row counting its negative groups,
+// 10 tiles x 32 rows): `sherry-pack convert w.sherry --layout=tables
+// --tile-block=2` writes them, sherryMappedWeightsGetData maps them.
+// strategy=auto takes them to the activation-table kernel.
+func.func @big_tables(%x: tensor<5x1024xf32>, %w: tensor<51840xi8>,
+                      %s: tensor<300xf32>, %b: tensor<300xf32>)
+    -> tensor<5x300xf32> {
+  %zero = arith.constant 0.0 : f32
+  %empty = tensor.empty() : tensor<5x300xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<5x300xf32>)
+            -> tensor<5x300xf32>
+  %y = sherry.matmul ins(%x, %w : tensor<5x1024xf32>, tensor<51840xi8>)
+         scales(%s : tensor<300xf32>) bias(%b : tensor<300xf32>)
+         outs(%init : tensor<5x300xf32>)
+         layout<tables, row, order = lanes, tile_block = 2> mode<int8>
+         -> tensor<5x300xf32>
+  return %y : tensor<5x300xf32>
+}

@@ -202,6 +202,73 @@ sherryPackedWeightsDequantize(SherryPackedWeights packed, float *weights,
                               MlirStringCallback errorCallback, void *userData);
 
 //===----------------------------------------------------------------------===//
+// Mapped .sherry files: a compiled model's weight arguments
+//===----------------------------------------------------------------------===//
+
+/// A `.sherry` file mapped into memory, read-only: its packed bytes are read
+/// where they lie in the file, not copied. Release with
+/// sherryMappedWeightsClose; the descriptors filled from it stay valid until
+/// then.
+typedef struct SherryMappedWeights {
+  void *ptr;
+} SherryMappedWeights;
+
+/// What a compiled function's weight argument takes: its `#sherry.layout`
+/// and shape.
+typedef struct SherryWeightsSpec {
+  int64_t rows, cols;
+  /// sherry, stq1_0 or tables.
+  SherryLayout layout;
+  /// For the tables layout: its grouping (sherry or stq1_0), order and tile
+  /// block; ignored otherwise.
+  SherryLayout grouping;
+  SherryTableOrder order;
+  int64_t tileBlock;
+  SherryGranularity granularity;
+  /// G for group granularity, 0 otherwise.
+  int64_t groupSize;
+} SherryWeightsSpec;
+
+/// Maps `path` (docs/format.md, section 6.1) and verifies it as
+/// sherryPackedWeightsLoad does: the header, the sizes, every group, the
+/// tables layout's counts and padding, finite scales. The scales are kept in
+/// aligned memory (a file's f32 values may sit at any offset).
+MLIR_CAPI_EXPORTED MlirLogicalResult
+sherryMappedWeightsOpen(MlirStringRef path, SherryMappedWeights *result,
+                        MlirStringCallback errorCallback, void *userData);
+MLIR_CAPI_EXPORTED void sherryMappedWeightsClose(SherryMappedWeights weights);
+
+MLIR_CAPI_EXPORTED int64_t
+sherryMappedWeightsGetRows(SherryMappedWeights weights);
+MLIR_CAPI_EXPORTED int64_t
+sherryMappedWeightsGetCols(SherryMappedWeights weights);
+MLIR_CAPI_EXPORTED SherryLayout
+sherryMappedWeightsGetLayout(SherryMappedWeights weights);
+
+/// Fails, naming both, where the file holds other weights than `spec` says
+/// (shape, layout, grouping, order, tile block or scales): a function given
+/// them would compute a wrong result or read past them.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryMappedWeightsExpect(
+    SherryMappedWeights weights, const SherryWeightsSpec *spec,
+    MlirStringCallback errorCallback, void *userData);
+
+/// Fills `descriptor`, a ranked memref descriptor of `rank` (two pointers, an
+/// int64 offset, `rank` int64 sizes, `rank` int64 strides: the
+/// `sherry_memref_i8_<rank>d` a sherry-compile header declares), with the
+/// packed bytes: rank 2, M x bytes per row, for sherry and stq1_0; rank 1,
+/// the data bytes, for the tables layout. Fails on another rank.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryMappedWeightsGetData(
+    SherryMappedWeights weights, intptr_t rank, void *descriptor,
+    MlirStringCallback errorCallback, void *userData);
+
+/// The same for the f32 scales: rank 1, [1] (tensor) or [M] (row); rank 2,
+/// [M, K/G] (group; the tables layout of the stq1_0 grouping has
+/// [M, K/256]). Fails for stq1_0, whose scales are inside its blocks.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryMappedWeightsGetScales(
+    SherryMappedWeights weights, intptr_t rank, void *descriptor,
+    MlirStringCallback errorCallback, void *userData);
+
+//===----------------------------------------------------------------------===//
 // GGUF files (llama.cpp's container, docs/format.md section 6.3)
 //===----------------------------------------------------------------------===//
 

@@ -14,6 +14,9 @@
 #include "sherry/Format/Gguf.h"
 #include "sherry/Format/Half.h"
 
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/MemoryBuffer.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -468,6 +471,205 @@ sherryPackedWeightsDequantize(SherryPackedWeights packed, float *weights,
   std::vector<float> w = fmt::dequantize(*t);
   std::copy(w.begin(), w.end(), weights);
   return mlirLogicalResultSuccess();
+}
+
+//===----------------------------------------------------------------------===//
+// Mapped .sherry files
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// What a SherryMappedWeights points to: the file, mapped, its header and
+/// scales as the format library reads them, and the data where it lies.
+struct Mapped {
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  std::string path;
+  /// The header's fields and the scales (f32, aligned); `data` left empty.
+  fmt::PackedWeights meta;
+  const uint8_t *data = nullptr;
+  int64_t dataBytes = 0;
+};
+
+Mapped *unwrap(SherryMappedWeights w) { return static_cast<Mapped *>(w.ptr); }
+
+/// The offset of the data in a .sherry file (docs/format.md, section 6.1).
+constexpr size_t kPackedFileHeaderBytes = 64;
+
+/// Writes a ranked memref descriptor (allocated and aligned pointers, an
+/// int64 offset, `rank` sizes, `rank` strides) of a row-major view.
+void fillDescriptor(void *descriptor, const void *data,
+                    llvm::ArrayRef<int64_t> sizes) {
+  auto *ptrs = static_cast<const void **>(descriptor);
+  ptrs[0] = data;
+  ptrs[1] = data;
+  auto *fields = reinterpret_cast<int64_t *>(ptrs + 2);
+  fields[0] = 0;
+  int64_t rank = sizes.size(), stride = 1;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    fields[1 + d] = sizes[d];
+    fields[1 + rank + d] = stride;
+    stride *= sizes[d];
+  }
+}
+
+/// fillDescriptor, where the descriptor is there and of the rank of
+/// `sizes`; `what` of `path` names the data in the message otherwise.
+MlirLogicalResult fillChecked(void *descriptor, intptr_t rank, const void *data,
+                              llvm::ArrayRef<int64_t> sizes, const char *what,
+                              const std::string &path,
+                              MlirStringCallback errorCallback,
+                              void *userData) {
+  if (rank != intptr_t(sizes.size())) {
+    std::string shape;
+    for (int64_t size : sizes)
+      shape += (shape.empty() ? "" : " x ") + std::to_string(size);
+    return fail(errorCallback, userData,
+                "'" + path + "': its " + what + " are rank " +
+                    std::to_string(sizes.size()) + " (" + shape +
+                    "), the descriptor is rank " + std::to_string(rank));
+  }
+  if (!descriptor)
+    return fail(errorCallback, userData, "no descriptor given (null)");
+  fillDescriptor(descriptor, data, sizes);
+  return mlirLogicalResultSuccess();
+}
+
+/// The file's weights as the format library names them, with their shape.
+std::string describe(const fmt::PackedWeights &w) {
+  return std::to_string(w.rows) + " x " + std::to_string(w.cols) + " in the " +
+         w.layoutDescription() + " layout with " +
+         fmt::scaleSpecName(w.scaleSpec) + " scales";
+}
+} // namespace
+
+MlirLogicalResult sherryMappedWeightsOpen(MlirStringRef path,
+                                          SherryMappedWeights *result,
+                                          MlirStringCallback errorCallback,
+                                          void *userData) {
+  auto m = std::make_unique<Mapped>();
+  m->path.assign(path.data, path.length);
+  auto file = llvm::MemoryBuffer::getFile(m->path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file)
+    return fail(errorCallback, userData,
+                "cannot open '" + m->path + "': " + file.getError().message());
+  m->file = std::move(*file);
+  auto *bytes = reinterpret_cast<const uint8_t *>(m->file->getBufferStart());
+  size_t size = m->file->getBufferSize();
+  // The whole check of sherryPackedWeightsLoad, on a copy that goes away:
+  // only the header's fields and the scales stay.
+  auto read = fmt::parsePackedFile(bytes, size);
+  if (!read.ok())
+    return fail(errorCallback, userData, "'" + m->path + "': " + read.message());
+  Packed checked;
+  checked.weights = std::move(*read);
+  if (fmt::Status s = finish(checked); !s.ok())
+    return fail(errorCallback, userData, "'" + m->path + "': " + s.message());
+  m->meta = std::move(checked.weights);
+  m->dataBytes = int64_t(m->meta.data.size());
+  m->meta.data = {};
+  m->data = bytes + kPackedFileHeaderBytes;
+  *result = SherryMappedWeights{m.release()};
+  return mlirLogicalResultSuccess();
+}
+
+void sherryMappedWeightsClose(SherryMappedWeights weights) {
+  delete unwrap(weights);
+}
+
+int64_t sherryMappedWeightsGetRows(SherryMappedWeights weights) {
+  return unwrap(weights)->meta.rows;
+}
+
+int64_t sherryMappedWeightsGetCols(SherryMappedWeights weights) {
+  return unwrap(weights)->meta.cols;
+}
+
+SherryLayout sherryMappedWeightsGetLayout(SherryMappedWeights weights) {
+  const fmt::PackedWeights &w = unwrap(weights)->meta;
+  if (w.tables)
+    return SherryLayoutTables;
+  return w.layout == fmt::Layout::Stq1_0 ? SherryLayoutStq1_0
+                                         : SherryLayoutSherry;
+}
+
+MlirLogicalResult sherryMappedWeightsExpect(SherryMappedWeights weights,
+                                            const SherryWeightsSpec *spec,
+                                            MlirStringCallback errorCallback,
+                                            void *userData) {
+  Mapped *m = unwrap(weights);
+  if (!spec)
+    return fail(errorCallback, userData, "no weights spec given (null)");
+  // What the spec describes, as the format library would hold it.
+  fmt::PackedWeights want;
+  want.rows = spec->rows;
+  want.cols = spec->cols;
+  bool tables = spec->layout == SherryLayoutTables;
+  auto grouping = toLayout(tables ? spec->grouping : spec->layout);
+  if (!grouping.ok())
+    return fail(errorCallback, userData,
+                (tables ? "grouping: " : "layout: ") + grouping.message());
+  want.layout = *grouping;
+  if (tables) {
+    auto order = toTableOrder(spec->order);
+    if (!order.ok())
+      return fail(errorCallback, userData, order.message());
+    want.tables = fmt::TableLayout{*order, spec->tileBlock};
+  }
+  auto scales = toScaleSpec(spec->granularity, spec->groupSize);
+  if (!scales.ok())
+    return fail(errorCallback, userData, scales.message());
+  want.scaleSpec = *scales;
+  const fmt::PackedWeights &have = m->meta;
+  if (have.rows == want.rows && have.cols == want.cols &&
+      have.layout == want.layout && have.tables == want.tables &&
+      have.scaleSpec == want.scaleSpec)
+    return mlirLogicalResultSuccess();
+  return fail(errorCallback, userData,
+              "'" + m->path + "' holds " + describe(have) +
+                  "; the function takes " + describe(want));
+}
+
+MlirLogicalResult sherryMappedWeightsGetData(SherryMappedWeights weights,
+                                             intptr_t rank, void *descriptor,
+                                             MlirStringCallback errorCallback,
+                                             void *userData) {
+  Mapped *m = unwrap(weights);
+  const fmt::PackedWeights &w = m->meta;
+  llvm::SmallVector<int64_t, 2> sizes;
+  if (w.tables)
+    sizes = {m->dataBytes};
+  else
+    sizes = {w.rows, w.rowBytes()};
+  return fillChecked(descriptor, rank, m->data, sizes, "packed bytes", m->path,
+                     errorCallback, userData);
+}
+
+MlirLogicalResult sherryMappedWeightsGetScales(SherryMappedWeights weights,
+                                               intptr_t rank, void *descriptor,
+                                               MlirStringCallback errorCallback,
+                                               void *userData) {
+  Mapped *m = unwrap(weights);
+  const fmt::PackedWeights &w = m->meta;
+  if (scalesInBlocks(w))
+    return fail(errorCallback, userData,
+                "'" + m->path +
+                    "' is in the stq1_0 layout, whose f16 scales are inside "
+                    "its blocks: a function on <stq1_0> weights takes no "
+                    "scales");
+  llvm::SmallVector<int64_t, 2> sizes;
+  switch (w.scaleSpec.granularity) {
+  case fmt::Granularity::Tensor:
+    sizes = {1};
+    break;
+  case fmt::Granularity::Row:
+    sizes = {w.rows};
+    break;
+  case fmt::Granularity::Group:
+    sizes = {w.rows, w.cols / w.scaleSpec.groupSize};
+    break;
+  }
+  return fillChecked(descriptor, rank, w.scales.data(), sizes, "scales",
+                     m->path, errorCallback, userData);
 }
 
 //===----------------------------------------------------------------------===//
