@@ -37,13 +37,17 @@ struct SherryTilePass
         matmuls.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    // The iteration space is (N, M).
-    SmallVector<OpFoldResult> sizes{rewriter.getIndexAttr(batchTile),
-                                    rewriter.getIndexAttr(rowTile)};
-    scf::SCFTilingOptions options;
-    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
-        .setTileSizes(sizes);
     for (MatmulOp op : matmuls) {
+      // The iteration space is (N, M). Weights in the tables layout tile by
+      // activation rows only: no slice of their bytes is a range of rows.
+      int64_t rows = op.getLayout().isTables() ? 0 : int64_t(rowTile);
+      if (batchTile == 0 && rows == 0)
+        continue;
+      SmallVector<OpFoldResult> sizes{rewriter.getIndexAttr(batchTile),
+                                      rewriter.getIndexAttr(rows)};
+      scf::SCFTilingOptions options;
+      options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+          .setTileSizes(sizes);
       rewriter.setInsertionPoint(op);
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
           rewriter, cast<TilingInterface>(op.getOperation()), options);

@@ -45,7 +45,7 @@ struct MatmulOpTiling
     Location loc = op->getLoc();
     OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
     return {Range{zero, dimOf(b, loc, matmul.getInput(), 0), one},
-            Range{zero, dimOf(b, loc, matmul.getWeights(), 0), one}};
+            Range{zero, dimOf(b, loc, matmul.getInit(), 1), one}};
   }
 
   FailureOr<TilingResult>
@@ -63,10 +63,22 @@ struct MatmulOpTiling
     // scales and bias of those rows, and the matching accumulator tile.
     Operation *input = makeSlice(b, loc, matmul.getInput(), {offN, zero},
                                  {sizeN, dimOf(b, loc, matmul.getInput(), 1)});
-    Operation *weights =
-        makeSlice(b, loc, matmul.getWeights(), {offM, zero},
-                  {sizeM, dimOf(b, loc, matmul.getWeights(), 1)});
-    result.generatedSlices = {input, weights};
+    result.generatedSlices = {input};
+    // The tables layout interleaves tiles of 32 rows and ends with every
+    // row's counts: no slice of its bytes holds a range of rows, so its
+    // tiles take every row (sherry-tile tiles it by activation rows only).
+    Value weights = matmul.getWeights();
+    if (matmul.getLayout().isTables()) {
+      if (!isConstantIntValue(offM, 0) ||
+          getConstantIntValue(sizeM) != matmul.getM())
+        return op->emitOpError(
+            "weights in the tables layout cannot be tiled by output rows");
+    } else {
+      result.generatedSlices.push_back(
+          makeSlice(b, loc, weights, {offM, zero},
+                    {sizeM, dimOf(b, loc, weights, 1)}));
+      weights = result.generatedSlices.back()->getResult(0);
+    }
     Value scales;
     if (Value s = matmul.getScales()) {
       switch (matmul.getLayout().getGranularity()) {
@@ -98,7 +110,7 @@ struct MatmulOpTiling
     if (isa<RankedTensorType>(initTile.getType()))
       resultTypes.push_back(initTile.getType());
     auto tiled = MatmulOp::create(b, loc, resultTypes, input->getResult(0),
-                                  weights->getResult(0), scales, bias, initTile,
+                                  weights, scales, bias, initTile,
                                   matmul.getLayoutAttr(), matmul.getModeAttr());
     result.tiledOps.push_back(tiled);
     for (Value v : tiled.getResult())

@@ -20,3 +20,23 @@ func.func @rows(%x: tensor<3x256xf32>, %w: tensor<40x40xi8>, %s: tensor<40xf32>,
          layout<sherry, row> mode<int8> -> tensor<3x40xf32>
   return %y : tensor<3x40xf32>
 }
+
+// Weights in the tables layout tile by activation rows only: their bytes
+// interleave tiles of 32 rows and end with the counts, so no slice of them
+// is a range of rows. Without batch-tile they stay whole.
+// CHECK-LABEL: func @tables
+// CHECK-NOT: scf.forall
+// CHECK: sherry.matmul {{.*}} tensor<704xi8>
+// CHECK-SAME: outs(%{{.*}} : tensor<3x40xf32>)
+// BOTH-LABEL: func @tables
+// BOTH: scf.forall (%[[N:.*]]) = (0) to (3) step (2)
+// BOTH: tensor.extract_slice %{{.*}}[%[[N]], 0] [%{{.*}}, 64] [1, 1] : tensor<3x64xf32>
+// BOTH: sherry.matmul {{.*}} : tensor<?x64xf32>, tensor<704xi8>)
+// BOTH-SAME: outs(%{{.*}} : tensor<?x40xf32>)
+func.func @tables(%x: tensor<3x64xf32>, %w: tensor<704xi8>, %s: tensor<40xf32>,
+                  %i: tensor<3x40xf32>) -> tensor<3x40xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<3x64xf32>, tensor<704xi8>)
+         scales(%s : tensor<40xf32>) outs(%i : tensor<3x40xf32>)
+         layout<tables, row, tile_block = 1> mode<int8> -> tensor<3x40xf32>
+  return %y : tensor<3x40xf32>
+}

@@ -88,6 +88,9 @@ def SherryTile : Pass<"sherry-tile"> {
     scales and bias) and, optionally, `batch-tile` activation rows, through
     the op's TilingInterface. The forall's iterations are independent: they
     are what threads run. A tile size of 0 leaves that dimension whole.
+    Weights in the tables layout tile by activation rows only (their bytes
+    interleave tiles of 32 rows and end with every row's counts, so no
+    slice of them is a range of rows).
   }];
   let options = [
     Option<"rowTile", "row-tile", "int64_t", "64",
