@@ -113,11 +113,13 @@ private:
 
   /// sherry.matmul of `x` (N x K) with packed weights into `init` (N x M).
   Value emitMatmul(OpBuilder &b, Location loc, Value x, Value bytes,
-                   Value scales, Value init);
+                   Value scales, Value init,
+                   LayoutAttr layout = {});
 
   /// Replaces a linalg.matvec with the N = 1 sherry.matmul on packed
   /// weights: expand to 1 x K and 1 x M, collapse the result back.
-  void replaceMatvec(linalg::MatvecOp op, Value bytes, Value scales);
+  void replaceMatvec(linalg::MatvecOp op, Value bytes, Value scales,
+                     LayoutAttr layout = {});
 
   /// Rewrites the contractions that use arguments marked `sherry.weights`
   /// and turns those arguments into packed weights (and scales).
@@ -129,6 +131,9 @@ private:
                          bool &hardError);
 
   LayoutAttr layoutAttr;
+  /// The layout of the bytes that replace marked arguments: layoutAttr, or
+  /// its tables layout (argument-layout=tables).
+  LayoutAttr argumentLayoutAttr;
 };
 
 } // namespace
@@ -226,15 +231,17 @@ SherrySparsifyPass::packConstant(OpBuilder &b, Location loc,
 }
 
 Value SherrySparsifyPass::emitMatmul(OpBuilder &b, Location loc, Value x,
-                                     Value bytes, Value scales, Value init) {
+                                     Value bytes, Value scales, Value init,
+                                     LayoutAttr layout) {
   auto matmul = MatmulOp::create(b, loc, TypeRange{init.getType()}, x, bytes,
-                                 scales, /*bias=*/Value(), init, layoutAttr,
+                                 scales, /*bias=*/Value(), init,
+                                 layout ? layout : layoutAttr,
                                  ActivationModeAttr::get(b.getContext(), mode));
   return matmul.getResult()[0];
 }
 
 void SherrySparsifyPass::replaceMatvec(linalg::MatvecOp op, Value bytes,
-                                       Value scales) {
+                                       Value scales, LayoutAttr layout) {
   Value x = op.getInputs()[1], init = op.getOutputs()[0];
   auto xType = cast<RankedTensorType>(x.getType());
   auto initType = cast<RankedTensorType>(init.getType());
@@ -250,7 +257,7 @@ void SherrySparsifyPass::replaceMatvec(linalg::MatvecOp op, Value bytes,
       RankedTensorType::get({1, initType.getDimSize(0)},
                             initType.getElementType()),
       init, reassoc);
-  Value y = emitMatmul(b, loc, x2, bytes, scales, init2);
+  Value y = emitMatmul(b, loc, x2, bytes, scales, init2, layout);
   Value result = tensor::CollapseShapeOp::create(b, loc, initType, y, reassoc);
   op->replaceAllUsesWith(ValueRange{result});
   op->erase();
@@ -494,17 +501,27 @@ LogicalResult SherrySparsifyPass::sparsifyMarkedArguments(func::FuncOp func) {
     // (M x B x i8, attribute sherry.packed = the layout), followed, where the
     // layout keeps them apart, by the scales (attribute sherry.scales).
     Location loc = arg.getLoc();
-    auto bytesType = RankedTensorType::get({m, layoutAttr.getRowBytes(k)},
-                                           IntegerType::get(ctx, 8));
-    NamedAttribute packedAttr(StringAttr::get(ctx, kPackedAttr), layoutAttr);
+    LayoutAttr layout = argumentLayoutAttr;
+    if (layout.isTables())
+      if (format::Status s = format::checkTableLayout(
+              *toFormatTableLayout(layout), k, toScaleSpec(layout));
+          !s.ok())
+        return fail("argument-layout=tables: " + s.message());
+    auto bytesType =
+        layout.isTables()
+            ? RankedTensorType::get({layout.getWeightBytes(m, k)},
+                                    IntegerType::get(ctx, 8))
+            : RankedTensorType::get({m, layout.getRowBytes(k)},
+                                    IntegerType::get(ctx, 8));
+    NamedAttribute packedAttr(StringAttr::get(ctx, kPackedAttr), layout);
     if (failed(func.insertArgument(
             i + 1, bytesType, DictionaryAttr::get(ctx, {packedAttr}), loc)))
       return fail("its packed replacement cannot be inserted");
     Value bytes = func.getArgument(i + 1), scales;
-    if (layoutAttr.hasSeparateScales()) {
-      auto scalesType = RankedTensorType::get(layoutAttr.getScalesShape(m, k),
-                                              layoutAttr.getScaleType());
-      NamedAttribute scalesAttr(StringAttr::get(ctx, kScalesAttr), layoutAttr);
+    if (layout.hasSeparateScales()) {
+      auto scalesType = RankedTensorType::get(layout.getScalesShape(m, k),
+                                              layout.getScaleType());
+      NamedAttribute scalesAttr(StringAttr::get(ctx, kScalesAttr), layout);
       if (failed(func.insertArgument(
               i + 2, scalesType, DictionaryAttr::get(ctx, {scalesAttr}), loc)))
         return fail("its scales cannot be inserted");
@@ -512,12 +529,12 @@ LogicalResult SherrySparsifyPass::sparsifyMarkedArguments(func::FuncOp func) {
     }
     for (const WeightUse &u : uses) {
       if (auto matvec = dyn_cast<linalg::MatvecOp>(u.contraction)) {
-        replaceMatvec(matvec, bytes, scales);
+        replaceMatvec(matvec, bytes, scales, layout);
       } else {
         auto matmul = cast<linalg::MatmulOp>(u.contraction);
         OpBuilder b(matmul);
         Value y = emitMatmul(b, matmul.getLoc(), matmul.getInputs()[0], bytes,
-                             scales, matmul.getOutputs()[0]);
+                             scales, matmul.getOutputs()[0], layout);
         matmul->replaceAllUsesWith(ValueRange{y});
         matmul->erase();
       }
@@ -549,6 +566,22 @@ void SherrySparsifyPass::runOnOperation() {
                                   TableOrder::Lanes, /*tileBlock=*/0)))
       return signalPassFailure();
     layoutAttr = LayoutAttr::get(ctx, PackedFormat::Sherry, g, gSize, f32);
+  }
+
+  argumentLayoutAttr = layoutAttr;
+  if (argumentLayout == ArgumentLayout::Tables) {
+    // The tables layout keeps the grouping and the scales apart, f32
+    // (stq1_0's f16 block scales exactly, as group 256).
+    Type f32 = Float32Type::get(ctx);
+    if (failed(LayoutAttr::verify(
+            emitOptionError, PackedFormat::Tables, layoutAttr.getGranularity(),
+            layoutAttr.getGroupSize(), f32, layoutAttr.getFormat(),
+            tableOrder, tileBlock)))
+      return signalPassFailure();
+    argumentLayoutAttr = LayoutAttr::get(
+        ctx, PackedFormat::Tables, layoutAttr.getGranularity(),
+        layoutAttr.getGroupSize(), f32, layoutAttr.getFormat(), tableOrder,
+        tileBlock);
   }
 
   // Marked arguments first: their contractions must not be reported as

@@ -41,6 +41,15 @@ enum class RuntimeErrorHandler {
   External,
 };
 
+/// How sherry-sparsify passes the weights of arguments marked
+/// `sherry.weights`.
+enum class ArgumentLayout {
+  /// In the packed layout (`layout`) itself.
+  Packed,
+  /// In the tables layout of that layout, for the table kernels.
+  Tables,
+};
+
 #define GEN_PASS_DECL
 #include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
 

@@ -33,7 +33,12 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
     tensor with the attribute `sherry.packed = #sherry.layout<...>`, followed,
     when the layout keeps them apart, by the scales with the attribute
     `sherry.scales = #sherry.layout<...>`; callers pass what `sherry-pack`
-    writes (the data and scale sections of a `.sherry` file). A marked
+    writes (the data and scale sections of a `.sherry` file). With
+    `argument-layout=tables` the packed bytes of such an argument are the
+    tables layout of that layout instead (docs/format.md, section 3.3: a 1-D
+    `i8` tensor, `table-order` and `tile-block` its parameters), which the
+    activation-table kernels read at run time as fast as constants:
+    `sherry-pack convert --layout=tables` writes them. A marked
     argument that cannot be rewritten (another use, K not allowed by the
     layout, a caller in the module) is an error, not a remark.
 
@@ -71,7 +76,32 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
              clEnumValN(::mlir::sherry::ActivationMode::Int8, "int8",
                         "int8 activations, int32 accumulation"))}]>,
     Option<"minWeights", "min-weights", "int64_t", "0",
-           "Layers with fewer weights than this stay dense">
+           "Layers with fewer weights than this stay dense">,
+    Option<"argumentLayout", "argument-layout",
+           "::mlir::sherry::ArgumentLayout",
+           "::mlir::sherry::ArgumentLayout::Packed",
+           "How arguments marked sherry.weights are passed",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::ArgumentLayout::Packed, "packed",
+                        "in the packed layout itself (what sherry-pack "
+                        "pack writes)"),
+             clEnumValN(::mlir::sherry::ArgumentLayout::Tables, "tables",
+                        "in its tables layout, for the table kernels "
+                        "(sherry-pack convert --layout=tables)"))}]>,
+    Option<"tableOrder", "table-order", "::mlir::sherry::TableOrder",
+           "::mlir::sherry::TableOrder::Lanes",
+           "argument-layout=tables: the code order (docs/pipelines.md has "
+           "each target's)",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::TableOrder::Lanes, "lanes",
+                        "vpshufb and tbl: AVX2, AVX-512BW, NEON"),
+             clEnumValN(::mlir::sherry::TableOrder::Pairs, "pairs",
+                        "vpermb: AVX-512 VBMI"),
+             clEnumValN(::mlir::sherry::TableOrder::Words, "words",
+                        "vpermw: AVX-512, K a multiple of 64"))}]>,
+    Option<"tileBlock", "tile-block", "int64_t", "2",
+           "argument-layout=tables: tiles of 32 rows interleaved step by "
+           "step (1..64)">
   ];
   let dependentDialects = [
     "::mlir::sherry::SherryDialect",
