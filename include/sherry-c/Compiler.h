@@ -47,7 +47,9 @@
 #define SHERRY_C_COMPILER_H
 
 #include "mlir-c/Support.h"
+#include "sherry-c/Format.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -121,6 +123,19 @@ MLIR_CAPI_EXPORTED MlirLogicalResult
 sherryLowerToLLVM(MlirStringRef source, MlirStringRef pipelineOptions,
                   MlirStringCallback irCallback, void *irUserData,
                   MlirStringCallback errorCallback, void *userData);
+
+/// The tables layout (docs/format.md, section 3.3) in which weights passed
+/// at run time, of K `cols` and scales of `granularity` (`groupSize` for
+/// group scales), go to the activation-table kernel that `pipelineOptions`
+/// compile (`target=host` for this CPU): sets `*found`, and where it is
+/// true `*order` and `*tileBlock`. `*found` is false where those options
+/// compile no table kernel for such weights (target=portable,
+/// strategy=decode, ...): pass them in the sherry or stq1_0 layout then.
+/// Fails only on bad options (the message names them).
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryGetPreferredTableLayout(
+    MlirStringRef pipelineOptions, int64_t cols, SherryGranularity granularity,
+    int64_t groupSize, bool *found, SherryTableOrder *order, int64_t *tileBlock,
+    MlirStringCallback errorCallback, void *userData);
 
 MLIR_CAPI_EXPORTED void sherryExecutableDestroy(SherryExecutable exe);
 

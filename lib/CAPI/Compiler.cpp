@@ -12,6 +12,7 @@
 
 #include "sherry/InitAllSherry.h"
 #include "sherry/Pipelines/Pipelines.h"
+#include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -418,14 +419,72 @@ static bool lower(Compilation &c, CrashRecovery &recovery,
   return error.empty();
 }
 
+/// The pipeline options `text` says, checked, or null with `error` set.
+static std::unique_ptr<mlir::sherry::SherryToLLVMOptions>
+parseOptions(MlirStringRef text, std::string &error) {
+  return mlir::sherry::parseSherryToLLVMOptions(
+      StringRef(text.data, text.length), error);
+}
+
+MlirLogicalResult sherryGetPreferredTableLayout(
+    MlirStringRef pipelineOptions, int64_t cols, SherryGranularity granularity,
+    int64_t groupSize, bool *found, SherryTableOrder *order, int64_t *tileBlock,
+    MlirStringCallback errorCallback, void *userData) {
+  namespace format = ::sherry::format;
+  std::string error;
+  auto options = parseOptions(pipelineOptions, error);
+  if (!options)
+    return fail(errorCallback, userData, error);
+  if (!found || !order || !tileBlock)
+    return fail(errorCallback, userData, "no result pointers given (null)");
+  mlir::sherry::ScaleGranularity g;
+  format::ScaleSpec spec;
+  switch (granularity) {
+  case SherryGranularityTensor:
+    g = mlir::sherry::ScaleGranularity::Tensor;
+    spec = format::ScaleSpec::tensor();
+    break;
+  case SherryGranularityRow:
+    g = mlir::sherry::ScaleGranularity::Row;
+    spec = format::ScaleSpec::row();
+    break;
+  case SherryGranularityGroup:
+    g = mlir::sherry::ScaleGranularity::Group;
+    spec = format::ScaleSpec::group(groupSize);
+    break;
+  default:
+    return fail(errorCallback, userData,
+                "unknown granularity " + std::to_string(int(granularity)) +
+                    "; expected 0 (tensor), 1 (row) or 2 (group)");
+  }
+  if (format::Status s = format::checkScaleSpec(spec, cols); !s.ok())
+    return fail(errorCallback, userData, s.message());
+  std::optional<mlir::sherry::TableLayoutChoice> layout =
+      mlir::sherry::getPreferredTableLayout(*options, cols, g, groupSize);
+  *found = layout.has_value();
+  if (layout) {
+    switch (layout->order) {
+    case mlir::sherry::TableOrder::Pairs:
+      *order = SherryTableOrderPairs;
+      break;
+    case mlir::sherry::TableOrder::Lanes:
+      *order = SherryTableOrderLanes;
+      break;
+    case mlir::sherry::TableOrder::Words:
+      *order = SherryTableOrderWords;
+      break;
+    }
+    *tileBlock = layout->tileBlock;
+  }
+  return mlirLogicalResultSuccess();
+}
+
 MlirLogicalResult
 sherryLowerToLLVM(MlirStringRef source, MlirStringRef pipelineOptions,
                   MlirStringCallback irCallback, void *irUserData,
                   MlirStringCallback errorCallback, void *userData) {
   std::string error;
-  std::unique_ptr<mlir::sherry::SherryToLLVMOptions> options =
-      mlir::sherry::parseSherryToLLVMOptions(
-          StringRef(pipelineOptions.data, pipelineOptions.length), error);
+  auto options = parseOptions(pipelineOptions, error);
   if (!options)
     return fail(errorCallback, userData, error);
   CrashRecovery recovery;
@@ -501,9 +560,7 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
   });
 
   std::string error;
-  std::unique_ptr<mlir::sherry::SherryToLLVMOptions> options =
-      mlir::sherry::parseSherryToLLVMOptions(
-          StringRef(pipelineOptions.data, pipelineOptions.length), error);
+  auto options = parseOptions(pipelineOptions, error);
   if (!options)
     return fail(errorCallback, userData, error);
   // The JIT provides sherry_runtime_error: a failed check fails the call.

@@ -10,6 +10,8 @@
 
 #include "sherry/Pipelines/Pipelines.h"
 
+#include "sherry/Format/Format.h"
+
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
@@ -106,7 +108,7 @@ raw_ostream &mlir::sherry::operator<<(raw_ostream &os, TableBuild value) {
   llvm_unreachable("unknown TableBuild");
 }
 
-std::optional<sherry::SherryTargetAttributes>
+std::optional<mlir::sherry::SherryTargetAttributes>
 mlir::sherry::getSherryTargetAttributes(SherryTarget target) {
   // The smaller sets get a CPU that has no more than them, so that generic
   // vector code cannot use AVX-512, VBMI, VNNI, GFNI or dotprod where the
@@ -167,6 +169,61 @@ SherryTarget mlir::sherry::resolveSherryTarget(SherryTarget target) {
   if (has("neon"))
     return SherryTarget::Neon;
   return SherryTarget::Portable;
+}
+
+std::optional<TableLayoutChoice>
+mlir::sherry::getPreferredTableLayout(const SherryToLLVMOptions &options,
+                                      int64_t cols,
+                                      ScaleGranularity granularity,
+                                      int64_t groupSize) {
+  namespace format = ::sherry::format;
+  if (options.strategy == KernelStrategy::Decode ||
+      options.kernel == KernelKind::Linalg)
+    return std::nullopt;
+  SherryTarget target = resolveSherryTarget(options.target);
+  format::ScaleSpec spec =
+      granularity == ScaleGranularity::Group ? format::ScaleSpec::group(groupSize)
+      : granularity == ScaleGranularity::Row ? format::ScaleSpec::row()
+                                             : format::ScaleSpec::tensor();
+  int64_t segment = format::scaleRegionLength(spec, cols);
+  auto pick = [&](TableOrder order,
+                  int64_t tileBlock) -> std::optional<TableLayoutChoice> {
+    TableLayoutChoice choice{
+        order, options.tileBlock ? int64_t(options.tileBlock) : tileBlock};
+    format::TableOrder formatOrder =
+        order == TableOrder::Words   ? format::TableOrder::WordFields
+        : order == TableOrder::Pairs ? format::TableOrder::GroupPairs
+                                     : format::TableOrder::Lanes;
+    if (!format::checkTableLayout({formatOrder, choice.tileBlock}, cols, spec)
+             .ok())
+      return std::nullopt;
+    return choice;
+  };
+  switch (target) {
+  case SherryTarget::Avx512Vnni:
+  case SherryTarget::Avx512Bw:
+    // The kernels' own choice (table-lookup=auto): word tables where scale
+    // segments are multiples of 64, built per step at N = 1 (16 tiles a
+    // block) unless table-build=call (8).
+    if (options.tableLookup != TableLookup::Bytes && cols % 64 == 0 &&
+        segment % 64 == 0)
+      return pick(TableOrder::Words,
+                  options.tableBuild == TableBuild::Call ? 8 : 16);
+    if (options.tableLookup == TableLookup::Words)
+      return std::nullopt;
+    return target == SherryTarget::Avx512Vnni ? pick(TableOrder::Pairs, 8)
+                                              : pick(TableOrder::Lanes, 4);
+  case SherryTarget::Avx2:
+    return pick(TableOrder::Lanes, 2);
+  case SherryTarget::NeonDotprod:
+  case SherryTarget::Neon:
+    return pick(TableOrder::Lanes, 1);
+  case SherryTarget::Portable:
+  case SherryTarget::Host:
+  case SherryTarget::Module:
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 bool mlir::sherry::isX86Target(SherryTarget target) {

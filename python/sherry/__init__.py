@@ -8,7 +8,8 @@ libSherryCAPI.so (loaded with ctypes); see docs/python.md.
 
 from . import gguf
 from ._capi import library_path
-from .compiler import Function, Module, ValueType, compile, lower_to_llvm
+from .compiler import (Function, Module, ValueType, compile, lower_to_llvm,
+                       preferred_table_layout)
 from .errors import (CompilerError, FormatError, RuntimeCheckError,
                      SherryError)
 from .format import (GRANULARITIES, GROUPINGS, LAYOUTS, SCALE_TYPES,
@@ -19,5 +20,6 @@ __all__ = [
     "LAYOUTS",
     "Module", "PackedWeights", "RuntimeCheckError", "SCALE_TYPES",
     "SherryError", "TABLE_ORDERS", "ValueType",
-    "compile", "gguf", "library_path", "load", "lower_to_llvm", "quantize",
+    "compile", "gguf", "library_path", "load", "lower_to_llvm",
+    "preferred_table_layout", "quantize",
 ]

@@ -186,6 +186,10 @@ _SIGNATURES = {
         ctypes.POINTER(Handle)] + _ERR),
     "sherryLowerToLLVM": (MlirLogicalResult, [
         MlirStringRef, MlirStringRef, STRING_CALLBACK, _P] + _ERR),
+    "sherryGetPreferredTableLayout": (MlirLogicalResult, [
+        MlirStringRef, _I64, ctypes.c_int, _I64,
+        ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_int),
+        ctypes.POINTER(_I64)] + _ERR),
     "sherryExecutableDestroy": (None, [Handle]),
     "sherryExecutableGetNumFunctions": (ctypes.c_ssize_t, [Handle]),
     "sherryExecutableGetFunctionName": (MlirStringRef,

@@ -383,6 +383,32 @@ def compile(mlir_text, pipeline_options="", opt_level=2, shared_libs=()):
     return Module(handle)
 
 
+def preferred_table_layout(in_features, pipeline_options="target=host",
+                           granularity="row", group_size=None):
+    """The tables layout, ``(table_order, tile_block)``, in which weights
+    of `in_features` (K) with `granularity` scales, passed at run time, go
+    to the activation-table kernel that `pipeline_options` compile
+    (``target=host``: this CPU's); None where those options compile no
+    table kernel for them (``target=portable``, ``strategy=decode``):
+    pass them in the sherry or stq1_0 layout then. Raises CompilerError on
+    bad options."""
+    from .format import GRANULARITIES, TABLE_ORDERS
+    if granularity not in GRANULARITIES:
+        raise ValueError("unknown granularity %r; expected one of %s"
+                         % (granularity, ", ".join(GRANULARITIES)))
+    found = ctypes.c_bool()
+    order = ctypes.c_int()
+    block = ctypes.c_int64()
+    _capi.call(CompilerError, "sherryGetPreferredTableLayout",
+               _capi.MlirStringRef.of(pipeline_options), int(in_features),
+               GRANULARITIES.index(granularity),
+               int(group_size or 0), ctypes.byref(found), ctypes.byref(order),
+               ctypes.byref(block))
+    if not found.value:
+        return None
+    return TABLE_ORDERS[order.value], block.value
+
+
 def lower_to_llvm(mlir_text, pipeline_options=""):
     """The module after `--sherry-to-llvm`, as text (what compile() JITs)."""
     sink = _capi.StringSink()

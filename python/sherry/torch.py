@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 MODES = ("int8", "exact")
+# Where a SherryLinear's weights live in the compiled code.
+WEIGHTS = ("constant", "arguments")
 
 
 def _hex(array):
@@ -48,12 +50,18 @@ def _layout_text(packed):
     """The `<...>` of `#sherry.layout` that describes `packed`."""
     if packed.layout == "stq1_0":
         return "<stq1_0>"
+    name = "tables" if packed.layout == "tables" else "sherry"
     if packed.granularity == "group":
-        text = "sherry, group = %d" % packed.group_size
+        text = "%s, group = %d" % (name, packed.group_size)
     else:
-        text = "sherry, %s" % packed.granularity
+        text = "%s, %s" % (name, packed.granularity)
     if packed.scale_type == "f16":
         text += ", scale_type = f16"
+    if packed.layout == "tables":
+        if packed.grouping == "stq1_0":
+            text += ", grouping = stq1_0"
+        text += ", order = %s, tile_block = %d" % (packed.table_order,
+                                                     packed.tile_block)
     return "<%s>" % text
 
 
@@ -89,10 +97,15 @@ class SherryLinear(nn.Module):
     `packed` is a ``sherry.PackedWeights`` (M x K), `bias` None or M
     floats, `mode` 'int8' (activations quantized per row, bit-exact with
     the format library's reference) or 'exact' (float activations).
-    The weights, scales and bias are compile-time constants of one
-    function taking ``tensor<?xKxf32>``: a single compilation serves every
-    batch size, and on AVX-512 CPUs ``strategy=auto`` picks the activation
-    table kernel, which needs constant weights (docs/pipelines.md).
+    With ``weights='constant'`` the weights, scales and bias are
+    compile-time constants of one function taking ``tensor<?xKxf32>``: a
+    single compilation serves every batch size. With
+    ``weights='arguments'`` they are the function's arguments, which only
+    their shapes and layout decide, so that layers of one shape share one
+    compilation (a model of a billion weights is not compiled as
+    constants); in int8 mode they are passed in the tables layout the
+    target's activation-table kernel reads (``preferred_table_layout``),
+    as fast as constants (docs/pipelines.md).
 
     State: the buffers ``weight_packed`` (uint8, M x row bytes),
     ``weight_scales`` (float32, the shape of ``PackedWeights.scales``),
@@ -102,7 +115,8 @@ class SherryLinear(nn.Module):
     ``state_dict()`` saves; ``load_state_dict()`` rebuilds the packed
     weights from them (checked by the format library) and recompiles.
     Pickling (``torch.save(model)``, ``copy.deepcopy``) recompiles too.
-    `mode` and `pipeline_options` belong to the layer, not to its state.
+    `mode`, `pipeline_options` and `weights` belong to the layer, not to
+    its state.
     The buffers are a snapshot: changing them in place does not change what
     runs; load a state dict instead.
 
@@ -116,14 +130,18 @@ class SherryLinear(nn.Module):
     """
 
     def __init__(self, packed, bias=None, mode="int8",
-                 pipeline_options="target=host"):
+                 pipeline_options="target=host", weights="constant"):
         super().__init__()
         if mode not in MODES:
             raise ValueError("unknown mode %r; expected 'int8' or 'exact'"
                              % (mode,))
+        if weights not in WEIGHTS:
+            raise ValueError("unknown weights %r; expected 'constant' or "
+                             "'arguments'" % (weights,))
         self.out_features, self.in_features = packed.shape
         self.mode = mode
         self.pipeline_options = pipeline_options
+        self.weights = weights
         self._install(packed, bias)
 
     def _install(self, packed, bias):
@@ -136,12 +154,28 @@ class SherryLinear(nn.Module):
             if bias.numel() != m:
                 raise ValueError("bias has %d elements, expected %d"
                                  % (bias.numel(), m))
-        text = _linear_module_text(packed, bias, self.mode)
-        compiled = compiler.compile(text, self.pipeline_options)
+        if self.weights == "arguments":
+            passed = _run_time_weights(packed, self.mode,
+                                       self.pipeline_options)
+            text = _linear_module_text(passed, bias, self.mode,
+                                       arguments=True)
+            compiled = _compile_shared(text, self.pipeline_options)
+            arrays = [passed.data]
+            if passed.layout != "stq1_0":
+                arrays.append(passed.scales)
+            if bias is not None:
+                arrays.append(bias.numpy())
+            forward = compiled.forward
+            self._forward = lambda x: forward(x, *arrays)
+            self.passed = passed
+        else:
+            text = _linear_module_text(packed, bias, self.mode)
+            compiled = compiler.compile(text, self.pipeline_options)
+            self._forward = compiled.forward
+            self.passed = packed
         self.packed = packed
         self.mlir = text
         self._compiled = compiled
-        self._forward = compiled.forward
         self.register_buffer("weight_packed",
                              torch.from_numpy(packed.data.copy()))
         self.register_buffer("weight_scales", torch.from_numpy(
@@ -157,7 +191,7 @@ class SherryLinear(nn.Module):
     @classmethod
     def from_linear(cls, linear, layout="sherry", granularity=None,
                     group_size=None, scale_type=None, mode="int8",
-                    pipeline_options="target=host"):
+                    pipeline_options="target=host", weights="constant"):
         """Quantizes `linear`'s weight with ``sherry.quantize`` (layout,
         granularity, group_size and scale_type as it takes them;
         granularity None: 'row' for sherry, per 256-block for stq1_0) and
@@ -175,7 +209,7 @@ class SherryLinear(nn.Module):
                                   group_size=group_size,
                                   scale_type=scale_type)
         return cls(packed, linear.bias, mode=mode,
-                   pipeline_options=pipeline_options)
+                   pipeline_options=pipeline_options, weights=weights)
 
     # --- state_dict, load_state_dict, pickling, .to() ----------------------
 
@@ -219,7 +253,7 @@ class SherryLinear(nn.Module):
         # The packed weights and the compiled code hold C handles; the
         # buffers hold everything needed to rebuild them.
         state = self.__dict__.copy()
-        for name in ("packed", "_compiled", "_forward"):
+        for name in ("packed", "passed", "_compiled", "_forward"):
             state.pop(name, None)
         return state
 
@@ -285,27 +319,71 @@ class SherryLinear(nn.Module):
                 "mode=%s" % (self.in_features, self.out_features,
                              self.bias is not None, _layout_text(p),
                              self.mode))
+        if self.weights == "arguments":
+            text += ", weights=arguments %s" % _layout_text(self.passed)
         return text + ", bits_per_weight=%.4f" % p.bits_per_weight
 
 
-def _linear_module_text(p, bias, mode):
+# Modules compiled for weights passed as arguments, by text and options:
+# layers of one shape and layout share one compilation.
+_SHARED = {}
+
+
+def _compile_shared(text, pipeline_options):
+    key = (text, pipeline_options)
+    if key not in _SHARED:
+        _SHARED[key] = compiler.compile(text, pipeline_options)
+    return _SHARED[key]
+
+
+def _run_time_weights(packed, mode, pipeline_options):
+    """`packed` as a compiled function takes it at run time: in int8 mode,
+    in the tables layout the options' table kernel reads
+    (``sherry.preferred_table_layout``), so that it runs as fast as
+    constant weights; otherwise as it is (the decode kernels)."""
+    if mode != "int8":
+        return packed
+    k = packed.shape[1]
+    if packed.layout == "stq1_0":
+        pick = compiler.preferred_table_layout(k, pipeline_options, "group",
+                                               256)
+    else:
+        pick = compiler.preferred_table_layout(k, pipeline_options,
+                                               packed.granularity,
+                                               packed.group_size)
+    if pick is None:
+        return packed
+    return packed.convert("tables", *pick)
+
+
+def _linear_module_text(p, bias, mode, arguments=False):
     """The function a SherryLinear compiles: `x` times the packed weights
-    `p` (constants), plus `bias`."""
+    `p` plus `bias`, as constants, or with `arguments` as the function's
+    arguments after `x` (weights, scales unless stq1_0, bias if any), which
+    only their shapes and layout then decide."""
     m, k = p.shape
     x_type = _tensor_type((None, k), "f32")
     y_type = _tensor_type((None, m), "f32")
     w_type = _tensor_type(p.data.shape, "i8")
-    lines = ["%%w = arith.constant dense<%s> : %s" % (_hex(p.data), w_type)]
+    args = ["%%x: %s" % x_type]
+    lines = []
+
+    def operand(name, array, type_):
+        if arguments:
+            args.append("%%%s: %s" % (name, type_))
+        else:
+            lines.append("%%%s = arith.constant dense<%s> : %s"
+                         % (name, _hex(array), type_))
+
+    operand("w", p.data, w_type)
     operands = ""
     if p.layout != "stq1_0":
         s_type = _tensor_type(p.scales.shape, p.scale_type)
-        lines.append("%%s = arith.constant dense<%s> : %s"
-                     % (_hex(p.scales), s_type))
+        operand("s", p.scales, s_type)
         operands += " scales(%%s : %s)" % s_type
     if bias is not None:
         b_type = _tensor_type((m,), "f32")
-        lines.append("%%b = arith.constant dense<%s> : %s"
-                     % (_hex(bias.numpy()), b_type))
+        operand("b", bias.numpy(), b_type)
         operands += " bias(%%b : %s)" % b_type
     lines += [
         "%c0 = arith.constant 0 : index",
@@ -319,8 +397,8 @@ def _linear_module_text(p, bias, mode):
                                      _layout_text(p), mode, y_type),
         "return %%y : %s" % y_type,
     ]
-    return ("func.func @forward(%%x: %s) -> %s {\n  %s\n}\n"
-            % (x_type, y_type, "\n  ".join(lines)))
+    return ("func.func @forward(%s) -> %s {\n  %s\n}\n"
+            % (", ".join(args), y_type, "\n  ".join(lines)))
 
 
 def packed_from_state(data, scales, fmt):
@@ -560,7 +638,7 @@ def sherrify(model, min_features=0, exclude=(), **options):
     """Replaces, in place and recursively, every ``nn.Linear`` of `model`
     whose in_features the layout allows by a ``SherryLinear.from_linear``
     built with `options` (layout, granularity, group_size, scale_type,
-    mode, pipeline_options). Layers with fewer than `min_features` inputs
+    mode, pipeline_options, weights). Layers with fewer than `min_features` inputs
     or outputs, whose qualified name matches a pattern of `exclude`
     (fnmatch, e.g. "lm_head"), subclasses of nn.Linear and layers off the
     CPU are left as they are. Returns a ``SherrifyReport``."""

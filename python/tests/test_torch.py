@@ -169,6 +169,79 @@ def test_pipeline_options_give_the_same_bits():
         np.testing.assert_array_equal(other(x).numpy(), y.numpy())
 
 
+@pytest.mark.parametrize("options,k", CONFIGS, ids=lambda v: str(v))
+@pytest.mark.parametrize("mode", st.MODES)
+def test_weights_as_arguments_give_the_same_bits(options, k, mode):
+    # weights='arguments': the same function on weights passed at run time
+    # (in int8 mode in the table kernel's tables layout where the target
+    # has one), bit for bit what the constant weights give.
+    linear = _linear(k, 40, True)
+    const = st.SherryLinear.from_linear(linear, mode=mode, **options)
+    args = st.SherryLinear.from_linear(linear, mode=mode,
+                                       weights="arguments", **options)
+    for lead in LEAD_SHAPES:
+        x = _input(lead, k)
+        np.testing.assert_array_equal(args(x).numpy(), const(x).numpy())
+    assert "arith.constant dense<\"0x" not in args.mlir
+    pick = sherry.preferred_table_layout(
+        k, "target=host", "group" if options.get("layout") == "stq1_0"
+        else options.get("granularity", "group" if "group_size" in options
+                         else "row"),
+        256 if options.get("layout") == "stq1_0"
+        else options.get("group_size"))
+    if mode == "int8" and pick is not None:
+        assert args.passed.layout == "tables"
+        assert (args.passed.table_order, args.passed.tile_block) == pick
+        assert "weights=arguments <tables" in repr(args)
+    else:
+        assert args.passed.layout == args.packed.layout
+
+
+def test_weights_as_arguments_share_one_compilation():
+    # Layers of one shape and layout compile once; their state is the
+    # packed weights, as with constants, and loads into either kind.
+    a = st.SherryLinear.from_linear(_linear(256, 64, True, seed=1),
+                                    weights="arguments")
+    b = st.SherryLinear.from_linear(_linear(256, 64, True, seed=2),
+                                    weights="arguments")
+    assert a._compiled is b._compiled and a.mlir == b.mlir
+    x = _input((3,), 256)
+    assert not torch.equal(a(x), b(x))
+    const = st.SherryLinear.from_linear(_linear(256, 64, True, seed=3))
+    const.load_state_dict(a.state_dict())
+    np.testing.assert_array_equal(const(x).numpy(), a(x).numpy())
+    copied = copy.deepcopy(a)
+    assert copied.weights == "arguments"
+    np.testing.assert_array_equal(copied(x).numpy(), a(x).numpy())
+    with pytest.raises(ValueError, match="unknown weights 'consts'"):
+        st.SherryLinear(a.packed, weights="consts")
+
+
+def test_preferred_table_layout():
+    assert sherry.preferred_table_layout(2048, "target=portable") is None
+    assert sherry.preferred_table_layout(
+        2048, "target=avx2 strategy=decode") is None
+    assert sherry.preferred_table_layout(2048, "target=avx2") == ("lanes", 2)
+    assert sherry.preferred_table_layout(
+        2048, "target=avx2 tile-block=3") == ("lanes", 3)
+    assert sherry.preferred_table_layout(2048, "target=neon") == ("lanes", 1)
+    assert sherry.preferred_table_layout(2048, "target=avx512-vnni") == (
+        "words", 16)
+    assert sherry.preferred_table_layout(
+        2048, "target=avx512-vnni table-build=call") == ("words", 8)
+    # Scale segments of 32 elements: no word tables.
+    assert sherry.preferred_table_layout(
+        2048, "target=avx512-vnni", "group", 32) == ("pairs", 8)
+    assert sherry.preferred_table_layout(
+        2048, "target=avx512-bw", "group", 32) == ("lanes", 4)
+    with pytest.raises(sherry.CompilerError, match="unknown target 'avx3'"):
+        sherry.preferred_table_layout(2048, "target=avx3")
+    with pytest.raises(sherry.CompilerError, match="group size"):
+        sherry.preferred_table_layout(2048, "target=avx2", "group", 100)
+    with pytest.raises(ValueError, match="unknown granularity"):
+        sherry.preferred_table_layout(2048, "target=avx2", "rows")
+
+
 def test_no_autograd():
     layer = st.SherryLinear.from_linear(_linear(64, 8, True))
     x = torch.randn(2, 64, requires_grad=True)

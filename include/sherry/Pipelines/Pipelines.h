@@ -3,6 +3,7 @@
 #ifndef SHERRY_PIPELINES_PIPELINES_H
 #define SHERRY_PIPELINES_PIPELINES_H
 
+#include "sherry/Dialect/Sherry/IR/SherryAttrs.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -371,6 +372,24 @@ getSherryTargetAttributes(SherryTarget target);
 /// process lacks, or that its architecture cannot have: what a JIT refuses
 /// to run. Empty for portable, host and module.
 SmallVector<std::string> getMissingHostFeatures(SherryTarget target);
+
+/// The parameters of a `#sherry.layout<tables, ...>`.
+struct TableLayoutChoice {
+  TableOrder order;
+  int64_t tileBlock;
+};
+
+/// The tables layout (docs/format.md, section 3.3) in which weights passed
+/// at run time go to the activation-table kernel that `options` compile,
+/// for matmuls of K `cols` and scales of `granularity` (`groupSize` for
+/// group scales): its order, and as tile block `options.tileBlock` or the
+/// kernel's default. `host` resolves to this CPU's target. None where those
+/// options compile no table kernel (`portable`, `strategy=decode`,
+/// `module`, whose target only the module says) or no lookup reads such
+/// weights.
+std::optional<TableLayoutChoice>
+getPreferredTableLayout(const SherryToLLVMOptions &options, int64_t cols,
+                        ScaleGranularity granularity, int64_t groupSize);
 
 /// Checks `options`; the message names the bad option.
 LogicalResult verifySherryToLLVMOptions(const SherryToLLVMOptions &options,
