@@ -13,15 +13,19 @@ What is drawn (docs/reliability.md, "Differential testing"):
            activations with rows at the int8 extremes, zero rows, outliers,
            scaled by 1e-30 .. 1e30, weights with all-positive, all-negative
            and zero rows, and weights as run-time arguments or as
-           compile-time constants (which the table kernels need).
+           compile-time constants, or as run-time arguments in the tables
+           layout (order lanes, pairs or words, tile block 1..6: what the
+           table kernels read at run time; an order a target has no lookup
+           for takes the portable path).
   configs  kernel (vector, linalg), target (portable, avx512-vnni, avx2,
            avx512-bw, host where this CPU runs them; portable, neon-dotprod,
            neon on AArch64 under qemu), strategy (auto, tables, decode),
            threads (1, 2; AArch64 1), row-tile, batch-tile, row-block,
            batch-block, tile-block, table-bytes; AArch64: --mattr/--mcpu
            and -O level.
-           --strategies and --const-share narrow the draw (the table
-           kernels' own tests: strategy tables, constant weights).
+           --strategies, --const-share and --tables-share narrow the draw
+           (the table kernels' own tests: strategy tables, constant or
+           tables-layout weights).
            Targets and target/strategy pairs are found by asking sherry-opt,
            so targets added later are drawn as soon as it accepts them.
 
@@ -95,7 +99,8 @@ TARGET_WEIGHT = {"portable": 2, "host": 1}
 X_SCALES = [1.0, 1.0, 1.0, 1e-30, 1e-3, 1e6, 1e30, 1e-39, 1e-41]
 
 
-def draw_case(rng, platform, long_mode, const_share, x_scales=None):
+def draw_case(rng, platform, long_mode, const_share, tables_share=0.0,
+              x_scales=None):
     """One sherry.matmul: layout, mode, shape, data options."""
     stq = rng.random() < 0.25
     kmax = 2048 if long_mode else 1024
@@ -134,20 +139,65 @@ def draw_case(rng, platform, long_mode, const_share, x_scales=None):
     while n * m * k > limit and m > 1:
         m = max(1, m // 2)
     xscale = float(rng.choice(x_scales or X_SCALES))
-    return {
+    case = {
         "layout": layout, "mode": mode, "n": n, "m": m, "k": k,
         "bias": bool(rng.random() < 0.5), "xscale": xscale,
         "const": bool(rng.random() < const_share),
         "extremes": bool(rng.random() < 0.7),
         "zero_rows": bool(rng.random() < 0.2),
         "seed": int(rng.integers(0, 2**31)),
+        "tables": None,
     }
+    # Run-time weights in the tables layout: an order whose steps divide K
+    # and the scale segments, any tile block.
+    if not case["const"] and rng.random() < tables_share:
+        segment = (256 if stq else
+                   int(re.search(r"group = (\d+)", layout).group(1))
+                   if "group" in layout else k)
+        orders = [o for o, step in (("lanes", 16), ("pairs", 16),
+                                    ("words", 64))
+                  if k % step == 0 and segment % step == 0]
+        if orders:
+            case["tables"] = (str(rng.choice(orders)),
+                              int(rng.integers(1, 7)))
+    return case
+
+
+# The format library's name of each table order.
+TABLE_ORDERS = {"lanes": "Lanes", "pairs": "GroupPairs",
+                "words": "WordFields"}
+
+
+def tables_geometry(c):
+    """The tables layout of a case's weights (`c["tables"]`): its
+    `#sherry.layout` parameters, byte count, scales shape and scale type
+    (stq1_0's block scales as f16 [M, K/256], as sherry.repack makes
+    them)."""
+    order, block = c["tables"]
+    m, k, layout = c["m"], c["k"], c["layout"]
+    tiles = (m + 31) // 32
+    nbytes = tiles * (k // 16) * 80
+    if "stq1_0" in layout:
+        params, segment = "group = 256, scale_type = f16, grouping = stq1_0", 256
+        sshape, stype = [m, k // 256], "f16"
+    else:
+        params = layout[1:-1].split(", ", 1)[1]
+        _, sshape, stype, _ = geometry(layout, m, k)
+        segment = (int(re.search(r"group = (\d+)", layout).group(1))
+                   if "group" in layout else k)
+    if order == "lanes":
+        nbytes += tiles * (k // segment) * 32 * (
+            1 if segment // 4 <= 255 else 2)
+    tl = f"<tables, {params}, order = {order}, tile_block = {block}>"
+    return tl, nbytes, sshape, stype
 
 
 def describe(c):
     s = (f"{c['layout']} {c['mode']} N={c['n']} M={c['m']} K={c['k']}"
          f"{' bias' if c['bias'] else ''}"
-         f"{' const-weights' if c['const'] else ''} x-scale={c['xscale']:g}")
+         f"{' const-weights' if c['const'] else ''}"
+         f"{' tables=%s,%d' % c['tables'] if c.get('tables') else ''}"
+         f" x-scale={c['xscale']:g}")
     if c["extremes"]:
         s += " extremes"
     if c["zero_rows"]:
@@ -206,7 +256,8 @@ def draw_batch(seed, index, env, long_mode):
         draw_tiles(rng, cfg)
         count = env.aarch64_batch
     cases = [draw_case(rng, platform, long_mode, env.const_share,
-                       env.x_scales) for _ in range(count)]
+                       env.tables_share, env.x_scales)
+             for _ in range(count)]
     if platform == "aarch64":
         target = cfg.get("target", "portable")
         dot = target == "neon-dotprod" or (target == "portable"
@@ -366,13 +417,33 @@ def x86_program(cases, dump=False, flip=False):
   %p2 = sherry.pack %t{pack_scales.replace("%s", "%s2")} {L} : {T} -> {P}
   %y = sherry.matmul ins(%x, %p2 : {X}, {P}){mm_scales.replace("%s", "%s2")}{bias}
          outs(%i : {Y}) {L}{mm_mode} -> {Y}"""
+        elif c.get("tables"):
+            tl, nbytes, tshape, tstype = tables_geometry(c)
+            TP = f"tensor<{nbytes}xi8>"
+            TS = f"tensor<{'x'.join(map(str, tshape))}x{tstype}>"
+            body = f"""
+  %y = sherry.matmul ins(%x, %p : {X}, {TP}) scales(%s : {TS}){bias}
+         outs(%i : {Y}) layout{tl}{mm_mode} -> {Y}"""
         else:
             body = f"""
   %y = sherry.matmul ins(%x, %p : {X}, {P}){mm_scales}{bias}
          outs(%i : {Y}) {L}{mm_mode} -> {Y}"""
+        # What @mm takes: the packed bytes and scales, or their tables
+        # layout (sherry.repack in @main, folded at compile time).
+        MP, MS, repack, args = P, S, "", f"%p{i}, %s{i}"
+        if c.get("tables"):
+            MP, MS = TP, TS
+            args = f"%q{i}, %qs{i}"
+            if stq:
+                repack = (f"\n  %q{i}, %qs{i} = sherry.repack %p{i} from "
+                          f"{layout} to {tl} : {P} -> {TP}, {TS}")
+            else:
+                repack = (f"\n  %q{i} = sherry.repack %p{i} from {layout} to "
+                          f"{tl} : {P} -> {TP}\n  %qs{i} = tensor.cast "
+                          f"%s{i} : {S} to {S}")
         funcs.append(f"""
 // case {i}: {describe(c)}
-func.func @mm{i}(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{{body}
+func.func @mm{i}(%x: {X}, %p: {MP}, %s: {MS}, %b: {B}, %i: {Y}) -> {Y} {{{body}
   return %y : {Y}
 }}
 """ + count_fn(f"count{i}", Y,
@@ -404,8 +475,8 @@ func.func @mm{i}(%x: {X}, %p: {P}, %s: {S}, %b: {B}, %i: {Y}) -> {Y} {{{body}
   %t{i}, %s{i} = sherry.ternarize %w{i} {L} : {W} -> {T}, {S}
   %p{i} = sherry.pack %t{i}{pack_scales.replace("%s", f"%s{i}")} {L} : {T} -> {P}
   %folded{i} = sherry.matmul ins(%x{i}, %p{i} : {X}, {P}){mm_scales.replace("%s", f"%s{i}")}{bias.replace("%b", f"%b{i}")}
-              outs(%i{i} : {Y}) {L}{mode} -> {Y}
-  %run{i} = func.call @mm{i}(%x{i}, %p{i}, %s{i}, %b{i}, %i{i}) : ({X}, {P}, {S}, {B}, {Y}) -> {Y}
+              outs(%i{i} : {Y}) {L}{mode} -> {Y}{repack}
+  %run{i} = func.call @mm{i}(%x{i}, {args}, %b{i}, %i{i}) : ({X}, {MP}, {MS}, {B}, {Y}) -> {Y}
   %bad{i} = func.call @count{i}(%folded{i}, %run{i}) : ({Y}, {Y}) -> i32
   vector.print str "case {i} mismatches: "
   vector.print %bad{i} : i32{dump_text}""")
@@ -434,6 +505,17 @@ def aarch64_program(cases, directory, flip=False):
                 sshape = None
             X, P = f"tensor<{n}x{k}xf32>", f"tensor<{m}x{row_bytes}xi8>"
             Y, B = f"tensor<{n}x{m}xf32>", f"tensor<{m}xf32>"
+            matmul_layout, tables, half = layout, "{}", (
+                stype == "f16" and "stq1_0" not in layout)
+            if c.get("tables"):
+                # The tables layout of the packed weights, as the checker
+                # makes it (format::toTables); stq1_0's block scales apart.
+                tl, nbytes, sshape, stype = tables_geometry(c)
+                P, matmul_layout, half = f"tensor<{nbytes}xi8>", tl, (
+                    stype == "f16")
+                order, block = c["tables"]
+                tables = (f"{{fmt::TableLayout{{fmt::TableOrder::"
+                          f"{TABLE_ORDERS[order]}, {block}}}}}")
             args, scales = [f"%x: {X}", f"%w: {P}"], ""
             if sshape:
                 S = f"tensor<{'x'.join(map(str, sshape))}x{stype}>"
@@ -464,13 +546,15 @@ def aarch64_program(cases, directory, flip=False):
 // case {i}: {describe(c)}
 func.func @case{i}({', '.join(args)}) -> {Y} {{{prologue}
   %y = sherry.matmul ins(%x, {weights} : {X}, {P}){scales}{bias}
-         outs(%acc : {Y}) layout{layout} mode<{kernel_mode(c, i, flip)}> -> {Y}
+         outs(%acc : {Y}) layout{matmul_layout} mode<{kernel_mode(c, i, flip)}> -> {Y}
   return %y : {Y}
 }}
 """)
             views = [f"auto x = view<sherry_memref_f32_2d>(d.x, {{{n}, {k}}});",
-                     f"auto w = view<sherry_memref_i8_2d>(d.w, {{{m}, "
-                     f"{row_bytes}}});"]
+                     (f"auto w = view<sherry_memref_i8_1d>(d.w, {{{nbytes}}});"
+                      if c.get("tables") else
+                      f"auto w = view<sherry_memref_i8_2d>(d.w, {{{m}, "
+                      f"{row_bytes}}});")]
             params = ["&x", "&w"]
             if sshape:
                 views.append(f"auto s = view<sherry_memref_{stype}_"
@@ -498,7 +582,7 @@ static void runCase{i}(const CaseData &d, Output &out) {{
             rows.append(
                 f'  {{{i}, "{describe(c)}", {fmt_layout}, {spec}, '
                 f'{str(c["mode"] == "int8").lower()}, '
-                f'{str(stype == "f16" and "stq1_0" not in layout).lower()}, '
+                f'{str(half).lower()}, {tables}, '
                 f'{n}, {m}, {k}, {str(c["bias"]).lower()}, '
                 f'{exact_floor(c)!r}, {offset}, '
                 f'runCase{i}}},')
@@ -813,6 +897,9 @@ def main():
     p.add_argument("--const-share", type=float, default=0.5,
                    help="fraction of cases whose weights are compile-time "
                         "constants")
+    p.add_argument("--tables-share", type=float, default=0.25,
+                   help="fraction of the cases with run-time weights that "
+                        "pass them in the tables layout")
     p.add_argument("--no-aarch64", action="store_true",
                    help="x86 batches only")
     p.add_argument("--aarch64-share", type=float, default=0.25,
@@ -888,6 +975,7 @@ def main():
     only = {t for t in a.targets.split(",") if t}
     env.only_strategies = {t for t in a.strategies.split(",") if t}
     env.const_share = a.const_share
+    env.tables_share = a.tables_share
     probe(env, only)
 
     # Batches: the ones asked for, or as many as the case count needs.
@@ -977,6 +1065,7 @@ def main():
               f"{' --targets ' + a.targets if a.targets else ''}"
               f"{' --strategies ' + a.strategies if a.strategies else ''}"
               f"{' --const-share %g' % a.const_share if a.const_share != 0.5 else ''}"
+              f"{' --tables-share %g' % a.tables_share if a.tables_share != 0.25 else ''}"
               f"{' --x-scales ' + a.x_scales if a.x_scales else ''}"
               f"{' --flip-mode' if a.flip_mode else ''}"
               f"{' --no-aarch64' if a.no_aarch64 else ''} "

@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 namespace fmt = sherry::format;
@@ -50,6 +51,8 @@ struct Case {
   fmt::ScaleSpec spec;
   bool int8;
   bool halfScales;
+  /// Set: the kernel takes the weights in this tables layout.
+  std::optional<fmt::TableLayout> tables;
   int64_t n, m, k;
   bool bias;
   double floor;   // exact mode: |got - want| <= 1e-4 * (floor + |want|)
@@ -89,7 +92,10 @@ int64_t runCase(const Case &c, const std::vector<float> &file) {
   // The reference reads the weights back from the bytes, as the kernel does.
   fmt::TernaryMatrix ref = orDie(fmt::unpack(packed), "unpack");
 
-  Output out = checker::callPacked(c.run, x, packed, c.halfScales, bias, acc);
+  fmt::PackedWeights passed = packed;
+  if (c.tables)
+    passed = orDie(fmt::toTables(packed, *c.tables), "toTables");
+  Output out = checker::callPacked(c.run, x, passed, c.halfScales, bias, acc);
 
   std::vector<float> y =
       orDie(c.int8 ? fmt::matmulInt8(x.data(), n, ref)
