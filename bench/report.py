@@ -899,12 +899,13 @@ def main():
           "(LLVM 22) for each CPU model. Weights per iteration are counted "
           "from the loop's own loads of packed weights (narrow loads, not "
           "stack or constants; 1.25 bits per weight), except for "
-          "`neontables`: the activation-table kernel (`target=neon "
-          "strategy=tables`, `tbl`, the same code for both NEON targets) "
-          "of the `tables_t1` matmul, whose loop does one step of one tile "
-          "(32 rows x 16 K elements = 512 weights) per iteration and per "
-          "activation row, plus the table build once per call. Static "
-          "estimates only: no cache misses, no frequency.")
+          "`neonrtables`: the activation-table kernel (`target=neon`, "
+          "`tbl`, the same code for both NEON targets) on the 2048 x 2048 "
+          "weights passed at run time in the tables layout (lanes order, "
+          "tile block 1), whose loop does one step of one tile (32 rows x "
+          "16 K elements = 512 weights) per iteration and per activation "
+          "row, plus the table build once per call. Static estimates "
+          "only: no cache misses, no frequency.")
         w("")
         w("| kernel | N | instructions / iteration | weights / iteration "
           "| stack spills+reloads / iteration | instructions per 256 "

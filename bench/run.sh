@@ -93,16 +93,21 @@ if command -v /usr/lib/llvm-22/bin/llc >/dev/null &&
       mca_in+=("$aarch64")
     done
   done
-  # The NEON table kernel needs its weights compiled in: the tables_t1
-  # kernel's matmul (tbl is Armv8.0, the same code for both NEON targets;
-  # default tile-block 1: one step of one tile, 512 weights, per iteration).
-  for f in "$out"/kernels/sherry_tables_t1_2048x2048_n1.mlir; do
-    [ -f "$f" ] || continue
-    aarch64="$out/kernels/sherry_neontables_t1_2048x2048_n1.ll"
-    "$sherry_opt" "$f" --sherry-to-llvm="target=neon strategy=tables threads=1" |
-      /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir -o "$aarch64"
-    mca_in+=("$aarch64=512")
-  done
+  # The NEON table kernel on weights passed at run time in the tables
+  # layout (lanes order, tile block 1, what target=neon reads; tbl is
+  # Armv8.0, the same code for both NEON targets): one step of one tile,
+  # 512 weights, per iteration.
+  if [ "$mode" != smoke ]; then
+    base="$out/kernels/sherry_neonrtables_t1_2048x2048_n1"
+    /usr/bin/python3 -c "import sys; sys.path.insert(0, '$root/bench')
+import gen_kernels as g
+sys.stdout.write(g.sherry_kernel('sherry_neonrtables_t1_2048x2048_n1',
+                                 2048, 2048, 1, tables=('lanes', 1)))" \
+      >"$base.mlir"
+    "$sherry_opt" "$base.mlir" --sherry-to-llvm="target=neon threads=1" |
+      /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir -o "$base.ll"
+    mca_in+=("$base.ll=512")
+  fi
   if [ ${#mca_in[@]} -gt 0 ]; then
     /usr/bin/python3 "$root/bench/aarch64_mca.py" "${mca_in[@]}" \
       --json "$results/aarch64_mca.json"

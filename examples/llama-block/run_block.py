@@ -4,7 +4,10 @@ Writes the block as plain func + linalg IR, brings its seven projections
 into the sherry dialect with `sherry-opt --sherry-sparsify`, packs the
 weights with `sherry.quantize` (the same options), compiles for this machine
 (`--sherry-to-llvm` with target=host), runs one decode step, checks it and
-reports size and speed against the dense f32 path. See
+reports size and speed against the dense f32 path. The main variant takes
+the weights at run time, as a deployed model loads them, in the tables
+layout that this CPU's activation-table kernel reads; weights compiled in
+as constants and the decode kernels are shown beside it. See
 docs/getting-started.md.
 
 Usage: run_block.py [--quick] [--weights DIR] [--work DIR] [--threads N]
@@ -337,6 +340,28 @@ def run(a, past, seconds, opt, work):
     if count != len(PROJECTIONS):
         sys.exit("llama-block: expected %d sherry.matmul" % len(PROJECTIONS))
 
+    # The tables layout this CPU's table kernel reads at run time (for the
+    # K of every projection), and the block sparsified to take it.
+    threads = "threads=%d" % a.threads
+    pick = sherry.preferred_table_layout(hidden, "target=host " + threads)
+    if pick and sherry.preferred_table_layout(
+            inter, "target=host " + threads) != pick:
+        pick = None
+    runtime_text = None
+    if pick:
+        runtime = os.path.join(work, "block.runtime.mlir")
+        options = (SPARSIFY + " argument-layout=tables table-order=%s "
+                   "tile-block=%d" % pick)
+        _, secs = run_tool([opt, model, "--sherry-sparsify=" + options,
+                            "-o", runtime], "sherry-sparsify")
+        runtime_text = open(runtime).read()
+        info("with argument-layout=tables (table-order=%s tile-block=%d, "
+             "what target=host reads here): block.runtime.mlir (%.2f s)"
+             % (pick + (secs,)))
+    else:
+        info("target=host has no table kernel for run-time weights here: "
+             "they go to the decode kernels")
+
     # 4. Pack the weights as the sparsified signature expects.
     step(4, "sherry.quantize: ternarize and pack (%s layout, %s scales)"
          % (LAYOUT, GRANULARITY))
@@ -364,6 +389,27 @@ def run(a, past, seconds, opt, work):
     info("q_proj: sherry-pack wrote the same bytes and scales: %s" % same)
     if not same:
         sys.exit("llama-block: sherry-pack and sherry.quantize disagree")
+    tables = {}
+    if pick:
+        # What a loader does once: the packed weights in the tables layout
+        # (sherry-pack convert --layout=tables writes the same bytes).
+        with Timer() as t:
+            for n in PROJECTIONS:
+                tables[n] = packed[n].convert("tables", *pick)
+        info("converted to the tables layout (%s, tile block %d) in %.2f s:"
+             " %s" % (pick + (t.seconds, mib(sum(
+                 p.data.nbytes + p.scales.nbytes for p in tables.values())))))
+        tables_file = os.path.join(work, "q_proj.tables.sherry")
+        run_tool([os.path.join(os.path.dirname(opt), "sherry-pack"),
+                  "convert", packed_file, "-o", tables_file,
+                  "--layout=tables", "--table-order=" + pick[0],
+                  "--tile-block=%d" % pick[1]], "sherry-pack convert")
+        same = np.array_equal(sherry.load(tables_file).data,
+                              tables["q_proj"].data)
+        info("q_proj: sherry-pack convert wrote the same bytes: %s" % same)
+        if not same:
+            sys.exit("llama-block: sherry-pack convert and "
+                     "PackedWeights.convert disagree")
 
     # 5. Compile three ways.
     step(5, "Compile for this machine (--sherry-to-llvm, target=host)")
@@ -393,14 +439,26 @@ def run(a, past, seconds, opt, work):
     info("decode: block.sparse.mlir, the packed weights passed at run time")
     info("dense:  block.dense.mlir, no sherry-sparsify, f32 weights as "
          "arguments, plain linalg lowered through loops")
-    threads = "threads=%d" % a.threads
+    compiles = []
+    if pick:
+        info("runtime: block.runtime.mlir, the weights passed at run time in "
+             "the tables layout (the main variant)")
+        runtime_args = []
+        for n in PROJECTIONS:
+            runtime_args += [
+                ("%s_data" % n, "tensor<%dxi8>" % tables[n].data.size),
+                ("%s_scales" % n, "tensor<%dxf32>" % tables[n].scales.size)]
+        compiles.append(("runtime", sparse_add_bench(
+            runtime_text, hidden, inter, past, runtime_args, work,
+            "block.runtime.bench.mlir"), "target=host " + threads))
+    compiles += [
+        ("tables", bound, "target=host strategy=tables " + threads),
+        ("decode", sparse_add_bench(sparse_text, hidden, inter, past,
+                                    callee_args, work),
+         "target=host strategy=decode " + threads),
+        ("dense", dense_model, "target=host")]
     variants, kernels = {}, {}
-    for name, path, options in [
-            ("tables", bound, "target=host strategy=tables " + threads),
-            ("decode", sparse_add_bench(sparse_text, hidden, inter, past,
-                                        callee_args, work),
-             "target=host strategy=decode " + threads),
-            ("dense", dense_model, "target=host")]:
+    for name, path, options in compiles:
         with Timer() as t:
             variants[name] = sherry.compile(open(path).read(), options)
         info("%-6s --sherry-to-llvm=\"%s\" on %s: %.1f s"
@@ -414,18 +472,24 @@ def run(a, past, seconds, opt, work):
             and not kernels["tables"].startswith("tables")):
         sys.exit("llama-block: strategy=tables did not use the table "
                  "kernel (are the packed weights constants?)")
+    if pick and not kernels["runtime"].startswith("tables"):
+        sys.exit("llama-block: the weights in the tables layout did not "
+                 "reach the table kernel")
 
     # 6. Run one decode step.
     step(6, "Run one decode step (N = 1), first call")
     base = [inputs["x"], inputs["k_cache"], inputs["v_cache"],
             inputs["cos"], inputs["sin"], w["attn_norm"], w["mlp_norm"]]
-    packed_args = []
+    packed_args, runtime_args = [], []
     for n in PROJECTIONS:
         packed_args += [packed[n].data, packed[n].scales]
+        if pick:
+            runtime_args += [tables[n].data, tables[n].scales]
     dense_args = [w[n] for n in PROJECTIONS]
+    calls = ([("runtime", runtime_args)] if pick else []) + [
+        ("tables", []), ("decode", packed_args), ("dense", dense_args)]
     outs = {}
-    for name, extra in [("tables", []), ("decode", packed_args),
-                        ("dense", dense_args)]:
+    for name, extra in calls:
         with Timer() as t:
             r = variants[name].decoder_block(*base, *extra)
         outs[name] = r
@@ -441,10 +505,11 @@ def run(a, past, seconds, opt, work):
         info("%-9s tables == format library reference int8 matmul: %s"
              % (n, "bit-exact" if same else "DIFFERS (max %g)" % diff))
         ok &= same
-    same_decode = all(np.array_equal(x.view(np.uint32), y.view(np.uint32))
-                      for x, y in zip(outs["tables"], outs["decode"]))
-    info("decode == tables, every output bit for bit: %s" % same_decode)
-    ok &= same_decode
+    for other in (["runtime"] if pick else []) + ["decode"]:
+        same = all(np.array_equal(x.view(np.uint32), y.view(np.uint32))
+                   for x, y in zip(outs["tables"], outs[other]))
+        info("%s == tables, every output bit for bit: %s" % (other, same))
+        ok &= same
     info("(reference folded at compile time in %.1f s)" % t.seconds)
 
     deq = {n: packed[n].dequantize() for n in PROJECTIONS}
@@ -475,9 +540,10 @@ def run(a, past, seconds, opt, work):
     # 8. Time.
     step(8, "Time per token (N = 1, the whole block, median)")
     times = {}
-    for name, extra, most in [("tables", [], 10000),
-                              ("decode", packed_args, 10000),
-                              ("dense", dense_args, 20)]:
+    for name, extra, most in (
+            ([("runtime", runtime_args, 10000)] if pick else []) +
+            [("tables", [], 10000), ("decode", packed_args, 10000),
+             ("dense", dense_args, 20)]):
         times[name], n, rounds = time_calls(variants[name].bench,
                                             base + extra, seconds, most)
         info("%-6s %10.1f us   (%d rounds of %d calls)"
@@ -516,8 +582,9 @@ def bind_constants(sparse_text, names, types):
             + results + " {" + consts + sparse_text[open_body + 2:])
 
 
-def sparse_add_bench(sparse_text, hidden, inter, past, callee_args, work):
-    path = os.path.join(work, "block.decode.mlir")
+def sparse_add_bench(sparse_text, hidden, inter, past, callee_args, work,
+                     name="block.decode.mlir"):
+    path = os.path.join(work, name)
     with open(path, "w") as f:
         f.write(add_functions(sparse_text, block_ir.bench_function(
             "bench", "decoder_block", hidden, inter, past, callee_args)))
@@ -594,25 +661,35 @@ def report(a, params, packed, packed_bytes, times, kernels):
     print("    time per token, one decode step of the whole block (N = 1), "
           "sherry kernels on %d thread%s:"
           % (a.threads, "" if a.threads == 1 else "s"))
-    rows = [("tables", "sherry, strategy=tables: packed weights are "
+    rows = [("runtime", "sherry, weights loaded at run time (tables "
+             "layout)"),
+            ("tables", "sherry, strategy=tables: packed weights are "
              "compile-time constants"),
             ("decode", "sherry, strategy=decode: packed weights are "
              "arguments"),
             ("dense", "dense f32: the same IR without sherry-sparsify, "
              "linalg -> loops")]
     for key, text in rows:
+        if key not in times:
+            continue
         print("    %-66s %10.1f us %6.1fx" % (text, times[key] * 1e6,
                                               times["dense"] / times[key]))
     isa = {"decode": "avx512-vnni", "decode-avx512bw": "avx512-bw",
            "decode-avx2": "avx2", "neon": "neon"}.get(kernels["decode"],
                                                       "portable")
     print("    target=host resolved to %s on this CPU" % isa)
-    for key in ("tables", "decode"):
-        print("      strategy=%s ran: %s" % (key, KERNELS[kernels[key]]))
-    print("    weights: packed by sherry.quantize; strategy=tables gets "
-          "them as dense_resource constants, strategy=decode as arguments")
-    fastest = min(("tables", "decode"), key=times.get)
-    print("    fastest here: strategy=%s" % fastest)
+    for key in ("runtime", "tables", "decode"):
+        if key in kernels:
+            print("      %s ran: %s" % (key, KERNELS[kernels[key]]))
+    print("    weights: packed by sherry.quantize; the run-time variant gets "
+          "them converted to the tables layout, strategy=tables as "
+          "dense_resource constants, strategy=decode as packed arguments")
+    fastest = min((k for k in ("runtime", "tables", "decode")
+                   if k in times), key=times.get)
+    print("    fastest here: %s" % fastest)
+    if "runtime" in times:
+        print("    run-time weights take %.2fx the time of weights compiled in"
+              % (times["runtime"] / times["tables"]))
 
 
 if __name__ == "__main__":
