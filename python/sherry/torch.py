@@ -15,10 +15,13 @@ PyTorch). Importing this module needs torch; ``import sherry`` does not.
 """
 
 import fnmatch
+import itertools
 import re
+import weakref
 
 import numpy as np
 import torch
+import torch.fx
 from torch import nn
 
 from . import compiler
@@ -32,6 +35,41 @@ __all__ = [
 ]
 
 MODES = ("int8", "exact")
+
+# The custom op SherryLinear dispatches through, so that torch.jit.trace,
+# torch.fx and torch.onnx see a call (sherry::linear) instead of numpy
+# code, which tracing records as a constant result. `layer` names the
+# SherryLinear whose compiled code runs (_LAYERS); the Meta kernel gives
+# the result's shape without running it.
+_LAYERS = weakref.WeakValueDictionary()
+_LAYER_IDS = itertools.count(1)
+_OPS = torch.library.Library("sherry", "DEF")
+_OPS.define("linear(Tensor x, int layer) -> Tensor")
+
+
+def _layer_of(layer):
+    found = _LAYERS.get(layer)
+    if found is None:
+        raise RuntimeError("sherry::linear: the SherryLinear this call was "
+                           "recorded from (layer %d) no longer exists"
+                           % layer)
+    return found
+
+
+def _linear_cpu(x, layer):
+    """sherry::linear on the CPU: x is N x K float32, contiguous."""
+    found = _layer_of(layer)
+    if x.shape[0] == 0:
+        return torch.zeros((0, found.out_features), dtype=torch.float32)
+    return torch.from_numpy(found._forward(x.numpy()))
+
+
+def _linear_meta(x, layer):
+    return x.new_empty((x.shape[0], _layer_of(layer).out_features))
+
+
+_OPS.impl("linear", _linear_cpu, "CPU")
+_OPS.impl("linear", _linear_meta, "Meta")
 # Where a SherryLinear's weights live in the compiled code.
 WEIGHTS = ("constant", "arguments")
 
@@ -142,7 +180,13 @@ class SherryLinear(nn.Module):
         self.mode = mode
         self.pipeline_options = pipeline_options
         self.weights = weights
+        self._register()
         self._install(packed, bias)
+
+    def _register(self):
+        """A name of its own for sherry::linear calls."""
+        self._op_id = next(_LAYER_IDS)
+        _LAYERS[self._op_id] = self
 
     def _install(self, packed, bias):
         """Makes `packed` and `bias` the layer's weights: compiles them,
@@ -253,12 +297,13 @@ class SherryLinear(nn.Module):
         # The packed weights and the compiled code hold C handles; the
         # buffers hold everything needed to rebuild them.
         state = self.__dict__.copy()
-        for name in ("packed", "passed", "_compiled", "_forward"):
+        for name in ("packed", "passed", "_compiled", "_forward", "_op_id"):
             state.pop(name, None)
         return state
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        self._register()
         packed = packed_from_state(self.weight_packed, self.weight_scales,
                                    self.weight_format)
         self._install(packed, self.bias)
@@ -283,6 +328,12 @@ class SherryLinear(nn.Module):
         return super()._apply(fn)
 
     def forward(self, x):
+        if isinstance(x, torch.fx.Proxy) or torch.jit.is_tracing():
+            # Being traced: record the op (the checks below would become
+            # constants of the trace, or fail on an fx.Proxy).
+            flat = x.reshape(-1, self.in_features).to(torch.float32)
+            y = torch.ops.sherry.linear(flat.contiguous(), self._op_id)
+            return y.reshape(x.shape[:-1] + (self.out_features,)).to(x.dtype)
         if not isinstance(x, torch.Tensor):
             x = torch.as_tensor(x)
         if x.requires_grad and torch.is_grad_enabled() and self.training:
@@ -299,14 +350,10 @@ class SherryLinear(nn.Module):
         if x.device.type != "cpu":
             raise ValueError("SherryLinear runs on the CPU; the input is on "
                              "%s" % x.device)
-        lead = x.shape[:-1]
         flat = x.detach().reshape(-1, self.in_features)
-        if flat.shape[0] == 0:
-            y = np.zeros((0, self.out_features), np.float32)
-        else:
-            y = self._forward(flat.to(torch.float32).contiguous().numpy())
-        return torch.from_numpy(y).reshape(*lead, self.out_features).to(
-            x.dtype)
+        y = torch.ops.sherry.linear(flat.to(torch.float32).contiguous(),
+                                    self._op_id)
+        return y.reshape(x.shape[:-1] + (self.out_features,)).to(x.dtype)
 
     def reference(self, x):
         """``fake_quant_reference(self, x)``: the float computation this

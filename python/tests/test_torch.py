@@ -3,6 +3,7 @@ export_mlir, against the independent numpy reading of docs/format.md
 (reference.py) and the float fake-quant reference."""
 
 import copy
+import gc
 import glob
 import io
 import os
@@ -681,3 +682,41 @@ def test_to_and_friends():
     assert torch.equal(layer(x), y)
     # Inputs of other dtypes still work (computed in float32).
     assert layer(x.double()).dtype == torch.float64
+
+
+def test_tracing_records_the_op():
+    # torch.jit.trace, torch.fx and torch.onnx see sherry::linear, not the
+    # numpy code behind it: a traced model computes every new input (a
+    # constant result once came back for every input).
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 96), nn.ReLU(), nn.Linear(96, 32))
+    st.sherrify(model)
+    model.eval()
+    a, b = _input((3,), 64, seed=1), _input((5,), 64, seed=2)
+    with torch.no_grad():
+        traced = torch.jit.trace(model, a)
+        assert "sherry::linear" in str(traced.inlined_graph)
+        np.testing.assert_array_equal(traced(b).numpy(), model(b).numpy())
+        graph = torch.fx.symbolic_trace(model)
+        assert "torch.ops.sherry.linear" in graph.code
+        np.testing.assert_array_equal(graph(b).numpy(), model(b).numpy())
+        # No ONNX form of the op: an error, not a graph of one constant.
+        with pytest.raises(Exception, match="sherry"):
+            torch.onnx.export(model, a, io.BytesIO())
+    # A copy calls its own compiled code, also after the original is gone.
+    layer = st.SherryLinear.from_linear(_linear(64, 16, True))
+    x = _input((2,), 64)
+    want = layer(x)
+    copied = copy.deepcopy(layer)
+    assert copied._op_id != layer._op_id
+    del layer
+    np.testing.assert_array_equal(copied(x).numpy(), want.numpy())
+    gone = st.SherryLinear.from_linear(_linear(64, 16, False))
+    recorded = torch.jit.trace(gone, x)
+    del gone
+    gc.collect()
+    # (TorchScript drops the message of an error raised in Python.)
+    with pytest.raises(RuntimeError):
+        recorded(x)
+    with pytest.raises(RuntimeError, match="no longer exists"):
+        torch.ops.sherry.linear(x, 10 ** 9)
