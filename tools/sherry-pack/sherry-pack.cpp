@@ -447,7 +447,19 @@ static int runGgufExtract() {
   const fmt::GgufTensor *t = file->findTensor(tensorName);
   if (!t)
     return fail(inFile(input, "no tensor named '" + tensorName + "'"));
-  if (t->type == options->stq1Type) {
+  // The file written is what its name says (gguf-pack reads .sherry and
+  // .npy files by their names).
+  bool stq = t->type == options->stq1Type;
+  StringRef want = stq ? ".sherry" : ".npy";
+  if (!StringRef(output).ends_with(want) &&
+      (StringRef(output).ends_with(".sherry") ||
+       StringRef(output).ends_with(".npy")))
+    return fail("gguf-extract: tensor '" + tensorName + "' has type " +
+                typeName(t->type, *options) + ", which gguf-extract writes " +
+                (stq ? "as a .sherry file" : "as a .npy file") +
+                ", but the output '" + output + "' is named " +
+                (stq ? ".npy" : ".sherry") + "; name it " + want.str());
+  if (stq) {
     auto packed = fmt::tensorToPacked(*t, *options);
     if (!packed.ok())
       return fail(inFile(input, packed.message()));
