@@ -6,8 +6,12 @@ files and llama.cpp's GGUF files (`sherry.gguf`), compile MLIR with the
 libSherryCAPI.so (loaded with ctypes); see docs/python.md.
 """
 
+# sherry-mlir's version (CMake's project(VERSION)); library_version() is
+# that of the loaded libSherryCAPI.so, which must be the same.
+__version__ = "0.1.0"
+
 from . import gguf
-from ._capi import library_path
+from ._capi import library_path, library_version
 from .compiler import (Function, Module, ValueType, compile, lower_to_llvm,
                        preferred_table_layout)
 from .errors import (CompilerError, FormatError, RuntimeCheckError,
@@ -20,6 +24,7 @@ __all__ = [
     "LAYOUTS",
     "Module", "PackedWeights", "RuntimeCheckError", "SCALE_TYPES",
     "SherryError", "TABLE_ORDERS", "ValueType",
-    "compile", "gguf", "library_path", "load", "lower_to_llvm",
+    "compile", "gguf", "library_path", "library_version", "load",
+    "lower_to_llvm",
     "preferred_table_layout", "quantize",
 ]

@@ -208,6 +208,7 @@ _SIGNATURES = {
         Handle, MlirStringRef, ctypes.POINTER(ctypes.c_void_p),
         ctypes.POINTER(ctypes.c_int)] + _ERR),
     "sherryFreeResultBuffer": (None, [_P]),
+    "sherryGetVersion": (MlirStringRef, []),
 }
 
 
@@ -222,6 +223,12 @@ def lib():
             fn.argtypes = argtypes
         _lib = loaded
     return _lib
+
+
+def library_version():
+    """The sherry-mlir version libSherryCAPI.so was built from."""
+    v = lib().sherryGetVersion()
+    return ctypes.string_at(v.data, v.length).decode()
 
 
 def library_path():

@@ -2,6 +2,8 @@
 MLIR C API, and the sherry dialect and passes plug into it."""
 
 import ctypes
+import re
+import subprocess
 
 import pytest
 
@@ -126,3 +128,13 @@ def test_unknown_pipeline_option(capi):
         capi.mlirPassManagerDestroy(pm)
     finally:
         capi.mlirContextDestroy(ctx)
+
+
+def test_version(sherry_pack):
+    # The package and the library it loads are one sherry-mlir version,
+    # CMake's project(VERSION), which the tools print too.
+    assert re.fullmatch(r"\d+\.\d+\.\d+", sherry.__version__)
+    assert sherry.library_version() == sherry.__version__
+    out = subprocess.run([sherry_pack, "--version"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "sherry-pack (sherry-mlir) version %s" % sherry.__version__ in out

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../common/InternalError.h"
+#include "../common/ToolVersion.h"
 
 #include "CInterfaceHeader.h"
 
@@ -661,6 +662,7 @@ void handleFatalError(void *, const char *reason, bool) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   sherry::tools::exitWithInternalErrorOnCrash(kToolName);
+  sherry::tools::addVersionPrinter(kToolName);
   llvm::install_fatal_error_handler(handleFatalError);
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargets();

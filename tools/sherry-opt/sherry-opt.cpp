@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../common/InternalError.h"
+#include "../common/ToolVersion.h"
 
 #include "sherry/InitAllSherry.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
   // so that the crash handler comes after LLVM's crash printers.
   llvm::InitLLVM init(argc, argv);
   mlir::sherry::tools::exitWithInternalErrorOnCrash("sherry-opt");
+  mlir::sherry::tools::addVersionPrinter("sherry-opt");
   mlir::registerAllPasses();
   mlir::sherry::registerAllSherryPasses();
 

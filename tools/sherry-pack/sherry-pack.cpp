@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "../common/InternalError.h"
+#include "../common/ToolVersion.h"
 
 #include "sherry/Format/FileIO.h"
 #include "sherry/Format/Format.h"
@@ -570,6 +571,7 @@ static int runGgufPack() {
 int main(int argc, char **argv) {
   InitLLVM x(argc, argv);
   mlir::sherry::tools::exitWithInternalErrorOnCrash("sherry-pack");
+  mlir::sherry::tools::addVersionPrinter("sherry-pack");
   cl::HideUnrelatedOptions(category);
   // Collect the parser's own complaints to print them in our error format.
   std::string parseErrors;
