@@ -133,7 +133,7 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
       against the codebook's signs, less a constant; `auto` (default)
       takes `step` at a static N of 1, where the weights stream from DRAM
       and 1 KiB of tables per step missing L1 costs a quarter of the time,
-      and `call` otherwise (docs/targets.md). Elsewhere
+      and `call` otherwise (docs/design/2026-11-25-x86-table-kernel.md). Elsewhere
       (`table-lookup=bytes`, other segments, `avx2`) tables are low-byte
       and high-byte tables. With VBMI
       (`avx512-vnni`) a table holds two groups' 32 codes, signs included,

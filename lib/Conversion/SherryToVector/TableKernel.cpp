@@ -848,7 +848,7 @@ SmallVector<Value> emitPartLoop(OpBuilder &b, Location loc,
 /// their weights: the member's own weight stream and, where kernel loops
 /// are not outlined (sherry-outline-kernel-loops), its own loop nest (about
 /// 12 KB of code, cold in every call since the weights stream through the
-/// caches). Measured on the decode step before outlining (docs/targets.md):
+/// caches). Measured on the decode step before outlining (docs/design/2026-11-25-x86-table-kernel.md):
 /// the part of q's last block, k and v took as long as 3.6 blocks of q, at
 /// K = 2048 about half a block of 16 tiles.
 constexpr int64_t kMemberStartWeights = int64_t(1) << 19;

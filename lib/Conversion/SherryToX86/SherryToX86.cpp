@@ -164,7 +164,7 @@ struct ConvertSherryToX86Pass
           << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
       return signalPassFailure();
     }
-    // Measured at N = 1 and 128 (docs/targets.md): AVX2 has half the
+    // Measured at N = 1 and 128 (docs/design/2026-11-25-x86-table-kernel.md): AVX2 has half the
     // registers for accumulators twice as wide, so one row at a time.
     int64_t rows = rowBlock ? int64_t(rowBlock) : (isa == "avx2" ? 1 : 2);
     int64_t batch = batchBlock ? int64_t(batchBlock) : 8;

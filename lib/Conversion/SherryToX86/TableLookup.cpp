@@ -108,7 +108,7 @@ public:
     return format::TableOrder::GroupPairs;
   }
   /// As for word tables: a decode step from DRAM takes a fifth less with 8
-  /// tiles than with 4 (docs/targets.md).
+  /// tiles than with 4 (docs/design/2026-11-25-x86-table-kernel.md).
   int64_t defaultTileBlock() const override { return 8; }
   bool complementsNegatives() const override { return false; }
   int64_t tableBytes() const override { return 256; }
@@ -199,7 +199,7 @@ public:
   /// registers. Against 4, the cache-resident kernels time the same and a
   /// decode step streaming its weights from DRAM takes a fifth to a quarter
   /// less, a step's table loads serving twice the weights
-  /// (docs/targets.md).
+  /// (docs/design/2026-11-25-x86-table-kernel.md).
   int64_t defaultTileBlock() const override { return 8; }
   bool complementsNegatives() const override { return false; }
   int64_t tableBytes() const override { return 256; }
@@ -275,7 +275,7 @@ private:
 
 /// Word tables built per step in registers, from activation bytes that
 /// stay in L1, instead of read from 1 KiB of tables per step that a block's
-/// weight stream evicts from L1 (docs/targets.md). Per group, two dword
+/// weight stream evicts from L1 (docs/design/2026-11-25-x86-table-kernel.md). Per group, two dword
 /// broadcasts of its four activations plus 128 (u0 u1 u2 u3, and u2 u3 u0
 /// u1) meet the codebook's signs in two vpmaddubsw, each word lane summing
 /// two of a code's lanes; their sum less 128 times the code's sign sum is
@@ -286,7 +286,7 @@ public:
 
   int64_t maxRows() const override { return rows; }
   /// A step's build serves twice the tiles: in cache, 16 tiles take 2-7%
-  /// less time than 8 at N = 1 (docs/targets.md).
+  /// less time than 8 at N = 1 (docs/design/2026-11-25-x86-table-kernel.md).
   int64_t defaultTileBlock() const override { return 16; }
   /// Per 16 K elements: the activations plus 128 as bytes, then the same
   /// with the two halves of each group swapped.

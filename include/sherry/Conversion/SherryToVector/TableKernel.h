@@ -145,7 +145,7 @@ using TableArithmetics = std::vector<std::unique_ptr<TableArithmetic>>;
 /// (TableArithmetic::maxRows), where N is dynamic or below
 /// `options.maxBatch` (0: any N); from a few activation rows on, a decode
 /// kernel shares each decoded chunk between rows and catches up
-/// (docs/targets.md has the figures).
+/// (docs/design/2026-11-25-x86-table-kernel.md has the figures).
 struct MatmulToTableKernel : OpRewritePattern<MatmulOp> {
   MatmulToTableKernel(MLIRContext *ctx, TableArithmetics arithmetics,
                       const TableKernelOptions &options);
