@@ -277,6 +277,23 @@ SherrySparsifyPass::packConstantFor(Operation *op, Value weights, bool isKxM,
   return packed;
 }
 
+/// Erases `op` if nothing uses it and it has no effects, then, in turn, what
+/// it used: the float weights of a rewritten contraction, their transpose
+/// and its destination, which would otherwise stay behind as dead
+/// constants.
+static void eraseDeadProducers(Operation *op) {
+  if (!op || !isOpTriviallyDead(op))
+    return;
+  SmallVector<Operation *> producers;
+  for (Value operand : op->getOperands())
+    if (Operation *def = operand.getDefiningOp();
+        def && !llvm::is_contained(producers, def))
+      producers.push_back(def);
+  op->erase();
+  for (Operation *producer : producers)
+    eraseDeadProducers(producer);
+}
+
 LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
                                            bool &hardError) {
   FailureOr<std::pair<Value, bool>> operand = matchMatmulWeights(op, why);
@@ -290,8 +307,10 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatmulOp op, LeftDense &why,
     return failure();
   OpBuilder b(op);
   Value y = emitMatmul(b, op.getLoc(), x, packed->first, packed->second, init);
+  Operation *weights = op.getInputs()[1].getDefiningOp();
   op->replaceAllUsesWith(ValueRange{y});
   op->erase();
+  eraseDeadProducers(weights);
   return success();
 }
 
@@ -302,7 +321,9 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::MatvecOp op, LeftDense &why,
       op.getOutputs()[0].getType(), why, hardError);
   if (failed(packed))
     return failure();
+  Operation *weights = op.getInputs()[0].getDefiningOp();
   replaceMatvec(op, packed->first, packed->second);
+  eraseDeadProducers(weights);
   return success();
 }
 
@@ -380,7 +401,9 @@ LogicalResult SherrySparsifyPass::sparsify(linalg::BatchMatmulOp op,
                                         strides);
   }
   op->replaceAllUsesWith(ValueRange{acc});
+  Operation *weights = op.getInputs()[1].getDefiningOp();
   op->erase();
+  eraseDeadProducers(weights);
   return success();
 }
 

@@ -26,6 +26,10 @@ func.func @plain_matmul(%x: tensor<2x32xf32>, %init: tensor<2x4xf32>) -> tensor<
 // torch-mlir's nn.Linear: the M x K weight goes through linalg.transpose.
 // CHECK-LABEL: func @torch_linear
 // CHECK: arith.constant dense<{{\[}}[17, 17, 17, 17, -1], [17, 17, 17, 17, -1], [17, 17, 17, 17, -1], [17, 17, 17, 17, -1]]> : tensor<4x5xi8>
+// The float weight, its transpose and the transpose's destination are gone.
+// CHECK-NOT: tensor<4x32xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: tensor.empty
 // CHECK: sherry.matmul ins(%{{.*}}, %{{.*}} : tensor<?x32xf32>, tensor<4x5xi8>)
 // CHECK-NOT: linalg.matmul
 func.func @torch_linear(%x: tensor<?x32xf32>, %init: tensor<?x4xf32>) -> tensor<?x4xf32> {
@@ -35,6 +39,23 @@ func.func @torch_linear(%x: tensor<?x32xf32>, %init: tensor<?x4xf32>) -> tensor<
   %y = linalg.matmul ins(%x, %t : tensor<?x32xf32>, tensor<32x4xf32>)
                      outs(%init : tensor<?x4xf32>) -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
+}
+
+// -----
+
+// A float weight something else still uses stays; only the dead transpose goes.
+// CHECK-LABEL: func @weight_used_elsewhere
+// CHECK: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<1x32xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[Y:.*]] = sherry.matmul
+// CHECK: return %[[Y]], %[[W]]
+func.func @weight_used_elsewhere(%x: tensor<2x32xf32>, %init: tensor<2x1xf32>) -> (tensor<2x1xf32>, tensor<1x32xf32>) {
+  %w = arith.constant dense<[[0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000, 0.100000, -0.500000, 0.900000, -0.200000]]> : tensor<1x32xf32>
+  %e = tensor.empty() : tensor<32x1xf32>
+  %t = linalg.transpose ins(%w : tensor<1x32xf32>) outs(%e : tensor<32x1xf32>) permutation = [1, 0]
+  %y = linalg.matmul ins(%x, %t : tensor<2x32xf32>, tensor<32x1xf32>)
+                     outs(%init : tensor<2x1xf32>) -> tensor<2x1xf32>
+  return %y, %w : tensor<2x1xf32>, tensor<1x32xf32>
 }
 
 // -----
