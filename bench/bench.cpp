@@ -587,6 +587,31 @@ using LayerStep = std::function<void(const LayerOperands &)>;
 /// Which of LayerOperands::in matrix j (q, k, v, o, gate, up, down) reads.
 constexpr int kLayerInput[7] = {0, 0, 0, 1, 2, 2, 3};
 
+/// Every matrix's bytes in the tables layout of `tv`, back to back in one
+/// buffer (64-byte aligned, layer-major), as a loader holds a model read
+/// from one weights file, as the compiled-in weights are one block of the
+/// executable.
+struct TablesModel {
+  Buffer<int8_t> bytes;
+  std::vector<MemRef<int8_t, 1>> refs;
+
+  explicit TablesModel(const TablesVariant &tv) {
+    std::vector<size_t> offsets;
+    size_t total = 0;
+    for (auto &w : model().mats) {
+      offsets.push_back(total);
+      total += (w->tables(tv).count + 63) / 64 * 64;
+    }
+    bytes = Buffer<int8_t>(total);
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      const Buffer<int8_t> &t = model().mats[i]->tables(tv);
+      std::memcpy(bytes.data() + offsets[i], t.data(), t.count);
+      refs.push_back(
+          viewOf<int8_t, 1>(bytes.data() + offsets[i], {int64_t(t.count)}));
+    }
+  }
+};
+
 /// The decode step of each variant, one LayerStep per layer: the variant's
 /// kernel per shape for <sherry, row> weights passed as arguments, one
 /// layer function on every layer's weights for those passed in the tables
@@ -601,15 +626,11 @@ std::map<std::string, std::vector<LayerStep>> decodeFunctions() {
     v[lp->layer] = lp->fn;
   }
   for (const TablesLayerKernel *lp = kTablesLayerKernels; lp->name; ++lp) {
-    const TablesVariant &tv = *tablesVariant(lp->variant);
-    // Every matrix's tables-layout bytes, layer-major, kept by the steps.
-    auto refs = std::make_shared<std::vector<MemRef<int8_t, 1>>>();
-    for (auto &w : model().mats)
-      refs->push_back(w->tablesRef(tv));
+    auto model = std::make_shared<TablesModel>(*tablesVariant(lp->variant));
     std::vector<LayerStep> steps;
     for (int l = 0; l < kLayers; ++l)
-      steps.push_back([fn = lp->fn, refs, l](const LayerOperands &o) {
-        MemRef<int8_t, 1> *w = refs->data() + l * 7;
+      steps.push_back([fn = lp->fn, model, l](const LayerOperands &o) {
+        MemRef<int8_t, 1> *w = model->refs.data() + l * 7;
         fn(o.in[0], o.in[1], o.in[2], o.in[3], w, w + 1, w + 2, w + 3, w + 4,
            w + 5, w + 6, o.scales[0], o.scales[1], o.scales[2], o.scales[3],
            o.scales[4], o.scales[5], o.scales[6], o.out[0], o.out[1],
