@@ -705,8 +705,9 @@ def main():
         w("")
         w("\"run-time / compile-time\" is the run-time weights' time over "
           "the compiled-in weights' time (≤ 1.05: within 5%). Where a "
-          "target is missed, [design/performance-bounds.md]"
-          "(design/performance-bounds.md) says what bounds it, measured.")
+          "target is missed, [design/2026-12-07-run-time-tables.md]"
+          "(design/2026-12-07-run-time-tables.md) says what bounds it, "
+          "measured.")
         w("")
 
     w("## Read bandwidth of this machine")
