@@ -20,10 +20,14 @@
 #include "sherry/Format/Gguf.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/ADT/bit.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -88,6 +92,24 @@ static cl::opt<std::string> baseFile(
              "the tensors named on the command line in place, append the "
              "others"),
     cl::value_desc("file.gguf"), cl::sub(ggufPackCmd), cl::cat(category));
+static cl::opt<bool> listJson(
+    "json",
+    cl::desc("Print one JSON object (every metadata value in full, typed; "
+             "every tensor) instead of the report"),
+    cl::sub(ggufListCmd), cl::cat(category));
+static cl::opt<std::string> archName(
+    "arch",
+    cl::desc("general.architecture of the file written (default: the --base "
+             "file's; llama.cpp loads a model only with one)"),
+    cl::value_desc("name"), cl::sub(ggufPackCmd), cl::cat(category));
+static cl::list<std::string> overrideKv(
+    "override-kv",
+    cl::desc("Set a metadata key after everything else, as llama.cpp's "
+             "--override-kv: TYPE is int (i32), float (f32), bool, str, or a "
+             "GGUF scalar type (u8, i8, u16, i16, u32, i32, u64, i64, f32, "
+             "f64); repeatable"),
+    cl::value_desc("KEY=TYPE:VALUE"), cl::sub(ggufPackCmd),
+    cl::cat(category));
 static cl::opt<std::string> stq1TypeText(
     "stq1_0-type",
     cl::desc("ggml type id of STQ1_0 tensors (default 42, as the published "
@@ -397,6 +419,127 @@ static std::string dimsText(const std::vector<uint64_t> &dims) {
   return out + "]";
 }
 
+/// Writes `text` as a JSON string, or as {"hex": "..."} where it is not
+/// UTF-8 (GGUF strings are bytes; JSON strings must be UTF-8).
+static void jsonString(json::OStream &j, StringRef text) {
+  if (json::isUTF8(text)) {
+    j.value(text);
+    return;
+  }
+  j.object([&] { j.attribute("hex", toHex(text, /*LowerCase=*/true)); });
+}
+
+/// A scalar's value: integers exactly, bools, finite floats as numbers and
+/// non-finite ones as the strings "nan", "inf", "-inf".
+static void jsonScalar(json::OStream &j, fmt::GgufType type, uint64_t bits) {
+  using T = fmt::GgufType;
+  auto real = [&](double v) {
+    if (std::isnan(v))
+      j.value("nan");
+    else if (std::isinf(v))
+      j.value(v > 0 ? "inf" : "-inf");
+    else
+      j.value(v);
+  };
+  switch (type) {
+  case T::UInt8:
+  case T::UInt16:
+  case T::UInt32:
+  case T::UInt64:
+    j.value(bits);
+    return;
+  case T::Int8:
+  case T::Int16:
+  case T::Int32:
+  case T::Int64:
+    j.value(SignExtend64(bits, 8 * fmt::ggufScalarSize(type)));
+    return;
+  case T::Float32:
+    real(bit_cast<float>(uint32_t(bits)));
+    return;
+  case T::Float64:
+    real(bit_cast<double>(bits));
+    return;
+  case T::Bool:
+    j.value(bits != 0);
+    return;
+  default:
+    llvm_unreachable("not a scalar type");
+  }
+}
+
+/// The attributes "type", "element_type" (arrays) and "value" of `v`.
+static void jsonValueAttributes(json::OStream &j, const fmt::GgufValue &v) {
+  using T = fmt::GgufType;
+  j.attribute("type", StringRef(fmt::ggufTypeName(v.type)));
+  if (fmt::ggufScalarSize(v.type)) {
+    j.attributeBegin("value");
+    jsonScalar(j, v.type, v.bits);
+    j.attributeEnd();
+    return;
+  }
+  if (v.type == T::String) {
+    j.attributeBegin("value");
+    jsonString(j, v.string);
+    j.attributeEnd();
+    return;
+  }
+  j.attribute("element_type", StringRef(fmt::ggufTypeName(v.elementType)));
+  j.attributeArray("value", [&] {
+    size_t bytes = fmt::ggufScalarSize(v.elementType);
+    for (uint64_t i = 0, n = v.size(); i < n; ++i) {
+      if (v.elementType == T::String) {
+        jsonString(j, v.strings[i]);
+      } else if (v.elementType == T::Array) {
+        j.object([&] { jsonValueAttributes(j, v.arrays[i]); });
+      } else {
+        uint64_t b = 0;
+        for (size_t k = 0; k < bytes; ++k)
+          b |= uint64_t(v.raw[i * bytes + k]) << (8 * k);
+        jsonScalar(j, v.elementType, b);
+      }
+    }
+  });
+}
+
+static void printGgufJson(const fmt::GgufFile &file,
+                          const fmt::GgufOptions &options,
+                          uint64_t dataBytes) {
+  json::OStream j(outs(), /*IndentSize=*/2);
+  j.object([&] {
+    j.attribute("gguf_version", int64_t(file.version));
+    j.attribute("alignment", *file.alignment());
+    j.attribute("metadata_count", uint64_t(file.metadata.size()));
+    j.attribute("tensor_count", uint64_t(file.tensors.size()));
+    j.attribute("tensor_bytes", dataBytes);
+    j.attributeArray("metadata", [&] {
+      for (const auto &entry : file.metadata)
+        j.object([&] {
+          j.attributeBegin("key");
+          jsonString(j, entry.first);
+          j.attributeEnd();
+          jsonValueAttributes(j, entry.second);
+        });
+    });
+    j.attributeArray("tensors", [&] {
+      for (const fmt::GgufTensor &t : file.tensors)
+        j.object([&] {
+          j.attributeBegin("name");
+          jsonString(j, t.name);
+          j.attributeEnd();
+          j.attribute("type", typeName(t.type, options));
+          j.attribute("type_id", int64_t(t.type));
+          j.attributeArray("dims", [&] {
+            for (uint64_t d : t.dims)
+              j.value(d);
+          });
+          j.attribute("bytes", uint64_t(t.data.size()));
+        });
+    });
+  });
+  outs() << "\n";
+}
+
 static int runGgufList() {
   if (auto rc = checkFiles("gguf-list", /*needsOutput=*/false))
     return *rc;
@@ -414,6 +557,10 @@ static int runGgufList() {
   uint64_t dataBytes = 0;
   for (const fmt::GgufTensor &t : file->tensors)
     dataBytes += t.data.size();
+  if (listJson) {
+    printGgufJson(*file, *options, dataBytes);
+    return 0;
+  }
   outs() << "gguf-version: " << file->version << "\n";
   outs() << "alignment: " << *file->alignment() << "\n";
   outs() << "metadata-count: " << file->metadata.size() << "\n";
@@ -527,6 +674,117 @@ tensorFromFile(const std::string &name, const std::string &path,
   return t;
 }
 
+/// llama.cpp's `general.file_type` (enum llama_ftype) for a file of these
+/// tensors, where their types name one: STQ1_0 where any tensor is stq1_0
+/// (41 under type id 42, as the published STQ1_0 models; 42 under 43, as
+/// llama.cpp PR #22836 numbers both now), else MOSTLY_F16 (1) or
+/// MOSTLY_BF16 (32) where any is f16 or bf16, else ALL_F32 (0). None for
+/// other types (a q8_0 output layer) or no tensors.
+static std::optional<uint32_t>
+llamaFileType(const fmt::GgufFile &file, const fmt::GgufOptions &options) {
+  bool stq = false, f16 = false, bf16 = false;
+  for (const fmt::GgufTensor &t : file.tensors) {
+    if (t.type == options.stq1Type)
+      stq = true;
+    else if (t.type == fmt::kGgmlTypeF16)
+      f16 = true;
+    else if (t.type == fmt::kGgmlTypeBF16)
+      bf16 = true;
+    else if (t.type != fmt::kGgmlTypeF32)
+      return std::nullopt;
+  }
+  if (file.tensors.empty())
+    return std::nullopt;
+  if (stq) {
+    if (options.stq1Type == 42)
+      return 41;
+    if (options.stq1Type == 43)
+      return 42;
+    return std::nullopt;
+  }
+  if (f16 && bf16)
+    return std::nullopt;
+  return f16 ? 1 : bf16 ? 32 : 0;
+}
+
+/// One --override-kv: KEY=TYPE:VALUE.
+static fmt::Result<std::pair<std::string, fmt::GgufValue>>
+parseOverride(StringRef text) {
+  using R = fmt::Result<std::pair<std::string, fmt::GgufValue>>;
+  using T = fmt::GgufType;
+  auto bad = [&](const Twine &why) {
+    return R::error("--override-kv='" + text.str() + "': " + why.str());
+  };
+  auto [key, typed] = text.split('=');
+  if (key.empty() || !text.contains('='))
+    return bad("expected KEY=TYPE:VALUE");
+  auto [typeText, valueText] = typed.split(':');
+  if (!typed.contains(':'))
+    return bad("expected KEY=TYPE:VALUE");
+  static const std::pair<StringRef, T> kTypes[] = {
+      {"int", T::Int32},     {"float", T::Float32}, {"bool", T::Bool},
+      {"str", T::String},    {"string", T::String}, {"u8", T::UInt8},
+      {"i8", T::Int8},       {"u16", T::UInt16},    {"i16", T::Int16},
+      {"u32", T::UInt32},    {"i32", T::Int32},     {"u64", T::UInt64},
+      {"i64", T::Int64},     {"f32", T::Float32},   {"f64", T::Float64}};
+  std::optional<T> type;
+  for (const auto &[name, t] : kTypes)
+    if (typeText == name)
+      type = t;
+  if (!type)
+    return bad("unknown type '" + typeText +
+               "'; expected int, float, bool, str, u8, i8, u16, i16, u32, "
+               "i32, u64, i64, f32 or f64");
+  fmt::GgufValue value;
+  switch (*type) {
+  case T::String:
+    value = fmt::GgufValue::str(valueText.str());
+    break;
+  case T::Bool:
+    if (valueText != "true" && valueText != "false")
+      return bad("a bool is 'true' or 'false'");
+    value = fmt::GgufValue::boolean(valueText == "true");
+    break;
+  case T::Float32:
+  case T::Float64: {
+    std::string copy = valueText.str();
+    char *end = nullptr;
+    double v = std::strtod(copy.c_str(), &end);
+    if (copy.empty() || end != copy.c_str() + copy.size())
+      return bad("'" + valueText + "' is not a number");
+    value = *type == T::Float32 ? fmt::GgufValue::f32(float(v))
+                                : fmt::GgufValue::f64(v);
+    break;
+  }
+  case T::UInt8:
+  case T::UInt16:
+  case T::UInt32:
+  case T::UInt64: {
+    unsigned bitsWide = 8 * fmt::ggufScalarSize(*type);
+    uint64_t v;
+    if (valueText.getAsInteger(10, v) ||
+        (bitsWide < 64 && v >> bitsWide))
+      return bad("'" + valueText + "' is not an integer in 0.." +
+                 Twine(bitsWide < 64 ? (uint64_t(1) << bitsWide) - 1
+                                     : ~uint64_t(0)));
+    value = fmt::GgufValue::scalar(*type, v);
+    break;
+  }
+  default: {
+    unsigned bitsWide = 8 * fmt::ggufScalarSize(*type);
+    int64_t v;
+    if (valueText.getAsInteger(10, v) || !isIntN(bitsWide, v))
+      return bad("'" + valueText + "' is not an integer in " +
+                 Twine(minIntN(bitsWide)) + ".." + Twine(maxIntN(bitsWide)));
+    value = fmt::GgufValue::scalar(
+        *type, uint64_t(v) & (bitsWide < 64 ? (uint64_t(1) << bitsWide) - 1
+                                            : ~uint64_t(0)));
+    break;
+  }
+  }
+  return std::make_pair(key.str(), std::move(value));
+}
+
 static int runGgufPack() {
   if (output.empty())
     return fail("gguf-pack: no output file given; use -o <file>");
@@ -536,6 +794,17 @@ static int runGgufPack() {
   auto options = ggufOptions();
   if (!options.ok())
     return fail(options.message());
+  std::vector<std::pair<std::string, fmt::GgufValue>> overrides;
+  for (const std::string &text : overrideKv) {
+    auto kv = parseOverride(text);
+    if (!kv.ok())
+      return fail("gguf-pack: " + kv.message());
+    for (const auto &done : overrides)
+      if (done.first == kv->first)
+        return fail("gguf-pack: --override-kv sets '" + kv->first +
+                    "' twice");
+    overrides.push_back(std::move(*kv));
+  }
   fmt::GgufFile file;
   if (!baseFile.empty()) {
     auto base = fmt::readGguf(baseFile, *options);
@@ -557,6 +826,14 @@ static int runGgufPack() {
            << typeName(t->type, *options) << " " << dimsText(t->dims) << "\n";
     file.setTensor(std::move(*t));
   }
+  // What llama.cpp reads first: the architecture and the file type, as
+  // llama-quantize writes them; --override-kv has the last word.
+  if (!archName.empty())
+    file.setMetadata("general.architecture", fmt::GgufValue::str(archName));
+  if (auto fileType = llamaFileType(file, *options))
+    file.setMetadata("general.file_type", fmt::GgufValue::u32(*fileType));
+  for (auto &[key, value] : overrides)
+    file.setMetadata(key, std::move(value));
   auto bytes = fmt::serializeGguf(file, *options);
   if (!bytes.ok())
     return fail("refusing to write '" + output + "': " + bytes.message());
@@ -565,6 +842,15 @@ static int runGgufPack() {
   outs() << "tensor-count: " << file.tensors.size() << "\n";
   outs() << "metadata-count: " << file.metadata.size() << "\n";
   outs() << "file-bytes: " << bytes->size() << "\n";
+  const fmt::GgufValue *arch = file.findMetadata("general.architecture");
+  if (arch && arch->type == fmt::GgufType::String)
+    outs() << "architecture: " << arch->string << "\n";
+  else
+    errs() << "sherry-pack: warning: '" << output
+           << "' has no general.architecture (a string); llama.cpp loads a "
+              "model only with one: give --arch=NAME or --base\n";
+  if (const fmt::GgufValue *type = file.findMetadata("general.file_type"))
+    outs() << "file-type: " << type->toString() << "\n";
   return 0;
 }
 
@@ -588,10 +874,11 @@ int main(int argc, char **argv) {
       "  sherry-pack convert w.sherry -o w.stq --layout=stq1_0\n"
       "  sherry-pack convert w.sherry -o w.tables --layout=tables "
       "[--table-order=...] [--tile-block=N]\n"
-      "  sherry-pack gguf-list model.gguf\n"
+      "  sherry-pack gguf-list model.gguf [--json]\n"
       "  sherry-pack gguf-extract model.gguf --tensor=NAME -o w.sherry\n"
       "  sherry-pack gguf-pack NAME=w.sherry... -o out.gguf "
-      "[--base=model.gguf]\n\n"
+      "[--base=model.gguf]\n"
+      "      [--arch=NAME] [--override-kv=KEY=TYPE:VALUE]...\n\n"
       "pack, info and convert print a report, one 'key: value' per line:\n"
       "shape, layout (for tables: grouping, table-order, tile-block),\n"
       "granularity, bits-per-weight (data and scales),\n"
@@ -600,7 +887,8 @@ int main(int argc, char **argv) {
       "--help' lists a command's options.\n\n"
       "GGUF files (llama.cpp): stq1_0 tensors are ggml type 42 unless\n"
       "--stq1_0-type says otherwise; extracting every tensor and packing\n"
-      "them back with --base gives the same bytes.\n",
+      "them back with --base gives the same bytes. gguf-pack sets\n"
+      "general.file_type from the tensors' types, as llama-quantize does.\n",
       &parseErrorStream);
   if (!parsed) {
     // Lines read "<program name>: message"; keep only the message.

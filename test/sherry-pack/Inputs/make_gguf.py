@@ -3,6 +3,7 @@
 
 Usage: make_gguf.py OUT [--stq-type N] [--alignment A] [--no-metadata]
                         [--no-q8] [--nan-scale] [--version V]
+                        [--file-type F] [--odd-values]
 
 The layout follows ggml's docs/gguf.md: header, metadata, tensor infos
 (dims innermost first), zero padding to the alignment, then each tensor's
@@ -12,7 +13,9 @@ bytes padded to the alignment. Tensors, in this order:
   blk.0.attn_norm.weight  f32    [512]
   blk.0.ffn_up.weight     stq1_0 [256, 24]
   output.weight           q8_0   [64, 4]    (left out by --no-q8)
---nan-scale makes the d of attn_q's first block a NaN.
+--nan-scale makes the d of attn_q's first block a NaN. --file-type adds
+general.file_type (u32) after the other metadata. --odd-values adds, last,
+a key and a string that are not UTF-8 and f32/f64 NaN and infinities.
 """
 import argparse
 import struct
@@ -27,13 +30,15 @@ p.add_argument("--no-metadata", action="store_true")
 p.add_argument("--no-q8", action="store_true")
 p.add_argument("--nan-scale", action="store_true")
 p.add_argument("--version", type=int, default=3)
+p.add_argument("--file-type", type=int)
+p.add_argument("--odd-values", action="store_true")
 a = p.parse_args()
 
 rng = np.random.default_rng(6)
 
 
 def gguf_str(s):
-    raw = s.encode("utf-8")
+    raw = s if isinstance(s, bytes) else s.encode("utf-8")
     return struct.pack("<Q", len(raw)) + raw
 
 
@@ -74,6 +79,15 @@ if not a.no_metadata:
     ]
 if a.alignment is not None:
     metadata.append(("general.alignment", 4, a.alignment))
+if a.file_type is not None:
+    metadata.append(("general.file_type", 4, a.file_type))
+if a.odd_values:
+    metadata += [
+        (b"test.bad\xff", 8, b"a\xfe\x00b"),
+        ("test.nan", 6, float("nan")),
+        ("test.inf", 12, float("inf")),
+        ("test.ninf", 9, (6, [float("-inf"), 1.0])),
+    ]
 align = a.alignment or 32
 
 
