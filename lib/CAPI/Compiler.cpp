@@ -65,6 +65,10 @@ struct FunctionInfo {
   std::string name;
   std::vector<ValueInfo> inputs;
   std::vector<ValueInfo> results;
+  /// The `_mlir_ciface_` wrapper's packed entry point, looked up once when
+  /// the module is compiled (a JIT lookup per call cost more than a small
+  /// matmul).
+  void (*packed)(void **) = nullptr;
 };
 
 /// What a SherryExecutable points to.
@@ -385,7 +389,7 @@ static bool lower(Compilation &c, CrashRecovery &recovery,
     recovery.setStage("parsing the module");
     // The MLIR lexer reads up to a NUL after the buffer; a C caller's
     // MlirStringRef need not have one (found by fuzz-mlir,
-    // docs/reliability.md H1), so parse a NUL-terminated copy.
+    // docs/design/2026-11-24-reliability-campaigns.md, H1), so parse a NUL-terminated copy.
     std::string sourceText(source.data, source.length);
     c.module = parseSourceString<ModuleOp>(
         sourceText, ParserConfig(c.context.get()), "input");
@@ -616,6 +620,16 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
     });
     recovery.setStage("running the module's initializers");
     exe->engine->initialize();
+    recovery.setStage("looking up the module's functions");
+    for (FunctionInfo &f : exe->functions) {
+      auto packed = exe->engine->lookupPacked("_mlir_ciface_" + f.name);
+      if (!packed) {
+        error = "JIT lookup of '" + f.name +
+                "' failed: " + llvm::toString(packed.takeError());
+        return;
+      }
+      f.packed = *packed;
+    }
   });
   if (!ok) {
     c.release()->abandon();
@@ -683,26 +697,17 @@ MlirLogicalResult sherryExecutableCall(SherryExecutable exe,
   if (!info)
     return fail(errorCallback, userData,
                 "no public function '" + fn.str() + "' in the module");
-  size_t numArgs = info->inputs.size() + (info->results.empty() ? 0 : 1);
   std::string checks;
-  llvm::Error error = llvm::Error::success();
   CrashRecovery recovery;
   recovery.setStage("running function '" + fn.str() + "'");
   std::string *outer = runtimeErrors;
   runtimeErrors = &checks;
-  bool ok = recovery.run([&] {
-    error =
-        e.engine->invokePacked(("_mlir_ciface_" + fn).str(),
-                               llvm::MutableArrayRef<void *>(args, numArgs));
-  });
+  bool ok = recovery.run([&] { info->packed(args); });
   runtimeErrors = outer;
   if (!ok) {
-    llvm::consumeError(std::move(error));
     *outcome = SherryCallCrashed;
     return fail(errorCallback, userData, recovery.message());
   }
-  if (error)
-    return fail(errorCallback, userData, llvm::toString(std::move(error)));
   {
     std::lock_guard<std::mutex> lock(strayErrorsMutex);
     if (!strayErrors.empty()) {

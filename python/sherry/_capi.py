@@ -9,6 +9,7 @@ package lives in.
 import ctypes
 import glob
 import os
+import threading
 
 from .errors import SherryError
 
@@ -70,6 +71,19 @@ class StringSink:
     @property
     def text(self):
         return "".join(self._parts)
+
+    @classmethod
+    def for_thread(cls):
+        """This thread's sink, emptied: one callback object for every call
+        from a thread (a compiled function may run in several at once)."""
+        sink = getattr(_THREAD_SINKS, "sink", None)
+        if sink is None:
+            sink = _THREAD_SINKS.sink = cls()
+        sink._parts.clear()
+        return sink
+
+
+_THREAD_SINKS = threading.local()
 
 
 def _candidates():

@@ -20,6 +20,7 @@ Calling convention (docs/python.md):
 
 import ctypes
 import operator
+import threading
 
 import numpy as np
 
@@ -185,6 +186,14 @@ def _scalar_result(value, vt):
     return raw
 
 
+def _contiguous_strides(shape):
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
+
+
 def _array_result(desc, vt, rank):
     """A copy of what a returned descriptor points to."""
     if vt.dtype is None:
@@ -194,13 +203,24 @@ def _array_result(desc, vt, rank):
     strides = tuple(desc.strides[i] for i in range(rank)) if rank else ()
     if any(s == 0 for s in shape):
         return np.empty(shape, dtype)
-    span = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides))
     address = desc.aligned + desc.offset * dtype.itemsize
+    if strides == _contiguous_strides(shape):
+        out = np.empty(shape, dtype)
+        ctypes.memmove(out.__array_interface__["data"][0], address,
+                       out.nbytes)
+        return out
+    span = 1 + sum((size - 1) * stride for size, stride in zip(shape, strides))
     buf = (ctypes.c_char * (span * dtype.itemsize)).from_address(address)
     base = np.frombuffer(buf, dtype=dtype)
     view = np.lib.stride_tricks.as_strided(
         base, shape, tuple(s * dtype.itemsize for s in strides))
     return np.array(view, copy=True)
+
+
+class _Frame:
+    """What one thread's calls of a Function reuse (Function._new_frame)."""
+    __slots__ = ("descs", "single_scalar", "storage", "layout", "indirect",
+                 "scalar_slots", "argv", "outcome", "bound")
 
 
 class Function:
@@ -220,6 +240,8 @@ class Function:
         self._name_ref = _capi.MlirStringRef.of(self.name)
         self._results_class = None
         self._results_layout = None
+        self._plan = None
+        self._frames = threading.local()
 
     @property
     def signature(self):
@@ -249,50 +271,157 @@ class Function:
             self._results_layout = layout
         return self._results_class(), self._results_layout
 
+    def _where(self, i):
+        return "%s, argument %d" % (self.name, i)
+
+    def _argument_plan(self):
+        """Per input: (kind, type, descriptor class or None)."""
+        if self._plan is None:
+            plan = []
+            for i, vt in enumerate(self.inputs):
+                if vt.kind == _UNSUPPORTED:
+                    raise CompilerError("%s: cannot pass %s from Python"
+                                        % (self._where(i), vt.name))
+                cls = _descriptor_class(len(vt.shape)) if vt.is_array \
+                    else None
+                plan.append((vt.kind, vt, cls))
+            self._plan = plan
+        return self._plan
+
+    def _array(self, i, value, kind, vt):
+        """The array passed for input `i`."""
+        # The common case, a C-contiguous array of the element type and
+        # shape, needs no conversion.
+        if (type(value) is np.ndarray and value.dtype == vt.dtype
+                and value.flags.c_contiguous
+                and (kind != _MEMREF or value.flags.writeable)
+                and value.ndim == len(vt.shape)
+                and all(w is None or w == g
+                        for w, g in zip(vt.shape, value.shape))):
+            return value
+        return _array_argument(value, vt, self._where(i))
+
+    @staticmethod
+    def _fill(desc, array):
+        """Points `desc` at `array`; returns the address."""
+        address = array.__array_interface__["data"][0]
+        desc.allocated = desc.aligned = address
+        if array.ndim:
+            desc.sizes[:] = array.shape
+            itemsize = array.itemsize
+            desc.strides[:] = [s // itemsize for s in array.strides]
+        return address
+
+    def _new_frame(self, first, bound):
+        """What the calls of one thread reuse: the descriptors of inputs
+        0 .. first-1, the results' storage and the argument vector, whose
+        inputs from `first` on are the ctypes values `bound`."""
+        plan = self._argument_plan()
+        frame = _Frame()
+        frame.descs = [cls() if cls is not None else None
+                       for _, _, cls in plan[:first]]
+        frame.single_scalar = (len(self.results) == 1
+                               and self.results[0].kind == _SCALAR)
+        frame.storage = frame.layout = None
+        # One pointer per parameter of the _mlir_ciface_ function: to the
+        # results' struct pointer, to each descriptor pointer, to each
+        # scalar. `indirect` holds the struct pointers argv points to.
+        structs = []
+        if self.results and not frame.single_scalar:
+            frame.storage, frame.layout = self._result_storage()
+            structs.append(frame.storage)
+        values = frame.descs + list(bound)
+        structs += [v for v in values if isinstance(v, ctypes.Structure)]
+        frame.indirect = (ctypes.c_void_p * max(len(structs), 1))(
+            *[ctypes.addressof(v) for v in structs])
+        base = ctypes.addressof(frame.indirect)
+        argv, slot = [], 0
+        if frame.storage is not None:
+            argv.append(base)
+            slot = 1
+        frame.scalar_slots = []
+        for i, value in enumerate(values):
+            if value is None:             # a leading scalar, set per call
+                frame.scalar_slots.append((i, len(argv)))
+                argv.append(None)
+            elif isinstance(value, ctypes.Structure):
+                argv.append(base + 8 * slot)
+                slot += 1
+            else:                         # a bound scalar
+                argv.append(ctypes.addressof(value))
+        if frame.single_scalar:
+            frame.storage = self.results[0].ctype()
+            argv.append(ctypes.addressof(frame.storage))
+        frame.argv = (ctypes.c_void_p * max(len(argv), 1))(*argv)
+        frame.outcome = ctypes.c_int()
+        frame.bound = bound
+        return frame
+
+    def _bind(self, *trailing):
+        """A callable taking the leading inputs, with `trailing` passed as
+        the last ones on every call (converted once)."""
+        first = len(self.inputs) - len(trailing)
+        if first < 0:
+            raise TypeError("%s takes %d arguments, %d bound"
+                            % (self.name, len(self.inputs), len(trailing)))
+        plan = self._argument_plan()
+        bound, keep, buffers = [], [], set()
+        for i, value in enumerate(trailing, first):
+            kind, vt, cls = plan[i]
+            if kind == _SCALAR:
+                bound.append(_scalar_argument(value, vt, self._where(i)))
+                continue
+            array = self._array(i, value, kind, vt)
+            desc = cls()
+            buffers.add(self._fill(desc, array))
+            keep.append(array)
+            bound.append(desc)
+        frames = threading.local()
+
+        def call(*leading):
+            if len(leading) != first:
+                raise TypeError("%s takes %d arguments before the bound "
+                                "ones, got %d" % (self.name, first,
+                                                  len(leading)))
+            frame = getattr(frames, "frame", None)
+            if frame is None:
+                frame = frames.frame = self._new_frame(first, bound)
+            return self._invoke(frame, leading, buffers)
+        call._keep = keep     # the bound arrays live as long as the callable
+        return call
+
     def __call__(self, *args):
         if len(args) != len(self.inputs):
             raise TypeError("%s takes %d arguments (%s), got %d"
                             % (self.name, len(self.inputs),
                                ", ".join(map(str, self.inputs)), len(args)))
-        keep = []        # everything the C call points into
-        pointers = []    # one per parameter of the _mlir_ciface_ function
-        input_buffers = set()
-        single_scalar = (len(self.results) == 1
-                         and self.results[0].kind == _SCALAR)
-        storage = layout = None
-        if self.results and not single_scalar:
-            storage, layout = self._result_storage()
-            result_ptr = ctypes.c_void_p(ctypes.addressof(storage))
-            keep += [storage, result_ptr]
-            pointers.append(ctypes.addressof(result_ptr))
-        for i, (value, vt) in enumerate(zip(args, self.inputs)):
-            where = "%s, argument %d" % (self.name, i)
-            if vt.kind == _UNSUPPORTED:
-                raise CompilerError("%s: cannot pass %s from Python"
-                                    % (where, vt.name))
-            if vt.kind == _SCALAR:
-                scalar = _scalar_argument(value, vt, where)
-                keep.append(scalar)
-                pointers.append(ctypes.addressof(scalar))
+        frame = getattr(self._frames, "frame", None)
+        if frame is None:
+            frame = self._frames.frame = self._new_frame(len(args), ())
+        return self._invoke(frame, args, ())
+
+    def _invoke(self, frame, args, bound_buffers):
+        plan = self._plan
+        arrays = []      # what the call reads, alive until it returns
+        input_buffers = set(bound_buffers)
+        scalars = iter(frame.scalar_slots)
+        for i, value in enumerate(args):
+            kind, vt, _ = plan[i]
+            if kind == _SCALAR:
+                scalar = _scalar_argument(value, vt, self._where(i))
+                arrays.append(scalar)
+                frame.argv[next(scalars)[1]] = ctypes.addressof(scalar)
                 continue
-            array = _array_argument(value, vt, where)
-            desc = _descriptor(array)
-            desc_ptr = ctypes.c_void_p(ctypes.addressof(desc))
-            keep += [array, desc, desc_ptr]
-            input_buffers.add(array.ctypes.data)
-            pointers.append(ctypes.addressof(desc_ptr))
-        if single_scalar:
-            storage = self.results[0].ctype()
-            keep.append(storage)
-            pointers.append(ctypes.addressof(storage))
-        argv = (ctypes.c_void_p * max(len(pointers), 1))(*pointers)
-        outcome = ctypes.c_int(_CALL_NOT_MADE)
-        sink = _capi.StringSink()
+            array = self._array(i, value, kind, vt)
+            arrays.append(array)
+            input_buffers.add(self._fill(frame.descs[i], array))
+        storage, layout = frame.storage, frame.layout
+        sink = _capi.StringSink.for_thread()
         ok = _capi.lib().sherryExecutableCall(
-            self._module._handle, self._name_ref, argv, ctypes.byref(outcome),
-            sink.callback, None)
+            self._module._handle, self._name_ref, frame.argv,
+            ctypes.byref(frame.outcome), sink.callback, None)
         if not ok:
-            if outcome.value == _CALL_CHECK_FAILED:
+            if frame.outcome.value == _CALL_CHECK_FAILED:
                 # The call completed on operands it emptied: its results are
                 # buffers to release.
                 if layout is not None:
@@ -302,19 +431,19 @@ class Function:
 
         if not self.results:
             return None
-        if single_scalar:
+        if frame.single_scalar:
             return _scalar_result(storage, self.results[0])
-        values = []
+        results = []
         try:
             for field, vt, rank in layout:
                 value = getattr(storage, field)
                 if vt.is_array:
-                    values.append(_array_result(value, vt, rank))
+                    results.append(_array_result(value, vt, rank))
                 else:
-                    values.append(_scalar_result(value, vt))
+                    results.append(_scalar_result(value, vt))
         finally:
             self._free_results(storage, layout, input_buffers)
-        return values[0] if len(values) == 1 else tuple(values)
+        return results[0] if len(results) == 1 else tuple(results)
 
     @staticmethod
     def _free_results(storage, layout, input_buffers):

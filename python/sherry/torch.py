@@ -209,8 +209,8 @@ class SherryLinear(nn.Module):
                 arrays.append(passed.scales)
             if bias is not None:
                 arrays.append(bias.numpy())
-            forward = compiled.forward
-            self._forward = lambda x: forward(x, *arrays)
+            # The weights' descriptors are built once, not per call.
+            self._forward = compiled.forward._bind(*arrays)
             self.passed = passed
         else:
             text = _linear_module_text(packed, bias, self.mode)
@@ -350,10 +350,21 @@ class SherryLinear(nn.Module):
         if x.device.type != "cpu":
             raise ValueError("SherryLinear runs on the CPU; the input is on "
                              "%s" % x.device)
+        # Eager calls run the compiled code directly: the dispatcher's
+        # round trip through sherry::linear (there for tracing) cost more
+        # than a small layer's kernel.
         flat = x.detach().reshape(-1, self.in_features)
-        y = torch.ops.sherry.linear(flat.to(torch.float32).contiguous(),
-                                    self._op_id)
-        return y.reshape(x.shape[:-1] + (self.out_features,)).to(x.dtype)
+        if flat.dtype != torch.float32:
+            flat = flat.to(torch.float32)
+        if not flat.is_contiguous():
+            flat = flat.contiguous()
+        if flat.shape[0] == 0:
+            y = torch.zeros((0, self.out_features), dtype=torch.float32)
+        else:
+            y = torch.from_numpy(self._forward(flat.numpy()))
+        if x.dim() != 2:
+            y = y.reshape(x.shape[:-1] + (self.out_features,))
+        return y if x.dtype == torch.float32 else y.to(x.dtype)
 
     def reference(self, x):
         """``fake_quant_reference(self, x)``: the float computation this

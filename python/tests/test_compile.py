@@ -146,10 +146,7 @@ def test_pipeline_options(rng):
     assert "llvm.func @mm" in sherry.lower_to_llvm(text)
 
 
-def test_dynamic_batch(rng):
-    w = rng.normal(size=(16, 64)).astype(np.float32)
-    packed = sherry.quantize(w)
-    module = sherry.compile("""
+DYNAMIC_LINEAR = """
 func.func @linear(%x: tensor<?x64xf32>, %w: tensor<16x10xi8>,
                   %s: tensor<16xf32>) -> tensor<?x16xf32> {
   %c0 = arith.constant 0 : index
@@ -162,7 +159,13 @@ func.func @linear(%x: tensor<?x64xf32>, %w: tensor<16x10xi8>,
          scales(%s : tensor<16xf32>) outs(%acc : tensor<?x16xf32>)
          layout<sherry, row> mode<int8> -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
-}""")
+}"""
+
+
+def test_dynamic_batch(rng):
+    w = rng.normal(size=(16, 64)).astype(np.float32)
+    packed = sherry.quantize(w)
+    module = sherry.compile(DYNAMIC_LINEAR)
     fn = module.linear
     assert fn.inputs[0].shape == (None, 64)
     assert fn.signature.startswith("linear(tensor<?x64xf32>")
@@ -234,6 +237,39 @@ func.func private @helper() -> ()
 @pytest.fixture(scope="module")
 def convention():
     return sherry.compile(CONVENTION)
+
+
+def test_calls_from_several_threads(rng):
+    """Each thread's calls reuse their own descriptors: calls running at
+    once (ctypes releases the GIL) never see each other's arguments, and
+    neither do bound weights of one function."""
+    import threading
+    w = [rng.normal(size=(16, 64)).astype(np.float32) for _ in range(2)]
+    packed = [sherry.quantize(m) for m in w]
+    module = sherry.compile(DYNAMIC_LINEAR)
+    bound = [module.linear._bind(p.data, p.scales) for p in packed]
+    errors = []
+
+    def work(t):
+        local = np.random.default_rng(t)
+        try:
+            for i in range(200):
+                n = 1 + (i + t) % 7
+                x = local.normal(size=(n, 64)).astype(np.float32)
+                p = packed[(i + t) % 2]
+                want = reference.matmul_reference(x, p, "int8")
+                got = (bound[(i + t) % 2](x) if i % 2
+                       else module.linear(x, p.data, p.scales))
+                np.testing.assert_array_equal(got, want)
+        except Exception as e:  # reported below, in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
 
 
 def test_memref_destination_passing(convention):
