@@ -48,6 +48,16 @@ config.substitutions.append((
         for lib in ["libmlir_c_runner_utils.so", "libmlir_runner_utils.so",
                     "libomp.so"])))
 
+# The plugin a stock mlir-opt loads (lib/Plugin). It needs an mlir-opt
+# linked with libMLIR.so, as Debian's is, and no sanitizer (the tool has
+# no sanitizer runtime for it): feature `mlir-opt-plugins`.
+config.substitutions.append((
+    "%sherry_plugin",
+    os.path.join(config.sherry_obj_root, "lib", "SherryPlugin.so")))
+if (os.path.exists(os.path.join(mlir_lib_dir, "libMLIR.so"))
+        and not config.sherry_sanitize):
+    config.available_features.add("mlir-opt-plugins")
+
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
@@ -56,7 +66,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.sherry_tools_dir, append_path=True)
 
 tool_dirs = [config.sherry_tools_dir, config.llvm_tools_dir]
-tools = ["sherry-compile", "sherry-opt", "sherry-pack", "mlir-translate", "mlir-runner", "llc"]
+tools = ["sherry-compile", "sherry-opt", "sherry-pack", "mlir-opt", "mlir-translate", "mlir-runner", "llc"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # CPU features of this machine, for tests that run target-specific code.
