@@ -48,6 +48,10 @@ config.substitutions.append((
         for lib in ["libmlir_c_runner_utils.so", "libmlir_runner_utils.so",
                     "libomp.so"])))
 
+config.substitutions.append(("%sherry_build_dir", config.sherry_obj_root))
+config.substitutions.append((
+    "%sherry_capi_library",
+    os.path.join(config.sherry_obj_root, "lib", "libSherryCAPI.so")))
 # The plugin a stock mlir-opt loads (lib/Plugin). It needs an mlir-opt
 # linked with libMLIR.so, as Debian's is, and no sanitizer (the tool has
 # no sanitizer runtime for it): feature `mlir-opt-plugins`.

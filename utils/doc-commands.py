@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the shell commands of a Markdown page's ```sh blocks, one per line
 (continuation lines joined, comments dropped), keeping those whose first
-word is one of TOOLS.
+word (or its file name, for a path) is one of TOOLS.
 
 Usage: doc-commands.py PAGE.md TOOL [TOOL ...]
 """
@@ -17,7 +17,8 @@ for block in re.findall(r"```sh\n(.*?)```", open(page).read(), re.S):
     text = re.sub(r"\n\s*\|", " |", text)
     for line in text.splitlines():
         line = line.strip()
-        if line and not line.startswith("#") and line.split()[0] in tools:
+        if (line and not line.startswith("#")
+                and os.path.basename(line.split()[0]) in tools):
             commands.append(line)
 if not commands:
     sys.exit(f"doc-commands: no commands of {sorted(tools)} in {page}")

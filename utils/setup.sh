@@ -34,6 +34,8 @@ packages=(
   # Python package and its tests (scikit-learn: the digits of examples/qat).
   python3 python3-numpy python3-pytest python3-pybind11 python3-torch
   python3-sklearn
+  # pip install ./python into a virtual environment, offline.
+  python3-venv python3-pip python3-setuptools python3-wheel
   # AArch64 cross compilation and emulation.
   qemu-user libc6-dev-arm64-cross libgcc-12-dev-arm64-cross
   libstdc++-12-dev-arm64-cross

@@ -1,8 +1,9 @@
 """ctypes declarations of libSherryCAPI.so (include/sherry-c/*.h).
 
-The library is found, in order, at $SHERRY_CAPI_LIBRARY, in an install
-tree (the package installs to PREFIX/lib/python/sherry, the library to
-PREFIX/lib), or in the ``build*/lib`` directories of the source tree this
+The library is found, in order, at $SHERRY_CAPI_LIBRARY, where
+``pip install`` found it (``_location.py``, written by setup.py), in an
+install tree (the package installs to PREFIX/lib/python/sherry, the library
+to PREFIX/lib), or in the ``build*/lib`` directories of the source tree this
 package lives in.
 """
 
@@ -91,6 +92,11 @@ def _candidates():
     if env:
         yield env
         return
+    try:                      # a pip-installed package: what setup.py found
+        from ._location import LIBRARY
+        yield LIBRARY
+    except ImportError:
+        pass
     here = os.path.dirname(os.path.abspath(__file__))
     parent = os.path.dirname(here)
     yield os.path.join(os.path.dirname(parent), _LIBRARY_NAME)

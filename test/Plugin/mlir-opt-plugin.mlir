@@ -53,3 +53,12 @@ func.func @dense(%x: tensor<2x32xf32>, %acc: tensor<2x4xf32>) -> tensor<2x4xf32>
 // LLVM: llvm.func @dense
 
 // BAD: sherry-to-llvm: unknown target 'bogus'; expected 'portable', 'avx512-vnni', 'avx512-bw', 'avx2', 'neon-dotprod', 'neon', 'host' or 'module'
+
+// docs/embedding.md's plugin commands run as written, in a scratch
+// directory whose build/ is this build.
+// RUN: rm -rf %t.doc && mkdir -p %t.doc && ln -s %sherry_build_dir %t.doc/build
+// RUN: %python %sherry_src_root/utils/doc-commands.py %sherry_src_root/docs/embedding.md printf mlir-opt > %t.doc/commands.sh
+// RUN: FileCheck %s --check-prefix=COUNT < %t.doc/commands.sh
+// RUN: cd %t.doc && bash -e commands.sh && FileCheck %s --check-prefix=DOC < f.llvm.mlir
+// COUNT-COUNT-2: f.mlir
+// DOC: llvm.func @f(
