@@ -53,14 +53,14 @@ func.func @matmul_stq1_0(%x: tensor<1x512xf32>, %w: tensor<7x84xi8>,
 
 // The attribute on its own, in full form.
 // CHECK-LABEL: func @layout_attrs
-// CHECK-SAME: sherry.a = #sherry.layout<sherry, row>
-// CHECK-SAME: sherry.b = #sherry.layout<stq1_0>
-// CHECK-SAME: sherry.c = #sherry.layout<sherry, group = 32>
-// CHECK-SAME: sherry.d = #sherry.mode<int8>
+// CHECK-SAME: test.a = #sherry.layout<sherry, row>
+// CHECK-SAME: test.b = #sherry.layout<stq1_0>
+// CHECK-SAME: test.c = #sherry.layout<sherry, group = 32>
+// CHECK-SAME: test.d = #sherry.mode<int8>
 func.func @layout_attrs() attributes {
-    sherry.a = #sherry.layout<sherry>,
-    sherry.b = #sherry.layout<stq1_0>,
-    sherry.c = #sherry.layout<sherry, group = 32, scale_type = f32>,
-    sherry.d = #sherry.mode<int8>} {
+    test.a = #sherry.layout<sherry>,
+    test.b = #sherry.layout<stq1_0>,
+    test.c = #sherry.layout<sherry, group = 32, scale_type = f32>,
+    test.d = #sherry.mode<int8>} {
   return
 }

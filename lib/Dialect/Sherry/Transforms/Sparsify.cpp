@@ -30,9 +30,12 @@ namespace {
 
 /// The argument attribute that marks weights passed to a function, and the
 /// ones the pass puts on the packed arguments that replace them.
-constexpr StringLiteral kWeightsAttr = "sherry.weights";
-constexpr StringLiteral kPackedAttr = "sherry.packed";
-constexpr StringLiteral kScalesAttr = "sherry.scales";
+constexpr StringLiteral kWeightsAttr =
+    SherryDialect::WeightsAttrHelper::getNameStr();
+constexpr StringLiteral kPackedAttr =
+    SherryDialect::PackedAttrHelper::getNameStr();
+constexpr StringLiteral kScalesAttr =
+    SherryDialect::ScalesAttrHelper::getNameStr();
 
 /// Why a layer stays dense; becomes the text of a remark.
 struct LeftDense {

@@ -120,23 +120,6 @@ func.func @writes_outside(%out: memref<7xf32>) {
 
 // -----
 
-func.func @not_integer(%out: memref<7xindex>) {
-  // expected-error @+1 {{sherry-forall-work-stealing: 'sherry.work_stealing' must be an integer (the number of parts)}}
-  scf.forall (%i) in (7) {
-    memref.store %i, %out[%i] : memref<7xindex>
-  } {sherry.work_stealing = "two"}
-  return
-}
-
-// -----
-
-func.func @no_parts(%out: memref<7xindex>) {
-  // expected-error @+1 {{sherry-forall-work-stealing: cannot split this loop into parts: the number of parts must be positive}}
-  scf.forall (%i) in (7) {
-    memref.store %i, %out[%i] : memref<7xindex>
-  } {sherry.work_stealing = 0 : i64}
-  return
-}
 
 // -----
 

@@ -26,6 +26,26 @@ def Sherry_Dialect : Dialect {
   }];
   let useDefaultAttributePrinterParser = 1;
   let hasConstantMaterializer = 1;
+  // The attributes the passes exchange. The dialect verifies each where it
+  // may appear and rejects any other `sherry.` attribute.
+  let discardableAttrs = (ins
+    // On a function argument: sherry-sparsify packs the float weights it
+    // carries (a unit attribute).
+    "::mlir::UnitAttr":$weights,
+    // On a function argument that sherry-sparsify rewrote: the packed
+    // weights' and the scales' `#sherry.layout`.
+    "::mlir::Attribute":$packed,
+    "::mlir::Attribute":$scales,
+    // On an `scf.for` of a kernel: outline it (sherry-outline-kernel-loops).
+    "::mlir::UnitAttr":$outline,
+    // On an `scf.forall`: split it into this many parts that take work
+    // from one another (sherry-forall-work-stealing), a positive integer.
+    "::mlir::IntegerAttr":$work_stealing,
+    // On an operation in such a loop's body: run it once per part.
+    "::mlir::UnitAttr":$per_part
+  );
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let dependentDialects = ["arith::ArithDialect"];
   let extraClassDeclaration = [{
     void registerAttributes();

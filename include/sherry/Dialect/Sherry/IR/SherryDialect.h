@@ -4,6 +4,7 @@
 #define SHERRY_DIALECT_SHERRY_IR_SHERRYDIALECT_H
 
 #include "mlir/IR/Dialect.h"
+#include "mlir/IR/Operation.h"
 
 #include "sherry/Dialect/Sherry/IR/SherryOpsDialect.h.inc"
 

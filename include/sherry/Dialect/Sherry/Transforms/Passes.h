@@ -4,6 +4,7 @@
 #define SHERRY_DIALECT_SHERRY_TRANSFORMS_PASSES_H
 
 #include "sherry/Dialect/Sherry/IR/SherryAttrs.h"
+#include "sherry/Dialect/Sherry/IR/SherryDialect.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,21 +17,19 @@
 
 namespace mlir::sherry {
 
-class SherryDialect;
-
-/// The unit attribute with which a kernel marks an `scf.for` for
-/// sherry-outline-kernel-loops.
-constexpr StringLiteral kOutlineAttrName = "sherry.outline";
-
-/// The integer attribute (the number of parts) with which a kernel marks an
-/// `scf.forall` for sherry-forall-work-stealing.
-constexpr StringLiteral kWorkStealingAttrName = "sherry.work_stealing";
-
-/// The unit attribute with which a kernel marks the operation in the body
-/// of an `scf.forall` for sherry-forall-work-stealing that runs once per
-/// part instead of once per iteration (the pass checks that it does not
+/// The attributes the passes exchange, declared (and verified) by the
+/// dialect: see SherryBase.td.
+/// Marks an `scf.for` of a kernel for sherry-outline-kernel-loops.
+constexpr StringLiteral kOutlineAttrName =
+    SherryDialect::OutlineAttrHelper::getNameStr();
+/// The number of parts of an `scf.forall` for sherry-forall-work-stealing.
+constexpr StringLiteral kWorkStealingAttrName =
+    SherryDialect::WorkStealingAttrHelper::getNameStr();
+/// Marks the operation in the body of such an `scf.forall` that runs once
+/// per part instead of once per iteration (the pass checks that it does not
 /// depend on the iteration and writes only buffers it allocates).
-constexpr StringLiteral kPerPartAttrName = "sherry.per_part";
+constexpr StringLiteral kPerPartAttrName =
+    SherryDialect::PerPartAttrHelper::getNameStr();
 
 /// Who defines the function that sherry-insert-runtime-checks calls when a
 /// check fails.
