@@ -4,7 +4,8 @@
 ternarized and packed by the format library (``sherry.quantize``) and one
 ``sherry.matmul`` function is compiled by ``--sherry-to-llvm`` with the
 packed weights, scales and bias as compile-time constants. ``sherrify``
-swaps every eligible ``nn.Linear`` of a model, ``fake_quant_reference`` is
+swaps every eligible ``nn.Linear`` of a model, ``load_sherrified`` loads a
+sherrified state dict into the dense model, ``fake_quant_reference`` is
 the float computation a layer stands for, ``ternary_projection`` is the
 format's weight projection in torch (for quantization-aware training), and
 ``export_mlir`` writes Linear + activation stacks as func + linalg IR for
@@ -30,7 +31,7 @@ from . import format as _format
 
 __all__ = [
     "SherryLinear", "SherrifyReport", "export_mlir", "fake_quant_reference",
-    "packed_from_state", "quantize_activations", "sherrify",
+    "load_sherrified", "packed_from_state", "quantize_activations", "sherrify",
     "ternary_projection", "unsupported_reason",
 ]
 
@@ -739,6 +740,109 @@ def sherrify(model, min_features=0, exclude=(), **options):
     walk(model, "")
     return report
 
+
+
+def load_sherrified(model, state_dict, strict=True, mode="int8",
+                    pipeline_options="target=host", weights="constant"):
+    """Loads the ``state_dict()`` of a sherrified model into `model`, the
+    same architecture with its dense ``nn.Linear`` layers, without
+    quantizing or compiling anything twice: each ``nn.Linear`` whose
+    ``<name>.weight_packed`` is in `state_dict` becomes a SherryLinear made
+    from the packed weights as they are (checked by the format library)
+    and compiled once, with `mode`, `pipeline_options` and `weights`
+    (which the state does not hold); everything else loads as
+    ``model.load_state_dict(..., strict)`` loads it. Its dense weights are
+    never read, so they may be uninitialized (``torch.nn.utils.skip_init``)
+    or on the meta device. Returns the model (a SherryLinear where `model`
+    itself is one layer). Raises RuntimeError, as load_state_dict does,
+    naming the keys missing or unexpected under `strict` and any state
+    that does not load."""
+    def packed_state(name):
+        prefix = name + "." if name else ""
+        keys = [prefix + k for k in SherryLinear._STATE]
+        return keys if keys[0] in state_dict else None
+
+    used, errors = set(), []
+
+    def replacement(name, linear):
+        keys = packed_state(name)
+        if keys is None:
+            return None
+        prefix = name + "." if name else ""
+        missing = [k for k in keys if k not in state_dict]
+        if missing:
+            errors.append("%s: missing %s" % (name or "(root)",
+                                              ", ".join(missing)))
+            return None
+        try:
+            packed = packed_from_state(*(state_dict[k] for k in keys))
+            if packed.shape != (linear.out_features, linear.in_features):
+                raise ValueError(
+                    "the weights are %d x %d, but the layer is %d x %d "
+                    "(out_features x in_features)"
+                    % (packed.shape + (linear.out_features,
+                                       linear.in_features)))
+            bias = None
+            if linear.bias is not None:
+                if prefix + "bias" not in state_dict:
+                    raise ValueError("the layer has a bias and the state "
+                                     "has none")
+                bias = state_dict[prefix + "bias"]
+                used.add(prefix + "bias")
+            layer = SherryLinear(packed, bias, mode=mode,
+                                 pipeline_options=pipeline_options,
+                                 weights=weights)
+        except (ValueError, TypeError, _errors.SherryError) as e:
+            errors.append("%s: %s" % (name or "(root)", e))
+            return None
+        used.update(keys)
+        return layer
+
+    if isinstance(model, nn.Linear):
+        layer = replacement("", model)
+        if layer is not None:
+            model = layer
+    else:
+        done = {}
+
+        def walk(parent, prefix):
+            for child_name, child in list(parent._modules.items()):
+                if child is None:
+                    continue
+                if id(child) in done:
+                    if done[id(child)] is not None:
+                        setattr(parent, child_name, done[id(child)])
+                    continue
+                name = prefix + child_name
+                if not isinstance(child, nn.Linear):
+                    walk(child, name + ".")
+                    continue
+                done[id(child)] = replacement(name, child)
+                if done[id(child)] is not None:
+                    setattr(parent, child_name, done[id(child)])
+
+        walk(model, "")
+    if errors:
+        raise RuntimeError("Error(s) in loading a sherrified state_dict "
+                           "into %s:\n\t%s" % (type(model).__name__,
+                                                "\n\t".join(errors)))
+    # The rest through load_state_dict, without the new layers' state:
+    # loading it again would recompile them.
+    rest = {k: v for k, v in state_dict.items() if k not in used}
+    result = model.load_state_dict(rest, strict=False)
+    missing = [k for k in result.missing_keys if k not in used]
+    if strict and (missing or result.unexpected_keys):
+        parts = []
+        if result.unexpected_keys:
+            parts.append("Unexpected key(s) in state_dict: %s." % ", ".join(
+                '"%s"' % k for k in result.unexpected_keys))
+        if missing:
+            parts.append("Missing key(s) in state_dict: %s." % ", ".join(
+                '"%s"' % k for k in missing))
+        raise RuntimeError("Error(s) in loading a sherrified state_dict "
+                           "into %s:\n\t%s" % (type(model).__name__,
+                                                "\n\t".join(parts)))
+    return model
 
 # --- export_mlir ---------------------------------------------------------
 

@@ -612,6 +612,68 @@ def test_state_dict_of_a_model():
         assert torch.equal(copy.deepcopy(model)(x), y)
 
 
+def test_load_sherrified_compiles_once_and_never_quantizes(monkeypatch):
+    model = Block()
+    st.sherrify(model)
+    state = model.state_dict()
+    single = st.SherryLinear.from_linear(_linear(64, 8, True, seed=3))
+    x = _input((2, 3), 64)
+    with torch.no_grad():
+        y = model(x)
+        y_single = single(x)
+    compiles = []
+    real_compile = st.compiler.compile
+    monkeypatch.setattr(st.compiler, "compile",
+                        lambda *a, **k: compiles.append(1) or
+                        real_compile(*a, **k))
+
+    def no_quantize(*args, **kwargs):
+        raise AssertionError("load_sherrified quantized weights")
+    monkeypatch.setattr(st._format, "quantize", no_quantize)
+    # Dense layers left uninitialized: their weights are never read.
+    fresh = Block()
+    for name, module in list(fresh.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if type(child) is nn.Linear:
+                setattr(module, child_name, torch.nn.utils.skip_init(
+                    nn.Linear, child.in_features, child.out_features,
+                    bias=child.bias is not None))
+    loaded = st.load_sherrified(fresh, state)
+    assert loaded is fresh
+    layers = [m for m in fresh.modules() if isinstance(m, st.SherryLinear)]
+    assert len(compiles) == len(layers) > 0
+    with torch.no_grad():
+        assert torch.equal(fresh(x), y)
+    # A single layer comes back as a new SherryLinear.
+    one = st.load_sherrified(_linear(64, 8, True), single.state_dict())
+    assert isinstance(one, st.SherryLinear)
+    with torch.no_grad():
+        assert torch.equal(one(x), y_single)
+
+
+def test_load_sherrified_errors():
+    model = Block()
+    st.sherrify(model)
+    state = model.state_dict()
+    with pytest.raises(RuntimeError, match='Unexpected key.*"junk"'):
+        st.load_sherrified(Block(), dict(state, junk=torch.zeros(1)))
+    st.load_sherrified(Block(), dict(state, junk=torch.zeros(1)),
+                       strict=False)
+    missing = dict(state)
+    del missing["proj.weight"]
+    with pytest.raises(RuntimeError, match='Missing key.*"proj.weight"'):
+        st.load_sherrified(Block(), missing)
+    broken = dict(state)
+    broken["mlp.0.weight_packed"] = state["mlp.0.weight_packed"][:, :-1]
+    with pytest.raises(RuntimeError, match="mlp.0: .*data bytes"):
+        st.load_sherrified(Block(), broken)
+    partial = dict(state)
+    del partial["mlp.0.weight_scales"]
+    with pytest.raises(RuntimeError, match="mlp.0: missing "
+                                           "mlp.0.weight_scales"):
+        st.load_sherrified(Block(), partial)
+
+
 def test_load_state_dict_errors():
     layer = st.SherryLinear.from_linear(_linear(64, 8, True))
     x = _input((2,), 64)
