@@ -31,8 +31,8 @@ from . import format as _format
 
 __all__ = [
     "SherryLinear", "SherrifyReport", "export_mlir", "fake_quant_reference",
-    "load_sherrified", "packed_from_state", "quantize_activations", "sherrify",
-    "ternary_projection", "unsupported_reason",
+    "load_sherrified", "packed_from_state", "quantize_activations",
+    "sherrify", "ternary_projection", "unsupported_reason",
 ]
 
 MODES = ("int8", "exact")
