@@ -108,8 +108,8 @@ void fuzzPacked(Reader in) {
   // unpack to the same values.
   if (m.ok()) {
     assert(verified && "unpack() accepted weights that verify() rejects");
-    // Finding F1 (docs/reliability.md), fixed: what unpack() returns
-    // verifies, non-finite scales included.
+    // Finding F1 (docs/design/2026-11-24-reliability-campaigns.md), fixed:
+    // what unpack() returns verifies, non-finite scales included.
     assert(m->verify().ok() && "unpack() produced an invalid matrix");
     Result<PackedWeights> again = pack(*m, p.layout);
     if (again.ok()) {

@@ -137,7 +137,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   State &s = state();
   // The MLIR lexer relies on a NUL after the buffer (MemoryBuffer gives one;
   // a bare StringRef over the fuzzer's bytes does not, and reading "A" then
-  // overflows: docs/reliability.md, finding H1). Copy into a std::string.
+  // overflows: docs/design/2026-11-24-reliability-campaigns.md, finding
+  // H1). Copy into a std::string.
   std::string text(reinterpret_cast<const char *>(data), size);
   if (isKnownUpstreamCrash(text))
     return -1; // not added to the corpus

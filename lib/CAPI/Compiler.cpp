@@ -389,7 +389,8 @@ static bool lower(Compilation &c, CrashRecovery &recovery,
     recovery.setStage("parsing the module");
     // The MLIR lexer reads up to a NUL after the buffer; a C caller's
     // MlirStringRef need not have one (found by fuzz-mlir,
-    // docs/design/2026-11-24-reliability-campaigns.md, H1), so parse a NUL-terminated copy.
+    // docs/design/2026-11-24-reliability-campaigns.md, H1), so parse a
+    // NUL-terminated copy.
     std::string sourceText(source.data, source.length);
     c.module = parseSourceString<ModuleOp>(
         sourceText, ParserConfig(c.context.get()), "input");

@@ -3,9 +3,9 @@
 // sherryCompile / sherryLowerToLLVM take the module as an MlirStringRef
 // (pointer + length), which need not be NUL-terminated. The MLIR lexer reads
 // up to a NUL, so parsing the caller's bytes in place read past them
-// (fuzz-mlir, docs/reliability.md H1). Here the source ends exactly at a
-// page followed by an inaccessible page: any read past it faults, with or
-// without AddressSanitizer.
+// (fuzz-mlir, docs/design/2026-11-24-reliability-campaigns.md, H1). Here
+// the source ends exactly at a page followed by an inaccessible page: any
+// read past it faults, with or without AddressSanitizer.
 //
 //===----------------------------------------------------------------------===//
 
