@@ -124,6 +124,19 @@ sherryLowerToLLVM(MlirStringRef source, MlirStringRef pipelineOptions,
                   MlirStringCallback irCallback, void *irUserData,
                   MlirStringCallback errorCallback, void *userData);
 
+/// Parses `source`, runs the textual pass pipeline `passPipeline` on it (as
+/// sherry-opt's `--pass-pipeline`, e.g.
+/// "builtin.module(sherry-sparsify{layout=sherry mode=int8},canonicalize)";
+/// it may name sherry's passes and pipelines and MLIR's core transforms:
+/// canonicalize, cse, inline, symbol-dce, ...), and passes the
+/// resulting module to `irCallback` as text. On failure, the error callback
+/// gets the pipeline's parse error or every diagnostic of the parser and
+/// the passes.
+MLIR_CAPI_EXPORTED MlirLogicalResult
+sherryRunPasses(MlirStringRef source, MlirStringRef passPipeline,
+                MlirStringCallback irCallback, void *irUserData,
+                MlirStringCallback errorCallback, void *userData);
+
 /// The tables layout (docs/format.md, section 3.3) in which weights passed
 /// at run time, of K `cols` and scales of `granularity` (`groupSize` for
 /// group scales), go to the activation-table kernel that `pipelineOptions`

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "sherry-c/Compiler.h"
+#include "sherry-c/Dialect.h"
 
 #include "Common.h"
 
@@ -29,6 +30,7 @@
 #include "mlir/Pass/PassInstrumentation.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CrashRecoveryContext.h"
@@ -484,6 +486,18 @@ MlirLogicalResult sherryGetPreferredTableLayout(
   return mlirLogicalResultSuccess();
 }
 
+/// Prints the module of `c` to `callback` (if any).
+static MlirLogicalResult passModuleText(Compilation &c,
+                                        MlirStringCallback callback,
+                                        void *userData) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  c.module->print(os);
+  if (callback)
+    callback(wrapString(text), userData);
+  return mlirLogicalResultSuccess();
+}
+
 MlirLogicalResult
 sherryLowerToLLVM(MlirStringRef source, MlirStringRef pipelineOptions,
                   MlirStringCallback irCallback, void *irUserData,
@@ -499,12 +513,67 @@ sherryLowerToLLVM(MlirStringRef source, MlirStringRef pipelineOptions,
       c.release()->abandon();
     return fail(errorCallback, userData, error);
   }
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  c->module->print(os);
-  if (irCallback)
-    irCallback(wrapString(text), irUserData);
-  return mlirLogicalResultSuccess();
+  return passModuleText(*c, irCallback, irUserData);
+}
+
+/// Registers what sherryRunPasses' pipelines may name: sherry's passes and
+/// pipelines and MLIR's core transforms.
+static void registerPassesOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { mlir::registerTransformsPasses(); });
+  sherryRegisterAllPasses();
+}
+
+MlirLogicalResult sherryRunPasses(MlirStringRef source,
+                                  MlirStringRef passPipeline,
+                                  MlirStringCallback irCallback,
+                                  void *irUserData,
+                                  MlirStringCallback errorCallback,
+                                  void *userData) {
+  registerPassesOnce();
+  std::string error;
+  CrashRecovery recovery;
+  auto c = std::make_unique<Compilation>();
+  bool ok = recovery.run([&] {
+    recovery.setStage("parsing the pass pipeline");
+    std::string parseError;
+    llvm::raw_string_ostream errorStream(parseError);
+    FailureOr<OpPassManager> parsed = parsePassPipeline(
+        StringRef(passPipeline.data, passPipeline.length), errorStream);
+    if (failed(parsed)) {
+      error = "invalid pass pipeline: " + StringRef(parseError).trim().str();
+      return;
+    }
+    if (parsed->getOpAnchorName() != ModuleOp::getOperationName() &&
+        parsed->getOpAnchorName() != OpPassManager::getAnyOpAnchorName()) {
+      error = "invalid pass pipeline: it runs on '" +
+              parsed->getOpAnchorName().str() +
+              "'; wrap it as builtin.module(...)";
+      return;
+    }
+    PassManager pm(c->context.get(), ModuleOp::getOperationName());
+    static_cast<OpPassManager &>(pm) = *parsed;
+    recovery.setStage("parsing the module");
+    std::string sourceText(source.data, source.length);
+    c->module = parseSourceString<ModuleOp>(
+        sourceText, ParserConfig(c->context.get()), "input");
+    if (!c->module) {
+      error = c->diagnostics->message("could not parse the module");
+      return;
+    }
+    pm.addInstrumentation(std::make_unique<StageInstrumentation>(recovery));
+    if (failed(pm.run(*c->module)))
+      error = c->diagnostics->message("the pass pipeline failed");
+  });
+  if (!ok) {
+    std::string said = c->diagnostics->message("");
+    c.release()->abandon();
+    return fail(errorCallback, userData,
+                recovery.message() + (said.empty() ? "" : "\n" + said));
+  }
+  if (!error.empty())
+    return fail(errorCallback, userData, error);
+  return passModuleText(*c, irCallback, irUserData);
 }
 
 /// The runtime libraries of the LLVM we were built with that exist here.

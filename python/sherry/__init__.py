@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 from . import gguf
 from ._capi import library_path, library_version
 from .compiler import (Function, Module, ValueType, compile, lower_to_llvm,
-                       preferred_table_layout)
+                       preferred_table_layout, run_passes)
 from .errors import (CompilerError, FormatError, RuntimeCheckError,
                      SherryError)
 from .format import (GRANULARITIES, GROUPINGS, LAYOUTS, SCALE_TYPES,
@@ -26,5 +26,5 @@ __all__ = [
     "SherryError", "TABLE_ORDERS", "ValueType",
     "compile", "gguf", "library_path", "library_version", "load",
     "lower_to_llvm",
-    "preferred_table_layout", "quantize",
+    "preferred_table_layout", "quantize", "run_passes",
 ]

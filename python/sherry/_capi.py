@@ -206,6 +206,8 @@ _SIGNATURES = {
         ctypes.POINTER(Handle)] + _ERR),
     "sherryLowerToLLVM": (MlirLogicalResult, [
         MlirStringRef, MlirStringRef, STRING_CALLBACK, _P] + _ERR),
+    "sherryRunPasses": (MlirLogicalResult, [
+        MlirStringRef, MlirStringRef, STRING_CALLBACK, _P] + _ERR),
     "sherryGetPreferredTableLayout": (MlirLogicalResult, [
         MlirStringRef, _I64, ctypes.c_int, _I64,
         ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(ctypes.c_int),

@@ -545,3 +545,16 @@ def lower_to_llvm(mlir_text, pipeline_options=""):
                _capi.MlirStringRef.of(mlir_text),
                _capi.MlirStringRef.of(pipeline_options), sink.callback, None)
     return sink.text
+
+
+def run_passes(mlir_text, pass_pipeline):
+    """The module after the textual pass pipeline `pass_pipeline` (as
+    sherry-opt's --pass-pipeline: "builtin.module(sherry-sparsify{...})"),
+    as text. The pipeline may name sherry's passes and pipelines and MLIR's
+    core transforms (canonicalize, cse, inline, symbol-dce, ...). Raises
+    CompilerError with the diagnostics."""
+    sink = _capi.StringSink()
+    _capi.call(CompilerError, "sherryRunPasses",
+               _capi.MlirStringRef.of(mlir_text),
+               _capi.MlirStringRef.of(pass_pipeline), sink.callback, None)
+    return sink.text

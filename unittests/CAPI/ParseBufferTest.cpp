@@ -1,6 +1,6 @@
 //===- ParseBufferTest.cpp - sherry C API sources without a NUL -----------===//
 //
-// sherryCompile / sherryLowerToLLVM take the module as an MlirStringRef
+// sherryCompile / sherryLowerToLLVM / sherryRunPasses take the module as an MlirStringRef
 // (pointer + length), which need not be NUL-terminated. The MLIR lexer reads
 // up to a NUL, so parsing the caller's bytes in place read past them
 // (fuzz-mlir, docs/design/2026-11-24-reliability-campaigns.md, H1). Here
@@ -76,6 +76,22 @@ TEST(ParseBufferTest, ValidSourceEndingAtAPage) {
                         append, &errors);
   ASSERT_TRUE(mlirLogicalResultIsSuccess(result)) << errors;
   EXPECT_NE(ir.find("llvm.func @f"), std::string::npos) << ir;
+}
+
+TEST(ParseBufferTest, RunPassesOnSourceEndingAtAPage) {
+  GuardedText source("func.func @f(%x: i32) -> i32 {\n"
+                     "  %c = arith.constant 0 : i32\n"
+                     "  %y = arith.addi %x, %c : i32\n"
+                     "  return %y : i32\n}");
+  ASSERT_TRUE(source.ok());
+  std::string ir, errors;
+  const char *pipeline = "builtin.module(canonicalize)";
+  MlirLogicalResult result = sherryRunPasses(
+      source.ref(), mlirStringRefCreate(pipeline, std::strlen(pipeline)),
+      append, &ir, append, &errors);
+  ASSERT_TRUE(mlirLogicalResultIsSuccess(result)) << errors;
+  EXPECT_EQ(ir.find("arith.addi"), std::string::npos) << ir;
+  EXPECT_NE(ir.find("return %arg0"), std::string::npos) << ir;
 }
 
 } // namespace
