@@ -1,0 +1,11 @@
+"""Whole LLaMA-architecture models on Sherry's kernels: the model as MLIR
+(sherry.llama.ir), a numpy reference (sherry.llama.reference), and
+LlamaModel, which compiles a configuration once and runs checkpoints of it
+(docs/models.md)."""
+
+from .config import LlamaConfig, ModelError
+from .model import GenerationResult, LlamaModel, load_checkpoint
+from .sampling import sample
+
+__all__ = ["GenerationResult", "LlamaConfig", "LlamaModel", "ModelError",
+           "load_checkpoint", "sample"]

@@ -1,0 +1,371 @@
+"""Whole LLaMA models (sherry.llama): the compiled model against the numpy
+reference of the same ternary model, generation, checkpoints, bad input."""
+
+import json
+import os
+import struct
+
+import numpy as np
+import pytest
+
+import sherry
+from sherry import safetensors
+from sherry.llama import (LlamaConfig, LlamaModel, ModelError,
+                          load_checkpoint, reference, sample)
+from sherry.llama.__main__ import main as cli_main, synthetic_weights
+from sherry.llama.ir import weight_arguments
+
+# Sizes chosen so that no dimension is a multiple of the kernels' tiles:
+# 3 query heads per KV head, 96 hidden, MLP 160, vocabulary 101.
+TINY = dict(vocab_size=101, hidden_size=96, intermediate_size=160,
+            num_hidden_layers=2, num_attention_heads=6,
+            num_key_value_heads=2, max_position_embeddings=64,
+            rope_theta=10000.0)
+
+
+def tiny_config(**changes):
+    return LlamaConfig(**dict(TINY, **changes))
+
+
+def weights_for(config, seed=0):
+    w = synthetic_weights(config, seed)
+    # Activations large enough to overflow a 16-bit accumulator: int8
+    # codes of 127 summed over K = 160 in one row exceed 2^15.
+    w["model.embed_tokens.weight"] *= np.float32(50)
+    return w
+
+
+def dequantized(config, weights, granularity="row"):
+    ref = dict(weights)
+    for _, name, _, projection in weight_arguments(config):
+        if projection:
+            ref[name] = sherry.quantize(weights[name], "sherry",
+                                        granularity).dequantize()
+    return ref
+
+
+def relative(got, want):
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+@pytest.fixture(scope="module")
+def exact_model():
+    config = tiny_config()
+    return LlamaModel(config, weights_for(config), max_context=40, chunk=5,
+                      mode="exact", all_logits=True)
+
+
+@pytest.fixture(scope="module")
+def int8_model():
+    config = tiny_config(tie_word_embeddings=True)
+    return LlamaModel(config, weights_for(config), max_context=40, chunk=5, mode="int8",
+                      all_logits=True)
+
+
+def check_against_reference(model, weights, tolerance, rng):
+    """A prefill of 12 tokens (two chunks and two single steps) and 16
+    decode steps, each position's logits against the reference."""
+    config = model.config
+    ref = dequantized(config, weights, model.granularity)
+    model.reset()
+    k = np.zeros(model.k_cache.shape)
+    v = np.zeros_like(k)
+    prompt = rng.integers(0, config.vocab_size, 12)
+    got = model.forward(prompt)
+    want = reference.forward(config, ref, prompt, 0, k, v)
+    assert got.shape == (12, config.vocab_size)
+    assert relative(got, want) < tolerance
+    for _ in range(16):
+        token = int(rng.integers(0, config.vocab_size))
+        pos = model.position
+        got = model.forward([token])
+        want = reference.forward(config, ref, [token], pos, k, v)
+        assert relative(got, want) < tolerance, pos
+    assert model.position == 28
+    np.testing.assert_allclose(model.k_cache[:, :, :28], k[:, :, :28],
+                               rtol=0, atol=tolerance * np.abs(k).max())
+
+
+def test_exact_matches_reference(exact_model, rng):
+    # Float activations: the reference's float64 within f32 rounding.
+    check_against_reference(exact_model, weights_for(exact_model.config),
+                            1e-4, rng)
+
+
+def test_int8_matches_reference(int8_model, rng):
+    # int8 activations (one absmax scale per row and matmul) against float64
+    # on the same ternary weights: errors of about 1% in the logits.
+    check_against_reference(int8_model, weights_for(int8_model.config),
+                            5e-2, rng)
+
+
+def test_table_kernels_on_run_time_weights(int8_model):
+    # This CPU's table kernel takes the projections at run time.
+    if sherry.preferred_table_layout(96) is None:
+        pytest.skip("target=host has no table kernel here")
+    assert int8_model.table_layout is not None
+    assert "argument-layout=tables" in int8_model.sparsify_options()
+    assert int8_model.sparse_text.count("sherry.matmul") == 28
+
+
+def test_compiled_once_runs_another_checkpoint(exact_model, rng):
+    config = exact_model.config
+    other = weights_for(config, seed=7)
+    exact_model.load_weights(other)
+    prompt = rng.integers(0, config.vocab_size, 6)
+    got = exact_model.forward(prompt)
+    k = np.zeros(exact_model.k_cache.shape)
+    want = reference.forward(config, dequantized(config, other), prompt, 0,
+                             k, np.zeros_like(k))
+    assert relative(got, want) < 1e-4
+    exact_model.load_weights(weights_for(config))
+
+
+def test_generate_greedy_follows_argmax(exact_model):
+    model = exact_model
+    model.reset()
+    result = model.generate([1, 2, 3, 4, 5, 6, 7], 6)
+    assert len(result.tokens) == 6
+    # The same chain, step by step.
+    model.reset()
+    logits = model.forward([1, 2, 3, 4, 5, 6, 7])[-1]
+    chain = []
+    for _ in range(6):
+        chain.append(int(np.argmax(logits)))
+        logits = model.forward(chain[-1:])[-1]
+    assert chain == result.tokens
+    assert result.prefill_tokens_per_second > 0
+    assert result.decode_tokens_per_second > 0
+
+
+def test_generate_sampling_is_seeded(exact_model):
+    runs = []
+    for seed in (3, 3, 4):
+        exact_model.reset()
+        runs.append(exact_model.generate([5, 6, 7], 12, temperature=1.5,
+                                         top_k=40, top_p=0.95,
+                                         seed=seed).tokens)
+    assert runs[0] == runs[1]
+    assert runs[0] != runs[2]
+
+
+def test_generate_stops_at_stop_token(exact_model):
+    exact_model.reset()
+    first = exact_model.generate([9, 8], 1).tokens[0]
+    exact_model.reset()
+    result = exact_model.generate([9, 8], 10, stop_tokens={first})
+    assert result.tokens == [first]
+
+
+def test_sample():
+    rng = np.random.default_rng(0)
+    logits = np.array([0.0, 5.0, 1.0, 4.9])
+    assert sample(logits) == 1
+    assert {sample(logits, 1.0, top_k=1, rng=rng) for _ in range(20)} == {1}
+    # top_p keeps the fewest tokens reaching it: here tokens 1 and 3.
+    drawn = {sample(logits, 1.0, top_p=0.9, rng=rng) for _ in range(200)}
+    assert drawn == {1, 3}
+    with pytest.raises(ValueError, match="temperature"):
+        sample(logits, -1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        sample([np.nan, 1.0])
+
+
+def test_bad_tokens_and_lengths(exact_model):
+    m = exact_model
+    m.reset()
+    with pytest.raises(ModelError, match="token id 101 at index 1"):
+        m.forward([3, 101])
+    with pytest.raises(ModelError, match="token id -1"):
+        m.forward([-1])
+    with pytest.raises(ModelError, match="do not fit the cache of 40"):
+        m.forward(np.zeros(41, np.int64))
+    with pytest.raises(ModelError, match="need 49 positions; the cache has"
+                       " 40"):
+        m.generate(list(range(30)), 20)
+    with pytest.raises(ValueError, match="top_p"):
+        m.generate([1], 2, temperature=1.0, top_p=0)
+    assert m.position == 0        # nothing ran
+
+
+def test_bad_checkpoints():
+    config = tiny_config()
+    w = weights_for(config)
+    missing = dict(w)
+    del missing["model.layers.1.mlp.down_proj.weight"]
+    with pytest.raises(ModelError, match="lacks "
+                       "model.layers.1.mlp.down_proj.weight"):
+        LlamaModel(config, missing, max_context=8, chunk=1, mode="exact")
+    bad = dict(w)
+    bad["model.layers.0.self_attn.k_proj.weight"] = np.zeros((32, 32))
+    with pytest.raises(ModelError, match=r"k_proj.weight has shape \(32, "
+                       r"32\); this configuration needs \(32, 96\)"):
+        LlamaModel(config, bad, max_context=8, chunk=1, mode="exact")
+    extra = dict(w, **{"model.layers.0.self_attn.rotary_emb.inv_freq":
+                       np.ones(8), "model.extra.weight": np.ones(3)})
+    with pytest.raises(ModelError, match="does not use: model.extra"):
+        LlamaModel(config, extra, max_context=8, chunk=1, mode="exact")
+    nan = dict(w)
+    nan["model.norm.weight"] = np.full(96, np.nan, np.float32)
+    with pytest.raises(ModelError, match="model.norm.weight holds NaN"):
+        LlamaModel(config, nan, max_context=8, chunk=1, mode="exact")
+
+
+def test_bad_configurations():
+    with pytest.raises(ModelError, match="model_type 'gpt2'"):
+        LlamaConfig.from_dict(dict(TINY, model_type="gpt2"))
+    with pytest.raises(ModelError, match="lacks hidden_size"):
+        LlamaConfig.from_dict({k: v for k, v in TINY.items()
+                               if k != "hidden_size"})
+    with pytest.raises(ModelError, match="multiple of num_key_value_heads"):
+        tiny_config(num_key_value_heads=4)
+    with pytest.raises(ModelError, match="rope_scaling type 'yarn'"):
+        tiny_config(rope_scaling={"rope_type": "yarn", "factor": 4.0})
+    with pytest.raises(ModelError, match="hidden_size must be positive"):
+        tiny_config(hidden_size=0)
+    with pytest.raises(ModelError, match="general.architecture is 'gpt2'"):
+        LlamaConfig.from_gguf({"general.architecture": "gpt2"})
+    with pytest.raises(ModelError, match="lacks llama.block_count"):
+        LlamaConfig.from_gguf({"general.architecture": "llama",
+                               "llama.attention.head_count": 6,
+                               "llama.embedding_length": 96,
+                               "llama.feed_forward_length": 160,
+                               "llama.vocab_size": 101})
+
+
+def test_projections_not_multiple_of_32():
+    config = tiny_config(hidden_size=72, num_attention_heads=6)
+    with pytest.raises(ModelError, match="q_proj: in_features 72 is not a "
+                       "multiple of 32"):
+        LlamaModel(config, synthetic_weights(config, 0), max_context=4,
+                   chunk=1, mode="exact")
+
+
+def test_llama3_rope_scaling():
+    # transformers' _compute_llama3_parameters on LLaMA-3.2-1B's values.
+    config = tiny_config(head_dim=64, rope_theta=500000.0, rope_scaling={
+        "rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0, "original_max_position_embeddings": 8192})
+    inv = config.inverse_frequencies()
+    plain = 500000.0 ** (-np.arange(32) / 32)
+    wavelen = 2 * np.pi / plain
+    assert np.array_equal(inv[wavelen < 2048], plain[wavelen < 2048])
+    assert np.allclose(inv[wavelen > 8192], plain[wavelen > 8192] / 32)
+    mid = (wavelen >= 2048) & (wavelen <= 8192)
+    assert mid.any()
+    assert np.all(inv[mid] < plain[mid]) and np.all(inv[mid] >
+                                                    plain[mid] / 32)
+
+
+def test_safetensors_round_trip_and_bf16(tmp_path):
+    path = str(tmp_path / "t.safetensors")
+    arrays = {"a": np.arange(6, dtype=np.float32).reshape(2, 3),
+              "b": np.array([1, -2], np.int8)}
+    safetensors.save(path, arrays, {"format": "pt"})
+    back = safetensors.load(path)
+    assert set(back) == {"a", "b"}
+    assert np.array_equal(back["a"], arrays["a"])
+    assert safetensors.read_metadata(path) == {"format": "pt"}
+    # BF16 by hand: 1.5 and -2.0.
+    header = json.dumps({"x": {"dtype": "BF16", "shape": [2],
+                               "data_offsets": [0, 4]}}).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header)
+        f.write(np.array([0x3FC0, 0xC000], np.uint16).tobytes())
+    assert safetensors.load(path)["x"].tolist() == [1.5, -2.0]
+
+
+@pytest.mark.parametrize("header, message", [
+    (b"{", "not JSON"),
+    (b"[]", "not a JSON object"),
+    (b'{"x": {"dtype": "F8", "shape": [1], "data_offsets": [0, 1]}}',
+     "dtype 'F8'"),
+    (b'{"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}',
+     "span 4 bytes"),
+    (b'{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}',
+     "past the end"),
+    (b'{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}',
+     "bad shape"),
+])
+def test_safetensors_bad_files(tmp_path, header, message):
+    path = str(tmp_path / "bad.safetensors")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header)
+    with pytest.raises(sherry.FormatError, match=message):
+        safetensors.load(path)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", 1 << 40))
+    with pytest.raises(sherry.FormatError, match="header length"):
+        safetensors.load(path)
+
+
+def write_checkpoint(directory, config, weights, shards=1):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config.to_dict(), f)
+    names = sorted(weights)
+    if shards == 1:
+        safetensors.save(os.path.join(directory, "model.safetensors"),
+                         weights)
+        return
+    weight_map = {}
+    for i in range(shards):
+        part = {n: weights[n] for n in names[i::shards]}
+        file = "model-%05d-of-%05d.safetensors" % (i + 1, shards)
+        safetensors.save(os.path.join(directory, file), part)
+        weight_map.update({n: file for n in part})
+    with open(os.path.join(directory, "model.safetensors.index.json"),
+              "w") as f:
+        json.dump({"weight_map": weight_map}, f)
+
+
+def test_checkpoint_directory_and_cli(tmp_path, exact_model, capsys):
+    config = exact_model.config
+    w = weights_for(config)
+    write_checkpoint(str(tmp_path / "one"), config, w)
+    write_checkpoint(str(tmp_path / "sharded"), config,
+                     {k: v.astype(np.float16) if v.ndim == 2 else v
+                      for k, v in w.items()}, shards=3)
+    for d in ("one", "sharded"):
+        got_config, got = load_checkpoint(str(tmp_path / d))
+        assert got_config == config
+        assert set(got) == set(w)
+    exact_model.reset()
+    want = exact_model.generate([4, 5, 6], 5).tokens
+    cli_main(["--model", str(tmp_path / "one"), "--prompt-ids", "4,5,6",
+              "-n", "5", "--mode", "exact", "--chunk", "2", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["tokens"] == want
+    assert report["prompt_tokens"] == 3
+    assert report["packed_bytes"] > 0
+    with pytest.raises(SystemExit, match="lacks model.norm.weight"):
+        os.remove(str(tmp_path / "one" / "model.safetensors"))
+        safetensors.save(str(tmp_path / "one" / "model.safetensors"),
+                         {k: v for k, v in w.items()
+                          if k != "model.norm.weight"})
+        cli_main(["--model", str(tmp_path / "one"), "--prompt-ids", "1",
+                  "-n", "1", "--mode", "exact"])
+
+
+def test_run_passes():
+    text = ("func.func @f(%x: tensor<1x64xf32>, %w: tensor<32x64xf32> "
+            "{sherry.weights}) -> tensor<1x32xf32> {\n"
+            "  %z = arith.constant dense<0.0> : tensor<1x32xf32>\n"
+            "  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> "
+            "(m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k)"
+            " -> (m, n)>] ins(%x, %w : tensor<1x64xf32>, tensor<32x64xf32>)"
+            " outs(%z : tensor<1x32xf32>) -> tensor<1x32xf32>\n"
+            "  return %y : tensor<1x32xf32>\n}\n")
+    out = sherry.run_passes(
+        text, "builtin.module(sherry-sparsify{mode=int8},canonicalize)")
+    assert "sherry.matmul" in out and "linalg.matmul" not in out
+    with pytest.raises(sherry.CompilerError, match="'nope' does not refer "
+                       "to a registered pass"):
+        sherry.run_passes(text, "builtin.module(nope)")
+    with pytest.raises(sherry.CompilerError, match="it runs on 'func.func'"):
+        sherry.run_passes(text, "func.func(canonicalize)")
+    with pytest.raises(sherry.CompilerError, match="failed to add "
+                       "`sherry-sparsify` with options `mode=bogus`"):
+        sherry.run_passes(text, "builtin.module(sherry-sparsify{mode=bogus})")
+    with pytest.raises(sherry.CompilerError, match="input:1:"):
+        sherry.run_passes("func.func @f(", "builtin.module(canonicalize)")
