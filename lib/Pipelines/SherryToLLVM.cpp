@@ -123,12 +123,23 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createLoopInvariantCodeMotionPass());
   }
   pm.addPass(createConvertSherryToLinalg());
+  if (options.vectorizeLinalg) {
+    SherryVectorizeLinalgOptions vectorize;
+    vectorize.vectorWidth = options.linalgVectorWidth;
+    pm.addNestedPass<func::FuncOp>(createSherryVectorizeLinalg(vectorize));
+  }
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Vectorized tiles written in place leave copies of a subview onto an
+  // equal one (each a memrefCopy call): folded once CSE makes them equal.
+  if (options.vectorizeLinalg) {
+    pm.addPass(createCSEPass());
+    pm.addPass(createCanonicalizerPass());
+  }
   // On buffers the table kernel's loops of different matmuls can share one
   // function; before deallocation, whose canonicalizations would fold the
   // loops' pass-through buffers away.
@@ -169,7 +180,10 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertSherryX86ToLLVM());
   pm.addPass(createConvertSherryArmToLLVM());
-  pm.addPass(createConvertVectorToLLVMPass());
+  ConvertVectorToLLVMPassOptions toLLVM;
+  // The vectorized linalg reductions' final sums, already reassociated.
+  toLLVM.reassociateFPReductions = options.vectorizeLinalg;
+  pm.addPass(createConvertVectorToLLVMPass(toLLVM));
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   if (std::optional<SherryTargetAttributes> attributes =

@@ -173,6 +173,19 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
                      "sherry-forall-work-stealing); otherwise each thread "
                      "computes a fixed share"),
       llvm::cl::init(true)};
+  FlagOption vectorizeLinalg{
+      *this, "vectorize-linalg",
+      llvm::cl::desc("Tile and vectorize the linalg ops around the sherry "
+                     "ops (norms, softmax, attention, dense matmuls) along "
+                     "their innermost loop, reductions as vector partial "
+                     "sums (sherry-vectorize-linalg); otherwise they become "
+                     "scalar loops. Reassociates float reductions"),
+      llvm::cl::init(false)};
+  CountOption linalgVectorWidth{
+      *this, "linalg-vector-width",
+      llvm::cl::desc("vectorize-linalg: elements per vector along the "
+                     "innermost loop"),
+      llvm::cl::init(16)};
   FlagOption runtimeChecks{
       *this, "runtime-checks",
       llvm::cl::desc("Check at run time the dynamic sizes of each "

@@ -239,6 +239,44 @@ def SherryOpenMPNowait : Pass<"sherry-openmp-nowait"> {
   let dependentDialects = ["::mlir::omp::OpenMPDialect"];
 }
 
+def SherryVectorizeLinalg
+    : Pass<"sherry-vectorize-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Tile and vectorize the linalg ops on tensors that no kernel "
+                "covers (norms, attention, dense matmuls)";
+  let description = [{
+    What a model needs besides its sparse matmuls (RMSNorm, RoPE, softmax,
+    attention over a KV cache, a dense `lm_head`) reaches the pipeline as
+    `linalg` ops, which `convert-linalg-to-loops` would make scalar loops:
+    a reduction there is a chain of dependent scalar adds. This pass
+    vectorizes each linalg op on tensors at the top level of a function
+    (not those inside loops, which kernels emit) along its innermost loop:
+
+    - innermost loop parallel: every other loop is tiled by 1 (reductions
+      run in order) and the innermost by `vector-width`, and the tile is
+      vectorized, masked where the extent is dynamic or not a multiple;
+    - innermost loop a reduction: the other loops are tiled by 1, the
+      reduction is split into `vector-width` partial sums carried in a
+      vector across its loop (upstream partial-reduction tiling) and merged
+      once at the end.
+
+    Ops the vectorizer cannot take stay as they are. Then the partial sums'
+    tensors are hoisted out of their loops into vector loop-carried values,
+    masks and multi-reductions are lowered and unit dimensions dropped.
+    Reductions are reassociated (their order of additions changes), which
+    float results may show in their last bits.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "unsigned", "16",
+           "Elements per vector along the innermost loop">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def SherryFuseSiblingMatmuls : Pass<"sherry-fuse-sibling-matmuls"> {
   let summary = "Merge sherry.matmul ops that share their activations into "
                 "one on concatenated constant weights";

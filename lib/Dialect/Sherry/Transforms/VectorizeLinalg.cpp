@@ -1,0 +1,183 @@
+//===- VectorizeLinalg.cpp - Vectorize what no kernel covers --------------===//
+//
+// A model's norms, attention and dense matmuls lowered to scalar loops run
+// their reductions as chains of dependent adds; at a context of 512 they
+// cost several times the layer's sparse matmuls. Tiled so that the
+// innermost loop is a vector (with partial sums for reductions), they run
+// at vector speed through the rest of the pipeline unchanged.
+//
+//===----------------------------------------------------------------------===//
+
+#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+namespace mlir::sherry {
+#define GEN_PASS_DEF_SHERRYVECTORIZELINALG
+#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+} // namespace mlir::sherry
+
+using namespace mlir;
+
+namespace {
+
+/// Vectorizes `op` with `sizes` (masked where needed); false where the
+/// vectorizer refuses it (the op is then left as it is).
+bool vectorizeTile(RewriterBase &rewriter, Operation *op,
+                   ArrayRef<int64_t> sizes) {
+  // One flag per size: the vectorizer reads as many as there are sizes.
+  SmallVector<bool> scalable(sizes.size(), false);
+  if (failed(linalg::vectorizeOpPrecondition(op, sizes, scalable,
+                                             /*vectorizeNDExtract=*/true)))
+    return false;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::VectorizationResult> result = linalg::vectorize(
+      rewriter, op, sizes, scalable, /*vectorizeNDExtract=*/true);
+  if (failed(result))
+    return false;
+  if (!result->replacements.empty())
+    rewriter.replaceOp(op, result->replacements);
+  else
+    rewriter.eraseOp(op);
+  return true;
+}
+
+/// Tiles `op` by `tiles` (0: not tiled) with `strategy`; null on failure.
+FailureOr<scf::SCFTilingResult>
+tile(RewriterBase &rewriter, TilingInterface op, ArrayRef<int64_t> tiles,
+     ReductionTilingStrategy strategy = ReductionTilingStrategy::FullReduction,
+     ArrayRef<unsigned> reductionDims = {}) {
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+  options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), tiles));
+  options.setReductionTilingStrategy(strategy);
+  options.setReductionDims(reductionDims);
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> result =
+      scf::tileUsingSCF(rewriter, op, options);
+  if (failed(result))
+    return failure();
+  rewriter.replaceOp(op, result->replacements);
+  return result;
+}
+
+struct SherryVectorizeLinalgPass
+    : public mlir::sherry::impl::SherryVectorizeLinalgBase<
+          SherryVectorizeLinalgPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (vectorWidth == 0) {
+      func.emitError() << "sherry-vectorize-linalg: vector-width must be "
+                          "positive";
+      return signalPassFailure();
+    }
+    SmallVector<linalg::LinalgOp> ops;
+    for (Block &block : func.getBody())
+      for (Operation &op : block)
+        if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
+          // Tiles of other indexing maps (mod, sums of loops) are not
+          // slices the tiler can compute.
+          if (linalgOp.hasPureTensorSemantics() && linalgOp.getNumLoops() &&
+              linalgOp.hasOnlyProjectedPermutations() &&
+              !isa<linalg::FillOp>(&op))
+            ops.push_back(linalgOp);
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp op : ops)
+      vectorizeOne(rewriter, op);
+    cleanUp(rewriter);
+  }
+
+  void vectorizeOne(RewriterBase &rewriter, linalg::LinalgOp op) {
+    unsigned loops = op.getNumLoops();
+    unsigned inner = loops - 1;
+    int64_t width = vectorWidth;
+    SmallVector<int64_t> tiles(loops, 1);
+    SmallVector<int64_t> sizes(loops, 1);
+    sizes[inner] = width;
+    auto tileable = dyn_cast<TilingInterface>(op.getOperation());
+    if (!tileable)
+      return;
+    if (!linalg::isReductionIterator(op.getIteratorTypesArray()[inner])) {
+      tiles[inner] = width;
+      FailureOr<scf::SCFTilingResult> tiled = tile(rewriter, tileable, tiles);
+      if (succeeded(tiled))
+        (void)vectorizeTile(rewriter, tiled->tiledOps.back(), sizes);
+      return;
+    }
+    // One output element per tile, its reduction split into `width`
+    // partial sums.
+    tiles[inner] = 0;
+    FailureOr<scf::SCFTilingResult> outer = tile(rewriter, tileable, tiles);
+    if (failed(outer))
+      return;
+    auto tiledOp = dyn_cast<TilingInterface>(outer->tiledOps.back());
+    if (!tiledOp)
+      return;
+    SmallVector<int64_t> split(loops, 0);
+    split[inner] = width;
+    FailureOr<scf::SCFTilingResult> partial =
+        tile(rewriter, tiledOp, split,
+             ReductionTilingStrategy::PartialReductionOuterReduction, {inner});
+    if (failed(partial))
+      return;
+    for (Operation *merge : partial->mergeOps)
+      if (auto mergeOp = dyn_cast<linalg::LinalgOp>(merge)) {
+        SmallVector<int64_t> mergeSizes(mergeOp.getNumLoops(), 1);
+        mergeSizes.back() = width;
+        (void)vectorizeTile(rewriter, merge, mergeSizes);
+      }
+    for (Value init : partial->initialValues)
+      if (Operation *fill = init.getDefiningOp<linalg::FillOp>())
+        (void)vectorizeTile(rewriter, fill, {});
+    (void)vectorizeTile(rewriter, partial->tiledOps.back(), sizes);
+  }
+
+  /// Unit dimensions and masks lowered away, then multi-reductions (after
+  /// the unit ones became elementwise ops), then the partial sums moved
+  /// from tensors into vector loop-carried values.
+  void cleanUp(RewriterBase &rewriter) {
+    func::FuncOp func = getOperation();
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet shapes(ctx), reductions(ctx);
+    vector::populateVectorMaskLoweringPatternsForSideEffectingOps(shapes);
+    vector::populateCastAwayVectorLeadingOneDimPatterns(shapes);
+    vector::populateVectorTransferDropUnitDimsPatterns(shapes);
+    vector::populateDropUnitDimWithShapeCastPatterns(shapes);
+    vector::populateSinkVectorOpsPatterns(shapes);
+    vector::populateVectorMultiReductionLoweringPatterns(
+        reductions, vector::VectorMultiReductionLowering::InnerReduction);
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      if (isa<vector::VectorDialect, scf::SCFDialect, tensor::TensorDialect,
+              arith::ArithDialect>(name.getDialect())) {
+        name.getCanonicalizationPatterns(shapes, ctx);
+        name.getCanonicalizationPatterns(reductions, ctx);
+      }
+    FrozenRewritePatternSet frozenShapes(std::move(shapes));
+    FrozenRewritePatternSet frozenReductions(std::move(reductions));
+    auto simplify = [&] {
+      return succeeded(applyPatternsGreedily(func, frozenShapes)) &&
+             succeeded(applyPatternsGreedily(func, frozenReductions));
+    };
+    if (!simplify())
+      return signalPassFailure();
+    SmallVector<LoopLikeOpInterface> loops;
+    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    // Post-order: inner loops first, so that a sum leaves its whole nest.
+    for (LoopLikeOpInterface loop : loops)
+      (void)hoistLoopInvariantSubsets(rewriter, loop);
+    // The hoisted values' tensors fold away.
+    if (!simplify())
+      signalPassFailure();
+  }
+};
+
+} // namespace
