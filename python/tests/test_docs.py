@@ -72,4 +72,5 @@ def test_models_doc_commands(tmp_path, monkeypatch, capsys):
         done = subprocess.run(line, shell=True, env=env, cwd=str(tmp_path),
                               capture_output=True, text=True)
         assert done.returncode == 0, command + "\n" + done.stderr
-        assert "decode" in done.stdout
+        assert ("wrote" if ".convert" in command else "decode") in \
+            done.stdout, command

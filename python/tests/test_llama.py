@@ -11,7 +11,8 @@ import pytest
 import sherry
 from sherry import safetensors
 from sherry.llama import (LlamaConfig, LlamaModel, ModelError,
-                          load_checkpoint, reference, sample)
+                          load_checkpoint, load_gguf, reference, sample,
+                          save_gguf)
 from sherry.llama.__main__ import main as cli_main, synthetic_weights
 from sherry.llama.ir import weight_arguments
 
@@ -105,7 +106,25 @@ def test_table_kernels_on_run_time_weights(int8_model):
         pytest.skip("target=host has no table kernel here")
     assert int8_model.table_layout is not None
     assert "argument-layout=tables" in int8_model.sparsify_options()
-    assert int8_model.sparse_text.count("sherry.matmul") == 28
+    # One layer's 7 projections, for calls of 1 token and of a chunk.
+    assert int8_model.sparse_text.count("sherry.matmul") == 14
+
+
+def test_whole_model_function_equals_split_layers(int8_model, rng):
+    # One function with every layer inlined computes what the per-layer
+    # functions chained from Python do, bit for bit.
+    config = int8_model.config
+    whole = LlamaModel(config, weights_for(config), max_context=40,
+                       chunk=5, mode="int8", all_logits=True,
+                       split_layers=False)
+    assert whole.sparse_text.count("sherry.matmul") == 28
+    int8_model.reset()
+    ids = rng.integers(0, config.vocab_size, 7)
+    assert np.array_equal(whole.forward(ids), int8_model.forward(ids))
+    assert np.array_equal(whole.forward([5]), int8_model.forward([5]))
+    # (Positions after 8 hold what earlier tests left in the fixture's.)
+    assert np.array_equal(whole.k_cache[:, :, :8],
+                          int8_model.k_cache[:, :, :8])
 
 
 def test_compiled_once_runs_another_checkpoint(exact_model, rng):
@@ -369,3 +388,109 @@ def test_run_passes():
         sherry.run_passes(text, "builtin.module(sherry-sparsify{mode=bogus})")
     with pytest.raises(sherry.CompilerError, match="input:1:"):
         sherry.run_passes("func.func @f(", "builtin.module(canonicalize)")
+
+
+GGUF_CONFIG = dict(vocab_size=101, hidden_size=256, intermediate_size=512,
+                   num_hidden_layers=1, num_attention_heads=4,
+                   num_key_value_heads=2, max_position_embeddings=64)
+
+
+def test_gguf_round_trip(tmp_path):
+    # A Sherry GGUF (STQ1_0 projections, f32 elsewhere) runs exactly as the
+    # float checkpoint packed to stq1_0 at load.
+    config = LlamaConfig(**GGUF_CONFIG)
+    w = synthetic_weights(config, 0)
+    path = str(tmp_path / "m.gguf")
+    save_gguf(path, config, w, dense_type="f32")
+    g = sherry.gguf.load(path)
+    assert g.metadata["general.architecture"] == "llama"
+    assert g.metadata["general.file_type"] in (41, 42)
+    assert g.metadata["llama.block_count"] == 1
+    assert g.tensor("blk.0.attn_q.weight").type_id == sherry.gguf.STQ1_0_TYPE
+    # llama.cpp's converter order of q rows: each head's rotate-half pairs
+    # made adjacent.
+    q = w["model.layers.0.self_attn.q_proj.weight"]
+    ref = q.reshape(4, 2, 32, 256).swapaxes(1, 2).reshape(256, 256)
+    assert np.array_equal(g.packed("blk.0.attn_q.weight").dequantize(),
+                          sherry.quantize(ref, "stq1_0").dequantize())
+    loaded_config, loaded = load_gguf(path)
+    assert loaded_config.num_key_value_heads == 2
+    assert loaded_config.head_dim == 64
+    assert abs(loaded_config.rms_norm_eps - 1e-5) < 1e-9
+    assert loaded["model.layers.0.self_attn.k_proj.weight"].layout == \
+        "stq1_0"
+    for mode in ("exact", "int8"):
+        a = LlamaModel(config, w, max_context=16, chunk=4, mode=mode,
+                       layout="stq1_0")
+        b = LlamaModel(loaded_config, loaded, max_context=16, chunk=4,
+                       mode=mode)
+        assert b.layout == "stq1_0"
+        ids = [1, 2, 3, 4, 5, 6]
+        assert np.array_equal(a.forward(ids), b.forward(ids)), mode
+
+
+def test_gguf_bad_files(tmp_path):
+    config = LlamaConfig(**GGUF_CONFIG)
+    w = synthetic_weights(config, 0)
+    path = str(tmp_path / "m.gguf")
+    save_gguf(path, config, w, projections="dense", dense_type="f16")
+    g = sherry.gguf.load(path)
+    assert g.metadata["general.file_type"] == 1
+    g.remove_tensor("blk.0.ffn_down.weight")
+    g.save(path)
+    with pytest.raises(ModelError, match="lacks blk.0.ffn_down.weight"):
+        load_gguf(path)
+    g.set_metadata("general.architecture", "gpt2")
+    g.save(path)
+    with pytest.raises(ModelError, match="general.architecture is 'gpt2'"):
+        load_gguf(path)
+    with open(path, "wb") as f:
+        f.write(b"GGUF")
+    with pytest.raises(ModelError, match="m.gguf"):
+        load_gguf(path)
+    with pytest.raises(ModelError, match="lacks model.norm.weight"):
+        save_gguf(path, config, {k: v for k, v in w.items()
+                                 if k != "model.norm.weight"})
+
+
+def test_cli_reads_gguf(tmp_path, capsys):
+    config = LlamaConfig(**GGUF_CONFIG)
+    path = str(tmp_path / "m.gguf")
+    save_gguf(path, config, synthetic_weights(config, 0))
+    cli_main(["--model", path, "--prompt-ids", "7 8 9", "-n", "3",
+              "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["tokens"]) == 3
+    assert report["kernel_layout"] != ""
+
+
+def test_convert_keeps_tokenizer(tmp_path, capsys):
+    from sherry.llama.convert import main as convert_main
+    config = LlamaConfig(**GGUF_CONFIG)
+    w = synthetic_weights(config, 0)
+    source = str(tmp_path / "f16.gguf")
+    save_gguf(source, config, w, projections="dense", metadata={
+        "tokenizer.ggml.model": "gpt2",
+        "tokenizer.ggml.tokens": (["t%d" % i for i in range(101)],
+                                  "array[string]"),
+        "general.name": "tiny"})
+    out = str(tmp_path / "sherry.gguf")
+    convert_main([source, out, "--dense-type", "f32"])
+    assert "wrote" in capsys.readouterr().out
+    g = sherry.gguf.load(out)
+    assert g.metadata["tokenizer.ggml.tokens"][:2] == ["t0", "t1"]
+    assert g.metadata_type("tokenizer.ggml.tokens") == "array[string]"
+    assert g.metadata["general.name"] == "tiny"
+    assert g.metadata["general.file_type"] in (41, 42)
+    assert g.tensor("blk.0.ffn_up.weight").type_id == \
+        sherry.gguf.STQ1_0_TYPE
+    assert g.tensor("token_embd.weight").type == "f32"
+    # The same model as the float checkpoint packed to stq1_0 at load (the
+    # f16 source rounded the projections first).
+    config2, w2 = load_gguf(source)
+    a = LlamaModel(config2, w2, max_context=8, chunk=1, mode="exact",
+                   layout="stq1_0")
+    b = LlamaModel(*load_gguf(out), max_context=8, chunk=1, mode="exact")
+    assert np.array_equal(a.forward([3, 4]), b.forward([3, 4]))
+    with pytest.raises(SystemExit, match="no-such"):
+        convert_main([str(tmp_path / "no-such"), out])

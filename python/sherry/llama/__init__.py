@@ -4,8 +4,9 @@ LlamaModel, which compiles a configuration once and runs checkpoints of it
 (docs/models.md)."""
 
 from .config import LlamaConfig, ModelError
-from .model import GenerationResult, LlamaModel, load_checkpoint
+from .checkpoint import load_checkpoint, load_gguf, save_gguf
+from .model import GenerationResult, LlamaModel
 from .sampling import sample
 
 __all__ = ["GenerationResult", "LlamaConfig", "LlamaModel", "ModelError",
-           "load_checkpoint", "sample"]
+           "load_checkpoint", "load_gguf", "sample", "save_gguf"]

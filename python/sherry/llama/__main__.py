@@ -1,25 +1,27 @@
 """Generate tokens with a LLaMA model on Sherry's kernels.
 
-  python3 -m sherry.llama --model DIR --prompt-ids "1 2 3" -n 32
+  python3 -m sherry.llama --model PATH --prompt-ids "1 2 3" -n 32
   python3 -m sherry.llama --config config.json --random-weights 0 \\
       --random-prompt 128 -n 128
 
-DIR holds a Hugging Face checkpoint (config.json, model.safetensors or its
-shards). --random-weights SEED makes seeded synthetic weights of a
+PATH is a Hugging Face checkpoint directory (config.json, model.safetensors
+or its shards) or a llama.cpp GGUF file (STQ1_0, F16, F32 tensors). --random-weights SEED makes seeded synthetic weights of a
 configuration instead, for timing a shape. Prints the new token ids, then
 prefill and decode tokens/s (as llama-bench reports them) and the sizes.
 """
 
 import argparse
 import json
+import os
 import sys
 import time
 
 import numpy as np
 
-from .config import LlamaConfig, ModelError
-from .model import LlamaModel, load_checkpoint
 from ..errors import SherryError
+from .checkpoint import load_checkpoint, load_gguf
+from .config import LlamaConfig, ModelError
+from .model import LlamaModel
 
 
 def synthetic_weights(config, seed):
@@ -52,8 +54,9 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", metavar="DIR",
-                     help="a Hugging Face LLaMA checkpoint directory")
+    src.add_argument("--model", metavar="PATH",
+                     help="a Hugging Face LLaMA checkpoint directory or a "
+                     "GGUF file (general.architecture llama)")
     src.add_argument("--config", metavar="JSON",
                      help="a config.json; with --random-weights")
     ap.add_argument("--random-weights", metavar="SEED", type=int,
@@ -80,6 +83,9 @@ def main(argv=None):
                     help="OpenMP threads of the kernels (default 1)")
     ap.add_argument("--target", default="host",
                     help="the pipeline's target (default host)")
+    ap.add_argument("--no-vectorize", action="store_true",
+                    help="leave the operations around the projections "
+                    "scalar loops (for comparison)")
     ap.add_argument("--json", action="store_true",
                     help="print one JSON object instead of text")
     a = ap.parse_args(argv)
@@ -95,7 +101,8 @@ def run(a):
         if a.random_weights is not None:
             raise ModelError("--random-weights goes with --config, not "
                              "--model")
-        config, weights = load_checkpoint(a.model)
+        config, weights = (load_checkpoint(a.model)
+                           if os.path.isdir(a.model) else load_gguf(a.model))
     else:
         if a.random_weights is None:
             raise ModelError("--config needs --random-weights SEED")
@@ -112,7 +119,8 @@ def run(a):
     context = a.max_context or max(len(ids) + a.max_new_tokens, 1)
     options = "target=%s threads=%d" % (a.target, a.threads)
     model = LlamaModel(config, weights, max_context=context, chunk=a.chunk,
-                       mode=a.mode, pipeline_options=options)
+                       mode=a.mode, pipeline_options=options,
+                       vectorize=not a.no_vectorize)
     result = model.generate(ids, a.max_new_tokens, a.temperature, a.top_k,
                             a.top_p, a.seed)
     projections, other = config.parameter_count()

@@ -21,6 +21,12 @@ Token i of the chunk is at position pos + i. The caches are the caller's:
 the function writes the chunk's keys (after RoPE) and values at positions
 pos .. pos + N - 1 of every layer and attends, causally, over positions
 0 .. pos + N - 1. The caller keeps pos + N <= C and the token ids below V.
+
+The model also comes in pieces that a caller chains (model_function's
+`part`): @embed (tokens to N x H states), @layer (one decoder layer, its
+caches 1 x KV x C x D, called once per layer with that layer's weights)
+and @head (final norm and lm_head): one layer's code instead of L copies,
+so compile time does not grow with depth.
 """
 
 from .config import ModelError
@@ -39,28 +45,39 @@ def layer_arguments(config):
             + [(n, n) for n in ("gate_proj", "up_proj", "down_proj")])
 
 
-def weight_arguments(config):
-    """(argument name, checkpoint name, shape, projection?) of every weight
-    argument, in order; checkpoint names as Hugging Face's LLaMA."""
+PARTS = ("model", "embed", "layer", "head")
+
+
+def weight_arguments(config, part="model", layer=0):
+    """(argument name, checkpoint name, shape, projection?) of the weight
+    arguments of a function of `part` (see model_function), in order;
+    checkpoint names as Hugging Face's LLaMA, of layer `layer` for a
+    'layer' function (whose arguments are named l0_...)."""
     h = config.hidden_size
     shapes = config.projection_shapes()
-    args = [("embed_tokens", "model.embed_tokens.weight",
-             (config.vocab_size, h), False)]
-    for i in range(config.num_hidden_layers):
+    embed = ("embed_tokens", "model.embed_tokens.weight",
+             (config.vocab_size, h), False)
+    args = [embed] if part in ("model", "embed") else []
+    layers = {"model": range(config.num_hidden_layers),
+              "layer": [layer]}.get(part, [])
+    for i in layers:
+        arg = "l%d_%s" % (0 if part == "layer" else i, "%s")
         for suffix, kind in layer_arguments(config):
             if kind == "norm":
                 name = "model.layers.%d.%s.weight" % (i, suffix)
-                args.append(("l%d_%s" % (i, suffix), name, (h,), False))
+                args.append((arg % suffix, name, (h,), False))
             else:
                 group = "mlp" if suffix in ("gate_proj", "up_proj",
                                             "down_proj") else "self_attn"
                 name = "model.layers.%d.%s.%s.weight" % (i, group, suffix)
-                args.append(("l%d_%s" % (i, suffix), name, shapes[suffix],
-                             True))
-    args.append(("norm", "model.norm.weight", (h,), False))
-    if not config.tie_word_embeddings:
-        args.append(("lm_head", "lm_head.weight", (config.vocab_size, h),
-                     False))
+                args.append((arg % suffix, name, shapes[suffix], True))
+    if part in ("model", "head"):
+        args.append(("norm", "model.norm.weight", (h,), False))
+        if not config.tie_word_embeddings:
+            args.append(("lm_head", "lm_head.weight",
+                         (config.vocab_size, h), False))
+        elif part == "head":
+            args.append(embed)
     return args
 
 
@@ -90,26 +107,32 @@ _MAPS = {
     "mm_w": "(m, n, k) -> (n, k)",
     "mm_y": "(m, n, k) -> (m, n)",
     "rope_x": "(n, h, d) -> (n, h, d)",
-    "rope_cs": "(n, h, d) -> (n, d mod {half})",
-    "rope_other": "(n, h, d) -> (n, h, (d + {half}) mod {dim})",
+    "rope_cs": "(n, h, i) -> (n, i)",
     # scores(h, n, t) = sum_d q(n, h, d) k(h / G, t, d)
     "sc_q": "(h, n, t, d) -> (n, h, d)",
     "sc_k": "(h, n, t, d) -> (h floordiv {group}, t, d)",
     "sc_s": "(h, n, t, d) -> (h, n, t)",
     "sm_row": "(h, n, t) -> (h, n)",
     "sm_id": "(h, n, t) -> (h, n, t)",
-    # ctx(n, h, d) = sum_t p(h, n, t) v(h / G, t, d)
-    "cx_p": "(n, h, d, t) -> (h, n, t)",
-    "cx_v": "(n, h, d, t) -> (h floordiv {group}, t, d)",
-    "cx_o": "(n, h, d, t) -> (n, h, d)",
+    # ctx(n, h, d) = sum_t p(h, n, t) v(h / G, t, d); d innermost, the
+    # cache's contiguous dimension.
+    "cx_p": "(n, h, t, d) -> (h, n, t)",
+    "cx_v": "(n, h, t, d) -> (h floordiv {group}, t, d)",
+    "cx_o": "(n, h, t, d) -> (n, h, d)",
 }
 
 
 def model_function(config, name, tokens, max_context, logits="last",
-                   marked=True):
+                   marked=True, part="model"):
     """The text of one function (see the module docstring). tokens: N;
     max_context: C, the cache's positions; logits: 'last' (1 x V) or 'all'
-    (N x V); marked: put sherry.weights on the projections."""
+    (N x V); marked: put sherry.weights on the projections. part: 'model'
+    (the whole model), or one piece of it: 'embed' (token ids to the N x H
+    hidden states), 'layer' (one decoder layer on N x H states, its caches
+    of shape 1 x KV x C x D), 'head' (final norm and lm_head on N x H
+    states)."""
+    if part not in PARTS:
+        raise ValueError("part must be one of %s" % ", ".join(PARTS))
     if logits not in ("last", "all"):
         raise ValueError("logits must be 'last' or 'all', got %r"
                          % (logits,))
@@ -119,7 +142,8 @@ def model_function(config, name, tokens, max_context, logits="last",
     c = config
     n, h, v = tokens, c.hidden_size, c.vocab_size
     d, kvh, qh = c.head_dim, c.num_key_value_heads, c.num_attention_heads
-    layers, inter = c.num_hidden_layers, c.intermediate_size
+    inter = c.intermediate_size
+    layers = {"model": c.num_hidden_layers, "layer": 1}.get(part, 0)
     half = d // 2
     cache = "memref<%dx%dx%dx%dxf32>" % (layers, kvh, max_context, d)
     cache_part = ("memref<%dx%dx%dxf32, strided<[%d, %d, 1], offset: ?>>"
@@ -159,46 +183,48 @@ def model_function(config, name, tokens, max_context, logits="last",
     b("%%cN = arith.constant %d : index" % n)
     b("%%clast = arith.constant %d : index" % (v - 1))
     b("%%chalf = arith.constant %d : index" % half)
-    b("%len = arith.addi %pos, %cN : index")
-    inv = ", ".join("%.17e" % x for x in c.inverse_frequencies())
-    b("%%inv_freq = arith.constant dense<[%s]> : %s"
-      % (inv, tensor(half, elem="f64")))
-
-    # cos / sin of each position's angles, N x D/2 (in f64: exact angles at
-    # long contexts).
     cs = {}
-    for fn in ("cos", "sin"):
-        e = empty(tensor(n, half))
-        cs[fn] = b.fresh(fn)
-        b("%s = %s ins(%%inv_freq : %s) outs(%s : %s) {"
-          % (cs[fn], generic % (maps("col2", "id2"), it("parallel",
-                                                         "parallel")),
-             tensor(half, elem="f64"), e, tensor(n, half)))
-        b("^bb0(%f: f64, %o: f32):")
-        b("  %i = linalg.index 0 : index")
-        b("  %p = arith.addi %pos, %i : index")
-        b("  %pi = arith.index_cast %p : index to i64")
-        b("  %pf = arith.sitofp %pi : i64 to f64")
-        b("  %a = arith.mulf %pf, %f : f64")
-        b("  %%r = math.%s %%a : f64" % fn)
-        b("  %rf = arith.truncf %r : f64 to f32")
-        b("  linalg.yield %rf : f32")
-        b("} -> %s" % tensor(n, half))
+    if layers:
+        b("%len = arith.addi %pos, %cN : index")
+        inv = ", ".join("%.17e" % f for f in c.inverse_frequencies())
+        b("%%inv_freq = arith.constant dense<[%s]> : %s"
+          % (inv, tensor(half, elem="f64")))
+        # cos / sin of each position's angles, N x D/2 (in f64: exact angles at
+        # long contexts).
+        for fn in ("cos", "sin"):
+            e = empty(tensor(n, half))
+            cs[fn] = b.fresh(fn)
+            b("%s = %s ins(%%inv_freq : %s) outs(%s : %s) {"
+              % (cs[fn], generic % (maps("col2", "id2"), it("parallel",
+                                                             "parallel")),
+                 tensor(half, elem="f64"), e, tensor(n, half)))
+            b("^bb0(%f: f64, %o: f32):")
+            b("  %i = linalg.index 0 : index")
+            b("  %p = arith.addi %pos, %i : index")
+            b("  %pi = arith.index_cast %p : index to i64")
+            b("  %pf = arith.sitofp %pi : i64 to f64")
+            b("  %a = arith.mulf %pf, %f : f64")
+            b("  %%r = math.%s %%a : f64" % fn)
+            b("  %rf = arith.truncf %r : f64 to f32")
+            b("  linalg.yield %rf : f32")
+            b("} -> %s" % tensor(n, half))
 
-    # Token embeddings: N x H.
-    e = empty(tensor(n, h))
-    x = b.fresh("x")
-    b("%s = %s ins(%%tokens : %s) outs(%s : %s) {"
-      % (x, generic % (maps("row2", "id2"), it("parallel", "parallel")),
-         tensor(n, elem="i32"), e, tensor(n, h)))
-    b("^bb0(%t: i32, %o: f32):")
-    # Ids are checked by the caller; the clamp keeps a bad one in bounds.
-    b("  %ti = arith.index_cast %t : i32 to index")
-    b("  %tc = arith.minui %ti, %clast : index")
-    b("  %j = linalg.index 1 : index")
-    b("  %val = tensor.extract %embed_tokens[%tc, %j] : " + tensor(v, h))
-    b("  linalg.yield %val : f32")
-    b("} -> %s" % tensor(n, h))
+    x = "%x"
+    if part in ("model", "embed"):
+        # Token embeddings: N x H.
+        e = empty(tensor(n, h))
+        x = b.fresh("x")
+        b("%s = %s ins(%%tokens : %s) outs(%s : %s) {"
+          % (x, generic % (maps("row2", "id2"), it("parallel", "parallel")),
+             tensor(n, elem="i32"), e, tensor(n, h)))
+        b("^bb0(%t: i32, %o: f32):")
+        # Ids are checked by the caller; the clamp keeps a bad one in bounds.
+        b("  %ti = arith.index_cast %t : i32 to index")
+        b("  %tc = arith.minui %ti, %clast : index")
+        b("  %j = linalg.index 1 : index")
+        b("  %val = tensor.extract %embed_tokens[%tc, %j] : " + tensor(v, h))
+        b("  linalg.yield %val : f32")
+        b("} -> %s" % tensor(n, h))
 
     def rmsnorm(xv, gamma, rows, width):
         ss = b.fresh("ss")
@@ -259,25 +285,36 @@ def model_function(config, name, tokens, max_context, logits="last",
         return y
 
     def rope(xv, count):
-        shape = tensor(n, count, d)
-        e = empty(shape)
-        y = b.fresh("rope")
-        b("%s = %s ins(%s, %s, %s, %s : %s, %s, %s, %s) outs(%s : %s) {"
-          % (y, generic % (maps("rope_x", "rope_other", "rope_cs",
-                                "rope_cs", "rope_x"),
-                           it("parallel", "parallel", "parallel")),
-             xv, xv, cs["cos"], cs["sin"], shape, shape, tensor(n, half),
-             tensor(n, half), e, shape))
-        b("^bb0(%a: f32, %other: f32, %c: f32, %s: f32, %o: f32):")
-        b("  %i = linalg.index 2 : index")
-        b("  %first = arith.cmpi ult, %i, %chalf : index")
-        b("  %neg = arith.negf %other : f32")
-        b("  %rot = arith.select %first, %neg, %other : f32")
-        b("  %ac = arith.mulf %a, %c : f32")
-        b("  %rs = arith.mulf %rot, %s : f32")
-        b("  %r = arith.addf %ac, %rs : f32")
-        b("  linalg.yield %r : f32")
-        b("} -> %s" % shape)
+        """Rotate-half RoPE on N x count x D: with x1, x2 the halves of each
+        head, x1 c - x2 s and x2 c + x1 s."""
+        shape, part = tensor(n, count, d), tensor(n, count, half)
+        halves = []
+        for i in range(2):
+            h_ = b.fresh("half")
+            b("%s = tensor.extract_slice %s[0, 0, %d] [%d, %d, %d] "
+              "[1, 1, 1] : %s to %s" % (h_, xv, i * half, n, count, half,
+                                        shape, part))
+            halves.append(h_)
+        y = empty(shape)
+        for i, sign in ((0, "subf"), (1, "addf")):
+            r = b.fresh("rope")
+            b("%s = %s ins(%s, %s, %s, %s : %s, %s, %s, %s) outs(%s : %s) {"
+              % (r, generic % (maps("rope_x", "rope_x", "rope_cs",
+                                    "rope_cs", "rope_x"),
+                               it("parallel", "parallel", "parallel")),
+                 halves[i], halves[1 - i], cs["cos"], cs["sin"], part, part,
+                 tensor(n, half), tensor(n, half), empty(part), part))
+            b("^bb0(%a: f32, %other: f32, %c: f32, %s: f32, %o: f32):")
+            b("  %ac = arith.mulf %a, %c : f32")
+            b("  %os = arith.mulf %other, %s : f32")
+            b("  %%r = arith.%s %%ac, %%os : f32" % sign)
+            b("  linalg.yield %r : f32")
+            b("} -> %s" % part)
+            full = b.fresh("roped")
+            b("%s = tensor.insert_slice %s into %s[0, 0, %d] [%d, %d, %d] "
+              "[1, 1, 1] : %s into %s" % (full, r, y, i * half, n, count,
+                                          half, part, shape))
+            y = full
         return y
 
     def store(new, cache_name, layer):
@@ -375,8 +412,8 @@ def model_function(config, name, tokens, max_context, logits="last",
         ctx = b.fresh("ctx")
         b("%s = %s ins(%s, %s : %s, %s) outs(%s : %s) {"
           % (ctx, generic % (maps("cx_p", "cx_v", "cx_o"),
-                             it("parallel", "parallel", "parallel",
-                                "reduction")),
+                             it("parallel", "parallel", "reduction",
+                                "parallel")),
              pr, values, scores_t, tensor(kvh, "?", d), init, ctx_t))
         b("^bb0(%p: f32, %vv: f32, %acc: f32):")
         b("  %pv = arith.mulf %p, %vv : f32")
@@ -414,36 +451,44 @@ def model_function(config, name, tokens, max_context, logits="last",
         dn = linear(act, p + "down_proj", n, *shapes["down_proj"])
         x = elementwise(x, dn, tensor(n, h), add)
 
-    rows = n
-    if logits == "last" and n > 1:
-        last = b.fresh("last")
-        b("%s = tensor.extract_slice %s[%d, 0] [1, %d] [1, 1] : %s to %s"
-          % (last, x, n - 1, h, tensor(n, h), tensor(1, h)))
-        x, rows = last, 1
-    elif logits == "last":
-        rows = 1
-    xn = rmsnorm(x, "%norm", rows, h)
-    head = "%embed_tokens" if c.tie_word_embeddings else "%lm_head"
-    out = linear(xn, head, rows, v, h)
-    b("return %s : %s" % (out, tensor(rows, v)))
+    if part in ("model", "head"):
+        rows = n
+        if logits == "last" and n > 1:
+            last = b.fresh("last")
+            b("%s = tensor.extract_slice %s[%d, 0] [1, %d] [1, 1] : %s to %s"
+              % (last, x, n - 1, h, tensor(n, h), tensor(1, h)))
+            x, rows = last, 1
+        elif logits == "last":
+            rows = 1
+        xn = rmsnorm(x, "%norm", rows, h)
+        head = "%embed_tokens" if c.tie_word_embeddings else "%lm_head"
+        x = linear(xn, head, rows, v, h)
+        result = tensor(rows, v)
+    else:
+        result = tensor(n, h)
+    b("return %s : %s" % (x, result))
 
     mark = " {sherry.weights}" if marked else ""
-    args = ["%%tokens: %s" % tensor(n, elem="i32"), "%pos: index",
-            "%%k_cache: %s" % cache, "%%v_cache: %s" % cache]
-    for arg, _, shape, projection in weight_arguments(c):
+    if part in ("model", "embed"):
+        args = ["%%tokens: %s" % tensor(n, elem="i32")]
+    else:
+        args = ["%%x: %s" % tensor(n, h)]
+    if layers:
+        args += ["%pos: index", "%%k_cache: %s" % cache,
+                 "%%v_cache: %s" % cache]
+    for arg, _, shape, projection in weight_arguments(c, part):
         args.append("%%%s: %s%s" % (arg, tensor(*shape),
                                     mark if projection else ""))
-    head = "func.func @%s(%s)\n    -> %s {" % (
-        name, ",\n    ".join(args), tensor(rows, v))
-    return "\n".join([head] + b.lines + ["}", ""])
+    header = "func.func @%s(%s)\n    -> %s {" % (
+        name, ",\n    ".join(args), result)
+    return "\n".join([header] + b.lines + ["}", ""])
 
 
 def model_module(config, functions, max_context, marked=True):
-    """A module of model functions: functions is [(name, tokens, logits)].
-    """
+    """A module of model functions: functions is [(name, tokens, logits,
+    part)] (part optional, default 'model')."""
     c = config
-    fmt = {"half": c.head_dim // 2, "dim": c.head_dim,
-           "group": c.num_attention_heads // c.num_key_value_heads}
+    fmt = {"group": c.num_attention_heads // c.num_key_value_heads}
     header = ["// A LLaMA model: %d layers, hidden %d, %d query heads and "
               "%d KV heads of %d," % (c.num_hidden_layers, c.hidden_size,
                                        c.num_attention_heads,
@@ -453,6 +498,6 @@ def model_module(config, functions, max_context, marked=True):
                                     max_context)]
     header += ["#%s = affine_map<%s>" % (k, m.format(**fmt))
                for k, m in _MAPS.items()]
-    body = [model_function(c, name, tokens, max_context, logits, marked)
-            for name, tokens, logits in functions]
+    body = [model_function(c, f[0], f[1], max_context, f[2], marked,
+                           *f[3:]) for f in functions]
     return "\n".join(header) + "\n" + "\n".join(body)

@@ -71,10 +71,22 @@ class LlamaModel:
     chunk:       tokens per prefill call.
     mode:        'int8' (int8 activations, the table kernels) or 'exact'
                  (float activations).
-    granularity: scales of the packed projections ('row', 'tensor').
+    layout:      the packed projections' layout: 'sherry' (1.25 bits
+                 per weight; in_features a multiple of 32) or 'stq1_0'
+                 (llama.cpp blocks of 256 with f16 scales; what GGUF
+                 files hold). Default: stq1_0 where `weights` holds
+                 PackedWeights of that layout, else sherry.
+    granularity: sherry layout: scales per 'row' or per 'tensor'.
     all_logits:  prefill returns every position's logits (for perplexity),
                  not only the last one's.
     pipeline_options, opt_level: as sherry.compile (default target=host).
+    split_layers: compile one decoder layer and call it once per layer
+                 (with that layer's weights) between an embedding and a head
+                 function: compile time does not grow with depth. False
+                 compiles the whole model as one function.
+    vectorize:   vectorize the operations around the projections (norms,
+                 RoPE, attention, lm_head: the pipeline's vectorize-linalg
+                 option); False leaves them scalar loops.
     strict:      a tensor the model does not use is an error.
 
     The model is compiled once for its shape: weights of another checkpoint
@@ -82,16 +94,28 @@ class LlamaModel:
     """
 
     def __init__(self, config, weights, max_context=None, chunk=16,
-                 mode="int8", granularity="row", all_logits=False,
-                 pipeline_options="target=host", opt_level=2, strict=True):
+                 mode="int8", layout=None, granularity="row",
+                 all_logits=False,
+                 pipeline_options="target=host", opt_level=2,
+                 split_layers=True, vectorize=True, strict=True):
         if not isinstance(config, LlamaConfig):
             raise TypeError("config must be a LlamaConfig")
         if mode not in ("int8", "exact"):
             raise ValueError("mode must be 'int8' or 'exact', got %r"
                              % (mode,))
+        if layout is None:
+            layout = "stq1_0" if any(
+                isinstance(v, PackedWeights) and v.layout == "stq1_0"
+                for v in weights.values()) else "sherry"
+        if layout not in ("sherry", "stq1_0"):
+            raise ValueError("layout must be 'sherry' or 'stq1_0', got %r"
+                             % (layout,))
         if granularity not in ("row", "tensor"):
             raise ValueError("granularity must be 'row' or 'tensor', got %r"
                              % (granularity,))
+        if layout == "stq1_0":
+            granularity = "group"
+        self.layout = layout
         self.config = config
         self.max_context = int(max_context or config.max_position_embeddings)
         if self.max_context < 1:
@@ -101,8 +125,11 @@ class LlamaModel:
             raise ValueError("chunk must be positive")
         self.mode, self.granularity = mode, granularity
         self.all_logits = bool(all_logits)
-        self.pipeline_options = pipeline_options
+        if vectorize and "vectorize-linalg" not in pipeline_options:
+            pipeline_options += " vectorize-linalg=true"
+        self.pipeline_options = pipeline_options.strip()
         self.strict = strict
+        self.split_layers = bool(split_layers)
         self._check_shapes()
         self.table_layout = self._pick_table_layout()
         self.compile_seconds = self._compile(opt_level)
@@ -111,11 +138,12 @@ class LlamaModel:
     # -- compiling ---------------------------------------------------------
 
     def _check_shapes(self):
+        multiple = 256 if self.layout == "stq1_0" else 32
         for name, (_, k) in self.config.projection_shapes().items():
-            if k % 32:
+            if k % multiple:
                 raise ModelError(
-                    "%s: in_features %d is not a multiple of 32, which the "
-                    "sherry layout packs" % (name, k))
+                    "%s: in_features %d is not a multiple of %d, which the "
+                    "%s layout packs" % (name, k, multiple, self.layout))
 
     def _pick_table_layout(self):
         """The tables layout this CPU's table kernel reads for both K
@@ -123,26 +151,38 @@ class LlamaModel:
         if self.mode != "int8":
             return None
         picks = {compiler.preferred_table_layout(
-            k, self.pipeline_options, self.granularity)
+            k, self.pipeline_options, self.granularity,
+            256 if self.layout == "stq1_0" else None)
             for k in (self.config.hidden_size, self.config.intermediate_size,
                       self.config.q_size)}
         return picks.pop() if len(picks) == 1 else None
 
     def sparsify_options(self):
         """The sherry-sparsify options of the compiled model."""
-        options = "layout=sherry granularity=%s mode=%s" % (
-            self.granularity, self.mode)
+        if self.layout == "stq1_0":
+            options = "layout=stq1_0 mode=%s" % self.mode
+        else:
+            options = "layout=sherry granularity=%s mode=%s" % (
+                self.granularity, self.mode)
         if self.table_layout:
             options += (" argument-layout=tables table-order=%s "
                         "tile-block=%d" % self.table_layout)
         return options
 
+    def _sizes(self):
+        """Tokens per call of the compiled functions: 1, and the chunk."""
+        return [1] + ([self.chunk] if self.chunk > 1 else [])
+
     def module_text(self, marked=True):
-        """The model's MLIR before sherry-sparsify (func + linalg)."""
-        functions = [("decode", 1, "last")]
-        if self.chunk > 1:
-            functions.append(("prefill", self.chunk,
-                              "all" if self.all_logits else "last"))
+        """The model's MLIR before sherry-sparsify (func + linalg): for each
+        size N, @model_N, or @embed_N, @layer_N and @head_N."""
+        functions = []
+        for n in self._sizes():
+            logits = "all" if self.all_logits and n > 1 else "last"
+            parts = (["embed", "layer", "head"] if self.split_layers
+                     else ["model"])
+            functions += [("%s_%d" % (part, n), n, logits, part)
+                          for part in parts]
         return ir.model_module(self.config, functions, self.max_context,
                                marked)
 
@@ -151,8 +191,8 @@ class LlamaModel:
         text = compiler.run_passes(
             self.module_text(),
             "builtin.module(sherry-sparsify{%s})" % self.sparsify_options())
-        expected = 7 * self.config.num_hidden_layers * (
-            2 if self.chunk > 1 else 1)
+        expected = 7 * len(self._sizes()) * (
+            1 if self.split_layers else self.config.num_hidden_layers)
         found = text.count("sherry.matmul")
         if found != expected:
             raise ModelError("sherry-sparsify made %d of the %d projections "
@@ -171,13 +211,15 @@ class LlamaModel:
                                  "%s" % (name, tuple(value.shape),
                                          tuple(shape)))
             packed = value
-            if packed.layout != "sherry" or \
+            if packed.layout != self.layout or \
                     packed.granularity != self.granularity:
                 raise ModelError(
                     "%s is packed as %s with %s scales; this model takes "
-                    "the sherry layout with %s scales"
+                    "the %s layout with %s scales"
                     % (name, packed.layout, packed.granularity,
-                       self.granularity))
+                       self.layout, self.granularity))
+        elif self.layout == "stq1_0":
+            packed = quantize(_float_array(value, name, shape), "stq1_0")
         else:
             packed = quantize(_float_array(value, name, shape), "sherry",
                               self.granularity)
@@ -190,7 +232,8 @@ class LlamaModel:
         tensor, packs the projections, and resets the caches."""
         if not hasattr(weights, "keys"):
             raise TypeError("weights must be a mapping of names to arrays")
-        args = ir.weight_arguments(self.config)
+        c = self.config
+        args = ir.weight_arguments(c)
         needed = {name for _, name, _, _ in args}
         missing = [name for _, name, _, _ in args if name not in weights]
         if missing:
@@ -206,27 +249,52 @@ class LlamaModel:
             raise ModelError("the checkpoint has tensors this model does not "
                              "use: %s (strict=False ignores them)"
                              % ", ".join(extra[:4]))
-        bound = []
+        values = {}       # checkpoint name -> the arrays passed for it
         packed_bytes = dense_bytes = 0
         for _, name, shape, projection in args:
             if projection:
                 p = self._packed(name, weights[name], shape)
-                bound += [p.data.view(np.int8), p.scales]
-                packed_bytes += p.data.nbytes + p.scales.nbytes
+                # stq1_0 keeps its scales in its blocks.
+                parts = [p.data] if p.layout == "stq1_0" else [p.data,
+                                                               p.scales]
+                values[name] = [parts[0].view(np.int8)] + parts[1:]
+                packed_bytes += sum(part.nbytes for part in parts)
             else:
                 array = _float_array(weights[name], name, shape)
-                bound.append(array)
+                values[name] = [array]
                 dense_bytes += array.nbytes
         self.packed_bytes, self.dense_bytes = packed_bytes, dense_bytes
-        self._decode = self._module.decode._bind(*bound)
-        self._prefill = (self._module.prefill._bind(*bound)
-                         if self.chunk > 1 else None)
-        c = self.config
         shape = (c.num_hidden_layers, c.num_key_value_heads,
                  self.max_context, c.head_dim)
         self.k_cache = np.zeros(shape, np.float32)
         self.v_cache = np.zeros(shape, np.float32)
         self.position = 0
+
+        def bound(part, layer=0):
+            return [a for _, name, _, _ in ir.weight_arguments(c, part, layer)
+                    for a in values[name]]
+        self._run = {n: self._runner(n, bound) for n in self._sizes()}
+
+    def _runner(self, n, bound):
+        """run(ids, pos) -> logits for calls of n tokens."""
+        module = self._module
+        k, v = self.k_cache, self.v_cache
+        if not self.split_layers:
+            model = module["model_%d" % n]._bind(*bound("model"))
+            return lambda ids, pos: model(ids, pos, k, v)
+        embed = module["embed_%d" % n]._bind(*bound("embed"))
+        layer = module["layer_%d" % n]
+        # Each layer's caches: contiguous views of the model's.
+        layers = [(layer._bind(*bound("layer", i)), k[i:i + 1], v[i:i + 1])
+                  for i in range(self.config.num_hidden_layers)]
+        head = module["head_%d" % n]._bind(*bound("head"))
+
+        def run(ids, pos):
+            x = embed(ids)
+            for call, k_part, v_part in layers:
+                x = call(x, pos, k_part, v_part)
+            return head(x)
+        return run
 
     @property
     def cache_bytes(self):
@@ -265,14 +333,8 @@ class LlamaModel:
         rows = []
         i = 0
         while i < ids.size:
-            if self._prefill is not None and ids.size - i >= self.chunk:
-                out = self._prefill(ids[i:i + self.chunk], self.position,
-                                    self.k_cache, self.v_cache)
-                step = self.chunk
-            else:
-                out = self._decode(ids[i:i + 1], self.position,
-                                   self.k_cache, self.v_cache)
-                step = 1
+            step = self.chunk if ids.size - i >= self.chunk else 1
+            out = self._run[step](ids[i:i + step], self.position)
             rows.append(out)
             self.position += step
             i += step
@@ -316,42 +378,9 @@ class LlamaModel:
                 on_token(token)
             if token in stop_tokens or i + 1 == max_new_tokens:
                 break
-            logits = self._decode(np.array([token], np.int32), self.position,
-                                  self.k_cache, self.v_cache)[0]
+            logits = self._run[1](np.array([token], np.int32),
+                                  self.position)[0]
             self.position += 1
         return GenerationResult(out, int(ids.size), prefill_seconds,
                                 time.perf_counter() - started)
 
-
-def load_checkpoint(directory):
-    """(LlamaConfig, {name: array}) of a Hugging Face model directory:
-    config.json and model.safetensors, or the shards that
-    model.safetensors.index.json names. Arrays are memory-mapped."""
-    import json
-    import os
-
-    from .. import safetensors
-    config = LlamaConfig.from_json(os.path.join(directory, "config.json"))
-    single = os.path.join(directory, "model.safetensors")
-    index = single + ".index.json"
-    if os.path.exists(single):
-        return config, safetensors.load(single)
-    if not os.path.exists(index):
-        raise ModelError("%s has neither model.safetensors nor "
-                         "model.safetensors.index.json" % directory)
-    with open(index) as f:
-        try:
-            weight_map = json.load(f)["weight_map"]
-        except (ValueError, KeyError, TypeError) as e:
-            raise ModelError("%s: no weight_map (%s)" % (index, e))
-    weights = {}
-    if not isinstance(weight_map, dict):
-        raise ModelError("%s: weight_map is not an object" % index)
-    for shard in sorted(set(weight_map.values())):
-        if not isinstance(shard, str) or os.path.basename(shard) != shard:
-            raise ModelError("%s: shard %r is not a file name in the "
-                             "directory" % (index, shard))
-        names = [n for n, s in weight_map.items() if s == shard]
-        weights.update(safetensors.load(os.path.join(directory, shard),
-                                        names))
-    return config, weights
