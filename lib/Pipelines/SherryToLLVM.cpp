@@ -134,12 +134,6 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  // Vectorized tiles written in place leave copies of a subview onto an
-  // equal one (each a memrefCopy call): folded once CSE makes them equal.
-  if (options.vectorizeLinalg) {
-    pm.addPass(createCSEPass());
-    pm.addPass(createCanonicalizerPass());
-  }
   // On buffers the table kernel's loops of different matmuls can share one
   // function; before deallocation, whose canonicalizations would fold the
   // loops' pass-through buffers away.

@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
@@ -81,19 +83,26 @@ struct SherryVectorizeLinalgPass
       return signalPassFailure();
     }
     SmallVector<linalg::LinalgOp> ops;
+    // The kernels' loops: neither vectorized nor cleaned up, so that the
+    // passes after this one find them as the kernels made them.
+    DenseSet<Operation *> kept;
     for (Block &block : func.getBody())
-      for (Operation &op : block)
-        if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
-          // Tiles of other indexing maps (mod, sums of loops) are not
-          // slices the tiler can compute.
-          if (linalgOp.hasPureTensorSemantics() && linalgOp.getNumLoops() &&
-              linalgOp.hasOnlyProjectedPermutations() &&
-              !isa<linalg::FillOp>(&op))
-            ops.push_back(linalgOp);
+      for (Operation &op : block) {
+        auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
+        // Tiles of other indexing maps (mod, sums of loops) are not
+        // slices the tiler can compute.
+        if (linalgOp && linalgOp.hasPureTensorSemantics() &&
+            linalgOp.getNumLoops() &&
+            linalgOp.hasOnlyProjectedPermutations() &&
+            !isa<linalg::FillOp>(&op))
+          ops.push_back(linalgOp);
+        else if (op.getNumRegions())
+          kept.insert(&op);
+      }
     IRRewriter rewriter(&getContext());
     for (linalg::LinalgOp op : ops)
       vectorizeOne(rewriter, op);
-    cleanUp(rewriter);
+    cleanUp(rewriter, kept);
   }
 
   void vectorizeOne(RewriterBase &rewriter, linalg::LinalgOp op) {
@@ -144,8 +153,23 @@ struct SherryVectorizeLinalgPass
   /// Unit dimensions and masks lowered away, then multi-reductions (after
   /// the unit ones became elementwise ops), then the partial sums moved
   /// from tensors into vector loop-carried values.
-  void cleanUp(RewriterBase &rewriter) {
+  void cleanUp(RewriterBase &rewriter, const DenseSet<Operation *> &kept) {
     func::FuncOp func = getOperation();
+    // Every op of the function but those in the kept ones, inner first.
+    auto collect = [&] {
+      SmallVector<Operation *> ops;
+      func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+        if (kept.contains(op))
+          return WalkResult::skip();
+        if (op != func)
+          ops.push_back(op);
+        return WalkResult::advance();
+      });
+      std::reverse(ops.begin(), ops.end());
+      return ops;
+    };
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
     MLIRContext *ctx = &getContext();
     RewritePatternSet shapes(ctx), reductions(ctx);
     vector::populateVectorMaskLoweringPatternsForSideEffectingOps(shapes);
@@ -164,16 +188,26 @@ struct SherryVectorizeLinalgPass
     FrozenRewritePatternSet frozenShapes(std::move(shapes));
     FrozenRewritePatternSet frozenReductions(std::move(reductions));
     auto simplify = [&] {
-      return succeeded(applyPatternsGreedily(func, frozenShapes)) &&
-             succeeded(applyPatternsGreedily(func, frozenReductions));
+      return succeeded(applyOpPatternsGreedily(collect(), frozenShapes,
+                                               config)) &&
+             succeeded(applyOpPatternsGreedily(collect(), frozenReductions,
+                                               config));
     };
     if (!simplify())
       return signalPassFailure();
-    SmallVector<LoopLikeOpInterface> loops;
-    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
-    // Post-order: inner loops first, so that a sum leaves its whole nest.
-    for (LoopLikeOpInterface loop : loops)
-      (void)hoistLoopInvariantSubsets(rewriter, loop);
+    // Equal constants as one value: hoisting matches a sum's read and
+    // write by their indices.
+    DominanceInfo dominance;
+    for (Operation &op : func.getBody().front())
+      if (op.getNumRegions() && !kept.contains(&op))
+        eliminateCommonSubExpressions(rewriter, dominance, &op);
+    // Inner loops first, so that a sum leaves its whole nest; what a read
+    // of it uses (its padding value) must be out of the loop first.
+    for (Operation *op : collect())
+      if (auto loop = dyn_cast<scf::ForOp>(op)) {
+        (void)moveLoopInvariantCode(loop);
+        (void)hoistLoopInvariantSubsets(rewriter, loop);
+      }
     // The hoisted values' tensors fold away.
     if (!simplify())
       signalPassFailure();

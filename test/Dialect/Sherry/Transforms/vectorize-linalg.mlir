@@ -4,8 +4,8 @@
 // masked.
 #id = affine_map<(i, j) -> (i, j)>
 // CHECK-LABEL: func.func @elementwise
-// CHECK: scf.for %[[I:.*]] = %c0 to %c3 step %c1
-// CHECK:   scf.for %[[J:.*]] = %c0 to %c40 step %c16
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c3 step %c1
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %c40 step %c16
 // CHECK:     %[[N:.*]] = affine.min
 // CHECK:     %[[MASK:.*]] = vector.create_mask %[[N]] : vector<16xi1>
 // CHECK:     vector.transfer_read {{.*}}, %[[MASK]] {{.*}} vector<16xf32>
@@ -29,8 +29,9 @@ func.func @elementwise(%a: tensor<3x40xf32>, %b: tensor<3x40xf32>) -> tensor<3x4
 #id = affine_map<(i, j) -> (i, j)>
 #row = affine_map<(i, j) -> (i)>
 // CHECK-LABEL: func.func @row_sums
-// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
-// CHECK: scf.for {{.*}} to %c2 step %c1
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK: scf.for {{.*}} to %[[C2]] step
 // CHECK:   %[[SUMS:.*]] = scf.for {{.*}} to %c128 step %c16 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (vector<16xf32>)
 // CHECK:     %[[X:.*]] = vector.transfer_read {{.*}} vector<16xf32>
 // CHECK:     %[[NEXT:.*]] = arith.addf %[[X]], %[[ACC]] : vector<16xf32>
