@@ -36,12 +36,18 @@ def weights_for(config, seed=0):
     return w
 
 
-def dequantized(config, weights, granularity="row"):
+def dequantized(config, weights, granularity="row", dense_type="f16"):
+    """The weights the model computes with: projections ternary, the
+    embeddings and lm_head rounded to `dense_type`."""
     ref = dict(weights)
-    for _, name, _, projection in weight_arguments(config):
+    for _, name, shape, projection in weight_arguments(config):
         if projection:
             ref[name] = sherry.quantize(weights[name], "sherry",
                                         granularity).dequantize()
+        elif len(shape) == 2:
+            ref[name] = weights[name].astype(
+                {"f16": np.float16, "f32": np.float32}[dense_type]).astype(
+                np.float32)
     return ref
 
 
@@ -67,7 +73,7 @@ def check_against_reference(model, weights, tolerance, rng):
     """A prefill of 12 tokens (two chunks and two single steps) and 16
     decode steps, each position's logits against the reference."""
     config = model.config
-    ref = dequantized(config, weights, model.granularity)
+    ref = dequantized(config, weights, model.granularity, model.dense_type)
     model.reset()
     k = np.zeros(model.k_cache.shape)
     v = np.zeros_like(k)
@@ -494,3 +500,17 @@ def test_convert_keeps_tokenizer(tmp_path, capsys):
     assert np.array_equal(a.forward([3, 4]), b.forward([3, 4]))
     with pytest.raises(SystemExit, match="no-such"):
         convert_main([str(tmp_path / "no-such"), out])
+
+
+def test_threads_give_the_same_logits(int8_model, rng):
+    # Two OpenMP threads split the projections' rows (every matmul, however
+    # small: table-part-weights=0), with work stealing: the same numbers.
+    config = int8_model.config
+    threaded = LlamaModel(config, weights_for(config), max_context=40,
+                          chunk=5, mode="int8", all_logits=True,
+                          pipeline_options="target=host threads=2 "
+                          "table-part-weights=0")
+    int8_model.reset()
+    ids = rng.integers(0, config.vocab_size, 6)
+    assert np.array_equal(threaded.forward(ids), int8_model.forward(ids))
+    assert np.array_equal(threaded.forward([9]), int8_model.forward([9]))

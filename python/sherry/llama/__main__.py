@@ -79,6 +79,8 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=16,
                     help="tokens per prefill call (default 16)")
     ap.add_argument("--mode", choices=["int8", "exact"], default="int8")
+    ap.add_argument("--dense-type", choices=["f16", "f32"], default="f16",
+                    help="embeddings and lm_head in memory (default f16)")
     ap.add_argument("--threads", type=int, default=1,
                     help="OpenMP threads of the kernels (default 1)")
     ap.add_argument("--target", default="host",
@@ -119,7 +121,8 @@ def run(a):
     context = a.max_context or max(len(ids) + a.max_new_tokens, 1)
     options = "target=%s threads=%d" % (a.target, a.threads)
     model = LlamaModel(config, weights, max_context=context, chunk=a.chunk,
-                       mode=a.mode, pipeline_options=options,
+                       mode=a.mode, dense_type=a.dense_type,
+                       pipeline_options=options,
                        vectorize=not a.no_vectorize)
     result = model.generate(ids, a.max_new_tokens, a.temperature, a.top_k,
                             a.top_p, a.seed)
@@ -130,7 +133,7 @@ def run(a):
         "prefill_tokens_per_s": result.prefill_tokens_per_second,
         "decode_tokens_per_s": result.decode_tokens_per_second,
         "load_s": load_seconds, "compile_s": model.compile_seconds,
-        "threads": a.threads, "mode": a.mode,
+        "threads": a.threads, "mode": a.mode, "dense_type": a.dense_type,
         "kernel_layout": ("tables %s/%d" % model.table_layout
                           if model.table_layout else "sherry (decode)"),
         "projection_parameters": projections, "other_parameters": other,
@@ -145,9 +148,9 @@ def run(a):
           "weights, %d other parameters"
           % (config.num_hidden_layers, config.hidden_size, config.vocab_size,
              projections, other))
-    print("weights: projections %s packed (%s), embeddings/lm_head/norms %s"
-          " f32; KV cache %s (%d positions)"
-          % (mib(model.packed_bytes), report["kernel_layout"],
+    print("weights: projections %s packed (%s), embeddings/lm_head %s and "
+          "norms f32: %s; KV cache %s (%d positions)"
+          % (mib(model.packed_bytes), report["kernel_layout"], a.dense_type,
              mib(model.dense_bytes), mib(model.cache_bytes), context))
     print("load %.2f s, compile %.2f s" % (load_seconds,
                                             model.compile_seconds))

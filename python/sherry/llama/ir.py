@@ -123,14 +123,17 @@ _MAPS = {
 
 
 def model_function(config, name, tokens, max_context, logits="last",
-                   marked=True, part="model"):
+                   marked=True, part="model", dense="f32"):
     """The text of one function (see the module docstring). tokens: N;
     max_context: C, the cache's positions; logits: 'last' (1 x V) or 'all'
     (N x V); marked: put sherry.weights on the projections. part: 'model'
     (the whole model), or one piece of it: 'embed' (token ids to the N x H
     hidden states), 'layer' (one decoder layer on N x H states, its caches
     of shape 1 x KV x C x D), 'head' (final norm and lm_head on N x H
-    states)."""
+    states). dense: element type of embed_tokens and lm_head ('f32',
+    'f16'); computation is in f32."""
+    if dense not in ("f32", "f16"):
+        raise ValueError("dense must be 'f32' or 'f16', got %r" % (dense,))
     if part not in PARTS:
         raise ValueError("part must be one of %s" % ", ".join(PARTS))
     if logits not in ("last", "all"):
@@ -222,8 +225,13 @@ def model_function(config, name, tokens, max_context, logits="last",
         b("  %ti = arith.index_cast %t : i32 to index")
         b("  %tc = arith.minui %ti, %clast : index")
         b("  %j = linalg.index 1 : index")
-        b("  %val = tensor.extract %embed_tokens[%tc, %j] : " + tensor(v, h))
-        b("  linalg.yield %val : f32")
+        b("  %%val = tensor.extract %%embed_tokens[%%tc, %%j] : %s"
+          % tensor(v, h, elem=dense))
+        if dense != "f32":
+            b("  %%wide = arith.extf %%val : %s to f32" % dense)
+            b("  linalg.yield %wide : f32")
+        else:
+            b("  linalg.yield %val : f32")
         b("} -> %s" % tensor(n, h))
 
     def rmsnorm(xv, gamma, rows, width):
@@ -254,13 +262,14 @@ def model_function(config, name, tokens, max_context, logits="last",
         b("} -> %s" % tensor(rows, width))
         return y
 
-    def linear(xv, w, rows, m, k):
+    def linear(xv, w, rows, m, k, elem="f32"):
         init = filled("%zero", tensor(rows, m))
         y = b.fresh("y")
         b("%s = linalg.matmul indexing_maps = [%s] ins(%s, %s : %s, %s) "
           "outs(%s : %s) -> %s"
           % (y, maps("mm_x", "mm_w", "mm_y"), xv, w, tensor(rows, k),
-             tensor(m, k), init, tensor(rows, m), tensor(rows, m)))
+             tensor(m, k, elem=elem), init, tensor(rows, m),
+             tensor(rows, m)))
         return y
 
     def elementwise(a, c2, shape, body):
@@ -462,7 +471,7 @@ def model_function(config, name, tokens, max_context, logits="last",
             rows = 1
         xn = rmsnorm(x, "%norm", rows, h)
         head = "%embed_tokens" if c.tie_word_embeddings else "%lm_head"
-        x = linear(xn, head, rows, v, h)
+        x = linear(xn, head, rows, v, h, dense)
         result = tensor(rows, v)
     else:
         result = tensor(n, h)
@@ -477,16 +486,18 @@ def model_function(config, name, tokens, max_context, logits="last",
         args += ["%pos: index", "%%k_cache: %s" % cache,
                  "%%v_cache: %s" % cache]
     for arg, _, shape, projection in weight_arguments(c, part):
-        args.append("%%%s: %s%s" % (arg, tensor(*shape),
+        elem = dense if arg in ("embed_tokens", "lm_head") else "f32"
+        args.append("%%%s: %s%s" % (arg, tensor(*shape, elem=elem),
                                     mark if projection else ""))
     header = "func.func @%s(%s)\n    -> %s {" % (
         name, ",\n    ".join(args), result)
     return "\n".join([header] + b.lines + ["}", ""])
 
 
-def model_module(config, functions, max_context, marked=True):
+def model_module(config, functions, max_context, marked=True,
+                 dense="f32"):
     """A module of model functions: functions is [(name, tokens, logits,
-    part)] (part optional, default 'model')."""
+    part)] (part optional, default 'model'); dense as model_function."""
     c = config
     fmt = {"group": c.num_attention_heads // c.num_key_value_heads}
     header = ["// A LLaMA model: %d layers, hidden %d, %d query heads and "
@@ -499,5 +510,6 @@ def model_module(config, functions, max_context, marked=True):
     header += ["#%s = affine_map<%s>" % (k, m.format(**fmt))
                for k, m in _MAPS.items()]
     body = [model_function(c, f[0], f[1], max_context, f[2], marked,
-                           *f[3:]) for f in functions]
+                           f[3] if len(f) > 3 else "model", dense)
+            for f in functions]
     return "\n".join(header) + "\n" + "\n".join(body)

@@ -77,6 +77,9 @@ class LlamaModel:
                  files hold). Default: stq1_0 where `weights` holds
                  PackedWeights of that layout, else sherry.
     granularity: sherry layout: scales per 'row' or per 'tensor'.
+    dense_type:  'f16' (default) or 'f32': how the embeddings and lm_head
+                 are kept and read (norms are f32; arithmetic is f32).
+                 f16 halves the bytes lm_head streams per token.
     all_logits:  prefill returns every position's logits (for perplexity),
                  not only the last one's.
     pipeline_options, opt_level: as sherry.compile (default target=host).
@@ -95,7 +98,7 @@ class LlamaModel:
 
     def __init__(self, config, weights, max_context=None, chunk=16,
                  mode="int8", layout=None, granularity="row",
-                 all_logits=False,
+                 dense_type="f16", all_logits=False,
                  pipeline_options="target=host", opt_level=2,
                  split_layers=True, vectorize=True, strict=True):
         if not isinstance(config, LlamaConfig):
@@ -115,7 +118,10 @@ class LlamaModel:
                              % (granularity,))
         if layout == "stq1_0":
             granularity = "group"
-        self.layout = layout
+        if dense_type not in ("f16", "f32"):
+            raise ValueError("dense_type must be 'f16' or 'f32', got %r"
+                             % (dense_type,))
+        self.layout, self.dense_type = layout, dense_type
         self.config = config
         self.max_context = int(max_context or config.max_position_embeddings)
         if self.max_context < 1:
@@ -184,7 +190,7 @@ class LlamaModel:
             functions += [("%s_%d" % (part, n), n, logits, part)
                           for part in parts]
         return ir.model_module(self.config, functions, self.max_context,
-                               marked)
+                               marked, self.dense_type)
 
     def _compile(self, opt_level):
         started = time.perf_counter()
@@ -261,6 +267,11 @@ class LlamaModel:
                 packed_bytes += sum(part.nbytes for part in parts)
             else:
                 array = _float_array(weights[name], name, shape)
+                if array.ndim == 2 and self.dense_type == "f16":
+                    if np.abs(array).max(initial=0) > 65504:
+                        raise ModelError("%s has values beyond f16's range;"
+                                         " use dense_type='f32'" % name)
+                    array = array.astype(np.float16)
                 values[name] = [array]
                 dense_bytes += array.nbytes
         self.packed_bytes, self.dense_bytes = packed_bytes, dense_bytes
