@@ -514,3 +514,57 @@ def test_threads_give_the_same_logits(int8_model, rng):
     ids = rng.integers(0, config.vocab_size, 6)
     assert np.array_equal(threaded.forward(ids), int8_model.forward(ids))
     assert np.array_equal(threaded.forward([9]), int8_model.forward([9]))
+
+
+def test_cli_text_prompt(tmp_path, capsys):
+    from sherry.llama.tokenizer import _BYTE_TO_CHAR
+    tokens = [_BYTE_TO_CHAR[b] for b in range(256)] + ["Ġt", "he", "Ġthe",
+                                                      "<|begin|>", "<|end|>"]
+    config = LlamaConfig(**dict(GGUF_CONFIG, vocab_size=len(tokens)))
+    path = str(tmp_path / "chat.gguf")
+    save_gguf(path, config, synthetic_weights(config, 0), metadata={
+        "tokenizer.ggml.model": "gpt2",
+        "tokenizer.ggml.pre": "llama-bpe",
+        "tokenizer.ggml.tokens": (tokens, "array[string]"),
+        "tokenizer.ggml.merges": (["Ġ t", "h e", "Ġt he"], "array[string]"),
+        "tokenizer.ggml.bos_token_id": (259, "u32"),
+        "tokenizer.ggml.eos_token_id": (260, "u32")})
+    cli_main(["--model", path, "--prompt", "the the", "-n", "6", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["prompt_tokens"] == 4          # BOS, t, he, Ġthe
+    bpe = sherry.llama.ByteLevelBPE.from_gguf(sherry.gguf.load(path).metadata)
+    assert report["text"] == bpe.decode(report["tokens"])
+    assert 260 not in report["tokens"][:-1]     # stops at the end token
+    with pytest.raises(SystemExit, match="--prompt needs a GGUF file"):
+        cli_main(["--config", path, "--random-weights", "0", "--prompt",
+                  "x"])
+
+
+def test_convert_hf_tokenizer(tmp_path, capsys):
+    from sherry.llama.convert import main as convert_main
+    from sherry.llama.tokenizer import _BYTE_TO_CHAR
+    vocab = {_BYTE_TO_CHAR[b]: b for b in range(256)}
+    vocab.update({"Ġt": 256, "he": 257})
+    config = LlamaConfig(**dict(GGUF_CONFIG, vocab_size=260))
+    d = tmp_path / "hf"
+    write_checkpoint(str(d), config, synthetic_weights(config, 0))
+    cfg = json.loads((d / "config.json").read_text())
+    cfg.update(bos_token_id=258, eos_token_id=[259, 1])
+    (d / "config.json").write_text(json.dumps(cfg))
+    (d / "tokenizer.json").write_text(json.dumps({
+        "model": {"type": "BPE", "vocab": vocab,
+                  "merges": [["Ġ", "t"], "h e"]},
+        "added_tokens": [{"id": 258, "content": "<|begin_of_text|>"},
+                         {"id": 259, "content": "<|end_of_text|>"}]}))
+    out = str(tmp_path / "out.gguf")
+    convert_main([str(d), out])
+    capsys.readouterr()
+    bpe = sherry.llama.ByteLevelBPE.from_gguf(sherry.gguf.load(out).metadata)
+    assert (bpe.bos_id, bpe.eos_id) == (258, 259)
+    assert bpe.tokens[258] == "<|begin_of_text|>"
+    assert [bpe.tokens[i] for i in bpe.encode(" the", add_bos=False)] == [
+        "Ġt", "he"]
+    (d / "tokenizer.json").write_text(json.dumps({"model": {
+        "type": "Unigram", "vocab": []}}))
+    with pytest.raises(SystemExit, match="a Unigram tokenizer"):
+        convert_main([str(d), out])

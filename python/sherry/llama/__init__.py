@@ -7,6 +7,7 @@ from .config import LlamaConfig, ModelError
 from .checkpoint import load_checkpoint, load_gguf, save_gguf
 from .model import GenerationResult, LlamaModel
 from .sampling import sample
+from .tokenizer import ByteLevelBPE
 
-__all__ = ["GenerationResult", "LlamaConfig", "LlamaModel", "ModelError",
+__all__ = ["ByteLevelBPE", "GenerationResult", "LlamaConfig", "LlamaModel", "ModelError",
            "load_checkpoint", "load_gguf", "sample", "save_gguf"]

@@ -22,6 +22,7 @@ from ..errors import SherryError
 from .checkpoint import load_checkpoint, load_gguf
 from .config import LlamaConfig, ModelError
 from .model import LlamaModel
+from .tokenizer import ByteLevelBPE
 
 
 def synthetic_weights(config, seed):
@@ -66,6 +67,11 @@ def main(argv=None):
                         help="the prompt's token ids")
     prompt.add_argument("--random-prompt", type=int, metavar="N",
                         help="N seeded random token ids")
+    prompt.add_argument("--prompt", metavar="TEXT",
+                        help="a text prompt: needs a GGUF file whose "
+                        "tokenizer is byte-level BPE (LLaMA 3's); the new "
+                        "tokens are printed as text too, and generation "
+                        "stops at its end-of-text token")
     ap.add_argument("-n", "--max-new-tokens", type=int, default=32)
     ap.add_argument("--temperature", type=float, default=0.0,
                     help="0 (default): greedy")
@@ -98,6 +104,9 @@ def main(argv=None):
 
 
 def run(a):
+    if a.prompt is not None and (not a.model or os.path.isdir(a.model)):
+        raise ModelError("--prompt needs a GGUF file with a tokenizer "
+                         "(--model FILE.gguf); give --prompt-ids")
     started = time.perf_counter()
     if a.model:
         if a.random_weights is not None:
@@ -110,7 +119,12 @@ def run(a):
             raise ModelError("--config needs --random-weights SEED")
         config = LlamaConfig.from_json(a.config)
         weights = synthetic_weights(config, a.random_weights)
-    if a.random_prompt is not None:
+    tokenizer = None
+    if a.prompt is not None:
+        from .. import gguf
+        tokenizer = ByteLevelBPE.from_gguf(gguf.load(a.model).metadata)
+        ids = tokenizer.encode(a.prompt)
+    elif a.random_prompt is not None:
         if a.random_prompt < 1:
             raise ModelError("--random-prompt needs at least one token")
         ids = np.random.default_rng(a.seed).integers(
@@ -124,8 +138,10 @@ def run(a):
                        mode=a.mode, dense_type=a.dense_type,
                        pipeline_options=options,
                        vectorize=not a.no_vectorize)
+    stop = () if tokenizer is None or tokenizer.eos_id is None else \
+        (tokenizer.eos_id,)
     result = model.generate(ids, a.max_new_tokens, a.temperature, a.top_k,
-                            a.top_p, a.seed)
+                            a.top_p, a.seed, stop_tokens=stop)
     projections, other = config.parameter_count()
     report = {
         "prompt_tokens": len(ids), "generated_tokens": len(result.tokens),
@@ -140,6 +156,8 @@ def run(a):
         "packed_bytes": model.packed_bytes, "dense_bytes": model.dense_bytes,
         "kv_cache_bytes": model.cache_bytes,
     }
+    if tokenizer is not None:
+        report["text"] = tokenizer.decode(result.tokens)
     if a.json:
         print(json.dumps(report))
         return 0
@@ -155,6 +173,8 @@ def run(a):
     print("load %.2f s, compile %.2f s" % (load_seconds,
                                             model.compile_seconds))
     print("tokens:", " ".join(str(t) for t in result.tokens))
+    if tokenizer is not None:
+        print("text: %r" % report["text"])
     print("prefill: %d tokens, %.1f tokens/s" % (
         len(ids), result.prefill_tokens_per_second))
     print("decode: %d tokens, %.1f tokens/s (%d thread%s)" % (

@@ -77,6 +77,48 @@ def gguf_carried_metadata(path):
             if k not in skip and not k.startswith("llama.")}
 
 
+def hf_tokenizer_metadata(directory):
+    """GGUF tokenizer metadata ({key: (value, type)}) of a Hugging Face
+    directory's tokenizer.json where it is byte-level BPE (LLaMA 3's);
+    {} where there is none. Other tokenizers are an error."""
+    path = os.path.join(directory, "tokenizer.json")
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            tok = json.load(f)
+        model = tok["model"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModelError("%s: not a tokenizer.json (%s)" % (path, e))
+    if model.get("type") != "BPE" or not isinstance(model.get("vocab"),
+                                                    dict):
+        raise ModelError("%s: a %s tokenizer; only byte-level BPE converts"
+                         % (path, model.get("type")))
+    vocab = dict(model["vocab"])
+    for added in tok.get("added_tokens") or []:
+        vocab[added["content"]] = added["id"]
+    size = max(vocab.values()) + 1
+    tokens = ["[PAD%d]" % i for i in range(size)]
+    for text, i in vocab.items():
+        tokens[i] = text
+    merges = [m if isinstance(m, str) else " ".join(m)
+              for m in model.get("merges") or []]
+    meta = {"tokenizer.ggml.model": ("gpt2", "string"),
+            "tokenizer.ggml.pre": ("llama-bpe", "string"),
+            "tokenizer.ggml.tokens": (tokens, "array[string]"),
+            "tokenizer.ggml.merges": (merges, "array[string]")}
+    config = os.path.join(directory, "config.json")
+    with open(config) as f:
+        hf = json.load(f)
+    for key in ("bos_token_id", "eos_token_id"):
+        value = hf.get(key)
+        if isinstance(value, list):      # LLaMA 3.1+: several end tokens
+            value = value[0] if value else None
+        if isinstance(value, int):
+            meta["tokenizer.ggml." + key] = (value, "u32")
+    return meta
+
+
 def load_gguf(path):
     """(LlamaConfig, {Hugging Face name: array or PackedWeights}) of a
     llama.cpp GGUF file of architecture llama: F32, F16 and BF16 tensors as

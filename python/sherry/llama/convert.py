@@ -8,7 +8,8 @@ GGUF file of architecture llama. The projections are ternarized into STQ1_0
 (3:4-sparse ternary, group scales of 256); embeddings and lm_head are
 written as --dense-type (default f16), norms as f32. general.architecture,
 the llama.* hyperparameters and general.file_type are set; a GGUF source's
-other metadata (its tokenizer, general.name) is kept.
+other metadata (its tokenizer, general.name) is kept, and a Hugging Face
+directory's byte-level BPE tokenizer.json becomes tokenizer.ggml.*.
 """
 
 import argparse
@@ -17,8 +18,8 @@ import sys
 import time
 
 from ..errors import SherryError
-from .checkpoint import (gguf_carried_metadata, load_checkpoint, load_gguf,
-                         save_gguf)
+from .checkpoint import (gguf_carried_metadata, hf_tokenizer_metadata,
+                         load_checkpoint, load_gguf, save_gguf)
 
 
 def main(argv=None):
@@ -36,7 +37,7 @@ def main(argv=None):
         started = time.perf_counter()
         if os.path.isdir(a.source):
             config, weights = load_checkpoint(a.source)
-            metadata = {}
+            metadata = hf_tokenizer_metadata(a.source)
         else:
             config, weights = load_gguf(a.source)
             metadata = gguf_carried_metadata(a.source)
