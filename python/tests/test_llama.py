@@ -363,6 +363,7 @@ def test_checkpoint_directory_and_cli(tmp_path, exact_model, capsys):
     assert report["tokens"] == want
     assert report["prompt_tokens"] == 3
     assert report["packed_bytes"] > 0
+    assert report["peak_rss_bytes"] > report["packed_bytes"]
     with pytest.raises(SystemExit, match="lacks model.norm.weight"):
         os.remove(str(tmp_path / "one" / "model.safetensors"))
         safetensors.save(str(tmp_path / "one" / "model.safetensors"),

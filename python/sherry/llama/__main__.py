@@ -13,6 +13,7 @@ prefill and decode tokens/s (as llama-bench reports them) and the sizes.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -155,6 +156,9 @@ def run(a):
         "projection_parameters": projections, "other_parameters": other,
         "packed_bytes": model.packed_bytes, "dense_bytes": model.dense_bytes,
         "kv_cache_bytes": model.cache_bytes,
+        # Linux reports kilobytes.
+        "peak_rss_bytes": resource.getrusage(
+            resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     if tokenizer is not None:
         report["text"] = tokenizer.decode(result.tokens)
@@ -170,8 +174,9 @@ def run(a):
           "norms f32: %s; KV cache %s (%d positions)"
           % (mib(model.packed_bytes), report["kernel_layout"], a.dense_type,
              mib(model.dense_bytes), mib(model.cache_bytes), context))
-    print("load %.2f s, compile %.2f s" % (load_seconds,
-                                            model.compile_seconds))
+    print("load %.2f s, compile %.2f s, peak resident memory %s"
+          % (load_seconds, model.compile_seconds,
+             mib(report["peak_rss_bytes"])))
     print("tokens:", " ".join(str(t) for t in result.tokens))
     if tokenizer is not None:
         print("text: %r" % report["text"])
