@@ -569,3 +569,35 @@ def test_convert_hf_tokenizer(tmp_path, capsys):
         "type": "Unigram", "vocab": []}}))
     with pytest.raises(SystemExit, match="a Unigram tokenizer"):
         convert_main([str(d), out])
+
+
+def test_gguf_llama3_rope_scaling(tmp_path):
+    # LLaMA 3's scaling goes to GGUF as rope_freqs.weight (divisors of the
+    # plain frequencies) and comes back as the same model.
+    config = LlamaConfig(**dict(GGUF_CONFIG, rope_theta=500000.0,
+                                rope_scaling={
+                                    "rope_type": "llama3", "factor": 32.0,
+                                    "low_freq_factor": 1.0,
+                                    "high_freq_factor": 4.0,
+                                    "original_max_position_embeddings": 8}))
+    w = synthetic_weights(config, 0)
+    path = str(tmp_path / "l3.gguf")
+    save_gguf(path, config, w, dense_type="f32")
+    assert sherry.gguf.load(path).tensor("rope_freqs.weight").shape == (32,)
+    loaded_config, loaded = load_gguf(path)
+    assert loaded_config.rope_scaling is None
+    np.testing.assert_allclose(loaded_config.inverse_frequencies(),
+                               config.inverse_frequencies(), rtol=1e-6)
+    assert not np.allclose(loaded_config.inverse_frequencies(),
+                           LlamaConfig(**GGUF_CONFIG).inverse_frequencies())
+    a = LlamaModel(config, w, max_context=24, chunk=1, mode="exact",
+                   layout="stq1_0", dense_type="f32")
+    b = LlamaModel(loaded_config, loaded, max_context=24, chunk=1,
+                   mode="exact", dense_type="f32")
+    ids = list(range(20))
+    assert relative(b.forward(ids), a.forward(ids)) < 1e-4
+    with pytest.raises(ModelError, match="two forms of the same scaling"):
+        LlamaConfig(rope_freq_factors=[1.0] * 32, **dict(
+            GGUF_CONFIG, rope_scaling=config.rope_scaling))
+    with pytest.raises(ModelError, match="32 positive numbers"):
+        LlamaConfig(rope_freq_factors=[1.0, 0.0], **GGUF_CONFIG)

@@ -134,8 +134,13 @@ def load_gguf(path):
     config = LlamaConfig.from_gguf(
         metadata, vocab_size=g.tensor("token_embd.weight").shape[0])
     if "rope_freqs.weight" in g:
-        raise ModelError("%s: rope_freqs.weight (RoPE frequency factors) is "
-                         "not supported" % path)
+        # LLaMA 3's RoPE scaling, as llama.cpp's converter writes it.
+        try:
+            fields = {k: getattr(config, k) for k in LlamaConfig._FIELDS}
+            config = LlamaConfig(
+                rope_freq_factors=g.numpy("rope_freqs.weight"), **fields)
+        except (FormatError, TypeError) as e:
+            raise ModelError("%s: rope_freqs.weight: %s" % (path, e))
     if "output.weight" not in g:
         config.tie_word_embeddings = True
     weights = {}
@@ -186,9 +191,6 @@ def save_gguf(path, config, weights, projections="stq1_0",
         raise ValueError("projections must be 'stq1_0' or 'dense'")
     if dense_type not in ("f16", "f32"):
         raise ValueError("dense_type must be 'f16' or 'f32'")
-    if config.rope_scaling is not None:
-        raise ModelError("LLaMA 3 RoPE scaling is stored as rope_freqs."
-                         "weight in GGUF, which is not supported yet")
     g = gguf_format.GgufFile()
     c = config
     g.set_metadata("general.architecture", "llama")
@@ -236,6 +238,15 @@ def save_gguf(path, config, weights, projections="stq1_0",
                                  "%s" % (name, array.shape, tuple(shape)))
             g.set_array(gname, array, "f32" if array.ndim == 1
                         else dense_type)
+    if config.rope_scaling is not None or \
+            config.rope_freq_factors is not None:
+        # LLaMA 3's RoPE scaling as llama.cpp's converter stores it: the
+        # divisors of the plain inverse frequencies.
+        half = c.head_dim // 2
+        plain = c.rope_theta ** (-np.arange(half, dtype=np.float64) / half)
+        g.set_array("rope_freqs.weight",
+                    (plain / c.inverse_frequencies()).astype(np.float32),
+                    "f32")
     # llama_ftype: MOSTLY_STQ1_0 as the published models number it (41
     # under type id 42), else mostly f16 / all f32.
     if stq:

@@ -46,6 +46,9 @@ class LlamaConfig:
         "original_max_position_embeddings"}.
     max_position_embeddings: the trained context (the default cache size).
     tie_word_embeddings: lm_head is the token embedding matrix.
+    rope_freq_factors: head_dim / 2 divisors of the inverse frequencies,
+        as GGUF files store LLaMA 3's scaling (rope_freqs.weight); not
+        with rope_scaling.
     """
 
     def __init__(self, vocab_size, hidden_size, intermediate_size,
@@ -53,7 +56,7 @@ class LlamaConfig:
                  num_key_value_heads=None, head_dim=None, rms_norm_eps=1e-5,
                  rope_theta=10000.0, rope_scaling=None,
                  max_position_embeddings=2048, tie_word_embeddings=False,
-                 hidden_act="silu"):
+                 hidden_act="silu", rope_freq_factors=None):
         self.vocab_size = _positive(vocab_size, "vocab_size")
         self.hidden_size = _positive(hidden_size, "hidden_size")
         self.intermediate_size = _positive(intermediate_size,
@@ -91,6 +94,17 @@ class LlamaConfig:
             raise ModelError("hidden_act %r is not supported (LLaMA's MLP "
                              "is SiLU-gated: 'silu')" % (hidden_act,))
         self.hidden_act = hidden_act
+        self.rope_freq_factors = None
+        if rope_freq_factors is not None:
+            if self.rope_scaling is not None:
+                raise ModelError("rope_freq_factors and rope_scaling are two "
+                                 "forms of the same scaling: give one")
+            factors = np.asarray(rope_freq_factors, np.float64).reshape(-1)
+            if factors.size != self.head_dim // 2 or not np.all(
+                    np.isfinite(factors) & (factors > 0)):
+                raise ModelError("rope_freq_factors must be %d positive "
+                                 "numbers" % (self.head_dim // 2))
+            self.rope_freq_factors = [float(f) for f in factors]
 
     @staticmethod
     def _check_scaling(scaling):
@@ -197,6 +211,8 @@ class LlamaConfig:
         """The fields, as config.json writes them (model_type llama)."""
         d = {"model_type": "llama", "architectures": ["LlamaForCausalLM"]}
         d.update({k: getattr(self, k) for k in self._FIELDS})
+        if self.rope_freq_factors is not None:
+            d["rope_freq_factors"] = self.rope_freq_factors
         return d
 
     def __eq__(self, other):
@@ -230,6 +246,8 @@ class LlamaConfig:
         them)."""
         half = self.head_dim // 2
         inv = self.rope_theta ** (-np.arange(half, dtype=np.float64) / half)
+        if self.rope_freq_factors is not None:
+            return inv / np.asarray(self.rope_freq_factors)
         s = self.rope_scaling
         if s is None:
             return inv
