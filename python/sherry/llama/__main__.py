@@ -5,9 +5,11 @@
       --random-prompt 128 -n 128
 
 PATH is a Hugging Face checkpoint directory (config.json, model.safetensors
-or its shards) or a llama.cpp GGUF file (STQ1_0, F16, F32 tensors). --random-weights SEED makes seeded synthetic weights of a
-configuration instead, for timing a shape. Prints the new token ids, then
-prefill and decode tokens/s (as llama-bench reports them) and the sizes.
+or its shards) or a llama.cpp GGUF file (STQ1_0, F16, F32 tensors).
+--random-weights SEED makes seeded synthetic weights of a configuration
+instead, for timing a shape. Prints the new token ids, then prefill and
+decode tokens/s (as llama-bench reports them) and the sizes.
+docs/models.md has the details.
 """
 
 import argparse
@@ -73,11 +75,14 @@ def main(argv=None):
                         "tokenizer is byte-level BPE (LLaMA 3's); the new "
                         "tokens are printed as text too, and generation "
                         "stops at its end-of-text token")
-    ap.add_argument("-n", "--max-new-tokens", type=int, default=32)
+    ap.add_argument("-n", "--max-new-tokens", type=int, default=32,
+                    help="tokens to generate (default 32)")
     ap.add_argument("--temperature", type=float, default=0.0,
                     help="0 (default): greedy")
     ap.add_argument("--top-k", type=int, default=0, help="0: all tokens")
-    ap.add_argument("--top-p", type=float, default=1.0)
+    ap.add_argument("--top-p", type=float, default=1.0,
+                    help="nucleus sampling: the fewest tokens whose "
+                    "probability reaches it (default 1: all)")
     ap.add_argument("--seed", type=int, default=0,
                     help="seed of sampling and of --random-prompt")
     ap.add_argument("--max-context", type=int, default=None,
@@ -85,7 +90,9 @@ def main(argv=None):
                     "new tokens)")
     ap.add_argument("--chunk", type=int, default=16,
                     help="tokens per prefill call (default 16)")
-    ap.add_argument("--mode", choices=["int8", "exact"], default="int8")
+    ap.add_argument("--mode", choices=["int8", "exact"], default="int8",
+                    help="int8 activations and the table kernels (default), "
+                    "or float activations")
     ap.add_argument("--dense-type", choices=["f16", "f32"], default="f16",
                     help="embeddings and lm_head in memory (default f16)")
     ap.add_argument("--threads", type=int, default=1,
