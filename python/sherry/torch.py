@@ -541,7 +541,7 @@ def quantize_activations(x):
 
 
 def ternary_projection(weight, granularity="row", group_size=None,
-                       scale_type="f32"):
+                       scale_type="f32", layout="sherry"):
     """docs/format.md, section 1, in torch: the exact L2 projection of the
     M x K `weight` onto the sherry layout's values, W' = alpha * T, as a
     float32 tensor on `weight`'s device. In each group of four consecutive
@@ -553,10 +553,31 @@ def ternary_projection(weight, granularity="row", group_size=None,
     does. The values equal ``sherry.quantize(weight, granularity=...,
     group_size=..., scale_type=...).dequantize()`` (the tests check it).
 
+    layout='stq1_0' projects onto llama.cpp's STQ1_0 blocks instead (what
+    GGUF files hold): groups of four elements 16 apart inside each
+    64-element chunk (docs/format.md, section 3.2) and one f16 scale per
+    256 elements; it equals ``sherry.quantize(weight,
+    'stq1_0').dequantize()`` and takes no granularity options.
+
     No gradient flows through it (the result is detached): for
     quantization-aware training use the straight-through estimator
     ``weight + (ternary_projection(weight) - weight).detach()``
     (examples/qat, docs/python.md)."""
+    if layout == "stq1_0":
+        if (granularity, group_size, scale_type) != ("row", None, "f32"):
+            raise ValueError("the stq1_0 layout has one f16 scale per 256 "
+                             "elements; leave granularity, group_size and "
+                             "scale_type out")
+        w = torch.as_tensor(weight).detach()
+        if w.dim() == 2 and w.shape[1] % 256:
+            raise ValueError(unsupported_reason(w.shape[1], "stq1_0"))
+        order = _stq1_0_order(w.shape[1] if w.dim() == 2 else 0, w.device)
+        grouped = ternary_projection(w[:, order] if w.dim() == 2 else w,
+                                     "group", 256, "f16")
+        return grouped[:, torch.argsort(order)]
+    if layout != "sherry":
+        raise ValueError("unknown layout %r; expected 'sherry' or 'stq1_0'"
+                         % (layout,))
     w = torch.as_tensor(weight).detach()
     if not w.is_floating_point():
         raise TypeError("weights must be floating point, got %s" % w.dtype)
@@ -606,6 +627,15 @@ def ternary_projection(weight, granularity="row", group_size=None,
     if scale_type == "f16":
         alpha = alpha.to(torch.float16).to(torch.float32)
     return alpha * t
+
+
+def _stq1_0_order(k, device):
+    """The K permutation that makes STQ1_0's groups (elements 64c + l + 16p,
+    p = 0..3, of each 256-element block) four consecutive elements."""
+    g = torch.arange(k // 4, device=device)
+    block, c, lane = g // 64, (g % 64) // 16, g % 16
+    first = block * 256 + c * 64 + lane
+    return (first[:, None] + 16 * torch.arange(4, device=device)).reshape(-1)
 
 
 def fake_quant_reference(layer, x, layout="sherry", granularity=None,

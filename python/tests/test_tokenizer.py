@@ -95,3 +95,35 @@ def test_from_gguf_metadata_and_errors():
         ByteLevelBPE(["a", "b"], [])
     with pytest.raises(ModelError, match="token id 999"):
         bpe.decode([999])
+
+
+def test_train_learns_frequent_pairs_and_round_trips(tmp_path):
+    texts = ["the cat sat on the mat.\n", "the theme of the thesis\n"] * 20 \
+        + random_texts(50, 5)
+    bpe = ByteLevelBPE.train(texts, 300)
+    assert len(bpe.tokens) == 300
+    assert bpe.tokens[-2:] == ["<|begin_of_text|>", "<|end_of_text|>"]
+    assert (bpe.bos_id, bpe.eos_id) == (298, 299)
+    # "Ġthe" is the most frequent word: merged, and one token.
+    assert "Ġthe" in bpe.tokens
+    assert [bpe.tokens[i] for i in bpe.encode(" the", add_bos=False)] == \
+        ["Ġthe"]
+    for text in texts + ["unseen words 😀\r\n"]:
+        assert bpe.decode(bpe.encode(text)) == text
+    # Deterministic, and the GGUF metadata reads back as the same
+    # tokenizer (through a written file).
+    assert ByteLevelBPE.train(texts, 300).tokens == bpe.tokens
+    from sherry import gguf
+    g = gguf.GgufFile()
+    for key, (value, kind) in bpe.gguf_metadata().items():
+        g.set_metadata(key, value, kind)
+    g.save(str(tmp_path / "t.gguf"))
+    back = ByteLevelBPE.from_gguf(gguf.load(str(tmp_path / "t.gguf")).metadata)
+    assert back.tokens == bpe.tokens and back.ranks == bpe.ranks
+    assert (back.bos_id, back.eos_id, back.pre) == (298, 299, "llama-bpe")
+    for text in texts[:3]:
+        assert back.encode(text) == bpe.encode(text)
+    with pytest.raises(ValueError, match="no room for the 256 byte tokens"):
+        ByteLevelBPE.train(texts, 200)
+    with pytest.raises(ModelError, match="pre-tokenizer 'bert'"):
+        ByteLevelBPE.train(texts, 300, pre="bert")

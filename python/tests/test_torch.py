@@ -516,6 +516,23 @@ def test_ternary_projection_is_the_format_library(options, k):
         sherry.quantize(w.astype(np.float32), **options).dequantize())
 
 
+def test_ternary_projection_onto_stq1_0_is_the_format_library():
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((9, 512)).astype(np.float32)
+    w[0, :64] = 0.5                 # ties across a group's 16-apart lanes
+    w[1, ::3] = -0.25
+    w[2, 256:] = 0.0
+    expected = sherry.quantize(w, "stq1_0").dequantize()
+    projected = st.ternary_projection(torch.from_numpy(w), layout="stq1_0")
+    np.testing.assert_array_equal(projected.numpy(), expected)
+    with pytest.raises(ValueError, match="not a multiple of 256"):
+        st.ternary_projection(torch.zeros(4, 128), layout="stq1_0")
+    with pytest.raises(ValueError, match="leave granularity"):
+        st.ternary_projection(torch.zeros(4, 256), "tensor", layout="stq1_0")
+    with pytest.raises(ValueError, match="unknown layout 'tables'"):
+        st.ternary_projection(torch.zeros(4, 256), layout="tables")
+
+
 def test_ternary_projection_with_the_ste_and_errors():
     w = torch.randn(16, 64, requires_grad=True)
     projected = st.ternary_projection(w)

@@ -9,6 +9,8 @@ categories. Each piece's UTF-8 bytes are mapped to printable characters
 tokenizer.ggml.merges.
 """
 
+import collections
+import heapq
 import unicodedata
 
 from .config import ModelError
@@ -182,6 +184,98 @@ class ByteLevelBPE:
                    metadata.get("tokenizer.ggml.pre", "default"),
                    metadata.get("tokenizer.ggml.bos_token_id"),
                    metadata.get("tokenizer.ggml.eos_token_id"))
+
+    @classmethod
+    def train(cls, texts, vocab_size, pre="llama-bpe",
+              specials=("<|begin_of_text|>", "<|end_of_text|>")):
+        """Learns a byte-level BPE vocabulary of `vocab_size` tokens from
+        `texts` (strings): the 256 byte tokens, then merges of the most
+        frequent adjacent pair inside the pre-tokenizer's pieces (ties: the
+        smaller pair) until the vocabulary is full, then `specials`. The
+        first special is BOS and the last EOS. Deterministic."""
+        if pre not in _PRE_TOKENIZERS:
+            raise ModelError("pre-tokenizer %r is not supported (%s)"
+                             % (pre, ", ".join(sorted(_PRE_TOKENIZERS))))
+        specials = list(specials)
+        merges_wanted = vocab_size - 256 - len(specials)
+        if merges_wanted < 0:
+            raise ValueError("vocab_size %d leaves no room for the 256 byte "
+                             "tokens and %d special tokens"
+                             % (vocab_size, len(specials)))
+        counts = collections.Counter()
+        for text in texts:
+            counts.update(_PRE_TOKENIZERS[pre](text))
+        words = [[_BYTE_TO_CHAR[b] for b in piece.encode("utf-8")]
+                 for piece in counts]
+        freq = list(counts.values())
+        pairs = collections.Counter()
+        where = collections.defaultdict(set)
+        for i, w in enumerate(words):
+            for pair in zip(w, w[1:]):
+                pairs[pair] += freq[i]
+                where[pair].add(i)
+        heap = [(-n, pair) for pair, n in pairs.items()]
+        heapq.heapify(heap)
+        tokens = [_BYTE_TO_CHAR[b] for b in range(256)]
+        known = set(tokens)
+        merges = []
+        while len(merges) < merges_wanted and heap:
+            n, pair = heapq.heappop(heap)
+            if pairs.get(pair, 0) != -n or n == 0:
+                continue            # a stale entry
+            merged = pair[0] + pair[1]
+            merges.append(pair[0] + " " + pair[1])
+            if merged not in known:
+                known.add(merged)
+                tokens.append(merged)
+            changed = set()
+            for i in sorted(where.pop(pair)):
+                w, f = words[i], freq[i]
+                for old in zip(w, w[1:]):
+                    pairs[old] -= f
+                    changed.add(old)
+                out, j = [], 0
+                while j < len(w):
+                    if j + 1 < len(w) and (w[j], w[j + 1]) == pair:
+                        out.append(merged)
+                        j += 2
+                    else:
+                        out.append(w[j])
+                        j += 1
+                words[i] = out
+                for new in zip(out, out[1:]):
+                    pairs[new] += f
+                    where[new].add(i)
+                    changed.add(new)
+            pairs.pop(pair, None)
+            for p in changed:
+                if pairs.get(p, 0) > 0:
+                    heapq.heappush(heap, (-pairs[p], p))
+        bos = len(tokens)
+        tokens += specials
+        return cls(tokens, merges, pre,
+                   bos if specials else None,
+                   len(tokens) - 1 if specials else None)
+
+    def gguf_metadata(self):
+        """The tokenizer.ggml.* metadata ({key: (value, type)}) that
+        from_gguf reads back and llama.cpp loads."""
+        special = {self.bos_id, self.eos_id}
+        meta = {"tokenizer.ggml.model": ("gpt2", "string"),
+                "tokenizer.ggml.pre": (self.pre, "string"),
+                "tokenizer.ggml.tokens": (self.tokens, "array[string]"),
+                "tokenizer.ggml.token_type": (
+                    [3 if i in special else 1
+                     for i in range(len(self.tokens))], "array[i32]"),
+                "tokenizer.ggml.merges": (
+                    [a + " " + b for (a, b), _ in sorted(
+                        self.ranks.items(), key=lambda item: item[1])],
+                    "array[string]")}
+        for key, value in (("bos_token_id", self.bos_id),
+                           ("eos_token_id", self.eos_id)):
+            if value is not None:
+                meta["tokenizer.ggml." + key] = (value, "u32")
+        return meta
 
     def _word(self, piece):
         """The ids of one pre-token."""
