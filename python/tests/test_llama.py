@@ -69,11 +69,14 @@ def int8_model():
                       all_logits=True)
 
 
-def check_against_reference(model, weights, tolerance, rng):
+def check_against_reference(model, weights, tolerance, rng, ref=None):
     """A prefill of 12 tokens (two chunks and two single steps) and 16
-    decode steps, each position's logits against the reference."""
+    decode steps, each position's logits against the reference (of `ref`,
+    by default the ternary weights the model computes with)."""
     config = model.config
-    ref = dequantized(config, weights, model.granularity, model.dense_type)
+    if ref is None:
+        ref = dequantized(config, weights, model.granularity,
+                          model.dense_type)
     model.reset()
     k = np.zeros(model.k_cache.shape)
     v = np.zeros_like(k)
@@ -104,6 +107,29 @@ def test_int8_matches_reference(int8_model, rng):
     # on the same ternary weights: errors of about 1% in the logits.
     check_against_reference(int8_model, weights_for(int8_model.config),
                             5e-2, rng)
+
+
+def test_dense_baseline_matches_reference(rng):
+    # projections='dense': the same model with f16 projections through the
+    # vectorized upstream lowering, no sherry op anywhere.
+    config = tiny_config()
+    weights = weights_for(config)
+    model = LlamaModel(config, weights, max_context=40, chunk=5,
+                       all_logits=True, projections="dense")
+    assert model.sparse_text is None
+    assert "sherry.weights" not in model.module_text()
+    ref = {k: v.astype(np.float16).astype(np.float32) if v.ndim == 2 else v
+           for k, v in weights.items()}
+    check_against_reference(model, weights, 1e-4, rng, ref)
+    projections = sum(m * k for m, k in config.projection_shapes().values())
+    assert model.packed_bytes == 0
+    norms = 4 * (2 * config.num_hidden_layers + 1) * config.hidden_size
+    assert model.dense_bytes == 2 * (config.num_hidden_layers * projections
+                                     + 2 * config.vocab_size
+                                     * config.hidden_size) + norms
+    with pytest.raises(ValueError, match="projections must be 'sherry' or "
+                       "'dense'"):
+        LlamaModel(config, weights, projections="f16")
 
 
 def test_table_kernels_on_run_time_weights(int8_model):

@@ -123,7 +123,8 @@ _MAPS = {
 
 
 def model_function(config, name, tokens, max_context, logits="last",
-                   marked=True, part="model", dense="f32"):
+                   marked=True, part="model", dense="f32",
+                   projection_type="f32"):
     """The text of one function (see the module docstring). tokens: N;
     max_context: C, the cache's positions; logits: 'last' (1 x V) or 'all'
     (N x V); marked: put sherry.weights on the projections. part: 'model'
@@ -131,9 +132,15 @@ def model_function(config, name, tokens, max_context, logits="last",
     hidden states), 'layer' (one decoder layer on N x H states, its caches
     of shape 1 x KV x C x D), 'head' (final norm and lm_head on N x H
     states). dense: element type of embed_tokens and lm_head ('f32',
-    'f16'); computation is in f32."""
+    'f16'); computation is in f32. projection_type: element type of the
+    projections: 'f32' (what sherry-sparsify takes), or 'f16' for an
+    unmarked dense model."""
     if dense not in ("f32", "f16"):
         raise ValueError("dense must be 'f32' or 'f16', got %r" % (dense,))
+    if projection_type not in ("f32", "f16") or (
+            projection_type != "f32" and marked):
+        raise ValueError("projection_type must be 'f32', or 'f16' for an "
+                         "unmarked model, got %r" % (projection_type,))
     if part not in PARTS:
         raise ValueError("part must be one of %s" % ", ".join(PARTS))
     if logits not in ("last", "all"):
@@ -443,21 +450,24 @@ def model_function(config, name, tokens, max_context, logits="last",
     for layer in range(layers):
         p = "%%l%d_" % layer
         xn = rmsnorm(x, p + "input_layernorm", n, h)
-        q = linear(xn, p + "q_proj", n, *shapes["q_proj"])
-        k = linear(xn, p + "k_proj", n, *shapes["k_proj"])
-        val = linear(xn, p + "v_proj", n, *shapes["v_proj"])
+        q = linear(xn, p + "q_proj", n, *shapes["q_proj"], projection_type)
+        k = linear(xn, p + "k_proj", n, *shapes["k_proj"], projection_type)
+        val = linear(xn, p + "v_proj", n, *shapes["v_proj"],
+                     projection_type)
         q = rope(heads(q, qh), qh)
         k = rope(heads(k, kvh), kvh)
         store(k, "k_cache", layer)
         store(heads(val, kvh), "v_cache", layer)
         a = attention(q, past("k_cache", layer), past("v_cache", layer))
-        o = linear(a, p + "o_proj", n, *shapes["o_proj"])
+        o = linear(a, p + "o_proj", n, *shapes["o_proj"], projection_type)
         x = elementwise(x, o, tensor(n, h), add)
         hn = rmsnorm(x, p + "post_attention_layernorm", n, h)
-        g = linear(hn, p + "gate_proj", n, *shapes["gate_proj"])
-        u = linear(hn, p + "up_proj", n, *shapes["up_proj"])
+        g = linear(hn, p + "gate_proj", n, *shapes["gate_proj"],
+                   projection_type)
+        u = linear(hn, p + "up_proj", n, *shapes["up_proj"], projection_type)
         act = elementwise(g, u, tensor(n, inter), swiglu)
-        dn = linear(act, p + "down_proj", n, *shapes["down_proj"])
+        dn = linear(act, p + "down_proj", n, *shapes["down_proj"],
+                    projection_type)
         x = elementwise(x, dn, tensor(n, h), add)
 
     if part in ("model", "head"):
@@ -486,7 +496,8 @@ def model_function(config, name, tokens, max_context, logits="last",
         args += ["%pos: index", "%%k_cache: %s" % cache,
                  "%%v_cache: %s" % cache]
     for arg, _, shape, projection in weight_arguments(c, part):
-        elem = dense if arg in ("embed_tokens", "lm_head") else "f32"
+        elem = dense if arg in ("embed_tokens", "lm_head") else \
+            projection_type if projection else "f32"
         args.append("%%%s: %s%s" % (arg, tensor(*shape, elem=elem),
                                     mark if projection else ""))
     header = "func.func @%s(%s)\n    -> %s {" % (
@@ -495,9 +506,10 @@ def model_function(config, name, tokens, max_context, logits="last",
 
 
 def model_module(config, functions, max_context, marked=True,
-                 dense="f32"):
+                 dense="f32", projection_type="f32"):
     """A module of model functions: functions is [(name, tokens, logits,
-    part)] (part optional, default 'model'); dense as model_function."""
+    part)] (part optional, default 'model'); dense and projection_type as
+    model_function."""
     c = config
     fmt = {"group": c.num_attention_heads // c.num_key_value_heads}
     header = ["// A LLaMA model: %d layers, hidden %d, %d query heads and "
@@ -510,6 +522,7 @@ def model_module(config, functions, max_context, marked=True,
     header += ["#%s = affine_map<%s>" % (k, m.format(**fmt))
                for k, m in _MAPS.items()]
     body = [model_function(c, f[0], f[1], max_context, f[2], marked,
-                           f[3] if len(f) > 3 else "model", dense)
+                           f[3] if len(f) > 3 else "model", dense,
+                           projection_type)
             for f in functions]
     return "\n".join(header) + "\n" + "\n".join(body)

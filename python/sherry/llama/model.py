@@ -91,6 +91,11 @@ class LlamaModel:
                  RoPE, attention, lm_head: the pipeline's vectorize-linalg
                  option); False leaves them scalar loops.
     strict:      a tensor the model does not use is an error.
+    projections: 'sherry' (default: sparsified, packed, Sherry's kernels)
+                 or 'dense': the same model with float projections of
+                 dense_type through the vectorized upstream lowering (the
+                 baseline a Sherry model is measured against; mode, layout
+                 and granularity do not apply).
 
     The model is compiled once for its shape: weights of another checkpoint
     of the same configuration load with load_weights() and no compile.
@@ -100,12 +105,17 @@ class LlamaModel:
                  mode="int8", layout=None, granularity="row",
                  dense_type="f16", all_logits=False,
                  pipeline_options="target=host", opt_level=2,
-                 split_layers=True, vectorize=True, strict=True):
+                 split_layers=True, vectorize=True, strict=True,
+                 projections="sherry"):
         if not isinstance(config, LlamaConfig):
             raise TypeError("config must be a LlamaConfig")
         if mode not in ("int8", "exact"):
             raise ValueError("mode must be 'int8' or 'exact', got %r"
                              % (mode,))
+        if projections not in ("sherry", "dense"):
+            raise ValueError("projections must be 'sherry' or 'dense', got "
+                             "%r" % (projections,))
+        self.projections = projections
         if layout is None:
             layout = "stq1_0" if any(
                 isinstance(v, PackedWeights) and v.layout == "stq1_0"
@@ -144,6 +154,8 @@ class LlamaModel:
     # -- compiling ---------------------------------------------------------
 
     def _check_shapes(self):
+        if self.projections == "dense":
+            return
         multiple = 256 if self.layout == "stq1_0" else 32
         for name, (_, k) in self.config.projection_shapes().items():
             if k % multiple:
@@ -154,7 +166,7 @@ class LlamaModel:
     def _pick_table_layout(self):
         """The tables layout this CPU's table kernel reads for both K
         (hidden and intermediate), or None (the decode kernels)."""
-        if self.mode != "int8":
+        if self.mode != "int8" or self.projections == "dense":
             return None
         picks = {compiler.preferred_table_layout(
             k, self.pipeline_options, self.granularity,
@@ -189,11 +201,18 @@ class LlamaModel:
                      else ["model"])
             functions += [("%s_%d" % (part, n), n, logits, part)
                           for part in parts]
+        dense = self.projections == "dense"
         return ir.model_module(self.config, functions, self.max_context,
-                               marked, self.dense_type)
+                               marked and not dense, self.dense_type,
+                               self.dense_type if dense else "f32")
 
     def _compile(self, opt_level):
         started = time.perf_counter()
+        if self.projections == "dense":
+            self.sparse_text = None
+            self._module = compiler.compile(self.module_text(),
+                                            self.pipeline_options, opt_level)
+            return time.perf_counter() - started
         text = compiler.run_passes(
             self.module_text(),
             "builtin.module(sherry-sparsify{%s})" % self.sparsify_options())
@@ -233,6 +252,15 @@ class LlamaModel:
             packed = packed.convert("tables", *self.table_layout)
         return packed
 
+    def _dense(self, array, name):
+        """A 2-D float32 array as dense_type."""
+        if self.dense_type == "f32":
+            return array
+        if np.abs(array).max(initial=0) > 65504:
+            raise ModelError("%s has values beyond f16's range; use "
+                             "dense_type='f32'" % name)
+        return array.astype(np.float16)
+
     def load_weights(self, weights):
         """Loads (another) checkpoint of this configuration: checks every
         tensor, packs the projections, and resets the caches."""
@@ -258,7 +286,14 @@ class LlamaModel:
         values = {}       # checkpoint name -> the arrays passed for it
         packed_bytes = dense_bytes = 0
         for _, name, shape, projection in args:
-            if projection:
+            if projection and self.projections == "dense":
+                value = weights[name]
+                if isinstance(value, PackedWeights):
+                    value = value.dequantize()
+                array = _float_array(value, name, shape)
+                values[name] = [self._dense(array, name)]
+                dense_bytes += values[name][0].nbytes
+            elif projection:
                 p = self._packed(name, weights[name], shape)
                 # stq1_0 keeps its scales in its blocks.
                 parts = [p.data] if p.layout == "stq1_0" else [p.data,
@@ -267,11 +302,8 @@ class LlamaModel:
                 packed_bytes += sum(part.nbytes for part in parts)
             else:
                 array = _float_array(weights[name], name, shape)
-                if array.ndim == 2 and self.dense_type == "f16":
-                    if np.abs(array).max(initial=0) > 65504:
-                        raise ModelError("%s has values beyond f16's range;"
-                                         " use dense_type='f32'" % name)
-                    array = array.astype(np.float16)
+                if array.ndim == 2:
+                    array = self._dense(array, name)
                 values[name] = [array]
                 dense_bytes += array.nbytes
         self.packed_bytes, self.dense_bytes = packed_bytes, dense_bytes
