@@ -31,9 +31,10 @@ packages=(
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libcurl4-openssl-dev
   # Tests and benchmarks (bench/run.sh: OpenBLAS baseline, gnuplot charts).
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev gnuplot-nox
-  # Python package and its tests (scikit-learn: the digits of examples/qat).
+  # Python package and its tests (scikit-learn: the digits of examples/qat;
+  # fortunes: the text examples/llama-train trains a model on).
   python3 python3-numpy python3-pytest python3-pybind11 python3-torch
-  python3-sklearn
+  python3-sklearn fortunes-min fortunes
   # pip install ./python into a virtual environment, offline.
   python3-venv python3-pip python3-setuptools python3-wheel
   # AArch64 cross compilation and emulation.

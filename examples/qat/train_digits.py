@@ -53,6 +53,7 @@ from torch import nn  # noqa: E402
 
 import sherry  # noqa: E402
 import sherry.torch as st  # noqa: E402
+from sherry.torch import arenas_lambda  # noqa: E402,F401
 
 # The full run; FAST overrides a few entries.
 CONFIG = {
@@ -139,21 +140,6 @@ def to_plain(model):
     plain = make_mlp(model[0].out_features)
     plain.load_state_dict(model.state_dict())
     return plain.eval()
-
-
-def arenas_lambda(step, total, lambda_max, warmup, anneal_end):
-    """lambda_t of optimizer step `step` (0 .. total-1): a linear rise from
-    0 to lambda_max over the first `warmup` fraction of the steps, a cosine
-    decay from lambda_max to 0 that ends at the `anneal_end` fraction, then
-    0 until the end, so the last (1 - anneal_end) of the training runs on
-    the pure 1.25-bit forward pass that is deployed."""
-    t = step / total
-    if t < warmup:
-        return lambda_max * t / warmup
-    if t >= anneal_end:
-        return 0.0
-    phase = (t - warmup) / (anneal_end - warmup)
-    return lambda_max * 0.5 * (1.0 + math.cos(math.pi * phase))
 
 
 def set_lambda(model, lam):

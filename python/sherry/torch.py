@@ -17,6 +17,7 @@ PyTorch). Importing this module needs torch; ``import sherry`` does not.
 
 import fnmatch
 import itertools
+import math
 import re
 import weakref
 
@@ -627,6 +628,24 @@ def ternary_projection(weight, granularity="row", group_size=None,
     if scale_type == "f16":
         alpha = alpha.to(torch.float16).to(torch.float32)
     return alpha * t
+
+
+def arenas_lambda(step, total, lambda_max=1.0, warmup=0.1, anneal_end=0.7):
+    """Arenas' lambda_t (the Sherry paper's annealing residual synapse,
+    Y = X (alpha T)^T + lambda_t X W^T) at optimizer step `step` of
+    `total`: a linear rise from 0 to lambda_max over the first `warmup`
+    fraction of the steps, a cosine decay to 0 that ends at the
+    `anneal_end` fraction, then 0, so that the end of the training runs the
+    pure 1.25-bit model that is deployed."""
+    if not 0 <= warmup <= anneal_end <= 1 or total <= 0:
+        raise ValueError("need 0 <= warmup <= anneal_end <= 1 and total > 0")
+    t = step / total
+    if t < warmup:
+        return lambda_max * t / warmup
+    if t >= anneal_end:
+        return 0.0
+    phase = (t - warmup) / (anneal_end - warmup)
+    return lambda_max * 0.5 * (1.0 + math.cos(math.pi * phase))
 
 
 def _stq1_0_order(k, device):

@@ -799,3 +799,13 @@ def test_tracing_records_the_op():
         recorded(x)
     with pytest.raises(RuntimeError, match="no longer exists"):
         torch.ops.sherry.linear(x, 10 ** 9)
+
+
+def test_arenas_lambda():
+    values = [st.arenas_lambda(s, 100) for s in range(100)]
+    assert values[0] == 0.0 and values[10] == 1.0
+    assert all(a >= b for a, b in zip(values[10:70], values[11:71]))
+    assert values[69] > 0 and values[70:] == [0.0] * 30
+    assert st.arenas_lambda(5, 100, lambda_max=2.0) == 1.0
+    with pytest.raises(ValueError, match="warmup <= anneal_end"):
+        st.arenas_lambda(0, 100, warmup=0.8, anneal_end=0.5)

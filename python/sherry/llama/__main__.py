@@ -43,6 +43,19 @@ def synthetic_weights(config, seed):
     return weights
 
 
+def peak_rss_bytes():
+    """This process's peak resident memory: VmHWM where Linux has it (the
+    peak since exec; ru_maxrss also counts a parent's memory at fork)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def _ids(text):
     try:
         return [int(t) for t in text.replace(",", " ").split()]
@@ -99,6 +112,12 @@ def main(argv=None):
                     help="OpenMP threads of the kernels (default 1)")
     ap.add_argument("--target", default="host",
                     help="the pipeline's target (default host)")
+    ap.add_argument("--projections", choices=["sherry", "dense"],
+                    default="sherry",
+                    help="sherry (default): the projections packed, on "
+                    "Sherry's kernels; dense: the same weights as "
+                    "--dense-type floats through the vectorized upstream "
+                    "lowering (the baseline)")
     ap.add_argument("--no-vectorize", action="store_true",
                     help="leave the operations around the projections "
                     "scalar loops (for comparison)")
@@ -145,7 +164,9 @@ def run(a):
     model = LlamaModel(config, weights, max_context=context, chunk=a.chunk,
                        mode=a.mode, dense_type=a.dense_type,
                        pipeline_options=options,
-                       vectorize=not a.no_vectorize)
+                       vectorize=not a.no_vectorize,
+                       projections=a.projections)
+    del weights         # the model holds what it runs on
     stop = () if tokenizer is None or tokenizer.eos_id is None else \
         (tokenizer.eos_id,)
     result = model.generate(ids, a.max_new_tokens, a.temperature, a.top_k,
@@ -158,14 +179,15 @@ def run(a):
         "decode_tokens_per_s": result.decode_tokens_per_second,
         "load_s": load_seconds, "compile_s": model.compile_seconds,
         "threads": a.threads, "mode": a.mode, "dense_type": a.dense_type,
-        "kernel_layout": ("tables %s/%d" % model.table_layout
+        "projections": a.projections,
+        "kernel_layout": ("dense " + a.dense_type
+                          if a.projections == "dense" else
+                          "tables %s/%d" % model.table_layout
                           if model.table_layout else "sherry (decode)"),
         "projection_parameters": projections, "other_parameters": other,
         "packed_bytes": model.packed_bytes, "dense_bytes": model.dense_bytes,
         "kv_cache_bytes": model.cache_bytes,
-        # Linux reports kilobytes.
-        "peak_rss_bytes": resource.getrusage(
-            resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes": peak_rss_bytes(),
     }
     if tokenizer is not None:
         report["text"] = tokenizer.decode(result.tokens)

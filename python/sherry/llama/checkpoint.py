@@ -121,9 +121,10 @@ def hf_tokenizer_metadata(directory):
 
 def load_gguf(path):
     """(LlamaConfig, {Hugging Face name: array or PackedWeights}) of a
-    llama.cpp GGUF file of architecture llama: F32, F16 and BF16 tensors as
-    float32 arrays, STQ1_0 tensors as PackedWeights (layout stq1_0); q and
-    k rows back in Hugging Face's order."""
+    llama.cpp GGUF file of architecture llama: F16 tensors as float16
+    arrays, F32 and BF16 tensors as float32 arrays, STQ1_0 tensors as
+    PackedWeights (layout stq1_0); q and k rows back in Hugging Face's
+    order."""
     try:
         g = gguf_format.load(path)
     except FormatError as e:
@@ -151,7 +152,10 @@ def load_gguf(path):
         if gname not in g:
             raise ModelError("%s lacks %s (%s)" % (path, gname, name))
         info = g.tensor(gname)
-        if info.type in ("f32", "f16", "bf16"):
+        if info.type == "f16":
+            # As stored: no float32 copy of the largest tensors.
+            value = g.raw(gname).view("<f2").reshape(info.shape)
+        elif info.type in ("f32", "bf16"):
             value = g.numpy(gname)
         elif projection:
             try:

@@ -14,11 +14,15 @@ from .config import LlamaConfig, ModelError
 _UNUSED_SUFFIXES = (".rotary_emb.inv_freq",)
 
 
-def _float_array(value, name, shape):
+def _float_array(value, name, shape, keep_f16=False):
+    """`value` as a contiguous float32 array (float16 stays float16 with
+    keep_f16), checked for shape and finiteness."""
     try:
         if hasattr(value, "detach"):        # a torch tensor
             value = value.detach().float().cpu().numpy()
-        array = np.ascontiguousarray(value, dtype=np.float32)
+        f16 = keep_f16 and getattr(value, "dtype", None) == np.float16
+        array = np.ascontiguousarray(value, dtype=np.float16 if f16
+                                     else np.float32)
     except (TypeError, ValueError) as e:
         raise ModelError("%s: not an array of numbers (%s)" % (name, e))
     if array.shape != tuple(shape):
@@ -253,8 +257,8 @@ class LlamaModel:
         return packed
 
     def _dense(self, array, name):
-        """A 2-D float32 array as dense_type."""
-        if self.dense_type == "f32":
+        """A 2-D float array as dense_type."""
+        if self.dense_type == "f32" or array.dtype == np.float16:
             return array
         if np.abs(array).max(initial=0) > 65504:
             raise ModelError("%s has values beyond f16's range; use "
@@ -301,9 +305,12 @@ class LlamaModel:
                 values[name] = [parts[0].view(np.int8)] + parts[1:]
                 packed_bytes += sum(part.nbytes for part in parts)
             else:
-                array = _float_array(weights[name], name, shape)
+                array = _float_array(weights[name], name, shape,
+                                     keep_f16=self.dense_type == "f16")
                 if array.ndim == 2:
                     array = self._dense(array, name)
+                else:
+                    array = array.astype(np.float32, copy=False)
                 values[name] = [array]
                 dense_bytes += array.nbytes
         self.packed_bytes, self.dense_bytes = packed_bytes, dense_bytes
