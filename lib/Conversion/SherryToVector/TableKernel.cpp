@@ -170,8 +170,27 @@ Value negativeCounts(Emitter &e, const TableOperands &ops, Value tile,
 /// The weight scales of the 32 rows from m0 in segment `s`, as f32.
 Value rowScales(Emitter &e, const TableOperands &ops, Value m0, Value s) {
   auto f32x32 = VectorType::get({kRows}, e.b.getF32Type());
-  if (ops.blockScales || ops.granularity == ScaleGranularity::Group)
-    return e.toF32(e.read(ops.scales, {m0, s}, kRows, ops.wholeTiles, 0u));
+  if (ops.blockScales || ops.granularity == ScaleGranularity::Group) {
+    // A column of the M x segments scales: 32 scalar reads into a vector.
+    // (A strided transfer_read lowers to a loop that inserts one lane at a
+    // time through the stack, costing as much as the segment's lookups.)
+    // Rows past M read row M - 1; the output write masks them off.
+    auto type = cast<RankedTensorType>(ops.scales.getType());
+    Value last;
+    if (!ops.wholeTiles)
+      last = e.addi(tensor::DimOp::create(e.b, e.loc, ops.scales, 0),
+                    e.idx(-1));
+    SmallVector<Value> lanes;
+    for (int64_t r = 0; r < kRows; ++r) {
+      Value row = e.addi(m0, e.idx(r));
+      if (!ops.wholeTiles)
+        row = arith::MinSIOp::create(e.b, e.loc, row, last);
+      lanes.push_back(
+          tensor::ExtractOp::create(e.b, e.loc, ops.scales, ValueRange{row, s}));
+    }
+    return e.toF32(vector::FromElementsOp::create(
+        e.b, e.loc, VectorType::get({kRows}, type.getElementType()), lanes));
+  }
   if (ops.granularity == ScaleGranularity::Row)
     return e.toF32(e.read(ops.scales, {m0}, kRows, ops.wholeTiles));
   Value one =
