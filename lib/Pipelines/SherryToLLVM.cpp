@@ -126,6 +126,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (options.vectorizeLinalg) {
     SherryVectorizeLinalgOptions vectorize;
     vectorize.vectorWidth = options.linalgVectorWidth;
+    // Big dense ops (a model's lm_head) use the kernels' threads too.
+    vectorize.parallelParts = options.threads;
     pm.addNestedPass<func::FuncOp>(createSherryVectorizeLinalg(vectorize));
   }
 

@@ -501,3 +501,46 @@ func.func @pack(%t: tensor<2x32xi8>) -> tensor<2x5xi8> {
                              r"groups of 4 values do not hold exactly one 0"):
         module.pack(bad)
     assert module.pack(good).shape == (2, 5)
+
+
+def test_vectorized_dense_matmul_on_threads(rng):
+    # vectorize-linalg with threads splits a big dense op (here 1 x 4099
+    # outputs of 1031 terms: above the 4 M iterations that qualify) into
+    # one chunk per thread; the uneven last chunk and the masked tail of
+    # the reduction give what one thread gives.
+    m, k = 4099, 1031
+    text = """
+    #x = affine_map<(i, j, l) -> (i, l)>
+    #w = affine_map<(i, j, l) -> (j, l)>
+    #y = affine_map<(i, j, l) -> (i, j)>
+    func.func @head(%%x: tensor<1x%(k)dxf32>, %%w: tensor<%(m)dx%(k)dxf16>)
+        -> tensor<1x%(m)dxf32> {
+      %%z = arith.constant 0.0 : f32
+      %%e = tensor.empty() : tensor<1x%(m)dxf32>
+      %%o = linalg.fill ins(%%z : f32) outs(%%e : tensor<1x%(m)dxf32>)
+          -> tensor<1x%(m)dxf32>
+      %%r = linalg.generic {indexing_maps = [#x, #w, #y],
+          iterator_types = ["parallel", "parallel", "reduction"]}
+          ins(%%x, %%w : tensor<1x%(k)dxf32>, tensor<%(m)dx%(k)dxf16>)
+          outs(%%o : tensor<1x%(m)dxf32>) {
+      ^bb0(%%a: f32, %%b: f16, %%c: f32):
+        %%bf = arith.extf %%b : f16 to f32
+        %%p = arith.mulf %%a, %%bf : f32
+        %%s = arith.addf %%c, %%p : f32
+        linalg.yield %%s : f32
+      } -> tensor<1x%(m)dxf32>
+      return %%r : tensor<1x%(m)dxf32>
+    }""" % {"m": m, "k": k}
+    x = rng.standard_normal((1, k)).astype(np.float32)
+    w = rng.standard_normal((m, k)).astype(np.float16)
+    want = x.astype(np.float64) @ w.astype(np.float64).T
+    outs = {}
+    for threads in (1, 2, 3):
+        f = sherry.compile(text, "target=host vectorize-linalg=true "
+                           "threads=%d" % threads)["head"]
+        outs[threads] = f(x, w)
+        np.testing.assert_allclose(outs[threads], want, rtol=1e-4,
+                                   atol=1e-4 * np.abs(want).max())
+    # Each output is one chunk's, summed in the same order.
+    np.testing.assert_array_equal(outs[2], outs[1])
+    np.testing.assert_array_equal(outs[3], outs[1])

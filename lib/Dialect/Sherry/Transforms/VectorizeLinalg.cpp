@@ -55,9 +55,11 @@ bool vectorizeTile(RewriterBase &rewriter, Operation *op,
 FailureOr<scf::SCFTilingResult>
 tile(RewriterBase &rewriter, TilingInterface op, ArrayRef<int64_t> tiles,
      ReductionTilingStrategy strategy = ReductionTilingStrategy::FullReduction,
-     ArrayRef<unsigned> reductionDims = {}) {
+     ArrayRef<unsigned> reductionDims = {},
+     scf::SCFTilingOptions::LoopType loopType =
+         scf::SCFTilingOptions::LoopType::ForOp) {
   scf::SCFTilingOptions options;
-  options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+  options.setLoopType(loopType);
   options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), tiles));
   options.setReductionTilingStrategy(strategy);
   options.setReductionDims(reductionDims);
@@ -105,7 +107,44 @@ struct SherryVectorizeLinalgPass
     cleanUp(rewriter, kept);
   }
 
+  /// `op` split into parallelParts chunks of its largest parallel loop by
+  /// an scf.forall, where it is big enough; the op inside, or `op`.
+  linalg::LinalgOp splitForThreads(RewriterBase &rewriter,
+                                   linalg::LinalgOp op) {
+    if (parallelParts < 2)
+      return op;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    uint64_t work = 1;
+    for (int64_t range : ranges) {
+      if (ShapedType::isDynamic(range))
+        return op;
+      work *= range;
+    }
+    if (work < parallelMinWork)
+      return op;
+    std::optional<unsigned> dim;
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    for (unsigned d = 0; d < ranges.size(); ++d)
+      if (linalg::isParallelIterator(iterators[d]) &&
+          ranges[d] >= int64_t(parallelParts) &&
+          (!dim || ranges[d] > ranges[*dim]))
+        dim = d;
+    auto tileable = dyn_cast<TilingInterface>(op.getOperation());
+    if (!dim || !tileable)
+      return op;
+    SmallVector<int64_t> tiles(ranges.size(), 0);
+    tiles[*dim] = llvm::divideCeil(ranges[*dim], parallelParts);
+    FailureOr<scf::SCFTilingResult> chunks =
+        tile(rewriter, tileable, tiles, ReductionTilingStrategy::FullReduction,
+             {}, scf::SCFTilingOptions::LoopType::ForallOp);
+    if (failed(chunks))
+      return op;
+    auto inner = dyn_cast<linalg::LinalgOp>(chunks->tiledOps.back());
+    return inner ? inner : op;
+  }
+
   void vectorizeOne(RewriterBase &rewriter, linalg::LinalgOp op) {
+    op = splitForThreads(rewriter, op);
     unsigned loops = op.getNumLoops();
     unsigned inner = loops - 1;
     int64_t width = vectorWidth;

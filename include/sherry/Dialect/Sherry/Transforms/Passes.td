@@ -264,10 +264,23 @@ def SherryVectorizeLinalg
     masks and multi-reductions are lowered and unit dimensions dropped.
     Reductions are reassociated (their order of additions changes), which
     float results may show in their last bits.
+
+    With `parallel-parts` N > 1, an op of static shape with at least
+    `parallel-min-work` iterations (a dense `lm_head`, not a norm) is first
+    split into N chunks of its largest parallel loop by an `scf.forall`,
+    which the pipeline's OpenMP lowering runs on N threads; each chunk is
+    then vectorized as above. Outputs do not change: each element is
+    computed by one chunk, in the same order.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "unsigned", "16",
-           "Elements per vector along the innermost loop">
+           "Elements per vector along the innermost loop">,
+    Option<"parallelParts", "parallel-parts", "unsigned", "1",
+           "Chunks of the largest parallel loop of a big op, in an "
+           "scf.forall (1: none)">,
+    Option<"parallelMinWork", "parallel-min-work", "uint64_t", "4194304",
+           "Iterations (the product of the loop extents) an op needs for "
+           "parallel-parts to split it">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
