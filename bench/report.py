@@ -242,6 +242,23 @@ def gnuplot_bars(path, title, ylabel, labels, panels, logscale=False):
     return True
 
 
+def end_to_end_carried(a):
+    """What bench/end_to_end.py wrote (its results.json keys and its
+    section of the page), kept when the kernel sitting rewrites both."""
+    keys, text = {}, ""
+    path = os.path.join(a.figs, "results.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            old = json.load(f)
+        keys = {k: v for k, v in old.items() if k.startswith("end_to_end")}
+    if os.path.exists(a.md):
+        with open(a.md) as f:
+            m = re.search(r"<!-- end_to_end: .*?<!-- end_to_end: end -->",
+                          f.read(), re.S)
+        text = m.group(0) if m else ""
+    return keys, text
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -254,6 +271,7 @@ def main():
                     "sherry kernels have figures")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    carried_json, carried_md = end_to_end_carried(a)
 
     with open(a.manifest) as f:
         manifest = json.load(f)
@@ -530,6 +548,7 @@ def main():
     }
 
     os.makedirs(a.figs, exist_ok=True)
+    out.update(carried_json)
     with open(os.path.join(a.figs, "results.json"), "w") as f:
         json.dump(out, f, indent=1, sort_keys=False)
 
@@ -963,6 +982,7 @@ def main():
                            f"({d['median_us'] / 1e3:.1f} ms on 2 threads, "
                            f"{one['median_us'] / 1e3:.1f} on 1)")
     out["suspect_2_thread_figures"] = suspect
+    out.update(carried_json)
     with open(os.path.join(a.figs, "results.json"), "w") as f:
         json.dump(out, f, indent=1, sort_keys=False)
 
@@ -982,6 +1002,8 @@ def main():
     w("- Activation quantization is inside every timed call (sherry and "
       "the peers alike); OpenBLAS and MLIR f32 read 4-byte weights.")
     w("")
+    if carried_md:
+        md += [carried_md, ""]
     os.makedirs(os.path.dirname(os.path.abspath(a.md)), exist_ok=True)
     with open(a.md, "w") as f:
         f.write("\n".join(md))
