@@ -113,6 +113,7 @@ def median_entry(samples):
     for key in ("prefill_tokens_per_s", "decode_tokens_per_s",
                 "peak_rss_bytes"):
         entry[key] = statistics.median(s[key] for s in samples)
+    entry["peak_rss_bytes"] = int(entry["peak_rss_bytes"])
     entry["samples"] = len(samples)
     entry["decode_tokens_per_s_range"] = [
         min(s["decode_tokens_per_s"] for s in samples),
