@@ -81,15 +81,16 @@ def check_against_reference(model, weights, tolerance, rng, ref=None):
     k = np.zeros(model.k_cache.shape)
     v = np.zeros_like(k)
     prompt = rng.integers(0, config.vocab_size, 12)
+    kv_type = model.kv_type
     got = model.forward(prompt)
-    want = reference.forward(config, ref, prompt, 0, k, v)
+    want = reference.forward(config, ref, prompt, 0, k, v, kv_type)
     assert got.shape == (12, config.vocab_size)
     assert relative(got, want) < tolerance
     for _ in range(16):
         token = int(rng.integers(0, config.vocab_size))
         pos = model.position
         got = model.forward([token])
-        want = reference.forward(config, ref, [token], pos, k, v)
+        want = reference.forward(config, ref, [token], pos, k, v, kv_type)
         assert relative(got, want) < tolerance, pos
     assert model.position == 28
     np.testing.assert_allclose(model.k_cache[:, :, :28], k[:, :, :28],
@@ -130,6 +131,23 @@ def test_dense_baseline_matches_reference(rng):
     with pytest.raises(ValueError, match="projections must be 'sherry' or "
                        "'dense'"):
         LlamaModel(config, weights, projections="f16")
+
+
+@pytest.mark.parametrize("mode, tolerance", [("exact", 1e-4),
+                                             ("int8", 5e-2)])
+def test_f16_kv_cache_matches_reference(mode, tolerance, rng):
+    # kv_type='f16': keys and values rounded to f16 as they are stored
+    # (the reference rounds them the same way), half the cache's bytes.
+    config = tiny_config()
+    weights = weights_for(config)
+    model = LlamaModel(config, weights, max_context=40, chunk=5, mode=mode,
+                       all_logits=True, kv_type="f16")
+    assert model.k_cache.dtype == np.float16
+    assert model.cache_bytes == 2 * 2 * config.num_hidden_layers * \
+        config.num_key_value_heads * 40 * config.head_dim
+    check_against_reference(model, weights, tolerance, rng)
+    with pytest.raises(ValueError, match="kv_type must be 'f32' or 'f16'"):
+        LlamaModel(config, weights, kv_type="bf16")
 
 
 def test_table_kernels_on_run_time_weights(int8_model):

@@ -108,6 +108,9 @@ def main(argv=None):
                     "or float activations")
     ap.add_argument("--dense-type", choices=["f16", "f32"], default="f16",
                     help="embeddings and lm_head in memory (default f16)")
+    ap.add_argument("--kv-type", choices=["f16", "f32"], default="f16",
+                    help="the KV cache's element type (default f16, as "
+                    "llama.cpp keeps it: half the bytes attention reads)")
     ap.add_argument("--threads", type=int, default=1,
                     help="OpenMP threads of the kernels (default 1)")
     ap.add_argument("--target", default="host",
@@ -165,7 +168,7 @@ def run(a):
                        mode=a.mode, dense_type=a.dense_type,
                        pipeline_options=options,
                        vectorize=not a.no_vectorize,
-                       projections=a.projections)
+                       projections=a.projections, kv_type=a.kv_type)
     del weights         # the model holds what it runs on
     stop = () if tokenizer is None or tokenizer.eos_id is None else \
         (tokenizer.eos_id,)
@@ -179,7 +182,7 @@ def run(a):
         "decode_tokens_per_s": result.decode_tokens_per_second,
         "load_s": load_seconds, "compile_s": model.compile_seconds,
         "threads": a.threads, "mode": a.mode, "dense_type": a.dense_type,
-        "projections": a.projections,
+        "projections": a.projections, "kv_type": a.kv_type,
         "kernel_layout": ("dense " + a.dense_type
                           if a.projections == "dense" else
                           "tables %s/%d" % model.table_layout

@@ -124,7 +124,7 @@ _MAPS = {
 
 def model_function(config, name, tokens, max_context, logits="last",
                    marked=True, part="model", dense="f32",
-                   projection_type="f32"):
+                   projection_type="f32", kv_type="f32"):
     """The text of one function (see the module docstring). tokens: N;
     max_context: C, the cache's positions; logits: 'last' (1 x V) or 'all'
     (N x V); marked: put sherry.weights on the projections. part: 'model'
@@ -134,7 +134,12 @@ def model_function(config, name, tokens, max_context, logits="last",
     states). dense: element type of embed_tokens and lm_head ('f32',
     'f16'); computation is in f32. projection_type: element type of the
     projections: 'f32' (what sherry-sparsify takes), or 'f16' for an
-    unmarked dense model."""
+    unmarked dense model. kv_type: element type of the KV caches ('f32',
+    or 'f16' as llama.cpp keeps them: half the bytes attention reads; keys
+    and values are rounded to it when stored, computation is in f32)."""
+    if kv_type not in ("f32", "f16"):
+        raise ValueError("kv_type must be 'f32' or 'f16', got %r"
+                         % (kv_type,))
     if dense not in ("f32", "f16"):
         raise ValueError("dense must be 'f32' or 'f16', got %r" % (dense,))
     if projection_type not in ("f32", "f16") or (
@@ -155,12 +160,14 @@ def model_function(config, name, tokens, max_context, logits="last",
     inter = c.intermediate_size
     layers = {"model": c.num_hidden_layers, "layer": 1}.get(part, 0)
     half = d // 2
-    cache = "memref<%dx%dx%dx%dxf32>" % (layers, kvh, max_context, d)
-    cache_part = ("memref<%dx%dx%dxf32, strided<[%d, %d, 1], offset: ?>>"
-                  % (kvh, n, d, max_context * d, d))
+    cache = "memref<%dx%dx%dx%dx%s>" % (layers, kvh, max_context, d, kv_type)
+    cache_part = ("memref<%dx%dx%dx%s, strided<[%d, %d, 1], offset: ?>>"
+                  % (kvh, n, d, kv_type, max_context * d, d))
+
     def cache_past(layer):
-        return ("memref<%dx?x%dxf32, strided<[%d, %d, 1], offset: %d>>"
-                % (kvh, d, max_context * d, d, layer * kvh * max_context * d))
+        return ("memref<%dx?x%dx%s, strided<[%d, %d, 1], offset: %d>>"
+                % (kvh, d, kv_type, max_context * d, d,
+                   layer * kvh * max_context * d))
     b = _Emitter()
     generic = ("linalg.generic {indexing_maps = [%s], iterator_types = "
                "[%s]}")
@@ -340,12 +347,27 @@ def model_function(config, name, tokens, max_context, logits="last",
         b("%s = linalg.transpose ins(%s : %s) outs(%s : %s) "
           "permutation = [1, 0, 2]"
           % (t, new, tensor(n, kvh, d), e, tensor(kvh, n, d)))
+        if kv_type != "f32":
+            narrow = tensor(kvh, n, d, elem=kv_type)
+            e = b.fresh("kve")
+            b("%s = tensor.empty() : %s" % (e, narrow))
+            r = b.fresh("kvr")
+            b("%s = %s ins(%s : %s) outs(%s : %s) {"
+              % (r, generic % (maps("id3", "id3"),
+                               it("parallel", "parallel", "parallel")),
+                 t, tensor(kvh, n, d), e, narrow))
+            b("^bb0(%%a: f32, %%o: %s):" % kv_type)
+            b("  %%r = arith.truncf %%a : f32 to %s" % kv_type)
+            b("  linalg.yield %%r : %s" % kv_type)
+            b("} -> %s" % narrow)
+            t = r
         sub = b.fresh("slot")
         b("%s = memref.subview %%%s[%d, 0, %%pos, 0] [1, %d, %d, %d] "
           "[1, 1, 1, 1] : %s to %s"
           % (sub, cache_name, layer, kvh, n, d, cache, cache_part))
         b("bufferization.materialize_in_destination %s in writable %s : "
-          "(%s, %s) -> ()" % (t, sub, tensor(kvh, n, d), cache_part))
+          "(%s, %s) -> ()" % (t, sub, tensor(kvh, n, d, elem=kv_type),
+                              cache_part))
 
     def past(cache_name, layer):
         """KV x (pos + N) x D of the cache, after the chunk's store."""
@@ -355,8 +377,16 @@ def model_function(config, name, tokens, max_context, logits="last",
           % (sub, cache_name, layer, kvh, d, cache, cache_past(layer)))
         t = b.fresh("seen")
         b("%s = bufferization.to_tensor %s restrict : %s to %s"
-          % (t, sub, cache_past(layer), tensor(kvh, "?", d)))
+          % (t, sub, cache_past(layer), tensor(kvh, "?", d, elem=kv_type)))
         return t
+
+    def cache_element(name):
+        """The block argument of a cache element, and the line that widens
+        it to f32 as `name` (none for an f32 cache)."""
+        if kv_type == "f32":
+            return name, []
+        return name + "n", ["  %s = arith.extf %sn : %s to f32"
+                            % (name, name, kv_type)]
 
     def attention(q, keys, values):
         scores_t = tensor(qh, n, "?")
@@ -366,8 +396,12 @@ def model_function(config, name, tokens, max_context, logits="last",
           % (s, generic % (maps("sc_q", "sc_k", "sc_s"),
                            it("parallel", "parallel", "parallel",
                               "reduction")),
-             q, keys, tensor(n, qh, d), tensor(kvh, "?", d), init, scores_t))
-        b("^bb0(%a: f32, %k: f32, %acc: f32):")
+             q, keys, tensor(n, qh, d), tensor(kvh, "?", d, elem=kv_type),
+             init, scores_t))
+        arg, widen = cache_element("%k")
+        b("^bb0(%%a: f32, %s: %s, %%acc: f32):" % (arg, kv_type))
+        for line in widen:
+            b(line)
         b("  %p = arith.mulf %a, %k : f32")
         b("  %s = arith.addf %p, %acc : f32")
         b("  linalg.yield %s : f32")
@@ -430,8 +464,12 @@ def model_function(config, name, tokens, max_context, logits="last",
           % (ctx, generic % (maps("cx_p", "cx_v", "cx_o"),
                              it("parallel", "parallel", "reduction",
                                 "parallel")),
-             pr, values, scores_t, tensor(kvh, "?", d), init, ctx_t))
-        b("^bb0(%p: f32, %vv: f32, %acc: f32):")
+             pr, values, scores_t, tensor(kvh, "?", d, elem=kv_type), init,
+             ctx_t))
+        arg, widen = cache_element("%vv")
+        b("^bb0(%%p: f32, %s: %s, %%acc: f32):" % (arg, kv_type))
+        for line in widen:
+            b(line)
         b("  %pv = arith.mulf %p, %vv : f32")
         b("  %s = arith.addf %pv, %acc : f32")
         b("  linalg.yield %s : f32")
@@ -506,10 +544,10 @@ def model_function(config, name, tokens, max_context, logits="last",
 
 
 def model_module(config, functions, max_context, marked=True,
-                 dense="f32", projection_type="f32"):
+                 dense="f32", projection_type="f32", kv_type="f32"):
     """A module of model functions: functions is [(name, tokens, logits,
-    part)] (part optional, default 'model'); dense and projection_type as
-    model_function."""
+    part)] (part optional, default 'model'); dense, projection_type and
+    kv_type as model_function."""
     c = config
     fmt = {"group": c.num_attention_heads // c.num_key_value_heads}
     header = ["// A LLaMA model: %d layers, hidden %d, %d query heads and "
@@ -523,6 +561,6 @@ def model_module(config, functions, max_context, marked=True,
                for k, m in _MAPS.items()]
     body = [model_function(c, f[0], f[1], max_context, f[2], marked,
                            f[3] if len(f) > 3 else "model", dense,
-                           projection_type)
+                           projection_type, kv_type)
             for f in functions]
     return "\n".join(header) + "\n" + "\n".join(body)

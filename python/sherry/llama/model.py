@@ -95,6 +95,10 @@ class LlamaModel:
                  RoPE, attention, lm_head: the pipeline's vectorize-linalg
                  option); False leaves them scalar loops.
     strict:      a tensor the model does not use is an error.
+    kv_type:     'f32' (default) or 'f16': the KV caches' element type.
+                 f16, as llama.cpp keeps them, halves the bytes attention
+                 reads per token and the caches' memory; keys and values
+                 are rounded to it.
     projections: 'sherry' (default: sparsified, packed, Sherry's kernels)
                  or 'dense': the same model with float projections of
                  dense_type through the vectorized upstream lowering (the
@@ -110,7 +114,7 @@ class LlamaModel:
                  dense_type="f16", all_logits=False,
                  pipeline_options="target=host", opt_level=2,
                  split_layers=True, vectorize=True, strict=True,
-                 projections="sherry"):
+                 projections="sherry", kv_type="f32"):
         if not isinstance(config, LlamaConfig):
             raise TypeError("config must be a LlamaConfig")
         if mode not in ("int8", "exact"):
@@ -120,6 +124,10 @@ class LlamaModel:
             raise ValueError("projections must be 'sherry' or 'dense', got "
                              "%r" % (projections,))
         self.projections = projections
+        if kv_type not in ("f32", "f16"):
+            raise ValueError("kv_type must be 'f32' or 'f16', got %r"
+                             % (kv_type,))
+        self.kv_type = kv_type
         if layout is None:
             layout = "stq1_0" if any(
                 isinstance(v, PackedWeights) and v.layout == "stq1_0"
@@ -208,7 +216,8 @@ class LlamaModel:
         dense = self.projections == "dense"
         return ir.model_module(self.config, functions, self.max_context,
                                marked and not dense, self.dense_type,
-                               self.dense_type if dense else "f32")
+                               self.dense_type if dense else "f32",
+                               self.kv_type)
 
     def _compile(self, opt_level):
         started = time.perf_counter()
@@ -316,8 +325,9 @@ class LlamaModel:
         self.packed_bytes, self.dense_bytes = packed_bytes, dense_bytes
         shape = (c.num_hidden_layers, c.num_key_value_heads,
                  self.max_context, c.head_dim)
-        self.k_cache = np.zeros(shape, np.float32)
-        self.v_cache = np.zeros(shape, np.float32)
+        kv = np.float16 if self.kv_type == "f16" else np.float32
+        self.k_cache = np.zeros(shape, kv)
+        self.v_cache = np.zeros(shape, kv)
         self.position = 0
 
         def bound(part, layer=0):

@@ -19,10 +19,12 @@ def _rope(x, cos, sin):
     return x * c + rotated * s
 
 
-def forward(config, weights, tokens, pos, k_cache, v_cache):
+def forward(config, weights, tokens, pos, k_cache, v_cache, kv_type=None):
     """Runs `tokens` at positions pos.. and returns the N x V logits
     (float64). weights: {checkpoint name: array} (Hugging Face names);
-    k_cache, v_cache: L x KV x C x D float64 arrays, updated in place."""
+    k_cache, v_cache: L x KV x C x D float64 arrays, updated in place;
+    kv_type 'f16' rounds keys and values to float16 as they are stored,
+    as an f16 cache holds them."""
     c = config
     w = lambda name: np.asarray(weights[name], np.float64)  # noqa: E731
     tokens = np.asarray(tokens)
@@ -42,6 +44,9 @@ def forward(config, weights, tokens, pos, k_cache, v_cache):
         v = (xn @ w(p + "self_attn.v_proj.weight").T).reshape(
             n, c.num_key_value_heads, c.head_dim)
         q, k = _rope(q, cos, sin), _rope(k, cos, sin)
+        if kv_type == "f16":
+            k = k.astype(np.float16).astype(np.float64)
+            v = v.astype(np.float16).astype(np.float64)
         k_cache[i, :, pos:end] = k.transpose(1, 0, 2)
         v_cache[i, :, pos:end] = v.transpose(1, 0, 2)
         keys = np.repeat(k_cache[i, :, :end], group, axis=0)
