@@ -23,10 +23,13 @@ fortune held out):
    embeddings and lm_head, the tokenizer), loaded back with
    ``sherry.llama.load_gguf``, compiled with ``sherry.llama.LlamaModel``
    (int8 activations, the table kernels) and sampled from;
-5. held-out perplexity is reported for the dense model, the QAT model (in
-   torch, and compiled from the GGUF file), and post-training ternarization
-   of the dense model (compiled the same way); the compiled models must
-   match their torch counterparts.
+5. the dense model is trained as many more steps in float32, so that it
+   has seen as many batches as the QAT model, and ternarized as it is
+   (post-training ternarization, no QAT);
+6. held-out perplexity is reported for the dense model, the QAT model (in
+   torch, and compiled from the GGUF file), and the post-training
+   ternarization (compiled the same way); the compiled models must match
+   their torch counterparts.
 
 Usage: train_fortunes.py [--fast] [--out DIR] [--json PATH] [--seed N] ...
 (`--help` lists them). The full run trains for a few CPU minutes; --fast
@@ -69,9 +72,9 @@ CONFIG = {
     "num_key_value_heads": 2,
     "seq_len": 64,
     "batch_size": 16,
-    "dense_steps": 500,
+    "dense_steps": 300,
     "dense_lr": 3e-3,
-    "qat_steps": 500,
+    "qat_steps": 300,
     "qat_lr": 2e-3,
     "lambda_max": 1.0,          # Arenas: the peak of lambda_t
     "warmup": 0.1,              # lambda_t rises over this fraction
@@ -267,10 +270,11 @@ class TinyLlama(nn.Module):
                 for k, v in self.state_dict().items()}
 
 
-def train(model, stream, steps, lr, cfg, seed, schedule=None):
+def train(model, stream, steps, lr, cfg, seed, schedule=None, out=None):
     """AdamW on next-token cross entropy over random windows of the
-    training stream, cosine learning-rate decay after a 5% warm-up.
-    Returns (the loss of each step, the lambda_t of each step)."""
+    training stream, cosine learning-rate decay after a 5% warm-up;
+    `out` gets a progress line every tenth of the steps. Returns (the loss
+    of each step, the lambda_t of each step)."""
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr,
                                   weight_decay=0.0, betas=(0.9, 0.95))
@@ -299,6 +303,11 @@ def train(model, stream, steps, lr, cfg, seed, schedule=None):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         losses.append(float(loss))
+        tenth = steps // 10
+        if out is not None and tenth and (step + 1) % tenth == 0:
+            out("  step %d/%d: loss %.3f%s" % (
+                step + 1, steps, float(np.mean(losses[-tenth:])),
+                "" if schedule is None else ", lambda %.2f" % lambdas[-1]))
     if schedule is not None:
         model.set_quantization(True, 0.0)
     model.eval()
@@ -397,21 +406,16 @@ def run(config=None, fast=False, out_dir=None, out=log):
     # 1. Dense float32.
     dense = TinyLlama(c)
     start = time.perf_counter()
+    out("training the dense model (float32)")
     dense_losses, _ = train(dense, train_stream, cfg["dense_steps"],
-                            cfg["dense_lr"], cfg, cfg["seed"])
+                            cfg["dense_lr"], cfg, cfg["seed"], out=out)
     timings["train_dense_s"] = time.perf_counter() - start
     ppl["dense"] = torch_perplexity(dense, windows)
     out("dense: %d steps in %.0f s, loss %.3f -> %.3f, held-out perplexity "
         "%.2f" % (cfg["dense_steps"], timings["train_dense_s"],
                   dense_losses[0], dense_losses[-1], ppl["dense"]))
 
-    # 2. Post-training ternarization of the dense model (torch).
-    dense_weights = dense.weights()
-    dense.set_quantization(True)
-    ppl["ptq"] = torch_perplexity(dense, windows)
-    dense.set_quantization(False)
-
-    # 3. QAT with Arenas, from the dense weights.
+    # 2. QAT with Arenas, from the dense weights.
     qat = TinyLlama(c)
     qat.load_state_dict(dense.state_dict())
 
@@ -419,15 +423,35 @@ def run(config=None, fast=False, out_dir=None, out=log):
         return arenas_lambda(step, total, cfg["lambda_max"], cfg["warmup"],
                              cfg["anneal_end"])
     start = time.perf_counter()
+    out("QAT: projections on STQ1_0's ternary values, Arenas' lambda_t")
     qat_losses, lambdas = train(qat, train_stream, cfg["qat_steps"],
                                 cfg["qat_lr"], cfg, cfg["seed"] + 1,
-                                schedule)
+                                schedule, out=out)
     timings["train_qat_s"] = time.perf_counter() - start
     ppl["qat"] = torch_perplexity(qat, windows)
     out("QAT (STQ1_0 projection, Arenas): %d steps in %.0f s, loss %.3f -> "
         "%.3f, held-out perplexity %.2f"
         % (cfg["qat_steps"], timings["train_qat_s"], qat_losses[0],
            qat_losses[-1], ppl["qat"]))
+
+    # 3. The dense model trained as many more steps, in float32 (the fair
+    # baseline: QAT's model has seen as many batches), and its
+    # post-training ternarization.
+    start = time.perf_counter()
+    out("the dense model, %d more steps in float32" % cfg["qat_steps"])
+    more_losses, _ = train(dense, train_stream, cfg["qat_steps"],
+                           cfg["qat_lr"], cfg, cfg["seed"] + 1, out=out)
+    timings["train_dense_more_s"] = time.perf_counter() - start
+    dense_losses += more_losses
+    ppl["dense_first"] = ppl["dense"]
+    ppl["dense"] = torch_perplexity(dense, windows)
+    dense_weights = dense.weights()
+    dense.set_quantization(True)
+    ppl["ptq"] = torch_perplexity(dense, windows)
+    dense.set_quantization(False)
+    out("dense after %d steps: held-out perplexity %.2f; ternarized after "
+        "training (no QAT): %.2f" % (cfg["dense_steps"] + cfg["qat_steps"],
+                                     ppl["dense"], ppl["ptq"]))
 
     # 4. The GGUF files: the QAT model, and the dense one ternarized.
     meta = dict(tokenizer.gguf_metadata())
@@ -478,10 +502,11 @@ def run(config=None, fast=False, out_dir=None, out=log):
     out("generated (temperature 0.8, top-k 40): %r" % (cfg["prompt"] + text))
     model.all_logits = True
 
-    out("held-out perplexity: dense %.2f | Sherry QAT %.2f (compiled from "
-        "GGUF %.2f) | post-training ternarization %.2f (compiled %.2f)"
-        % (ppl["dense"], ppl["qat"], ppl["qat_compiled"], ppl["ptq"],
-           ppl["ptq_compiled"]))
+    out("held-out perplexity after %d steps: dense float32 %.2f | Sherry "
+        "QAT %.2f (compiled from GGUF %.2f) | post-training ternarization "
+        "%.2f (compiled %.2f)"
+        % (cfg["dense_steps"] + cfg["qat_steps"], ppl["dense"], ppl["qat"],
+           ppl["qat_compiled"], ppl["ptq"], ppl["ptq_compiled"]))
     out("GGUF %s: %d bytes; %d projection weights (STQ1_0), %d others "
         "(f16 embeddings and lm_head, f32 norms)"
         % (paths["qat"], sizes["gguf_bytes"], projection_params,
@@ -513,8 +538,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, help="default 0")
     ap.add_argument("--threads", type=int,
                     help="torch and kernel threads (default 2)")
-    ap.add_argument("--dense-steps", type=int, help="default 500")
-    ap.add_argument("--qat-steps", type=int, help="default 500")
+    ap.add_argument("--dense-steps", type=int, help="default 300")
+    ap.add_argument("--qat-steps", type=int, help="default 300")
     ap.add_argument("--layers", type=int, dest="num_hidden_layers",
                     help="decoder layers (default 4)")
     ap.add_argument("--prompt", help="the text to continue")
