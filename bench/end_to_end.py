@@ -8,8 +8,8 @@ docs/performance.md.
                       [--rounds 2] [--reps 3] [--prompt 128] [--gen 128]
 
 Sherry runs as a user runs it: `python3 -m sherry.llama --model FILE.gguf
---random-prompt P -n G --chunk 32 --threads T --json` (load, compile,
-prefill, generate), `--reps` times per round. `CMD T` runs the peers on
+--random-prompt P -n G --chunk 32 --threads T --kv-type f16 --json` (load,
+compile, prefill, generate), `--reps` times per round. `CMD T` runs the peers on
 their own copies of the same model shape and prints one JSON object per
 line and peer: {"impl", "model", "threads", "prompt_tokens",
 "generated_tokens", "prefill_tokens_per_s", "decode_tokens_per_s",
@@ -63,7 +63,8 @@ def env():
 def run_sherry(a, threads):
     cmd = [sys.executable, "-m", "sherry.llama", "--model", a.model,
            "--random-prompt", str(a.prompt), "-n", str(a.gen), "--chunk",
-           str(a.chunk), "--threads", str(threads), "--json"]
+           str(a.chunk), "--threads", str(threads), "--kv-type", "f16",
+           "--json"]
     done = subprocess.run(cmd, capture_output=True, text=True, env=env())
     if done.returncode:
         sys.exit("end_to_end.py: %s failed:\n%s" % (" ".join(cmd),
@@ -93,7 +94,8 @@ def context_probe(a, threads):
     from sherry.llama import LlamaModel, load_gguf
     config, weights = load_gguf(a.model)
     model = LlamaModel(config, weights, max_context=512, chunk=a.chunk,
-                       pipeline_options="target=host threads=%d" % threads)
+                       pipeline_options="target=host threads=%d" % threads,
+                       kv_type="f16")
     del weights
     token = np.array([1], np.int32)
     out = {}
@@ -316,7 +318,7 @@ def main(argv=None):
                 os.path.basename(a.model), " --peer CMD" if a.peer else ""),
             "model_description": "%s (%d layers, hidden %d, MLP %d, %d "
             "heads, vocabulary %d; projections STQ1_0 for Sherry, "
-            "embeddings and lm_head f16 everywhere)" % (
+            "embeddings, lm_head and KV cache f16 everywhere)" % (
                 a.model_name, config.num_hidden_layers, config.hidden_size,
                 config.intermediate_size, config.num_attention_heads,
                 config.vocab_size),
