@@ -68,6 +68,17 @@ def test_models_doc_commands(tmp_path, monkeypatch, capsys):
         [os.path.join(ROOT, "python")] +
         ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     for command in _commands("models.md"):
+        if "build/llama-train/" in command and not os.path.exists(
+                os.path.join(str(tmp_path), "build", "llama-train")):
+            # The trained model the page describes, in the example's fast
+            # mode (the full run takes minutes).
+            pytest.importorskip("torch")
+            done = subprocess.run(
+                [sys.executable, os.path.join(ROOT, "examples", "llama-train",
+                                              "train_fortunes.py"),
+                 "--fast", "--out", "build/llama-train"], env=env,
+                cwd=str(tmp_path), capture_output=True, text=True)
+            assert done.returncode == 0, done.stderr
         line = command.replace("python3", sys.executable, 1)
         done = subprocess.run(line, shell=True, env=env, cwd=str(tmp_path),
                               capture_output=True, text=True)
