@@ -230,9 +230,9 @@ def main(argv=None):
                 config.intermediate_size, config.num_attention_heads,
                 config.num_key_value_heads, config.vocab_size,
                 projections / 1e6, other / 1e6))
-        info("GGUF: %s (%s)" % (mib(results["gguf_bytes"]), ", ".join(
-            sorted({gguf.load(path).tensor(n).type
-                    for n in gguf.load(path).tensor_names}))))
+        types = {t.type for t in gguf.load(path).tensors}
+        info("GGUF: %s (%s)" % (mib(results["gguf_bytes"]),
+                                ", ".join(sorted(types))))
 
         step(2, "check: %d layers compiled against a float64 reference, "
              "prefill and 16 decode steps" % min(CHECK_LAYERS,
