@@ -4,8 +4,9 @@
 ternarized and packed by the format library (``sherry.quantize``) and one
 ``sherry.matmul`` function is compiled by ``--sherry-to-llvm`` with the
 packed weights, scales and bias as compile-time constants. ``sherrify``
-swaps every eligible ``nn.Linear`` of a model, ``load_sherrified`` loads a
-sherrified state dict into the dense model, ``fake_quant_reference`` is
+swaps every eligible ``nn.Linear`` of a model, ``sherrify_state_dict``
+converts a dense state dict without building the model, ``load_sherrified``
+loads a sherrified state dict into the dense model, ``fake_quant_reference`` is
 the float computation a layer stands for, ``ternary_projection`` is the
 format's weight projection in torch (for quantization-aware training), and
 ``export_mlir`` writes Linear + activation stacks as func + linalg IR for
@@ -33,7 +34,8 @@ from . import format as _format
 __all__ = [
     "SherryLinear", "SherrifyReport", "export_mlir", "fake_quant_reference",
     "load_sherrified", "packed_from_state", "quantize_activations",
-    "sherrify", "ternary_projection", "unsupported_reason",
+    "sherrify", "sherrify_state_dict", "ternary_projection",
+    "unsupported_reason",
 ]
 
 MODES = ("int8", "exact")
@@ -222,16 +224,8 @@ class SherryLinear(nn.Module):
         self.packed = packed
         self.mlir = text
         self._compiled = compiled
-        self.register_buffer("weight_packed",
-                             torch.from_numpy(packed.data.copy()))
-        self.register_buffer("weight_scales", torch.from_numpy(
-            packed.scales.astype(np.float32)))
-        group = packed.group_size or 0
-        self.register_buffer("weight_format", torch.tensor(
-            [_format.LAYOUTS.index(packed.layout),
-             _format.GRANULARITIES.index(packed.granularity), group,
-             _format.SCALE_TYPES.index(packed.scale_type),
-             packed.shape[0], packed.shape[1]], dtype=torch.int64))
+        for name, tensor in zip(self._STATE, _state_of(packed)):
+            self.register_buffer(name, tensor)
         self.register_buffer("bias", bias)
 
     @classmethod
@@ -459,6 +453,19 @@ def _linear_module_text(p, bias, mode, arguments=False):
     ]
     return ("func.func @forward(%s) -> %s {\n  %s\n}\n"
             % (", ".join(args), y_type, "\n  ".join(lines)))
+
+
+def _state_of(packed):
+    """The tensors a SherryLinear keeps for `packed` in its state, in the
+    order of SherryLinear._STATE; ``packed_from_state`` reads them back."""
+    fmt = torch.tensor(
+        [_format.LAYOUTS.index(packed.layout),
+         _format.GRANULARITIES.index(packed.granularity),
+         packed.group_size or 0,
+         _format.SCALE_TYPES.index(packed.scale_type),
+         packed.shape[0], packed.shape[1]], dtype=torch.int64)
+    return (torch.from_numpy(packed.data.copy()),
+            torch.from_numpy(packed.scales.astype(np.float32)), fmt)
 
 
 def packed_from_state(data, scales, fmt):
@@ -724,7 +731,8 @@ class SherrifyReport:
     __repr__ = __str__
 
 
-def _why_left(name, linear, min_features, exclude, options):
+def _why_left(name, linear, min_features, exclude, options,
+              any_device=False):
     if type(linear) is not nn.Linear:
         return ("%s is a subclass of nn.Linear whose owner may use its "
                 "weight directly" % type(linear).__name__)
@@ -733,7 +741,7 @@ def _why_left(name, linear, min_features, exclude, options):
     if min(linear.in_features, linear.out_features) < min_features:
         return ("%d x %d is below min_features = %d"
                 % (linear.out_features, linear.in_features, min_features))
-    if linear.weight.device.type != "cpu":
+    if not any_device and linear.weight.device.type != "cpu":
         return "the weights are on %s; SherryLinear runs on the CPU" % (
             linear.weight.device)
     return unsupported_reason(linear.in_features,
@@ -892,6 +900,100 @@ def load_sherrified(model, state_dict, strict=True, mode="int8",
                            "into %s:\n\t%s" % (type(model).__name__,
                                                 "\n\t".join(parts)))
     return model
+
+def sherrify_state_dict(state_dict, model=None, include=None,
+                        min_features=0, exclude=(), layout="sherry",
+                        granularity=None, group_size=None, scale_type=None):
+    """Converts a dense model's state dict into the one
+    ``sherrify(model, ...).state_dict()`` would give, without building or
+    compiling any layer: each chosen layer's ``<name>.weight`` becomes
+    ``<name>.weight_packed``, ``.weight_scales`` and ``.weight_format``,
+    quantized by ``sherry.quantize`` with `layout`, `granularity`,
+    `group_size` and `scale_type`; every other entry is kept as it is.
+    ``load_sherrified`` loads the result.
+
+    The layers: with `model` (the dense architecture; its weights are never
+    read, so it may be on the meta device), its ``nn.Linear`` layers as
+    ``sherrify`` chooses them (`min_features`, `exclude`); without, the 2-D
+    floating-point ``<name>.weight`` entries whose name matches a pattern
+    of `include` (fnmatch, e.g. ``"*_proj"``) and none of `exclude`. With
+    both, a layer must also match `include`.
+
+    Returns ``(state_dict, report)``: a new dict in the order of the old
+    one, and a ``SherrifyReport`` (``model`` None) of what was replaced and
+    what was left and why. Raises ValueError where `model`'s layer has no
+    weight in `state_dict`, or one of another shape."""
+    if model is None and include is None:
+        raise ValueError("sherrify_state_dict needs `model` or `include` "
+                         "to tell linear layers' weights from other 2-D "
+                         "tensors (embeddings)")
+    if isinstance(include, str):
+        include = (include,)
+    if isinstance(exclude, str):
+        exclude = (exclude,)
+    options = dict(layout=layout, granularity=granularity,
+                   group_size=group_size)
+    report = SherrifyReport(None)
+
+    def included(name):
+        return include is None or any(
+            fnmatch.fnmatchcase(name, pattern) for pattern in include)
+
+    candidates = {}     # weight key -> (layer name, reason or None)
+    if model is not None:
+        for name, module in model.named_modules(remove_duplicate=False):
+            if not isinstance(module, nn.Linear) or not included(name):
+                continue
+            key = name + ".weight" if name else "weight"
+            weight = state_dict.get(key)
+            if weight is None:
+                raise ValueError("the state dict has no %s for the linear "
+                                 "layer %s" % (key, name or "(root)"))
+            shape = (module.out_features, module.in_features)
+            if tuple(weight.shape) != shape:
+                raise ValueError("%s is %s, but the layer is %d x %d "
+                                 "(out_features x in_features)"
+                                 % (key, "x".join(map(str, weight.shape)),
+                                    *shape))
+            # Any device: the weights come from the state.
+            candidates[key] = (name, _why_left(name, module, min_features,
+                                               exclude, options,
+                                               any_device=True))
+    else:
+        for key, value in state_dict.items():
+            if not (key == "weight" or key.endswith(".weight")):
+                continue
+            name = key[:-len(".weight")] if key != "weight" else ""
+            if not included(name) or not torch.is_tensor(value) or \
+                    value.dim() != 2 or not value.is_floating_point():
+                continue
+            layer = nn.Linear(value.shape[1], value.shape[0], bias=False,
+                              device="meta")
+            candidates[key] = (name, _why_left(name, layer, min_features,
+                                               exclude, options,
+                                               any_device=True))
+    converted = {}
+    for key, value in state_dict.items():
+        if key not in candidates:
+            converted[key] = value
+            continue
+        name, reason = candidates[key]
+        if reason is not None:
+            report.left.append((name, reason))
+            converted[key] = value
+            continue
+        weight = torch.as_tensor(value).detach().to("cpu", torch.float32)
+        packed = _format.quantize(weight.numpy(), layout=layout,
+                                  granularity=granularity,
+                                  group_size=group_size,
+                                  scale_type=scale_type)
+        prefix = name + "." if name else ""
+        for state_name, tensor in zip(SherryLinear._STATE,
+                                      _state_of(packed)):
+            converted[prefix + state_name] = tensor
+        report.replaced.append((name, packed.shape[1], packed.shape[0]))
+    return converted, report
+
 
 # --- export_mlir ---------------------------------------------------------
 

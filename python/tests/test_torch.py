@@ -668,6 +668,67 @@ def test_load_sherrified_compiles_once_and_never_quantizes(monkeypatch):
         assert torch.equal(one(x), y_single)
 
 
+def test_sherrify_state_dict_matches_sherrify():
+    # A dense state dict converted without building any SherryLinear gives
+    # sherrify's state dict byte for byte, in the same order, and
+    # load_sherrified runs it as the sherrified model runs.
+    dense = Block().state_dict()
+    for options in ({}, dict(layout="stq1_0", exclude=("head",)),
+                    dict(granularity="group", group_size=32,
+                         scale_type="f16", min_features=64)):
+        expected_model = Block()
+        expected = st.sherrify(expected_model, **options)
+        meta = Block().to("meta")
+        converted, report = st.sherrify_state_dict(dense, meta, **options)
+        state = expected_model.state_dict()
+        assert list(converted) == list(state)
+        for key in state:
+            assert torch.equal(converted[key], state[key]), key
+        assert report.replaced == expected.replaced
+        assert report.left == [r for r in expected.left]
+        x = _input((3,), 64)
+        loaded = st.load_sherrified(Block(), converted)
+        with torch.no_grad():
+            assert torch.equal(loaded(x), expected_model(x))
+    # Without a model, by name; the dense dict is untouched.
+    converted, report = st.sherrify_state_dict(
+        dense, include=("mlp.*", "proj", "head"), exclude="mlp.2")
+    assert [r[0] for r in report.replaced] == ["mlp.0", "head"]
+    assert report.left == [("mlp.2", "excluded"),
+                           ("proj", st.unsupported_reason(48))]
+    assert "mlp.2.weight" in converted and "proj.weight" in converted
+    assert "head.weight_packed" in converted
+    assert "mlp.0.weight" not in converted and "mlp.0.weight" in dense
+    # bf16 weights quantize as their f32 values.
+    half = {k: v.to(torch.bfloat16) for k, v in dense.items()}
+    converted, _ = st.sherrify_state_dict(half, include="head")
+    expected = st._format.quantize(dense["head.weight"].to(
+        torch.bfloat16).float().numpy())
+    assert np.array_equal(converted["head.weight_packed"].numpy(),
+                          expected.data)
+
+
+def test_sherrify_state_dict_errors():
+    dense = Block().state_dict()
+    with pytest.raises(ValueError, match="needs `model` or `include`"):
+        st.sherrify_state_dict(dense)
+    partial = dict(dense)
+    del partial["proj.weight"]
+    with pytest.raises(ValueError, match="no proj.weight for the linear "
+                                         "layer proj"):
+        st.sherrify_state_dict(partial, Block())
+    wrong = dict(dense, **{"proj.weight": torch.zeros(64, 64)})
+    with pytest.raises(ValueError, match="proj.weight is 64x64, but the "
+                                         "layer is 64 x 48"):
+        st.sherrify_state_dict(wrong, Block())
+    # A layer the layout cannot take is left, with the reason.
+    _, report = st.sherrify_state_dict(dense, Block(), layout="stq1_0")
+    assert ("mlp.0", st.unsupported_reason(64, "stq1_0")) in report.left
+    nan = dict(dense, **{"head.weight": torch.full((16, 64), np.nan)})
+    with pytest.raises(sherry.SherryError, match="finite|NaN"):
+        st.sherrify_state_dict(nan, include="head")
+
+
 def test_load_sherrified_errors():
     model = Block()
     st.sherrify(model)
