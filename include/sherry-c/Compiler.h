@@ -117,6 +117,24 @@ MLIR_CAPI_EXPORTED MlirLogicalResult sherryCompile(
     const MlirStringRef *sharedLibs, intptr_t numSharedLibs,
     SherryExecutable *result, MlirStringCallback errorCallback, void *userData);
 
+/// sherryCompile with a compile cache in `cacheDirectory` (created if
+/// missing; empty: no cache). The compiled object and the functions'
+/// signatures are kept there under a SHA-256 of everything the code
+/// depends on: this library's version and build (file, size, mtime), the
+/// LLVM version, this CPU's name and features, `optLevel`, the options as
+/// parsed, the shared libraries' paths and `source`. A later call with the
+/// same inputs loads the object instead of parsing and compiling
+/// (`*cacheHit` true when it did; may be NULL). A damaged entry is
+/// compiled anew and rewritten; a directory that cannot be created or
+/// written fails the call, naming it. Entries are never removed: delete
+/// the directory to empty the cache. Modules whose lowered code has global
+/// constructors are compiled every time.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryCompileCached(
+    MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
+    const MlirStringRef *sharedLibs, intptr_t numSharedLibs,
+    MlirStringRef cacheDirectory, bool *cacheHit, SherryExecutable *result,
+    MlirStringCallback errorCallback, void *userData);
+
 /// Like sherryCompile, but stops after the pipeline and passes the lowered
 /// module (LLVM dialect) to `irCallback` as text: what the JIT would run.
 MLIR_CAPI_EXPORTED MlirLogicalResult

@@ -10,6 +10,7 @@
 #include "sherry-c/Dialect.h"
 
 #include "Common.h"
+#include "CompileCache.h"
 
 #include "sherry/InitAllSherry.h"
 #include "sherry/Pipelines/Pipelines.h"
@@ -54,28 +55,16 @@
 using namespace mlir;
 using ::sherry::capi::fail;
 
+using ::sherry::capi::FunctionInfo;
+using ::sherry::capi::LoadedCode;
+using ::sherry::capi::ValueInfo;
+
 namespace {
-/// An input or result of a callable function.
-struct ValueInfo {
-  SherryValueKind kind = SherryValueKindUnsupported;
-  SherryElementType elementType = SherryElementTypeUnsupported;
-  std::vector<int64_t> shape;
-  std::string name;
-};
-
-struct FunctionInfo {
-  std::string name;
-  std::vector<ValueInfo> inputs;
-  std::vector<ValueInfo> results;
-  /// The `_mlir_ciface_` wrapper's packed entry point, looked up once when
-  /// the module is compiled (a JIT lookup per call cost more than a small
-  /// matmul).
-  void (*packed)(void **) = nullptr;
-};
-
-/// What a SherryExecutable points to.
+/// What a SherryExecutable points to: code the JIT compiled, or code loaded
+/// from the compile cache.
 struct Executable {
   std::unique_ptr<ExecutionEngine> engine;
+  std::unique_ptr<LoadedCode> loaded;
   std::vector<FunctionInfo> functions;
 };
 
@@ -618,11 +607,69 @@ extern "C" void sherryRecordRuntimeError(const char *format, int64_t a,
 }
 } // namespace
 
+/// Loads `cached` with `libs`; on success, `result` is the executable.
+/// Where the entry does not load (damaged, or made by a JIT that linked
+/// differently), returns false and the module is compiled anew.
+static bool loadCached(::sherry::capi::CachedCode cached,
+                       ArrayRef<std::string> libs, SherryExecutable *result) {
+  auto exe = std::make_unique<Executable>();
+  exe->functions = std::move(cached.functions);
+  std::string error;
+  CrashRecovery recovery;
+  bool ok = recovery.run([&] {
+    recovery.setStage("loading compiled code from the compile cache");
+    auto loaded = LoadedCode::load(
+        std::move(cached.object), libs,
+        reinterpret_cast<void *>(&sherryRecordRuntimeError));
+    if (!loaded) {
+      error = llvm::toString(loaded.takeError());
+      return;
+    }
+    exe->loaded = std::move(*loaded);
+    for (FunctionInfo &f : exe->functions) {
+      auto packed = exe->loaded->lookupPacked("_mlir_ciface_" + f.name);
+      if (!packed) {
+        error = llvm::toString(packed.takeError());
+        return;
+      }
+      f.packed = *packed;
+    }
+  });
+  if (!ok) {
+    (void)exe.release();
+    return false;
+  }
+  if (!error.empty())
+    return false;
+  *result = SherryExecutable{exe.release()};
+  return true;
+}
+
+/// Whether the lowered module's code can be cached: code with global
+/// constructors needs the JIT's initializers, which a cached object does
+/// not run.
+static bool cacheable(ModuleOp module) {
+  return module.getOps<LLVM::GlobalCtorsOp>().empty();
+}
+
 MlirLogicalResult
 sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
               const MlirStringRef *sharedLibs, intptr_t numSharedLibs,
               SherryExecutable *result, MlirStringCallback errorCallback,
               void *userData) {
+  return sherryCompileCached(source, pipelineOptions, optLevel, sharedLibs,
+                             numSharedLibs, mlirStringRefCreate(nullptr, 0),
+                             /*cacheHit=*/nullptr, result, errorCallback,
+                             userData);
+}
+
+MlirLogicalResult sherryCompileCached(
+    MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
+    const MlirStringRef *sharedLibs, intptr_t numSharedLibs,
+    MlirStringRef cacheDirectory, bool *cacheHit, SherryExecutable *result,
+    MlirStringCallback errorCallback, void *userData) {
+  if (cacheHit)
+    *cacheHit = false;
   if (optLevel < 0 || optLevel > 3)
     return fail(errorCallback, userData,
                 "optimization level " + std::to_string(optLevel) +
@@ -649,6 +696,28 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
   }
   std::vector<StringRef> libRefs(libs.begin(), libs.end());
 
+  std::string cacheDir(cacheDirectory.data, cacheDirectory.length);
+  std::string cacheKey;
+  if (!cacheDir.empty()) {
+    if (std::error_code ec = llvm::sys::fs::create_directories(cacheDir))
+      return fail(errorCallback, userData,
+                  "could not create the compile cache directory '" +
+                      cacheDir + "': " + ec.message());
+    std::string canonicalOptions;
+    llvm::raw_string_ostream os(canonicalOptions);
+    options->print(os);
+    cacheKey = ::sherry::capi::compileCacheKey(
+        StringRef(source.data, source.length), canonicalOptions, optLevel,
+        libs);
+    if (auto cached = ::sherry::capi::readCachedCode(cacheDir, cacheKey)) {
+      if (loadCached(std::move(*cached), libs, result)) {
+        if (cacheHit)
+          *cacheHit = true;
+        return mlirLogicalResultSuccess();
+      }
+    }
+  }
+
   CrashRecovery recovery;
   auto c = std::make_unique<Compilation>();
   if (!lower(*c, recovery, source, *options, /*forJit=*/true, error)) {
@@ -656,6 +725,8 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
       c.release()->abandon();
     return fail(errorCallback, userData, error);
   }
+  if (!cacheKey.empty() && !cacheable(*c->module))
+    cacheKey.clear();
 
   auto exe = std::make_unique<Executable>();
   exe->functions = std::move(c->functions);
@@ -670,6 +741,9 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
   // process; a Python session compiles many modules.
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
+  // The object is kept (in memory, for the life of the engine) only where
+  // it goes to the cache.
+  engineOptions.enableObjectDump = !cacheKey.empty();
   bool ok = recovery.run([&] {
     recovery.setStage("translating the module to LLVM IR and compiling it");
     auto engine = ExecutionEngine::create(*c->module, engineOptions);
@@ -700,6 +774,19 @@ sherryCompile(MlirStringRef source, MlirStringRef pipelineOptions, int optLevel,
       }
       f.packed = *packed;
     }
+    if (cacheKey.empty() || !error.empty())
+      return;
+    recovery.setStage("writing the compile cache");
+    std::string dumped = ::sherry::capi::cacheDumpPath(cacheDir, cacheKey);
+    exe->engine->dumpToObjectFile(dumped);
+    if (!llvm::sys::fs::exists(dumped)) {
+      error = "could not write the compiled object to the compile cache "
+              "directory '" + cacheDir + "'";
+      return;
+    }
+    if (llvm::Error written = ::sherry::capi::writeCachedCode(
+            cacheDir, cacheKey, dumped, exe->functions))
+      error = "compile cache: " + llvm::toString(std::move(written));
   });
   if (!ok) {
     c.release()->abandon();

@@ -204,6 +204,10 @@ _SIGNATURES = {
         MlirStringRef, MlirStringRef, ctypes.c_int,
         ctypes.POINTER(MlirStringRef), ctypes.c_ssize_t,
         ctypes.POINTER(Handle)] + _ERR),
+    "sherryCompileCached": (MlirLogicalResult, [
+        MlirStringRef, MlirStringRef, ctypes.c_int,
+        ctypes.POINTER(MlirStringRef), ctypes.c_ssize_t, MlirStringRef,
+        ctypes.POINTER(ctypes.c_bool), ctypes.POINTER(Handle)] + _ERR),
     "sherryLowerToLLVM": (MlirLogicalResult, [
         MlirStringRef, MlirStringRef, STRING_CALLBACK, _P] + _ERR),
     "sherryRunPasses": (MlirLogicalResult, [

@@ -20,6 +20,7 @@ Calling convention (docs/python.md):
 
 import ctypes
 import operator
+import os
 import threading
 
 import numpy as np
@@ -496,20 +497,33 @@ class Module:
             fn.signature for fn in self.functions.values())
 
 
-def compile(mlir_text, pipeline_options="", opt_level=2, shared_libs=()):
+def compile(mlir_text, pipeline_options="", opt_level=2, shared_libs=(),
+            cache_dir=None):
     """Parses `mlir_text`, lowers it with `--sherry-to-llvm`
     (`pipeline_options` as between the braces, e.g. "row-tile=16"), and
     JIT-compiles it at `opt_level` (0..3). `shared_libs`: extra libraries
     the code may call (libomp and mlir-runner's support libraries are
-    always available). Raises CompilerError with the MLIR diagnostics."""
+    always available). `cache_dir`: a directory to keep compiled code in
+    and load it from when the same module is compiled again with the same
+    options on the same kind of CPU (docs/python.md, "Compile cache");
+    None: the environment's ``SHERRY_CACHE_DIR``, or no cache where that
+    is unset or empty. The module's ``cache_hit`` says whether its code
+    came from the cache. Raises CompilerError with the MLIR diagnostics."""
+    if cache_dir is None:
+        cache_dir = os.environ.get("SHERRY_CACHE_DIR", "")
     libs = [_capi.MlirStringRef.of(str(p)) for p in shared_libs]
     lib_array = (_capi.MlirStringRef * max(len(libs), 1))(*libs)
     handle = _capi.Handle()
-    _capi.call(CompilerError, "sherryCompile",
+    hit = ctypes.c_bool()
+    _capi.call(CompilerError, "sherryCompileCached",
                _capi.MlirStringRef.of(mlir_text),
                _capi.MlirStringRef.of(pipeline_options), int(opt_level),
-               lib_array, len(libs), ctypes.byref(handle))
-    return Module(handle)
+               lib_array, len(libs), _capi.MlirStringRef.of(
+                   os.fspath(cache_dir)), ctypes.byref(hit),
+               ctypes.byref(handle))
+    module = Module(handle)
+    module.cache_hit = hit.value
+    return module
 
 
 def preferred_table_layout(in_features, pipeline_options="target=host",

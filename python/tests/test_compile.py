@@ -554,3 +554,98 @@ def test_vectorized_dense_matmul_on_threads(rng):
     # Each output is one chunk's, summed in the same order.
     np.testing.assert_array_equal(outs[2], outs[1])
     np.testing.assert_array_equal(outs[3], outs[1])
+
+
+@pytest.mark.parametrize("options", ["", "target=host threads=2"])
+def test_compile_cache(options, tmp_path, monkeypatch):
+    # The second compile of the same module loads the object the first one
+    # wrote: same signatures, same results, run-time checks and OpenMP
+    # threads linked as in the JIT's own code.
+    monkeypatch.delenv("SHERRY_CACHE_DIR", raising=False)
+    rng = np.random.default_rng(11)
+    p = sherry.quantize(rng.normal(size=(64, 256)).astype(np.float32))
+    x = rng.normal(size=(5, 256)).astype(np.float32)
+    acc = rng.normal(size=(5, 64)).astype(np.float32)
+    expected = reference.matmul_reference(x, p, "int8", acc)
+    cache = tmp_path / "cache"
+    first = sherry.compile(DYNAMIC_ROWS, options, cache_dir=cache)
+    second = sherry.compile(DYNAMIC_ROWS, options, cache_dir=cache)
+    assert (first.cache_hit, second.cache_hit) == (False, True)
+    assert sorted(p.name for p in cache.iterdir())[0].endswith(".functions")
+    assert len(list(cache.iterdir())) == 2
+    assert repr(second.mm) == repr(first.mm)
+    for module in (first, second):
+        assert np.array_equal(module.mm(x, p.data, p.scales, acc), expected)
+        with pytest.raises(sherry.RuntimeCheckError, match="x .argument 0. "
+                           "has 5 rows but the accumulator .argument 3. has "
+                           "1"):
+            module.mm(x, p.data, p.scales, acc[:1])
+    # Another option, opt level or text is another entry.
+    assert not sherry.compile(DYNAMIC_ROWS, options + " row-tile=4",
+                              cache_dir=cache).cache_hit
+    assert not sherry.compile(DYNAMIC_ROWS, options, opt_level=1,
+                              cache_dir=cache).cache_hit
+    assert not sherry.compile(DYNAMIC_ROWS + "\n", options,
+                              cache_dir=cache).cache_hit
+    assert len(list(cache.iterdir())) == 8
+    # The environment names the cache where the call does not.
+    monkeypatch.setenv("SHERRY_CACHE_DIR", str(cache))
+    assert sherry.compile(DYNAMIC_ROWS, options).cache_hit
+    assert not sherry.compile(DYNAMIC_ROWS, options, cache_dir="").cache_hit
+
+
+def test_compile_cache_damaged_or_unusable(tmp_path, monkeypatch):
+    monkeypatch.delenv("SHERRY_CACHE_DIR", raising=False)
+    rng = np.random.default_rng(12)
+    p = sherry.quantize(rng.normal(size=(64, 256)).astype(np.float32))
+    x = rng.normal(size=(2, 256)).astype(np.float32)
+    acc = np.zeros((2, 64), np.float32)
+    expected = reference.matmul_reference(x, p, "int8", acc)
+    cache = tmp_path / "cache"
+    sherry.compile(DYNAMIC_ROWS, cache_dir=cache)
+    (obj,) = cache.glob("*.o")
+    (signatures,) = cache.glob("*.functions")
+    # A truncated object or signature file is compiled anew and rewritten.
+    for damaged in (obj, signatures):
+        good = damaged.read_bytes()
+        damaged.write_bytes(good[:len(good) // 2])
+        module = sherry.compile(DYNAMIC_ROWS, cache_dir=cache)
+        assert not module.cache_hit
+        assert np.array_equal(module.mm(x, p.data, p.scales, acc), expected)
+        assert damaged.read_bytes() == good
+        assert sherry.compile(DYNAMIC_ROWS, cache_dir=cache).cache_hit
+    # A cache directory that cannot be made fails the call, naming it.
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(sherry.CompilerError, match="could not create the "
+                       "compile cache directory '.*file/sub'"):
+        sherry.compile(DYNAMIC_ROWS, cache_dir=blocker / "sub")
+
+
+WITH_CONSTRUCTOR = """
+llvm.mlir.global internal @counter(0 : i32) : i32
+llvm.func @init() {
+  %a = llvm.mlir.addressof @counter : !llvm.ptr
+  %c = llvm.mlir.constant(41 : i32) : i32
+  llvm.store %c, %a : i32, !llvm.ptr
+  llvm.return
+}
+llvm.mlir.global_ctors ctors = [@init], priorities = [0 : i32], data = [#llvm.zero]
+func.func @get() -> i32 {
+  %a = llvm.mlir.addressof @counter : !llvm.ptr
+  %v = llvm.load %a : !llvm.ptr -> i32
+  %one = arith.constant 1 : i32
+  %r = arith.addi %v, %one : i32
+  return %r : i32
+}
+"""
+
+
+def test_compile_cache_skips_code_with_constructors(tmp_path):
+    # A cached object would skip the JIT's initializers: such code is
+    # compiled every time, and its constructor runs.
+    for _ in range(2):
+        module = sherry.compile(WITH_CONSTRUCTOR, cache_dir=tmp_path)
+        assert not module.cache_hit
+        assert module.get() == 42
+    assert not list(tmp_path.iterdir())
