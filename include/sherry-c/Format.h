@@ -285,6 +285,15 @@ typedef struct SherryGguf {
 /// takes the id to use, so files that number it otherwise can be read.
 MLIR_CAPI_EXPORTED uint32_t sherryGgufDefaultStq1Type(void);
 
+/// Whether a ggml that postdates the STQ1_0 files gives `stq1Type` to a
+/// type of its own (the default 42 is upstream's Q2_0 since July 2026): if
+/// so, `callback` (which may be NULL) gets what that type is, as a phrase
+/// that follows "type id N is", and the result is true.
+MLIR_CAPI_EXPORTED bool
+sherryGgufDescribeStq1TypeCollision(uint32_t stq1Type,
+                                    MlirStringCallback callback,
+                                    void *userData);
+
 /// An empty GGUF (version 3, no metadata, no tensors) whose STQ1_0 tensors
 /// get type id `stq1Type`. Fails when `stq1Type` is an upstream ggml type.
 MLIR_CAPI_EXPORTED MlirLogicalResult

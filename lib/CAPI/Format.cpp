@@ -709,6 +709,18 @@ static std::string badIndex(intptr_t index, SherryGguf g) {
 
 uint32_t sherryGgufDefaultStq1Type(void) { return fmt::kGgmlTypeStq1_0; }
 
+bool sherryGgufDescribeStq1TypeCollision(uint32_t stq1Type,
+                                         MlirStringCallback callback,
+                                         void *userData) {
+  std::string collision = fmt::stq1TypeCollision(stq1Type);
+  if (collision.empty())
+    return false;
+  if (callback)
+    callback(mlirStringRefCreate(collision.data(), collision.size()),
+             userData);
+  return true;
+}
+
 MlirLogicalResult sherryGgufCreate(uint32_t stq1Type, SherryGguf *result,
                                    MlirStringCallback errorCallback,
                                    void *userData) {

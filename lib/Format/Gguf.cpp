@@ -104,6 +104,18 @@ constexpr KnownType kKnownTypes[] = {
 };
 constexpr GgmlTypeInfo kStq1Info = {"stq1_0", 256, 42};
 
+/// Upstream types whose ids an STQ1_0 id may take: ggml gave them out after
+/// the STQ1_0 files were written, so they stay selectable (42 is the
+/// default) but are named wherever a file's sizes disagree.
+struct LaterType {
+  uint32_t id;
+  GgmlTypeInfo info;
+  const char *since;
+};
+constexpr LaterType kLaterTypes[] = {
+    {42, {"q2_0", 64, 18}, "ggml since July 2026 (GGML_TYPE_Q2_0)"},
+};
+
 /// A forward reader over untrusted bytes; every read is bounds-checked.
 class Cursor {
 public:
@@ -367,6 +379,15 @@ Result<GgmlTypeInfo> ggmlTypeInfo(uint32_t type, const GgufOptions &options) {
       return k.info;
   return R::error("unknown ggml type " + dec(type) + " (stq1_0 is read as " +
                   dec(options.stq1Type) + "; see --stq1_0-type)");
+}
+
+std::string stq1TypeCollision(uint32_t stq1Type) {
+  for (const LaterType &k : kLaterTypes)
+    if (k.id == stq1Type)
+      return std::string(k.info.name) + " in " + k.since + ", blocks of " +
+             dec(k.info.blockSize) + " weights in " + dec(k.info.typeSize) +
+             " bytes where STQ1_0 has 256 in " + dec(kStq1Info.typeSize);
+  return "";
 }
 
 std::string_view ggufTypeName(GgufType type) {
@@ -702,6 +723,24 @@ Result<uint64_t> GgufFile::alignment() const {
 // Parsing
 //===----------------------------------------------------------------------===//
 
+/// Why the data of the tensors before `end` may not be where their sizes
+/// say: the last of them with the STQ1_0 type id, where another ggml
+/// numbers that id as another type ("" when there is none).
+static std::string stq1SizeHint(const std::vector<GgufTensor> &tensors,
+                                uint64_t end, const GgufOptions &options) {
+  std::string collision = stq1TypeCollision(options.stq1Type);
+  for (uint64_t i = end; i-- > 0;)
+    if (tensors[i].type == options.stq1Type)
+      return "; " + tensorWhere(tensors[i].name) + " was read as " +
+             "STQ1_0 (type id " + dec(options.stq1Type) + ")" +
+             (collision.empty() ? ""
+                                : ", but type id " + dec(options.stq1Type) +
+                                      " is " + collision) +
+             ": if the file's STQ1_0 tensors have another id, pass it with "
+             "--stq1_0-type (stq1_0_type= in Python)";
+  return "";
+}
+
 Result<GgufFile> parseGguf(const uint8_t *data, size_t size,
                            const GgufOptions &options) {
   using R = Result<GgufFile>;
@@ -812,7 +851,8 @@ Result<GgufFile> parseGguf(const uint8_t *data, size_t size,
       return R::error(where + " has data offset " + dec(offsets[i]) +
                       ", expected " + dec(running) +
                       " (tensors are stored in order, each aligned to " +
-                      dec(*alignment) + " bytes)");
+                      dec(*alignment) + " bytes)" +
+                      stq1SizeHint(file.tensors, i, options));
     uint64_t padded = *bytes + paddingFor(*bytes, *alignment);
     if (padded < *bytes ||
         padded > std::numeric_limits<uint64_t>::max() - running)
@@ -839,7 +879,8 @@ Result<GgufFile> parseGguf(const uint8_t *data, size_t size,
     return R::error(dec(size - maxEnd) +
                     " unexpected bytes after the tensor data (which ends at "
                     "byte " +
-                    dec(maxEnd) + ")");
+                    dec(maxEnd) + ")" +
+                    stq1SizeHint(file.tensors, tensorCount, options));
   for (uint64_t i = 0; i < tensorCount; ++i) {
     const uint8_t *p = data + dataStart + offsets[i];
     file.tensors[i].data.assign(p, p + sizes[i]);

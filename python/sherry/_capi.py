@@ -200,6 +200,8 @@ _SIGNATURES = {
         Handle, MlirStringRef, ctypes.c_ssize_t, _P, ctypes.c_uint32, _P,
         _I64] + _ERR),
     "sherryGgufRemoveTensor": (ctypes.c_bool, [Handle, MlirStringRef]),
+    "sherryGgufDescribeStq1TypeCollision": (ctypes.c_bool, [
+        ctypes.c_uint32, STRING_CALLBACK, _P]),
     "sherryCompile": (MlirLogicalResult, [
         MlirStringRef, MlirStringRef, ctypes.c_int,
         ctypes.POINTER(MlirStringRef), ctypes.c_ssize_t,

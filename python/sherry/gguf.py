@@ -419,6 +419,19 @@ def load(path, stq1_0_type=None):
     return GgufFile(_handle=handle)
 
 
+def stq1_0_type_collision(stq1_0_type):
+    """What a ggml that postdates the STQ1_0 files numbers `stq1_0_type`
+    (the default 42 is upstream's Q2_0 since July 2026), as a phrase that
+    follows "type id N is"; None where no ggml gives the id to another
+    type. A file whose STQ1_0 tensors have such an id is refused by that
+    ggml."""
+    sink = _capi.StringSink()
+    if _capi.lib().sherryGgufDescribeStq1TypeCollision(
+            int(stq1_0_type), sink.callback, None):
+        return sink.text
+    return None
+
+
 def __getattr__(name):
     # STQ1_0_TYPE comes from the C library, loaded on first use.
     if name == "STQ1_0_TYPE":

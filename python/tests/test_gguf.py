@@ -209,6 +209,14 @@ def test_other_stq1_0_type(tmp_path):
         sherry.gguf.GgufFile(stq1_0_type=14)
 
 
+def test_stq1_0_type_collision():
+    # 42 is upstream ggml's Q2_0 since July 2026; 43 is no type upstream.
+    assert sherry.gguf.stq1_0_type_collision(42) == (
+        "q2_0 in ggml since July 2026 (GGML_TYPE_Q2_0), blocks of 64 "
+        "weights in 18 bytes where STQ1_0 has 256 in 42")
+    assert sherry.gguf.stq1_0_type_collision(43) is None
+
+
 def test_bad_files(model, tmp_path):
     data = model.read_bytes()
     bad = tmp_path / "bad.gguf"

@@ -547,6 +547,39 @@ def test_convert_keeps_tokenizer(tmp_path, capsys):
         convert_main([str(tmp_path / "no-such"), out])
 
 
+def test_convert_stq1_0_type(tmp_path, capsys):
+    # The default id, 42, is upstream ggml's Q2_0 since July 2026: convert
+    # warns. --stq1_0-type=43 writes 43 (file type 42, as llama-quantize
+    # numbers it), and a GGUF source with 43 reads with the same option.
+    from sherry.llama.convert import main as convert_main
+    config = LlamaConfig(**GGUF_CONFIG)
+    source = str(tmp_path / "f16.gguf")
+    save_gguf(source, config, synthetic_weights(config, 0),
+              projections="dense")
+    out42, out43 = str(tmp_path / "42.gguf"), str(tmp_path / "43.gguf")
+    convert_main([source, out42])
+    err = capsys.readouterr().err
+    assert "warning: %s holds STQ1_0 tensors under type id 42, which is " \
+        "q2_0 in ggml since July 2026" % out42 in err
+    convert_main([source, out43, "--stq1_0-type", "43"])
+    assert "warning" not in capsys.readouterr().err
+    with pytest.raises(sherry.FormatError, match="unknown ggml type 43"):
+        sherry.gguf.load(out43)
+    g = sherry.gguf.load(out43, stq1_0_type=43)
+    assert g.tensor("blk.0.ffn_up.weight").type == "stq1_0"
+    assert g.metadata["general.file_type"] == 42
+    again = str(tmp_path / "again.gguf")
+    convert_main([out43, again, "--stq1_0-type", "43"])
+    c43, w43 = load_gguf(out43, stq1_0_type=43)
+    c42, w42 = load_gguf(out42)
+    for name in w42:
+        a, b = w42[name], w43[name]
+        if hasattr(a, "data"):
+            assert np.array_equal(a.data, b.data), name
+        else:
+            assert np.array_equal(a, b), name
+
+
 def test_threads_give_the_same_logits(int8_model, rng):
     # Two OpenMP threads split the projections' rows (every matmul, however
     # small: table-part-weights=0), with work stealing: the same numbers.

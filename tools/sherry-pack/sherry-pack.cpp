@@ -851,6 +851,17 @@ static int runGgufPack() {
               "model only with one: give --arch=NAME or --base\n";
   if (const fmt::GgufValue *type = file.findMetadata("general.file_type"))
     outs() << "file-type: " << type->toString() << "\n";
+  std::string collision = fmt::stq1TypeCollision(options->stq1Type);
+  bool hasStq = llvm::any_of(file.tensors, [&](const fmt::GgufTensor &t) {
+    return t.type == options->stq1Type;
+  });
+  if (hasStq && !collision.empty())
+    errs() << "sherry-pack: warning: '" << output << "' holds STQ1_0 tensors "
+           << "under type id " << options->stq1Type << ", which is "
+           << collision << ": a ggml that numbers it so reads them as "
+           << "that type and refuses the file (the sizes disagree); "
+           << "--stq1_0-type=43 writes the id of the rebased STQ1_0 pull "
+              "request\n";
   return 0;
 }
 

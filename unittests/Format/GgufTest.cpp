@@ -589,6 +589,49 @@ TEST(Gguf, TensorInfoErrors) {
   expectError(parse(cut.b), "dim 1 of tensor 't' needs 8 bytes, 4 remain");
 }
 
+/// Upstream ggml (July 2026) numbers Q2_0 42, the default STQ1_0 id: a
+/// file of its Q2_0 tensors does not read as STQ1_0 data of other sizes
+/// silently; the error names the tensor, the id and the other type.
+TEST(Gguf, Stq1IdThatIsAnotherTypeUpstreamIsNamed) {
+  EXPECT_EQ(stq1TypeCollision(43), "");
+  EXPECT_EQ(stq1TypeCollision(42),
+            "q2_0 in ggml since July 2026 (GGML_TYPE_Q2_0), blocks of 64 "
+            "weights in 18 bytes where STQ1_0 has 256 in 42");
+  // Q2_0 {256, 2}: 2 rows x 4 blocks x 18 bytes = 144, padded to 160;
+  // then an f32 vector of 4.
+  Bytes b;
+  b.header(2, 0);
+  b.s("blk.0.w").u32(2).u64(256).u64(2).u32(42).u64(0);
+  b.s("n").u32(1).u64(4).u32(0).u64(160);
+  b.pad(32);
+  b.b.resize(b.b.size() + 160 + 16, 0);
+  const std::string hint =
+      "; tensor 'blk.0.w' was read as STQ1_0 (type id 42), but "
+      "type id 42 is q2_0 in ggml since July 2026";
+  expectError(parse(b.b), "tensor 'n' has data offset 160, expected 96");
+  expectError(parse(b.b), hint);
+  // The last tensor: its extra bytes are named the same way.
+  Bytes last;
+  last.header(1, 0).s("blk.0.w").u32(2).u64(256).u64(2).u32(42).u64(0);
+  last.pad(32);
+  last.b.resize(last.b.size() + 160, 0);
+  expectError(parse(last.b), "64 unexpected bytes after the tensor data");
+  expectError(parse(last.b), hint);
+  // Another id for STQ1_0 names no other type, only the option.
+  GgufOptions other;
+  other.stq1Type = 43;
+  Bytes b43;
+  b43.header(1, 0).s("w").u32(2).u64(256).u64(2).u32(43).u64(0);
+  b43.pad(32);
+  b43.b.resize(b43.b.size() + 160, 0);
+  Result<GgufFile> r = parseGguf(b43.b.data(), b43.b.size(), other);
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(contains(r.message(), "was read as STQ1_0 (type id 43): if "
+                                    "the file's STQ1_0 tensors have another "
+                                    "id, pass it with --stq1_0-type"))
+      << r.message();
+}
+
 TEST(Gguf, WriterRefusesWhatTheParserWould) {
   auto expectWriteError = [](const GgufFile &f, const std::string &needle) {
     auto r = serializeGguf(f);

@@ -66,6 +66,13 @@ struct GgmlTypeInfo {
 /// `options.stq1Type` names an upstream type.
 Result<GgmlTypeInfo> ggmlTypeInfo(uint32_t type, const GgufOptions &options);
 
+/// Where a ggml that postdates the STQ1_0 files gives `stq1Type`, the
+/// STQ1_0 type id in use, to a type of its own: what that type is, in a
+/// phrase that follows "type id N is" (its name, since when, its geometry;
+/// e.g. the default 42 is upstream's Q2_0 since July 2026); empty
+/// otherwise. Such a file reads as STQ1_0 here and as the other type there.
+std::string stq1TypeCollision(uint32_t stq1Type);
+
 /// GGUF metadata value types (values as in the file).
 enum class GgufType : uint32_t {
   UInt8 = 0,

@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from .. import gguf
 from ..errors import SherryError
 from .checkpoint import load_checkpoint, load_gguf
 from .config import LlamaConfig, ModelError
@@ -78,6 +79,10 @@ def main(argv=None):
                      help="a config.json; with --random-weights")
     ap.add_argument("--random-weights", metavar="SEED", type=int,
                     help="seeded synthetic weights for --config")
+    ap.add_argument("--stq1_0-type", type=int, metavar="ID",
+                    help="the ggml type id of a GGUF file's STQ1_0 tensors "
+                    "(default %d, the published STQ1_0 models'; 43 for files "
+                    "of the rebased STQ1_0 pull request)" % gguf.STQ1_0_TYPE)
     prompt = ap.add_mutually_exclusive_group(required=True)
     prompt.add_argument("--prompt-ids", type=_ids, metavar="IDS",
                         help="the prompt's token ids")
@@ -143,7 +148,8 @@ def run(a):
             raise ModelError("--random-weights goes with --config, not "
                              "--model")
         config, weights = (load_checkpoint(a.model)
-                           if os.path.isdir(a.model) else load_gguf(a.model))
+                           if os.path.isdir(a.model)
+                           else load_gguf(a.model, a.stq1_0_type))
     else:
         if a.random_weights is None:
             raise ModelError("--config needs --random-weights SEED")
@@ -151,8 +157,8 @@ def run(a):
         weights = synthetic_weights(config, a.random_weights)
     tokenizer = None
     if a.prompt is not None:
-        from .. import gguf
-        tokenizer = ByteLevelBPE.from_gguf(gguf.load(a.model).metadata)
+        tokenizer = ByteLevelBPE.from_gguf(
+            gguf.load(a.model, a.stq1_0_type).metadata)
         ids = tokenizer.encode(a.prompt)
     elif a.random_prompt is not None:
         if a.random_prompt < 1:

@@ -66,12 +66,12 @@ def _permute_rows(value, order):
     return np.asarray(value)[order]
 
 
-def gguf_carried_metadata(path):
+def gguf_carried_metadata(path, stq1_0_type=None):
     """{key: (value, type)} of a GGUF file's metadata that a converted file
     keeps: everything but general.architecture, general.alignment,
     general.file_type and the llama.* hyperparameters (the tokenizer,
     general.name, ...)."""
-    g = gguf_format.load(path)
+    g = gguf_format.load(path, stq1_0_type)
     skip = ("general.architecture", "general.alignment", "general.file_type")
     return {k: (g.metadata[k], g.metadata_type(k)) for k in g.keys()
             if k not in skip and not k.startswith("llama.")}
@@ -119,14 +119,14 @@ def hf_tokenizer_metadata(directory):
     return meta
 
 
-def load_gguf(path):
+def load_gguf(path, stq1_0_type=None):
     """(LlamaConfig, {Hugging Face name: array or PackedWeights}) of a
     llama.cpp GGUF file of architecture llama: F16 tensors as float16
-    arrays, F32 and BF16 tensors as float32 arrays, STQ1_0 tensors as
-    PackedWeights (layout stq1_0); q and k rows back in Hugging Face's
-    order."""
+    arrays, F32 and BF16 tensors as float32 arrays, STQ1_0 tensors (type id
+    `stq1_0_type`, default ``sherry.gguf.STQ1_0_TYPE``) as PackedWeights
+    (layout stq1_0); q and k rows back in Hugging Face's order."""
     try:
-        g = gguf_format.load(path)
+        g = gguf_format.load(path, stq1_0_type)
     except FormatError as e:
         raise ModelError("%s: %s" % (path, e))
     metadata = g.metadata
@@ -183,19 +183,22 @@ def load_gguf(path):
 
 
 def save_gguf(path, config, weights, projections="stq1_0",
-              dense_type="f16", metadata=None):
+              dense_type="f16", metadata=None, stq1_0_type=None):
     """Writes a LLaMA checkpoint as a llama.cpp GGUF file: projections as
     STQ1_0 (ternarized here from float arrays) or as `dense_type`
     (projections="dense"); embeddings, norms and lm_head as `dense_type`
     ('f16' or 'f32'; norms always f32). general.architecture, the llama.*
     hyperparameters and general.file_type are set as llama.cpp's converter
     and llama-quantize set them; `metadata` ({key: value or (value, type
-    name)}) adds or overrides keys (a tokenizer's, for one)."""
+    name)}) adds or overrides keys (a tokenizer's, for one). STQ1_0
+    tensors get type id `stq1_0_type` (default ``sherry.gguf.STQ1_0_TYPE``;
+    ``sherry.gguf.stq1_0_type_collision`` says where another ggml gives it
+    to another type)."""
     if projections not in ("stq1_0", "dense"):
         raise ValueError("projections must be 'stq1_0' or 'dense'")
     if dense_type not in ("f16", "f32"):
         raise ValueError("dense_type must be 'f16' or 'f32'")
-    g = gguf_format.GgufFile()
+    g = gguf_format.GgufFile(stq1_0_type)
     c = config
     g.set_metadata("general.architecture", "llama")
     g.set_metadata("general.alignment", 32, "u32")
@@ -254,7 +257,7 @@ def save_gguf(path, config, weights, projections="stq1_0",
     # llama_ftype: MOSTLY_STQ1_0 as the published models number it (41
     # under type id 42), else mostly f16 / all f32.
     if stq:
-        file_type = 41 if gguf_format.STQ1_0_TYPE == 42 else 42
+        file_type = 41 if g.stq1_0_type == 42 else 42
     else:
         file_type = 1 if dense_type == "f16" else 0
     g.set_metadata("general.file_type", file_type, "u32")

@@ -17,6 +17,7 @@ import os
 import sys
 import time
 
+from .. import gguf
 from ..errors import SherryError
 from .checkpoint import (gguf_carried_metadata, hf_tokenizer_metadata,
                          load_checkpoint, load_gguf, save_gguf)
@@ -32,6 +33,11 @@ def main(argv=None):
     ap.add_argument("output", help="the GGUF file to write")
     ap.add_argument("--dense-type", choices=["f16", "f32"], default="f16",
                     help="type of token_embd and output (default f16)")
+    ap.add_argument("--stq1_0-type", type=int, metavar="ID",
+                    help="the ggml type id of STQ1_0 tensors, in a GGUF "
+                    "source and in the output (default %d, the published "
+                    "STQ1_0 models'; 43 for llama.cpp builds with the "
+                    "rebased STQ1_0 pull request)" % gguf.STQ1_0_TYPE)
     a = ap.parse_args(argv)
     try:
         started = time.perf_counter()
@@ -39,10 +45,10 @@ def main(argv=None):
             config, weights = load_checkpoint(a.source)
             metadata = hf_tokenizer_metadata(a.source)
         else:
-            config, weights = load_gguf(a.source)
-            metadata = gguf_carried_metadata(a.source)
+            config, weights = load_gguf(a.source, a.stq1_0_type)
+            metadata = gguf_carried_metadata(a.source, a.stq1_0_type)
         save_gguf(a.output, config, weights, "stq1_0", a.dense_type,
-                  metadata)
+                  metadata, a.stq1_0_type)
     except (SherryError, OSError) as e:
         sys.exit("sherry.llama.convert: %s" % e)
     size = os.path.getsize(a.output)
@@ -51,6 +57,14 @@ def main(argv=None):
           "parameters (%s), %.2f MiB, %.1f s"
           % (a.output, config.num_hidden_layers, projections, other,
              a.dense_type, size / 2.0 ** 20, time.perf_counter() - started))
+    type_id = gguf.STQ1_0_TYPE if a.stq1_0_type is None else a.stq1_0_type
+    collision = gguf.stq1_0_type_collision(type_id)
+    if collision:
+        print("sherry.llama.convert: warning: %s holds STQ1_0 tensors under "
+              "type id %d, which is %s: a ggml that numbers it so reads them "
+              "as that type and refuses the file (the sizes disagree); "
+              "--stq1_0-type=43 writes the id of the rebased STQ1_0 pull "
+              "request" % (a.output, type_id, collision), file=sys.stderr)
     return 0
 
 
