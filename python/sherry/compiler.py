@@ -221,7 +221,7 @@ def _array_result(desc, vt, rank):
 class _Frame:
     """What one thread's calls of a Function reuse (Function._new_frame)."""
     __slots__ = ("descs", "single_scalar", "storage", "layout", "indirect",
-                 "scalar_slots", "argv", "outcome", "bound")
+                 "scalar_slots", "argv", "outcome", "outcome_ref", "bound")
 
 
 class Function:
@@ -355,12 +355,14 @@ class Function:
             argv.append(ctypes.addressof(frame.storage))
         frame.argv = (ctypes.c_void_p * max(len(argv), 1))(*argv)
         frame.outcome = ctypes.c_int()
+        frame.outcome_ref = ctypes.byref(frame.outcome)
         frame.bound = bound
         return frame
 
-    def _bind(self, *trailing):
-        """A callable taking the leading inputs, with `trailing` passed as
-        the last ones on every call (converted once)."""
+    def _bound_values(self, trailing):
+        """The index of the first bound input, and the ctypes values of
+        `trailing` as the last inputs, the arrays they point to and those
+        arrays' addresses."""
         first = len(self.inputs) - len(trailing)
         if first < 0:
             raise TypeError("%s takes %d arguments, %d bound"
@@ -377,6 +379,12 @@ class Function:
             buffers.add(self._fill(desc, array))
             keep.append(array)
             bound.append(desc)
+        return first, bound, keep, buffers
+
+    def _bind(self, *trailing):
+        """A callable taking the leading inputs, with `trailing` passed as
+        the last ones on every call (converted once)."""
+        first, bound, keep, buffers = self._bound_values(trailing)
         frames = threading.local()
 
         def call(*leading):
@@ -389,6 +397,56 @@ class Function:
                 frame = frames.frame = self._new_frame(first, bound)
             return self._invoke(frame, leading, buffers)
         call._keep = keep     # the bound arrays live as long as the callable
+        return call
+
+    def _rows_caller(self, *trailing):
+        """For a function whose leading inputs are 2-D arrays of a dynamic
+        number of rows and a static row length (a layer's input and the
+        output it writes in place): a callable ``call(rows, *addresses)``
+        that points them at the C-contiguous buffers at `addresses`, `rows`
+        rows each, and calls, with `trailing` bound as ``_bind`` binds
+        them. Nothing is converted or checked per call beyond what the
+        compiled code checks: the caller owns the buffers' sizes and
+        element types (SherryLinear's per-call path)."""
+        if self.results:
+            raise TypeError("%s returns results; _rows_caller is for "
+                            "functions that write their outputs in place"
+                            % self.name)
+        first, bound, keep, _ = self._bound_values(trailing)
+        plan = self._argument_plan()
+        for i in range(first):
+            vt = plan[i][1]
+            if not (vt.is_array and len(vt.shape) == 2
+                    and vt.shape[0] is None and vt.shape[1] is not None):
+                raise TypeError("%s: %s is not a 2-D array with a dynamic "
+                                "number of rows" % (self._where(i), vt.name))
+        frames = threading.local()
+        call_c = _capi.lib().sherryExecutableCall
+        handle, name_ref = self._module._handle, self._name_ref
+
+        def new_frame():
+            frame = frames.frame = self._new_frame(first, bound)
+            for i, desc in enumerate(frame.descs):
+                length = plan[i][1].shape[1]
+                desc.offset = 0
+                desc.sizes[1] = desc.strides[0] = length
+                desc.strides[1] = 1
+            return frame
+
+        def call(rows, *addresses):
+            frame = getattr(frames, "frame", None) or new_frame()
+            for desc, address in zip(frame.descs, addresses):
+                desc.allocated = desc.aligned = address
+                desc.sizes[0] = rows
+            sink = _capi.StringSink.for_thread()
+            if not call_c(handle, name_ref, frame.argv, frame.outcome_ref,
+                          sink.callback, None):
+                if frame.outcome.value == _CALL_CHECK_FAILED:
+                    raise RuntimeCheckError(sink.text)
+                raise CompilerError(sink.text or "calling %s failed"
+                                    % self.name)
+        call._keep = keep     # the bound arrays live as long as the callable
+        call._function = self
         return call
 
     def __call__(self, *args):

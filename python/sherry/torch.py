@@ -62,10 +62,7 @@ def _layer_of(layer):
 
 def _linear_cpu(x, layer):
     """sherry::linear on the CPU: x is N x K float32, contiguous."""
-    found = _layer_of(layer)
-    if x.shape[0] == 0:
-        return torch.zeros((0, found.out_features), dtype=torch.float32)
-    return torch.from_numpy(found._forward(x.numpy()))
+    return _layer_of(layer)._run(x)
 
 
 def _linear_meta(x, layer):
@@ -214,12 +211,12 @@ class SherryLinear(nn.Module):
             if bias is not None:
                 arrays.append(bias.numpy())
             # The weights' descriptors are built once, not per call.
-            self._forward = compiled.forward._bind(*arrays)
+            self._call_rows = compiled.forward._rows_caller(*arrays)
             self.passed = passed
         else:
             text = _linear_module_text(packed, bias, self.mode)
             compiled = compiler.compile(text, self.pipeline_options)
-            self._forward = compiled.forward
+            self._call_rows = compiled.forward._rows_caller()
             self.passed = packed
         self.packed = packed
         self.mlir = text
@@ -293,7 +290,7 @@ class SherryLinear(nn.Module):
         # The packed weights and the compiled code hold C handles; the
         # buffers hold everything needed to rebuild them.
         state = self.__dict__.copy()
-        for name in ("packed", "passed", "_compiled", "_forward", "_op_id"):
+        for name in ("packed", "passed", "_compiled", "_call_rows", "_op_id"):
             state.pop(name, None)
         return state
 
@@ -323,7 +320,23 @@ class SherryLinear(nn.Module):
                 % where)
         return super()._apply(fn)
 
+    def _run(self, flat):
+        """The layer on `flat`, an N x in_features float32 C-contiguous CPU
+        tensor: a new N x out_features float32 tensor, which the compiled
+        code writes in place."""
+        y = torch.empty((flat.shape[0], self.out_features))
+        if flat.shape[0]:
+            self._call_rows(flat.shape[0], flat.data_ptr(), y.data_ptr())
+        return y
+
     def forward(self, x):
+        # The common call first, checked as cheaply as torch allows: the
+        # whole call costs about what nn.Linear's does (docs/python.md).
+        if (type(x) is torch.Tensor and x.dtype is torch.float32
+                and x.dim() == 2 and x.shape[1] == self.in_features
+                and not x.requires_grad and x.device.type == "cpu"
+                and x.is_contiguous() and not torch.jit.is_tracing()):
+            return self._run(x)
         if isinstance(x, torch.fx.Proxy) or torch.jit.is_tracing():
             # Being traced: record the op (the checks below would become
             # constants of the trace, or fail on an fx.Proxy).
@@ -354,10 +367,7 @@ class SherryLinear(nn.Module):
             flat = flat.to(torch.float32)
         if not flat.is_contiguous():
             flat = flat.contiguous()
-        if flat.shape[0] == 0:
-            y = torch.zeros((0, self.out_features), dtype=torch.float32)
-        else:
-            y = torch.from_numpy(self._forward(flat.numpy()))
+        y = self._run(flat)
         if x.dim() != 2:
             y = y.reshape(x.shape[:-1] + (self.out_features,))
         return y if x.dtype == torch.float32 else y.to(x.dtype)
@@ -412,14 +422,17 @@ def _run_time_weights(packed, mode, pipeline_options):
 
 def _linear_module_text(p, bias, mode, arguments=False):
     """The function a SherryLinear compiles: `x` times the packed weights
-    `p` plus `bias`, as constants, or with `arguments` as the function's
-    arguments after `x` (weights, scales unless stq1_0, bias if any), which
-    only their shapes and layout then decide."""
+    `p` plus `bias`, written into `out` (a caller's buffer: no result to
+    allocate and copy per call), with the weights as constants, or with
+    `arguments` as the function's arguments after `out` (weights, scales
+    unless stq1_0, bias if any), which only their shapes and layout then
+    decide."""
     m, k = p.shape
     x_type = _tensor_type((None, k), "f32")
     y_type = _tensor_type((None, m), "f32")
+    out_type = y_type.replace("tensor<", "memref<", 1)
     w_type = _tensor_type(p.data.shape, "i8")
-    args = ["%%x: %s" % x_type]
+    args = ["%%x: %s" % x_type, "%%out: %s" % out_type]
     lines = []
 
     def operand(name, array, type_):
@@ -449,10 +462,12 @@ def _linear_module_text(p, bias, mode, arguments=False):
         "%%y = sherry.matmul ins(%%x, %%w : %s, %s)%s outs(%%acc : %s) "
         "layout%s mode<%s> -> %s" % (x_type, w_type, operands, y_type,
                                      _layout_text(p), mode, y_type),
-        "return %%y : %s" % y_type,
+        "bufferization.materialize_in_destination %%y in restrict writable "
+        "%%out : (%s, %s) -> ()" % (y_type, out_type),
+        "return",
     ]
-    return ("func.func @forward(%s) -> %s {\n  %s\n}\n"
-            % (", ".join(args), y_type, "\n  ".join(lines)))
+    return ("func.func @forward(%s) {\n  %s\n}\n"
+            % (", ".join(args), "\n  ".join(lines)))
 
 
 def _state_of(packed):

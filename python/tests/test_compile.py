@@ -649,3 +649,45 @@ def test_compile_cache_skips_code_with_constructors(tmp_path):
         assert not module.cache_hit
         assert module.get() == 42
     assert not list(tmp_path.iterdir())
+
+
+IN_PLACE_ROWS = """
+func.func @mm(%x: tensor<?x256xf32>, %out: memref<?x64xf32>,
+              %w: tensor<64x40xi8>, %s: tensor<64xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x256xf32>
+  %e = tensor.empty(%n) : tensor<?x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<?x64xf32>)
+           -> tensor<?x64xf32>
+  %y = sherry.matmul ins(%x, %w : tensor<?x256xf32>, tensor<64x40xi8>)
+         scales(%s : tensor<64xf32>) outs(%acc : tensor<?x64xf32>)
+         layout<sherry, row> mode<int8> -> tensor<?x64xf32>
+  bufferization.materialize_in_destination %y in restrict writable %out
+    : (tensor<?x64xf32>, memref<?x64xf32>) -> ()
+  return
+}
+"""
+
+
+def test_rows_caller_writes_in_place():
+    # SherryLinear's per-call path: buffers by address, weights bound once;
+    # the same numbers as the checked call.
+    rng = np.random.default_rng(13)
+    p = sherry.quantize(rng.normal(size=(64, 256)).astype(np.float32))
+    module = sherry.compile(IN_PLACE_ROWS)
+    call = module.mm._rows_caller(p.data, p.scales)
+    for rows in (1, 5):
+        x = rng.normal(size=(rows, 256)).astype(np.float32)
+        out = np.full((rows, 64), np.nan, np.float32)
+        call(rows, x.ctypes.data, out.ctypes.data)
+        expected = np.zeros((rows, 64), np.float32)
+        module.mm(x, expected, p.data, p.scales)
+        assert np.array_equal(out, expected)
+        assert np.array_equal(out, reference.matmul_reference(
+            x, p, "int8", np.zeros((rows, 64), np.float32)))
+    with pytest.raises(TypeError, match="returns results"):
+        sherry.compile(DYNAMIC_ROWS).mm._rows_caller()
+    with pytest.raises(TypeError, match="not a 2-D array with a dynamic "
+                                        "number of rows"):
+        module.mm._rows_caller(p.scales)

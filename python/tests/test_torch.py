@@ -124,9 +124,12 @@ def test_quantize_activations_is_section_7():
 def test_layer_is_one_constant_weight_function():
     linear = _linear(128, 32, True)
     layer = st.SherryLinear.from_linear(linear)
-    # Dynamic N, weights/scales/bias inside: x is the only argument.
+    # Dynamic N, weights/scales/bias inside: x is the only input, and the
+    # result is written into the caller's buffer (no copy per call).
     assert layer.mlir.startswith(
-        "func.func @forward(%x: tensor<?x128xf32>) -> tensor<?x32xf32>")
+        "func.func @forward(%x: tensor<?x128xf32>, %out: memref<?x32xf32>) {")
+    assert "materialize_in_destination %y in restrict writable %out" in \
+        layer.mlir
     assert "layout<sherry, row> mode<int8>" in layer.mlir
     assert "SherryLinear(in_features=128, out_features=32" in repr(layer)
     assert not list(layer.parameters())
