@@ -45,8 +45,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   }
   SherryTarget target = resolveSherryTarget(options.target);
   bool x86 = isX86Target(target);
-  bool tables =
-      hasTableKernel(target) && options.strategy != KernelStrategy::Decode;
+  // A matmul marked sherry.kernel gets that kernel whatever the options
+  // say: the instances for kernels the options do not choose lower only
+  // the marked ones.
+  bool tableKernel = hasTableKernel(target);
+  bool tables = tableKernel && options.strategy != KernelStrategy::Decode;
   // The table kernel marks its loops for sherry-forall-work-stealing only
   // where the pass will run: unmarked, each block builds its own tables.
   bool workStealing = options.threads > 1 && options.workStealing;
@@ -59,6 +62,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   auto kernelOptions = [&](auto kernel, StringRef strategy) {
     kernel.isa = stringifyOption(target);
     kernel.strategy = strategy.str();
+    kernel.onlyMarked =
+        strategy == "tables" ? !tables
+                             : options.strategy == KernelStrategy::Tables;
     if (options.tileBlock > 0)
       kernel.tileBlock = options.tileBlock;
     // A copy of the tables per thread: built by the core that reads them.
@@ -88,9 +94,9 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   };
   // The table kernel needs its weights constant, which tiles would slice:
   // it runs first and brings its own scf.forall over tiles of rows.
-  if (tables && x86)
+  if (tableKernel && x86)
     pm.addPass(createConvertSherryToX86(x86Options("tables")));
-  if (tables && isNeonTarget(target))
+  if (tableKernel && isNeonTarget(target))
     pm.addPass(createConvertSherryToNeon(neonOptions("tables")));
   if (options.fuseSiblings && tables)
     pm.addPass(createSherryFuseSiblingMatmuls());
@@ -106,13 +112,14 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   }
   // What the x86 kernels do not take (exact mode, chunks of 32) falls
   // through to the portable one.
-  if (x86 && options.strategy != KernelStrategy::Tables)
+  if (x86)
     pm.addPass(createConvertSherryToX86(x86Options("decode")));
   // AArch64 kernels for int8 mode; exact mode falls through.
-  if (isNeonTarget(target) && options.strategy != KernelStrategy::Tables)
+  if (isNeonTarget(target))
     pm.addPass(createConvertSherryToNeon(neonOptions("decode")));
-  if (options.kernel == KernelKind::Vector) {
+  {
     ConvertSherryToVectorOptions vector;
+    vector.onlyMarked = options.kernel != KernelKind::Vector;
     if (options.rowBlock > 0)
       vector.rowBlock = options.rowBlock;
     if (options.batchBlock > 0)
@@ -120,7 +127,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createConvertSherryToVector(vector));
     // Activation quantization and reordering do not depend on the tile:
     // out of the tile loop they run once per call.
-    pm.addPass(createLoopInvariantCodeMotionPass());
+    if (options.kernel == KernelKind::Vector)
+      pm.addPass(createLoopInvariantCodeMotionPass());
   }
   pm.addPass(createConvertSherryToLinalg());
   if (options.vectorizeLinalg) {
@@ -139,7 +147,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   // On buffers the table kernel's loops of different matmuls can share one
   // function; before deallocation, whose canonicalizations would fold the
   // loops' pass-through buffers away.
-  if (tables && options.outlineKernelLoops) {
+  if (tableKernel && options.outlineKernelLoops) {
     SherryOutlineKernelLoopsOptions outline;
     outline.key = stringifyOption(target);
     if (std::optional<SherryTargetAttributes> attributes =
@@ -149,7 +157,7 @@ void mlir::sherry::buildSherryToLLVMPipeline(
     pm.addPass(createSherryOutlineKernelLoops(outline));
   }
   // Before deallocation, which frees each part's tables after its loop.
-  if (tables && workStealing)
+  if (tableKernel && workStealing)
     pm.addPass(createSherryForallWorkStealing());
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);

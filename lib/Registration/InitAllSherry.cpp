@@ -4,6 +4,7 @@
 
 #include "sherry/Conversion/Passes.h"
 #include "sherry/Dialect/Sherry/IR/SherryDialect.h"
+#include "sherry/Dialect/Sherry/TransformOps/SherryTransformOps.h"
 #include "sherry/Dialect/Sherry/Transforms/BufferizableOpInterfaceImpl.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 #include "sherry/Dialect/Sherry/Transforms/TilingInterfaceImpl.h"
@@ -18,6 +19,7 @@ void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
       .insert<SherryDialect, arm::SherryArmDialect, x86::SherryX86Dialect>();
   registerBufferizableOpInterfaceExternalModels(registry);
   registerTilingInterfaceExternalModels(registry);
+  registerTransformDialectExtension(registry);
 }
 
 void mlir::sherry::registerAllSherryPasses() {

@@ -691,3 +691,35 @@ def test_rows_caller_writes_in_place():
     with pytest.raises(TypeError, match="not a 2-D array with a dynamic "
                                         "number of rows"):
         module.mm._rows_caller(p.scales)
+
+
+@pytest.mark.parametrize("options", [
+    "target=host", "target=host strategy=decode", "target=portable",
+    "target=portable kernel=linalg", "target=host threads=2"])
+def test_kernel_chosen_per_matmul_gives_the_same_bits(options):
+    # One matmul per sherry.kernel (and one unmarked), whatever the options
+    # choose: every result bit for bit the format library's int8 reference.
+    rng = np.random.default_rng(14)
+    p = sherry.quantize(rng.normal(size=(64, 256)).astype(np.float32))
+    w, s = _hex(p.data), _hex(p.scales.astype(np.float32))
+    body, kernels = [], ["tables", "decode", "portable", "linalg", None]
+    for i, kernel in enumerate(kernels):
+        mark = (" {sherry.kernel = #sherry.kernel<%s>}" % kernel
+                if kernel else "")
+        body.append(
+            "  %%w%d = arith.constant dense<%s> : tensor<64x40xi8>\n"
+            "  %%s%d = arith.constant dense<%s> : tensor<64xf32>\n"
+            "  %%y%d = sherry.matmul ins(%%x, %%w%d : tensor<3x256xf32>, "
+            "tensor<64x40xi8>) scales(%%s%d : tensor<64xf32>) outs(%%acc : "
+            "tensor<3x64xf32>) layout<sherry, row> mode<int8>%s -> "
+            "tensor<3x64xf32>" % (i, w, i, s, i, i, i, mark))
+    types = ", ".join(["tensor<3x64xf32>"] * len(kernels))
+    text = ("func.func @f(%%x: tensor<3x256xf32>, %%acc: tensor<3x64xf32>) "
+            "-> (%s) {\n%s\n  return %s : %s\n}" % (
+                types, "\n".join(body),
+                ", ".join("%%y%d" % i for i in range(len(kernels))), types))
+    x = rng.normal(size=(3, 256)).astype(np.float32)
+    acc = rng.normal(size=(3, 64)).astype(np.float32)
+    expected = reference.matmul_reference(x, p, "int8", acc)
+    for y in sherry.compile(text, options).f(x, acc):
+        assert np.array_equal(y, expected)

@@ -86,6 +86,10 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
     `convert-sherry-to-linalg`.
   }];
   let options = [
+    Option<"onlyMarked", "only-marked", "bool", "false",
+           "Lower only the matmuls whose sherry.kernel names this pass's "
+           "kernel; leave unmarked ones (the pipeline's instance for a "
+           "kernel its options do not choose)">,
     Option<"rowBlock", "row-block", "int64_t", "4",
            "Output rows computed together (independent accumulators)">,
     Option<"batchBlock", "batch-block", "int64_t", "4",
@@ -187,6 +191,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "Instruction set of the kernel: avx512-vnni, avx512-bw or avx2">,
     Option<"strategy", "strategy", "std::string", "\"auto\"",
            "Kernel strategy: auto, tables or decode">,
+    Option<"onlyMarked", "only-marked", "bool", "false",
+           "Lower only the matmuls whose sherry.kernel names this pass's "
+           "kernel; leave unmarked ones (the pipeline's instance for a "
+           "kernel its options do not choose)">,
     Option<"tileBlock", "tile-block", "int64_t", "0",
            "Tiles of 32 rows that share each table read (tables; 0: the "
            "lookup's default, 8 for vpermw and vpermb tables, 16 for "
@@ -298,6 +306,10 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "Instruction set of the kernel: neon-dotprod or neon">,
     Option<"strategy", "strategy", "std::string", "\"auto\"",
            "Kernel strategy: auto, tables or decode">,
+    Option<"onlyMarked", "only-marked", "bool", "false",
+           "Lower only the matmuls whose sherry.kernel names this pass's "
+           "kernel; leave unmarked ones (the pipeline's instance for a "
+           "kernel its options do not choose)">,
     Option<"tileBlock", "tile-block", "int64_t", "0",
            "Tiles of 32 rows that share each table read (tables; 0: the "
            "default, 1)">,

@@ -24,6 +24,7 @@
 
 #include "TableLookup.h"
 
+#include "sherry/Conversion/SherryToVector/KernelChoice.h"
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 
@@ -153,19 +154,20 @@ struct ConvertSherryToNeonPass
     bool dotprod = isa == "neon-dotprod";
     int64_t rows = rowBlock ? int64_t(rowBlock) : (dotprod ? 4 : 1);
     int64_t batch = batchBlock ? int64_t(batchBlock) : (dotprod ? 4 : 8);
-    RewritePatternSet patterns(&getContext());
+    RewritePatternSet tables(&getContext()), decode(&getContext());
     if (strategy != "decode") {
       TableArithmetics tbl;
       tbl.push_back(createNeonTableArithmetic());
-      patterns.add<MatmulToTableKernel>(
+      tables.add<MatmulToTableKernel>(
           &getContext(), std::move(tbl),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
                              tablePartWeights, tableBytes, tableSiblings,
                              tableWorkStealing});
     }
-    if (strategy != "tables")
-      populateSherryToNeonPatterns(patterns, dotprod, rows, batch);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    populateSherryToNeonPatterns(decode, dotprod, rows, batch);
+    if (failed(applyTableAndDecodePatterns(getOperation(), strategy,
+                                           onlyMarked, std::move(tables),
+                                           std::move(decode))))
       return signalPassFailure();
   }
 };

@@ -10,6 +10,7 @@
 
 #include "sherry/Conversion/Passes.h"
 
+#include "sherry/Conversion/SherryToVector/KernelChoice.h"
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 
@@ -93,9 +94,24 @@ struct ConvertSherryToVectorPass
           << int64_t(batchBlock);
       return signalPassFailure();
     }
+    // A matmul marked for a target kernel that did not take it (no such
+    // kernel on the target, or not for this op) runs the portable one.
+    getOperation()->walk([](MatmulOp op) {
+      std::optional<MatmulKernel> chosen = op.getChosenKernel();
+      if (chosen == MatmulKernel::Tables || chosen == MatmulKernel::Decode)
+        op.emitWarning() << "sherry.kernel = " << stringifyMatmulKernel(*chosen)
+                         << ": no " << stringifyMatmulKernel(*chosen)
+                         << " kernel of the target took this matmul; it "
+                            "runs the portable kernel";
+    });
     RewritePatternSet patterns(&getContext());
     populateSherryToVectorPatterns(patterns, rowBlock, batchBlock);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Every matmul but those marked linalg.
+    if (failed(applyKernelPatterns(
+            getOperation(), std::move(patterns),
+            KernelSelection{{MatmulKernel::Portable, MatmulKernel::Tables,
+                             MatmulKernel::Decode},
+                            !onlyMarked})))
       return signalPassFailure();
   }
 };

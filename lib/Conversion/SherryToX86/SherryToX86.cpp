@@ -27,6 +27,7 @@
 
 #include "X86Arithmetic.h"
 
+#include "sherry/Conversion/SherryToVector/KernelChoice.h"
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
@@ -168,22 +169,22 @@ struct ConvertSherryToX86Pass
     // registers for accumulators twice as wide, so one row at a time.
     int64_t rows = rowBlock ? int64_t(rowBlock) : (isa == "avx2" ? 1 : 2);
     int64_t batch = batchBlock ? int64_t(batchBlock) : 8;
-    RewritePatternSet patterns(&getContext());
+    RewritePatternSet tables(&getContext()), decode(&getContext());
     if (strategy != "decode")
-      patterns.add<MatmulToTableKernel>(
+      tables.add<MatmulToTableKernel>(
           &getContext(),
           createX86TableArithmetics(isa, tableLookup, tableBuild),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
                              tablePartWeights, tableBytes, tableSiblings,
                              tableWorkStealing});
-    if (strategy != "tables") {
-      if (isa == "avx512-vnni")
-        populateSherryToX86Patterns(patterns, rows, batch);
-      else
-        populateByteShuffleKernelPatterns(
-            patterns, /*avx512=*/isa == "avx512-bw", rows, batch);
-    }
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    if (isa == "avx512-vnni")
+      populateSherryToX86Patterns(decode, rows, batch);
+    else
+      populateByteShuffleKernelPatterns(decode, /*avx512=*/isa == "avx512-bw",
+                                        rows, batch);
+    if (failed(applyTableAndDecodePatterns(getOperation(), strategy,
+                                           onlyMarked, std::move(tables),
+                                           std::move(decode))))
       return signalPassFailure();
   }
 };

@@ -4,7 +4,7 @@
 // verified where they appear; any other `sherry.` attribute is an error.
 
 func.func @unknown() attributes {sherry.fast} {
-// expected-error @-1 {{'sherry.fast' is not an attribute of the sherry dialect, which has 'sherry.weights', 'sherry.packed' and 'sherry.scales' (function arguments), 'sherry.outline' (scf.for), 'sherry.work_stealing' (scf.forall) and 'sherry.per_part' (an operation in the body of an scf.forall)}}
+// expected-error @-1 {{'sherry.fast' is not an attribute of the sherry dialect, which has 'sherry.weights', 'sherry.packed' and 'sherry.scales' (function arguments), 'sherry.outline' (scf.for), 'sherry.work_stealing' (scf.forall), 'sherry.per_part' (an operation in the body of an scf.forall) and 'sherry.kernel' (sherry.matmul)}}
   return
 }
 
@@ -88,4 +88,39 @@ func.func @per_part_outside(%a: index) -> index {
   // expected-error @+1 {{'sherry.per_part' marks an operation in the body of an scf.forall}}
   %b = arith.addi %a, %a {sherry.per_part} : index
   return %b : index
+}
+
+// -----
+
+func.func @kernel_not_on_matmul(%a: index) -> index {
+  // expected-error @+1 {{'sherry.kernel' marks a sherry.matmul, not 'arith.addi'}}
+  %b = arith.addi %a, %a {sherry.kernel = #sherry.kernel<tables>} : index
+  return %b : index
+}
+
+// -----
+
+func.func @kernel_not_an_enum(%x: tensor<1x32xf32>, %w: tensor<4x5xi8>,
+                              %s: tensor<4xf32>,
+                              %a: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  // expected-error @+1 {{'sherry.kernel' must be a #sherry.kernel (tables, decode, portable or linalg)}}
+  %y = sherry.matmul ins(%x, %w : tensor<1x32xf32>, tensor<4x5xi8>)
+         scales(%s : tensor<4xf32>) outs(%a : tensor<1x4xf32>)
+         layout<sherry, row> {sherry.kernel = "tables"} -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'sherry.kernel' on argument 0 is an attribute of operations, not of arguments}}
+func.func @kernel_on_argument(%a: index {sherry.kernel = #sherry.kernel<decode>}) {
+  return
+}
+
+// -----
+
+// expected-error @+2 {{expected ::mlir::sherry::MatmulKernel to be one of: tables, decode, portable, linalg}}
+// expected-error @+1 {{failed to parse Sherry_MatmulKernelAttr parameter 'value'}}
+func.func @kernel_unknown(%a: index) attributes {x = #sherry.kernel<fastest>} {
+  return
 }

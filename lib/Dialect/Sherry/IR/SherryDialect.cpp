@@ -44,8 +44,8 @@ Operation *SherryDialect::materializeConstant(OpBuilder &builder,
 static constexpr StringLiteral kKnownAttributes =
     "'sherry.weights', 'sherry.packed' and 'sherry.scales' (function "
     "arguments), 'sherry.outline' (scf.for), 'sherry.work_stealing' "
-    "(scf.forall) and 'sherry.per_part' (an operation in the body of an "
-    "scf.forall)";
+    "(scf.forall), 'sherry.per_part' (an operation in the body of an "
+    "scf.forall) and 'sherry.kernel' (sherry.matmul)";
 
 LogicalResult SherryDialect::verifyOperationAttribute(Operation *op,
                                                       NamedAttribute attr) {
@@ -75,6 +75,15 @@ LogicalResult SherryDialect::verifyOperationAttribute(Operation *op,
       return fail("must be a unit attribute");
     if (!op->getParentOfType<scf::ForallOp>())
       return fail("marks an operation in the body of an scf.forall");
+    return success();
+  }
+  if (name == KernelAttrHelper::getNameStr()) {
+    if (!isa<MatmulKernelAttr>(attr.getValue()))
+      return fail("must be a #sherry.kernel (tables, decode, portable or "
+                  "linalg)");
+    if (!isa<MatmulOp>(op))
+      return fail("marks a sherry.matmul, not '" +
+                  op->getName().getStringRef() + "'");
     return success();
   }
   if (name == WeightsAttrHelper::getNameStr() ||
@@ -110,7 +119,8 @@ LogicalResult SherryDialect::verifyRegionArgAttribute(Operation *op,
   }
   if (name == OutlineAttrHelper::getNameStr() ||
       name == WorkStealingAttrHelper::getNameStr() ||
-      name == PerPartAttrHelper::getNameStr())
+      name == PerPartAttrHelper::getNameStr() ||
+      name == KernelAttrHelper::getNameStr())
     return fail("is an attribute of operations, not of arguments");
   return fail("is not an attribute of the sherry dialect, which has " +
               kKnownAttributes);

@@ -61,6 +61,19 @@ int64_t MatmulOp::getK() {
   return cast<ShapedType>(getInput().getType()).getDimSize(1);
 }
 
+std::optional<MatmulKernel> MatmulOp::getChosenKernel() {
+  if (auto kernel = dyn_cast_or_null<MatmulKernelAttr>(
+          (*this)->getAttr(SherryDialect::KernelAttrHelper::getNameStr())))
+    return kernel.getValue();
+  return std::nullopt;
+}
+
+void MatmulOp::copyChosenKernelTo(Operation *to) {
+  StringRef name = SherryDialect::KernelAttrHelper::getNameStr();
+  if (Attribute kernel = (*this)->getAttr(name))
+    to->setAttr(name, kernel);
+}
+
 //===----------------------------------------------------------------------===//
 // Shared verification
 //===----------------------------------------------------------------------===//

@@ -38,9 +38,11 @@ struct MatmulOpInterface
     Value bias = matmul.getBias() ? buffers[i++] : Value();
     Value init = buffers[i++];
     rewriter.setInsertionPoint(op);
-    MatmulOp::create(rewriter, op->getLoc(), TypeRange{}, input, weights,
-                     scales, bias, init, matmul.getLayoutAttr(),
-                     matmul.getModeAttr());
+    auto bufferized = MatmulOp::create(rewriter, op->getLoc(), TypeRange{},
+                                       input, weights, scales, bias, init,
+                                       matmul.getLayoutAttr(),
+                                       matmul.getModeAttr());
+    matmul.copyChosenKernelTo(bufferized);
     replaceOpWithBufferizedValues(rewriter, op, init);
     return success();
   }

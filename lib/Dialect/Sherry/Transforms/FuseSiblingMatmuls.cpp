@@ -162,6 +162,8 @@ struct SherryFuseSiblingMatmulsPass
     auto fused = MatmulOp::create(rewriter, loc, TypeRange{fusedInitType},
                                   last.getInput(), weights, scales, bias, init,
                                   last.getLayoutAttr(), last.getModeAttr());
+    // Siblings share their kernel choice (collectSiblingMatmuls).
+    last.copyChosenKernelTo(fused);
     // The members' constants, erased below where nothing else reads them.
     SetVector<Operation *> constants;
     for (MatmulOp op : members)

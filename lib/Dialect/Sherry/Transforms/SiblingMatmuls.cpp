@@ -40,11 +40,15 @@ struct GroupKey {
   Type weightsElement, initElement, scalesElement;
   int64_t k;
   bool bias;
+  /// The kernel chosen for the op (sherry.kernel), if any: one fused op
+  /// has one kernel.
+  std::optional<MatmulKernel> kernel;
 
   bool operator==(const GroupKey &o) const {
     return input == o.input && layout == o.layout && mode == o.mode &&
            weightsElement == o.weightsElement && initElement == o.initElement &&
-           scalesElement == o.scalesElement && k == o.k && bias == o.bias;
+           scalesElement == o.scalesElement && k == o.k && bias == o.bias &&
+           kernel == o.kernel;
   }
 };
 
@@ -59,7 +63,8 @@ GroupKey keyOf(MatmulOp op) {
           elementOf(op.getInit()),
           elementOf(op.getScales()),
           op.getK(),
-          bool(op.getBias())};
+          bool(op.getBias()),
+          op.getChosenKernel()};
 }
 
 /// Whether a result of `op` is used in `op`'s block before `point`.

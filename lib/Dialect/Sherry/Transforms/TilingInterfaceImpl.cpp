@@ -112,6 +112,7 @@ struct MatmulOpTiling
     auto tiled = MatmulOp::create(b, loc, resultTypes, input->getResult(0),
                                   weights, scales, bias, initTile,
                                   matmul.getLayoutAttr(), matmul.getModeAttr());
+    matmul.copyChosenKernelTo(tiled);
     result.tiledOps.push_back(tiled);
     for (Value v : tiled.getResult())
       result.tiledValues.push_back(v);

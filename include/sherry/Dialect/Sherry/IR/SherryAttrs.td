@@ -50,6 +50,38 @@ def Sherry_ActivationModeAttr
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Sherry_MatmulKernel : I32EnumAttr<"MatmulKernel",
+    "the kernel a sherry.matmul is lowered to", [
+      I32EnumAttrCase<"Tables", 0, "tables">,
+      I32EnumAttrCase<"Decode", 1, "decode">,
+      I32EnumAttrCase<"Portable", 2, "portable">,
+      I32EnumAttrCase<"Linalg", 3, "linalg">
+    ]> {
+  let cppNamespace = "::mlir::sherry";
+  let genSpecializedAttr = 0;
+}
+
+def Sherry_MatmulKernelAttr
+    : EnumAttr<Sherry_Dialect, Sherry_MatmulKernel, "kernel"> {
+  let summary = "The kernel chosen for one sherry.matmul";
+  let description = [{
+    Set on a `sherry.matmul` as `sherry.kernel` (by hand or with
+    `transform.sherry.set_kernel`), it overrides the pipeline's `strategy`
+    and `kernel` options for that op:
+
+    - `tables`: the target's activation-table kernel;
+    - `decode`: the target's decode kernel;
+    - `portable`: the portable vector micro-kernel;
+    - `linalg`: the linalg reference lowering.
+
+    Where the target has no such kernel, or the kernel cannot take the op
+    (exact mode on the table kernel, a K it does not tile), the op gets the
+    portable kernel and a warning that says so. Tiling and sibling fusion
+    keep the attribute; siblings with different kernels are not fused.
+  }];
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Sherry_LayoutAttr : Sherry_Attr<"Layout", "layout"> {
   let summary = "Physical layout and scale granularity of packed weights";
   let description = [{

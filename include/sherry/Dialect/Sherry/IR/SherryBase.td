@@ -42,7 +42,9 @@ def Sherry_Dialect : Dialect {
     // from one another (sherry-forall-work-stealing), a positive integer.
     "::mlir::IntegerAttr":$work_stealing,
     // On an operation in such a loop's body: run it once per part.
-    "::mlir::UnitAttr":$per_part
+    "::mlir::UnitAttr":$per_part,
+    // On a `sherry.matmul`: the kernel it is lowered to (#sherry.kernel).
+    "::mlir::Attribute":$kernel
   );
   let hasOperationAttrVerify = 1;
   let hasRegionArgAttrVerify = 1;

@@ -81,6 +81,12 @@ def Sherry_MatmulOp : Sherry_Op<"matmul", [
     int64_t getM();
     int64_t getN();
     int64_t getK();
+
+    /// The kernel chosen for this op (`sherry.kernel`), if any.
+    std::optional<MatmulKernel> getChosenKernel();
+    /// Gives `to` this op's `sherry.kernel`, if it has one (tiling and
+    /// sibling fusion make matmuls that keep it).
+    void copyChosenKernelTo(Operation *to);
   }];
 
   let hasVerifier = 1;
