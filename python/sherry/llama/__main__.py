@@ -143,6 +143,11 @@ def run(a):
         raise ModelError("--prompt needs a GGUF file with a tokenizer "
                          "(--model FILE.gguf); give --prompt-ids")
     started = time.perf_counter()
+    tokenizer = None
+    if a.prompt is not None:
+        # Before the weights: the file is read whole here, and dropped.
+        tokenizer = ByteLevelBPE.from_gguf(
+            gguf.load(a.model, a.stq1_0_type).metadata)
     if a.model:
         if a.random_weights is not None:
             raise ModelError("--random-weights goes with --config, not "
@@ -155,10 +160,7 @@ def run(a):
             raise ModelError("--config needs --random-weights SEED")
         config = LlamaConfig.from_json(a.config)
         weights = synthetic_weights(config, a.random_weights)
-    tokenizer = None
-    if a.prompt is not None:
-        tokenizer = ByteLevelBPE.from_gguf(
-            gguf.load(a.model, a.stq1_0_type).metadata)
+    if tokenizer is not None:
         ids = tokenizer.encode(a.prompt)
     elif a.random_prompt is not None:
         if a.random_prompt < 1:

@@ -146,6 +146,7 @@ def load_gguf(path, stq1_0_type=None):
         config.tie_word_embeddings = True
     weights = {}
     known = {"rope_freqs.weight"}
+    present = set(g.tensor_names)
     for _, name, shape, projection in weight_arguments(config):
         gname = gguf_name(name)
         known.add(gname)
@@ -175,7 +176,10 @@ def load_gguf(path, stq1_0_type=None):
             order = np.argsort(_rope_rows(heads, shape[0]))
             value = _permute_rows(value, order)
         weights[name] = value
-    extra = sorted(set(g.tensor_names) - known)
+        # The file's copy goes as soon as the tensor has its own: the file
+        # and the weights are not both held at once.
+        g.remove_tensor(gname)
+    extra = sorted(present - known)
     if extra:
         raise ModelError("%s has tensors a llama model does not use: %s"
                          % (path, ", ".join(extra[:4])))
