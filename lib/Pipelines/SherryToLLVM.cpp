@@ -4,6 +4,7 @@
 
 #include "sherry/Conversion/Passes.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"

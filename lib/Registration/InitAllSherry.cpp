@@ -11,6 +11,7 @@
 #include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 #include "sherry/Pipelines/Pipelines.h"
+#include "sherry/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -25,5 +26,6 @@ void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
 void mlir::sherry::registerAllSherryPasses() {
   registerSherryPasses();
   registerSherryConversionPasses();
+  registerSherryGenericPasses();
   registerSherryPipelines();
 }

@@ -379,31 +379,4 @@ def ConvertSherryArmToLLVM : Pass<"convert-sherry-arm-to-llvm"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
-def SherrySetTargetAttributes : Pass<"sherry-set-target-attributes"> {
-  let summary = "Pin the CPU and features LLVM generates each function for";
-  let description = [{
-    Sets `target_cpu` (when `cpu` is given) and `target_features` (when
-    `features` is given) on every `llvm.func` with a body. LLVM reads them
-    in place of the code generator's own CPU and features, so a kernel
-    lowered for a smaller instruction set (AVX2 on an AVX-512 machine, NEON
-    without the dot product) stays within it however it is compiled, and a
-    kernel that needs features (VNNI, dotprod) gets them without `-mattr`.
-    `--sherry-to-llvm` runs it last for every target except `portable`.
-
-    ```mlir
-    // --sherry-set-target-attributes="cpu=haswell features=+avx2"
-    llvm.func @f() attributes {target_cpu = "haswell",
-        target_features = #llvm.target_features<["+avx2"]>} { ... }
-    ```
-  }];
-  let options = [
-    Option<"cpu", "cpu", "std::string", "\"\"",
-           "LLVM CPU name (e.g. haswell); empty: leave the compiler's">,
-    Option<"features", "features", "std::string", "\"\"",
-           "Comma-separated LLVM features, each +name or -name; empty: "
-           "leave the compiler's">
-  ];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
-}
-
 #endif // SHERRY_CONVERSION_PASSES_TD

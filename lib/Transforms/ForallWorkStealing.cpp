@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "sherry/Transforms/Passes.h"
+
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -24,7 +26,7 @@
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_SHERRYFORALLWORKSTEALING
-#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+#include "sherry/Transforms/Passes.h.inc"
 } // namespace mlir::sherry
 
 using namespace mlir;

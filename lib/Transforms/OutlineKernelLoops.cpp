@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "sherry/Transforms/Passes.h"
+
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -28,7 +30,7 @@
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_SHERRYOUTLINEKERNELLOOPS
-#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+#include "sherry/Transforms/Passes.h.inc"
 } // namespace mlir::sherry
 
 using namespace mlir;

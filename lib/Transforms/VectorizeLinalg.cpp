@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -23,7 +23,7 @@
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_SHERRYVECTORIZELINALG
-#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+#include "sherry/Transforms/Passes.h.inc"
 } // namespace mlir::sherry
 
 using namespace mlir;

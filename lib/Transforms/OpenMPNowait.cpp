@@ -6,13 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sherry/Dialect/Sherry/Transforms/Passes.h"
+#include "sherry/Transforms/Passes.h"
 
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_SHERRYOPENMPNOWAIT
-#include "sherry/Dialect/Sherry/Transforms/Passes.h.inc"
+#include "sherry/Transforms/Passes.h.inc"
 } // namespace mlir::sherry
 
 using namespace mlir;

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sherry/Conversion/Passes.h"
+#include "sherry/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
@@ -17,7 +17,7 @@
 
 namespace mlir::sherry {
 #define GEN_PASS_DEF_SHERRYSETTARGETATTRIBUTES
-#include "sherry/Conversion/Passes.h.inc"
+#include "sherry/Transforms/Passes.h.inc"
 } // namespace mlir::sherry
 
 using namespace mlir;
