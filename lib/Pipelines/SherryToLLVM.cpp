@@ -183,12 +183,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (openmp)
     pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertSherryX86ToLLVM());
-  pm.addPass(createConvertSherryArmToLLVM());
   ConvertVectorToLLVMPassOptions toLLVM;
   // The vectorized linalg reductions' final sums, already reassociated.
   toLLVM.reassociateFPReductions = options.vectorizeLinalg;
   pm.addPass(createConvertVectorToLLVMPass(toLLVM));
+  // The sherry_x86 and sherry_arm ops too (their dialects' interface).
   pm.addPass(createConvertToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   if (std::optional<SherryTargetAttributes> attributes =

@@ -21,6 +21,7 @@ void mlir::sherry::registerAllSherryDialects(DialectRegistry &registry) {
   registerBufferizableOpInterfaceExternalModels(registry);
   registerTilingInterfaceExternalModels(registry);
   registerTransformDialectExtension(registry);
+  registerConvertSherryIntrinsicsToLLVMInterfaces(registry);
 }
 
 void mlir::sherry::registerAllSherryPasses() {

@@ -3,12 +3,11 @@
 #ifndef SHERRY_CONVERSION_PASSES_H
 #define SHERRY_CONVERSION_PASSES_H
 
-#include "sherry/Conversion/SherryArmToLLVM/SherryArmToLLVM.h"
+#include "sherry/Conversion/IntrinsicsToLLVM/IntrinsicsToLLVM.h"
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 #include "sherry/Conversion/SherryToNeon/SherryToNeon.h"
 #include "sherry/Conversion/SherryToVector/SherryToVector.h"
 #include "sherry/Conversion/SherryToX86/SherryToX86.h"
-#include "sherry/Conversion/SherryX86ToLLVM/SherryX86ToLLVM.h"
 #include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 

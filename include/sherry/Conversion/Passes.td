@@ -362,9 +362,12 @@ def ConvertSherryX86ToLLVM : Pass<"convert-sherry-x86-to-llvm"> {
   let summary = "Replace sherry_x86 ops by their LLVM intrinsic calls";
   let description = [{
     Each `sherry_x86` op wraps one x86 intrinsic on builtin vectors; this
-    pass replaces it by `llvm.call_intrinsic` with the same operands. Run it
-    after bufferization (intrinsic calls have unknown memory effects, which
-    buffer deallocation rejects) and before or after `convert-to-llvm`.
+    dialect conversion replaces it by `llvm.call_intrinsic` with the same
+    operands, and an op that does not convert is an error. Run it after
+    bufferization (intrinsic calls have unknown memory effects, which buffer
+    deallocation rejects). `--convert-to-llvm` does the same through the
+    dialect's `ConvertToLLVMPatternInterface`, which is how
+    `--sherry-to-llvm` lowers these ops.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
@@ -372,9 +375,9 @@ def ConvertSherryX86ToLLVM : Pass<"convert-sherry-x86-to-llvm"> {
 def ConvertSherryArmToLLVM : Pass<"convert-sherry-arm-to-llvm"> {
   let summary = "Replace sherry_arm ops by their LLVM intrinsic calls";
   let description = [{
-    Each `sherry_arm` op wraps one AArch64 intrinsic on builtin vectors; this
-    pass replaces it by `llvm.call_intrinsic` with the same operands. Run it
-    after bufferization, as `convert-sherry-x86-to-llvm`.
+    Each `sherry_arm` op wraps one AArch64 intrinsic on builtin vectors; as
+    `convert-sherry-x86-to-llvm`, this dialect conversion replaces it by
+    `llvm.call_intrinsic`, and `--convert-to-llvm` does the same.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

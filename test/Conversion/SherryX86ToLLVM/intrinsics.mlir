@@ -1,6 +1,12 @@
 // RUN: sherry-opt %s -convert-sherry-x86-to-llvm | FileCheck %s
 // RUN: sherry-opt %s -convert-sherry-x86-to-llvm -convert-func-to-llvm | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
 // RUN: sherry-opt %s -convert-sherry-x86-to-llvm -convert-func-to-llvm | mlir-translate --mlir-to-llvmir | llc -mtriple=x86_64-linux-gnu -mattr=+avx512f,+avx512bw,+avx512vbmi,+avx512vnni | FileCheck %s --check-prefix=ASM
+// The dialect's ConvertToLLVMPatternInterface: --convert-to-llvm lowers
+// the ops with the same pattern, as --sherry-to-llvm does.
+// RUN: sherry-opt %s --convert-to-llvm | FileCheck %s --check-prefix=TOLLVM
+// TOLLVM: llvm.func
+// TOLLVM: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// TOLLVM-NOT: sherry_x86
 
 // Each op is one intrinsic call on the same vectors, and one instruction.
 // CHECK-LABEL: func @ops

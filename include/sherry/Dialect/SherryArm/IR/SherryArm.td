@@ -2,8 +2,8 @@
 //
 // Thin typed wrappers over one AArch64 intrinsic each, for the instructions
 // the sherry kernels need and upstream arm_neon has no op for. They are
-// Pure, and convert-sherry-arm-to-llvm turns each into its LLVM intrinsic
-// call.
+// Pure, and the LLVM lowering (--convert-to-llvm,
+// lib/Conversion/IntrinsicsToLLVM) turns each into its LLVM intrinsic call.
 //
 //===----------------------------------------------------------------------===//
 

@@ -2,8 +2,9 @@
 //
 // Thin typed wrappers over one x86 intrinsic each, for the instructions the
 // sherry kernels need and upstream x86vector has no op for. They are Pure, so
-// bufferization and other passes move them freely, and
-// convert-sherry-x86-to-llvm turns each into its LLVM intrinsic call.
+// bufferization and other passes move them freely, and the LLVM lowering
+// (--convert-to-llvm, lib/Conversion/IntrinsicsToLLVM) turns each into its
+// LLVM intrinsic call.
 //
 //===----------------------------------------------------------------------===//
 
