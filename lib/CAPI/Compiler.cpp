@@ -607,6 +607,22 @@ extern "C" void sherryRecordRuntimeError(const char *format, int64_t a,
 }
 } // namespace
 
+/// Sets each function's packed entry point (its `_mlir_ciface_` wrapper's)
+/// from `lookup`, whether the JIT compiled the code or the compile cache
+/// held it; the error, naming the function, or "".
+template <typename Lookup>
+static std::string lookUpEntryPoints(std::vector<FunctionInfo> &functions,
+                                     Lookup lookup) {
+  for (FunctionInfo &f : functions) {
+    llvm::Expected<void (*)(void **)> packed = lookup("_mlir_ciface_" + f.name);
+    if (!packed)
+      return "JIT lookup of '" + f.name +
+             "' failed: " + llvm::toString(packed.takeError());
+    f.packed = *packed;
+  }
+  return "";
+}
+
 /// Loads `cached` with `libs`; on success, `result` is the executable.
 /// Where the entry does not load (damaged, or made by a JIT that linked
 /// differently), returns false and the module is compiled anew.
@@ -626,14 +642,9 @@ static bool loadCached(::sherry::capi::CachedCode cached,
       return;
     }
     exe->loaded = std::move(*loaded);
-    for (FunctionInfo &f : exe->functions) {
-      auto packed = exe->loaded->lookupPacked("_mlir_ciface_" + f.name);
-      if (!packed) {
-        error = llvm::toString(packed.takeError());
-        return;
-      }
-      f.packed = *packed;
-    }
+    error = lookUpEntryPoints(exe->functions, [&](StringRef name) {
+      return exe->loaded->lookupPacked(name);
+    });
   });
   if (!ok) {
     (void)exe.release();
@@ -765,15 +776,9 @@ MlirLogicalResult sherryCompileCached(
     recovery.setStage("running the module's initializers");
     exe->engine->initialize();
     recovery.setStage("looking up the module's functions");
-    for (FunctionInfo &f : exe->functions) {
-      auto packed = exe->engine->lookupPacked("_mlir_ciface_" + f.name);
-      if (!packed) {
-        error = "JIT lookup of '" + f.name +
-                "' failed: " + llvm::toString(packed.takeError());
-        return;
-      }
-      f.packed = *packed;
-    }
+    error = lookUpEntryPoints(exe->functions, [&](StringRef name) {
+      return exe->engine->lookupPacked(name);
+    });
     if (cacheKey.empty() || !error.empty())
       return;
     recovery.setStage("writing the compile cache");
