@@ -35,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 
+from doc_blocks import commands
+
 FENCE = re.compile(r"^```([a-z]*)\n(.*?)^```\n", re.S | re.M)
 DIRECTIVE = re.compile(r"<!-- doc-test: (\S+)\s*(.*?)\s*-->\s*\n\Z")
 SHELL = ("sh", "bash")
@@ -68,18 +70,6 @@ def blocks(root, page):
                       directive.group(1) if directive else None,
                       directive.group(2) if directive else ""))
     return found
-
-
-def commands(block):
-    """The block's commands: continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n\s*", " ", block)
-    text = re.sub(r"\|\n\s*", "| ", text)
-    out = []
-    for line in text.splitlines():
-        line = re.sub(r"\s+#.*$", "", line).strip()
-        if line and not line.startswith("#"):
-            out.append(line)
-    return out
 
 
 def scratch(root, build):
