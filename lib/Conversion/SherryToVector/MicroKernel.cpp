@@ -102,8 +102,9 @@ std::pair<Value, Value> chunkColumns(Emitter &e, const KernelShape &shape,
     // K/8 slot bytes then K/32 sign bytes; group k0/4 starts the chunk.
     return {e.divi(k0, 8), e.addi(e.idx(shape.k / 8), e.divi(k0, 32))};
   }
-  // 42-byte blocks of 256 elements; chunk c (64 elements, 16 groups) of a
-  // block has slot bytes 8c.. and sign bytes 32 + 2c.
+  // 42-byte blocks of 256 elements; the c-th 64 elements (16 groups) of a
+  // block have slot bytes 8c.. and sign bytes 32 + 2c (so a chunk of 128
+  // reads two of them in a row).
   Value base = e.muli(e.divi(k0, 256), 42);
   Value c = e.divi(arith::RemUIOp::create(e.b, e.loc, k0, e.idx(256)), 64);
   return {e.addi(base, e.muli(c, 8)),
@@ -348,7 +349,11 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
     return rewriter.notifyMatchFailure(op, reason);
   if (!arithmetic.supports(*shape))
     return rewriter.notifyMatchFailure(op, "not supported by the arithmetic");
-  if (arithmetic.lanesMajor(*shape) && shape->chunk != 64)
+  int64_t chunk = arithmetic.chunkSize(*shape);
+  if (chunk % shape->chunk != 0 || shape->segment % chunk != 0)
+    return rewriter.notifyMatchFailure(op, "chunks must tile the segments");
+  shape->chunk = chunk;
+  if (arithmetic.lanesMajor(*shape) && shape->chunk % 64 != 0)
     return rewriter.notifyMatchFailure(op, "lane-major chunks hold 64");
 
   Location loc = op.getLoc();

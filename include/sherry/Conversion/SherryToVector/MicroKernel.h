@@ -13,6 +13,8 @@
 
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -25,7 +27,7 @@ struct KernelShape {
   ScaleGranularity granularity;
   int64_t k;
   int64_t segment; ///< elements per scale segment
-  int64_t chunk;   ///< elements per chunk: 32 or 64, whole sign bytes
+  int64_t chunk;   ///< elements per chunk: 32, 64 or 128, whole sign bytes
   bool int8;       ///< int8 activation mode (else exact)
 
   /// The shape of `op`'s kernel, or failure (with the reason) where K is
@@ -64,6 +66,13 @@ public:
   /// 16p + j) instead of group-major, as per-128-bit-lane byte shuffles
   /// want: the kernel then reorders the activations to match, once per call.
   virtual bool lanesMajor(const KernelShape &shape) const { return false; }
+  /// The elements decoded at once for `shape` (whose `chunk` is the
+  /// kernel's default): a multiple of `shape.chunk` that divides the scale
+  /// segment, which becomes the chunk the other methods see. Wider chunks
+  /// let an arithmetic share instructions between neighbouring chunks.
+  virtual int64_t chunkSize(const KernelShape &shape) const {
+    return shape.chunk;
+  }
 };
 
 /// A constant i8 vector holding `values`.
@@ -82,6 +91,71 @@ Value concatVectors(OpBuilder &b, Location loc, ArrayRef<Value> parts);
 /// their sign bits, group j at bit j % 8 of byte j / 8.
 Value decodeTernary(OpBuilder &b, Location loc, Value slotBytes,
                     Value signBytes, int64_t groups);
+
+/// Exact mode on the decode of an int8 arithmetic: its weights (less 1
+/// where it offsets them), widened to f32 `Lanes` at a time and multiplied
+/// into f32 accumulators of `Lanes` by FMA with the activations (f32, or
+/// widened from f16/bf16), as the portable kernel's exact mode sums in
+/// f32. It takes the chunks, and their lane order, of the int8 arithmetic.
+template <typename Int8Arithmetic, int64_t Lanes>
+class ExactFromInt8Arithmetic : public ChunkArithmetic {
+public:
+  bool supports(const KernelShape &shape) const override {
+    return !shape.int8 && int8.supports(asInt8(shape));
+  }
+
+  VectorType accumulatorType(OpBuilder &b, const KernelShape &) const override {
+    return VectorType::get({Lanes}, b.getF32Type());
+  }
+
+  Value decode(OpBuilder &b, Location loc, const KernelShape &shape,
+               Value slotBytes, Value signBytes) const override {
+    Value w = int8.decode(b, loc, asInt8(shape), slotBytes, signBytes);
+    if (!int8.offsetsWeights(asInt8(shape)))
+      return w;
+    Value one = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(cast<VectorType>(w.getType()),
+                               b.getI8IntegerAttr(1)));
+    return arith::SubIOp::create(b, loc, w, one);
+  }
+
+  Value accumulate(OpBuilder &b, Location loc, const KernelShape &shape,
+                   Value acc, Value x, Value w) const override {
+    auto floats = VectorType::get({Lanes}, b.getF32Type());
+    for (int64_t q = 0; q < shape.chunk / Lanes; ++q) {
+      Value xq = sliceVector(b, loc, x, Lanes * q, Lanes);
+      if (!cast<VectorType>(xq.getType()).getElementType().isF32())
+        xq = arith::ExtFOp::create(b, loc, floats, xq);
+      Value wq = arith::SIToFPOp::create(b, loc, floats,
+                                         sliceVector(b, loc, w, Lanes * q,
+                                                     Lanes));
+      acc = vector::FMAOp::create(b, loc, xq, wq, acc);
+    }
+    return acc;
+  }
+
+  Value reduce(OpBuilder &b, Location loc, const KernelShape &,
+               Value acc) const override {
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+  }
+
+  bool lanesMajor(const KernelShape &shape) const override {
+    return int8.lanesMajor(asInt8(shape));
+  }
+
+  int64_t chunkSize(const KernelShape &shape) const override {
+    return int8.chunkSize(asInt8(shape));
+  }
+
+private:
+  static KernelShape asInt8(KernelShape shape) {
+    shape.int8 = true;
+    return shape;
+  }
+
+  Int8Arithmetic int8;
+};
 
 /// Replaces sherry.matmul `op` (tensor form) by loops around `arithmetic`:
 /// blocks of `rowBlock` output rows by `batchBlock` activation rows share
