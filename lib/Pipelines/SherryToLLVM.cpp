@@ -115,7 +115,8 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   // through to the portable one.
   if (x86)
     pm.addPass(createConvertSherryToX86(x86Options("decode")));
-  // AArch64 kernels for int8 mode; exact mode falls through.
+  // AArch64 kernels for both modes; chunks the NEON arithmetic does not
+  // take fall through.
   if (isNeonTarget(target))
     pm.addPass(createConvertSherryToNeon(neonOptions("decode")));
   {

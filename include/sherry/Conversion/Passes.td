@@ -257,49 +257,57 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
 }
 
 def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
-  let summary = "Lower int8 sherry.matmul to AArch64 NEON kernels";
+  let summary = "Lower sherry.matmul to AArch64 NEON kernels";
   let description = [{
-    AArch64 kernels for int8-mode `sherry.matmul` on tensors, bit-exact with
-    the format library's `matmulInt8`, for `isa=neon-dotprod` (Armv8.2-A
-    dot product extension, `+neon,+dotprod`) or `isa=neon` (Armv8.0 NEON).
-    Two strategies:
+    AArch64 kernels for `sherry.matmul` on tensors, bit-exact with the
+    format library's `matmulInt8` in int8 mode, for `isa=neon-dotprod`
+    (Armv8.2-A dot product extension, `+neon,+dotprod`) or `isa=neon`
+    (Armv8.0 NEON). Two strategies:
 
-    `tables` (the paper's kernel), for constant weights, on both ISAs: per
-    call, each group of 4 int8 activations gets its 16 canonical partial
-    sums as a low-byte and a high-byte 16-entry table (one q register
-    each); the weights are regrouped at compile time (32 rows interleaved,
-    1.25 bits per weight). Per 16 K elements, 32 rows and group, `tbl`
-    (`sherry_arm.neon.tbl1`) looks up both bytes of 16 rows' sums by their
-    slot nibbles, the sign bit applies by complementing both bytes
-    (~s = -s - 1; the kernel adds back each row's count of negative groups
-    per segment), `zip1`/`zip2` form i16 sums and `add` accumulates them per
-    row, widened to i32 every 21 steps at most. Threads and `table-parts`
-    as in `convert-sherry-to-x86`. `tile-block` is 1 by default: with more
-    tiles per block, the accumulators and the 8 table registers of a step
-    spill (`llc -O3`, 2048 x 2048, stack accesses per step: none with 1
-    tile, 13 with 2, 75 with 4).
+    `tables` (the paper's kernel), for int8 mode, on both ISAs: per call,
+    each group of 4 int8 activations gets its 16 canonical partial sums as
+    a low-byte and a high-byte 16-entry table (one q register each). The
+    weights are constants regrouped at compile time, or arguments in the
+    `tables` layout (32 rows interleaved, 1.25 bits per weight). Per 16 K
+    elements, 32 rows and group, `tbl` (`sherry_arm.neon.tbl1`) looks up
+    both bytes of 16 rows' sums by their slot nibbles, the sign bit applies
+    by complementing both bytes (~s = -s - 1; the kernel adds back each
+    row's count of negative groups per segment), `zip1`/`zip2` form i16
+    sums and `add` accumulates them per row, widened to i32 every 21 steps
+    at most. Threads and `table-parts` as in `convert-sherry-to-x86`.
+    `tile-block` is 1 by default: with more tiles per block, the
+    accumulators and the 8 table registers of a step spill (`llc -O3`,
+    2048 x 2048, stack accesses per step: none with 1 tile, 13 with 2, 75
+    with 4).
 
-    `decode`, for any weights: the micro-kernel of
-    `convert-sherry-to-vector` with NEON chunk arithmetic.
+    `decode`, for weights in any packed layout but `tables`, in int8 and
+    exact mode: the micro-kernel of `convert-sherry-to-vector` with NEON
+    chunk arithmetic.
 
-    - decode: a chunk's slot nibbles and sign bits are spread to their
-      groups' four lanes by constant byte shuffles (`tbl` with constant
-      indices), and each lane's ternary value in {-1, 0, 1} comes from its
-      code by byte arithmetic (the zero lane, and the sign of the first
-      non-zero lane flipped by slot bits b0 and b1);
-    - accumulate: one `arm_neon.intr.sdot` per 16 weights and activation
-      row (signed by signed, four products per i32 lane: no offset); for
-      `isa=neon`, two `arm_neon.intr.smull` (i8 by i8 into i16) whose sum
-      is added pairwise into the i32 lanes (`sadalp`);
-    - reduce: an i32 `vector.reduction` (`addv`) per segment.
+    - decode, chunks of 128 weights where the scale segments hold them, else
+      64: lane-major, as the x86 kernels. The slot nibbles come apart with
+      `and`, `ushr` and `zip1`/`zip2`; each group's sign bit becomes 16 in
+      its byte (a constant `tbl`, `cmtst`, `umin`); then per 16 weights one
+      `tbl` with a two-register table (`sherry_arm.neon.tbl2`) looks up
+      one lane's signed values, the first 16 entries for positive groups
+      and the next 16 negated. Chunks of 32 (scale groups of 32) decode
+      group-major by byte arithmetic on the 5-bit code.
+    - accumulate, int8 mode: one `arm_neon.intr.sdot` per 16 weights and
+      activation row into one q register (signed by signed: no offset,
+      no activation sums); for `isa=neon`, `arm_neon.intr.smull` per 8
+      weights summed in i16 lanes (`smlal`) and added pairwise into i32
+      once per chunk (`sherry_arm.neon.saddlp`, `sadalp`).
+    - accumulate, exact mode (both ISAs): the weights converted to f32 and
+      multiplied into 8 f32 lanes by FMA (`fmla`), as the portable
+      kernel's exact mode sums in f32.
+    - reduce: one `vector.reduction` (`addv`, `faddp`) per segment.
 
-    `strategy=auto` takes `tables` where the weights are a constant, the
-    scale segments hold whole steps of 16 and N is dynamic or below
-    `tables-max-batch`, `decode` elsewhere. What it does not take (exact
-    mode) is left for `convert-sherry-to-vector`. `isa=neon-dotprod` code
-    needs the dot
-    product extension: compile it with `--mattr=+neon,+dotprod` (or a CPU
-    that has it); `isa=neon` code runs on any AArch64 CPU.
+    `strategy=auto` takes `tables` where the weights are a constant or in
+    the `tables` layout, the mode is int8, the scale segments hold whole
+    steps of 16 and N is dynamic or below `tables-max-batch`, `decode`
+    elsewhere. `isa=neon-dotprod` code needs the dot product extension:
+    compile it with `--mattr=+neon,+dotprod` (or a CPU that has it);
+    `isa=neon` code runs on any AArch64 CPU.
   }];
   let options = [
     Option<"isa", "isa", "std::string", "\"neon-dotprod\"",
@@ -340,11 +348,12 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
     Option<"rowBlock", "row-block", "int64_t", "0",
-           "Output rows computed together (independent accumulators; 0: "
-           "the isa's default, 4 for neon-dotprod, 1 for neon)">,
+           "decode: output rows computed together (independent "
+           "accumulators; 0: the default, 2, and 1 in exact mode)">,
     Option<"batchBlock", "batch-block", "int64_t", "0",
-           "Activation rows that share each decoded weight chunk (0: the "
-           "isa's default, 4 for neon-dotprod, 8 for neon)">
+           "decode: activation rows that share each decoded weight chunk "
+           "(0: the default, 3 for neon-dotprod, 2 for neon and in exact "
+           "mode)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -311,14 +311,14 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       *this, "row-block",
       llvm::cl::desc("Output rows computed together, each with its own "
                      "accumulators (kernel=vector; 0: the kernel's default, "
-                     "2 for AVX-512 decode, 1 for avx2 and neon, 4 "
-                     "elsewhere)"),
+                     "2 for AVX-512 decode and the NEON targets (1 in exact "
+                     "mode), 1 for avx2, 4 elsewhere)"),
       llvm::cl::init(0)};
   CountOption batchBlock{
       *this, "batch-block",
       llvm::cl::desc("Activation rows that share each decoded weight chunk "
                      "(kernel=vector; 0: the kernel's default, 8 for x86 "
-                     "decode and neon, 4 elsewhere)"),
+                     "decode, 3 for neon-dotprod, 2 for neon, 4 elsewhere)"),
       llvm::cl::init(0)};
   CountOption threads{
       *this, "threads",

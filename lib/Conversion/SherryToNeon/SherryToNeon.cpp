@@ -27,6 +27,8 @@
 #include "sherry/Conversion/SherryToVector/KernelChoice.h"
 #include "sherry/Conversion/SherryToVector/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
+#include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
+#include "sherry/Format/Format.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ArmNeon/ArmNeonDialect.h"
@@ -42,41 +44,117 @@ namespace mlir::sherry {
 
 using namespace mlir;
 using namespace mlir::sherry;
+namespace format = ::sherry::format;
 
 namespace {
 
+/// A splat i8 vector of 16 lanes.
+Value splat16(OpBuilder &b, Location loc, int8_t value) {
+  return byteVector(b, loc, SmallVector<int8_t>(16, value));
+}
+
+/// Decodes a chunk of 64 or 128 weights lane-major, 64 at a time: q
+/// register p of each 64 holds lane p of its 16 groups, looked up by `tbl`
+/// in a 32-byte table of that lane's signed values (16 slots, then the
+/// same negated) at slot + 16 * sign. Per 64 weights: 4 tbl, and for the
+/// index a byte shuffle, cmtst, umin and orr; per chunk: and, ushr and one
+/// zip per 64 for the slot nibbles (a chunk of 128 shares the and and the
+/// ushr, which only one of Neoverse N1's two vector pipes runs). The eight
+/// table registers are loop invariant.
+Value decodeLanesMajor(OpBuilder &b, Location loc, Value slotBytes,
+                       Value signBytes) {
+  int64_t slotCount = cast<VectorType>(slotBytes.getType()).getNumElements();
+  auto splat = [&](int8_t v) {
+    return byteVector(b, loc, SmallVector<int8_t>(slotCount, v));
+  };
+  Value low = arith::AndIOp::create(b, loc, slotBytes, splat(0x0f));
+  Value high = arith::ShRUIOp::create(b, loc, slotBytes, splat(4));
+  auto bytes16 = VectorType::get({16}, b.getI8Type());
+  SmallVector<Value> lanes;
+  for (int64_t half = 0; half < slotCount / 8; ++half) {
+    // Slot nibble of group j at byte j: the low nibbles of the 8 slot bytes
+    // interleaved with their high nibbles (zip1, zip2).
+    SmallVector<int64_t> interleave, spread;
+    SmallVector<int8_t> bit;
+    for (int64_t j = 0; j < 16; ++j) {
+      int64_t byte = 8 * half + j / 2;
+      interleave.push_back(j % 2 == 0 ? byte : slotCount + byte);
+      spread.push_back(2 * half + j / 8);
+      bit.push_back(int8_t(1u << (j % 8)));
+    }
+    Value slots = vector::ShuffleOp::create(b, loc, low, high, interleave);
+    // Sign bit of group j (bit j % 8 of sign byte j / 8) as all ones
+    // (cmtst), then 16: umin rather than and, which llc would fold with
+    // the compare into cmeq and bic, one instruction more.
+    Value signs = arith::AndIOp::create(
+        b, loc,
+        vector::ShuffleOp::create(b, loc, signBytes, signBytes, spread),
+        byteVector(b, loc, bit));
+    Value negative = arith::ExtSIOp::create(
+        b, loc, bytes16,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, signs,
+                              splat16(b, loc, 0)));
+    Value index = arith::OrIOp::create(
+        b, loc, slots,
+        arith::MinUIOp::create(b, loc, negative, splat16(b, loc, 16)));
+    for (int64_t p = 0; p < 4; ++p) {
+      SmallVector<int8_t> positive, negated;
+      for (int64_t slot = 0; slot < 16; ++slot) {
+        int8_t t = int8_t(((format::kCodebook[slot] >> (2 * p)) & 3) - 1);
+        positive.push_back(t);
+        negated.push_back(int8_t(-t));
+      }
+      lanes.push_back(arm::Tbl2Op::create(b, loc, bytes16,
+                                          byteVector(b, loc, positive),
+                                          byteVector(b, loc, negated), index));
+    }
+  }
+  return concatVectors(b, loc, lanes);
+}
+
+/// Int8 mode with the dot product extension. Chunks of 64 decode
+/// lane-major (decodeLanesMajor), chunks of 32 group-major by arithmetic
+/// (decodeTernary).
 class NeonDotprodArithmetic : public ChunkArithmetic {
 public:
   bool supports(const KernelShape &shape) const override {
-    return shape.int8 && (shape.chunk == 32 || shape.chunk == 64);
+    return shape.int8 && (shape.chunk == 32 || shape.chunk == 64 ||
+                          shape.chunk == 128);
   }
 
-  /// One i32 lane per group (the four products sdot adds).
-  VectorType accumulatorType(OpBuilder &b,
-                             const KernelShape &shape) const override {
-    return VectorType::get({shape.chunk / 4}, b.getI32Type());
+  bool lanesMajor(const KernelShape &shape) const override {
+    return shape.chunk % 64 == 0;
   }
 
-  /// Signed lanes straight from the portable decode: sdot takes signed
-  /// weights and activations, so no offset and no activation sums.
+  /// 128 where the segments allow, for the shared nibble split.
+  int64_t chunkSize(const KernelShape &shape) const override {
+    return shape.chunk == 64 && shape.segment % 128 == 0 ? 128 : shape.chunk;
+  }
+
+  /// One q register: every sdot of a chunk adds into its four i32 lanes,
+  /// so that blocks of rows and activation rows keep their accumulators in
+  /// registers.
+  VectorType accumulatorType(OpBuilder &b, const KernelShape &) const override {
+    return VectorType::get({4}, b.getI32Type());
+  }
+
+  /// Signed lanes: sdot takes signed weights and activations, so no offset
+  /// and no activation sums.
   Value decode(OpBuilder &b, Location loc, const KernelShape &shape,
                Value slotBytes, Value signBytes) const override {
+    if (lanesMajor(shape))
+      return decodeLanesMajor(b, loc, slotBytes, signBytes);
     return decodeTernary(b, loc, slotBytes, signBytes, shape.chunk / 4);
   }
 
-  /// acc + x . w, 16 bytes per sdot: lane l of `acc` gains the four
-  /// products of group l.
+  /// acc + x . w, 16 bytes per sdot, all into the same four lanes (lane l
+  /// gains four products of every fourth group).
   Value accumulate(OpBuilder &b, Location loc, const KernelShape &shape,
                    Value acc, Value x, Value w) const override {
-    auto words4 = VectorType::get({4}, b.getI32Type());
-    for (int64_t q = 0; q < shape.chunk / 16; ++q) {
-      Value part = arm_neon::SdotOp::create(b, loc, words4,
-                                            sliceVector(b, loc, acc, 4 * q, 4),
-                                            sliceVector(b, loc, w, 16 * q, 16),
-                                            sliceVector(b, loc, x, 16 * q, 16));
-      acc = vector::InsertStridedSliceOp::create(
-          b, loc, part, acc, ArrayRef<int64_t>{4 * q}, ArrayRef<int64_t>{1});
-    }
+    for (int64_t q = 0; q < shape.chunk / 16; ++q)
+      acc = arm_neon::SdotOp::create(b, loc, acc.getType(), acc,
+                                     sliceVector(b, loc, w, 16 * q, 16),
+                                     sliceVector(b, loc, x, 16 * q, 16));
     return acc;
   }
 
@@ -88,14 +166,11 @@ public:
 
 /// Armv8.0 NEON, no dot product instructions: the same signed decode, then
 /// per activation row one `smull` per 8 weights, summed in i16 lanes
-/// (`smlal`, `smlal2`: at most 8 products of at most 127 per lane in a chunk
-/// of 64) and widened once per chunk into 8 i32 lanes (`saddw`, `saddw2`).
+/// (`smlal`, `smlal2`: at most 16 products of at most 128 per lane in a
+/// chunk of 128) and added pairwise into one q register of i32 lanes once
+/// per chunk (`sadalp`).
 class NeonArithmetic : public NeonDotprodArithmetic {
 public:
-  VectorType accumulatorType(OpBuilder &b, const KernelShape &) const override {
-    return VectorType::get({8}, b.getI32Type());
-  }
-
   Value accumulate(OpBuilder &b, Location loc, const KernelShape &shape,
                    Value acc, Value x, Value w) const override {
     auto halves8 = VectorType::get({8}, b.getI16Type());
@@ -108,9 +183,12 @@ public:
                 : product;
     }
     return arith::AddIOp::create(
-        b, loc, acc, arith::ExtSIOp::create(b, loc, acc.getType(), sum));
+        b, loc, acc, arm::SaddlpOp::create(b, loc, acc.getType(), sum));
   }
 };
+
+/// Exact mode: the signed decode, FMA into 8 f32 lanes (two q registers).
+using NeonExactArithmetic = ExactFromInt8Arithmetic<NeonDotprodArithmetic, 8>;
 
 struct ConvertSherryToNeonPass
     : public mlir::sherry::impl::ConvertSherryToNeonBase<
@@ -149,11 +227,7 @@ struct ConvertSherryToNeonPass
           << " tables-max-batch=" << int64_t(tablesMaxBatch);
       return signalPassFailure();
     }
-    // Without sdot an accumulator takes two registers, so one row at a time
-    // keeps 8 of them in the 32 (llc -O3: no spills in the chunk loop).
     bool dotprod = isa == "neon-dotprod";
-    int64_t rows = rowBlock ? int64_t(rowBlock) : (dotprod ? 4 : 1);
-    int64_t batch = batchBlock ? int64_t(batchBlock) : (dotprod ? 4 : 8);
     RewritePatternSet tables(&getContext()), decode(&getContext());
     if (strategy != "decode") {
       TableArithmetics tbl;
@@ -164,7 +238,7 @@ struct ConvertSherryToNeonPass
                              tablePartWeights, tableBytes, tableSiblings,
                              tableWorkStealing});
     }
-    populateSherryToNeonPatterns(decode, dotprod, rows, batch);
+    populateSherryToNeonPatterns(decode, dotprod, rowBlock, batchBlock);
     if (failed(applyTableAndDecodePatterns(getOperation(), strategy,
                                            onlyMarked, std::move(tables),
                                            std::move(decode))))
@@ -177,10 +251,22 @@ struct ConvertSherryToNeonPass
 void mlir::sherry::populateSherryToNeonPatterns(RewritePatternSet &patterns,
                                                 bool dotprod, int64_t rowBlock,
                                                 int64_t batchBlock) {
+  // The blocks of the chunk loop that llc -O3 keeps in registers with the
+  // eight table registers of the decode (2048 x 2048, N = 1 and 128): for
+  // sdot, 2 rows by 3 activation rows of one q register each; for smull,
+  // 2 by 2; for exact mode, 1 by 2 of two q registers of f32.
+  MLIRContext *ctx = patterns.getContext();
+  auto orDefault = [](int64_t given, int64_t fallback) {
+    return given > 0 ? given : fallback;
+  };
+  int64_t rows = orDefault(rowBlock, 2);
   if (dotprod)
     patterns.add<MicroKernelPattern<NeonDotprodArithmetic>>(
-        patterns.getContext(), rowBlock, batchBlock);
+        ctx, rows, orDefault(batchBlock, 3));
   else
-    patterns.add<MicroKernelPattern<NeonArithmetic>>(patterns.getContext(),
-                                                     rowBlock, batchBlock);
+    patterns.add<MicroKernelPattern<NeonArithmetic>>(ctx, rows,
+                                                     orDefault(batchBlock, 2));
+  // Exact mode needs no dot product instructions: the same kernel for both.
+  patterns.add<MicroKernelPattern<NeonExactArithmetic>>(
+      ctx, orDefault(rowBlock, 1), orDefault(batchBlock, 2));
 }

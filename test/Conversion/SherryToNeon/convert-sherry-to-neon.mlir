@@ -5,16 +5,20 @@
 // ISA: error: convert-sherry-to-neon: unknown isa 'sve'; expected 'neon-dotprod' or 'neon'
 // BLOCK: error: convert-sherry-to-neon: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
 
-// int8 mode, chunks of 64: the micro-kernel with four sdot of 16 bytes per
-// chunk and activation row into one i32 lane per group, no activation sums
-// (signed weights), one i32 reduction per segment.
+// int8 mode, per-row scales of K = 256: chunks of 128, decoded lane-major
+// (the activations reordered to match once per call) by two-register table
+// lookups, 4 per 64 weights; eight sdot of 16 bytes per chunk and activation
+// row into one q register of i32, no activation sums (signed weights), one
+// i32 reduction per segment. Blocks of 2 rows by 3 activation rows.
 // CHECK-LABEL: func.func @int8_row
 // CHECK: sherry.quantize_activations
-// CHECK-NOT: linalg.generic
+// CHECK: linalg.transpose
 // CHECK: scf.for
-// CHECK: scf.for {{.*}} -> (vector<16xi32>
-// CHECK-COUNT-4: arm_neon.intr.sdot {{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
-// CHECK: vector.reduction <add>, {{.*}} : vector<16xi32> into i32
+// CHECK: scf.for
+// CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
+// CHECK-COUNT-8: sherry_arm.neon.tbl2 {{.*}} : vector<16xi8>
+// CHECK-COUNT-8: arm_neon.intr.sdot {{.*}} : vector<16xi8>, vector<16xi8> to vector<4xi32>
+// CHECK: vector.reduction <add>, {{.*}} : vector<4xi32> into i32
 // CHECK-NOT: sherry.matmul
 func.func @int8_row(%x: tensor<3x256xf32>, %w: tensor<7x40xi8>,
                     %s: tensor<7xf32>, %acc: tensor<3x7xf32>) -> tensor<3x7xf32> {
@@ -26,11 +30,33 @@ func.func @int8_row(%x: tensor<3x256xf32>, %w: tensor<7x40xi8>,
 
 // -----
 
-// Scale groups of 32: chunks of 32, two sdot per chunk.
+// Scale groups of 64: chunks of 64, four lookups and four sdot (one row,
+// one activation row).
+// CHECK-LABEL: func.func @int8_group64
+// CHECK: scf.for {{.*}} -> (vector<4xi32>)
+// CHECK-COUNT-4: sherry_arm.neon.tbl2
+// CHECK-NOT: sherry_arm.neon.tbl2
+// CHECK-COUNT-4: arm_neon.intr.sdot
+// CHECK-NOT: arm_neon.intr.sdot
+// CHECK: vector.reduction <add>
+func.func @int8_group64(%x: tensor<1x128xf32>, %w: tensor<1x20xi8>,
+                        %s: tensor<1x2xf32>, %acc: tensor<1x1xf32>) -> tensor<1x1xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<1x128xf32>, tensor<1x20xi8>)
+         scales(%s : tensor<1x2xf32>) outs(%acc : tensor<1x1xf32>)
+         layout<sherry, group = 64> mode<int8> -> tensor<1x1xf32>
+  return %y : tensor<1x1xf32>
+}
+
+// -----
+
+// Scale groups of 32: chunks of 32, decoded group-major by byte arithmetic
+// (no table lookup), two sdot per chunk.
 // CHECK-LABEL: func.func @int8_group32
-// CHECK: scf.for {{.*}} -> (vector<8xi32>
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: sherry_arm.neon.tbl2
+// CHECK: scf.for {{.*}} -> (vector<4xi32>
 // CHECK-COUNT-2: arm_neon.intr.sdot
-// CHECK: vector.reduction <add>, {{.*}} : vector<8xi32> into i32
+// CHECK: vector.reduction <add>, {{.*}} : vector<4xi32> into i32
 func.func @int8_group32(%x: tensor<1x96xf32>, %w: tensor<2x15xi8>,
                         %s: tensor<2x3xf32>, %acc: tensor<1x2xf32>) -> tensor<1x2xf32> {
   %y = sherry.matmul ins(%x, %w : tensor<1x96xf32>, tensor<2x15xi8>)
@@ -41,14 +67,39 @@ func.func @int8_group32(%x: tensor<1x96xf32>, %w: tensor<2x15xi8>,
 
 // -----
 
-// Exact mode is left for convert-sherry-to-vector.
+// Exact mode: the same decode, f32 FMA into 8 lanes, 16 per chunk of 128;
+// no quantization, no sdot.
 // CHECK-LABEL: func.func @exact
-// CHECK-NOT: arm_neon
-// CHECK: sherry.matmul
+// CHECK-NOT: sherry.quantize_activations
+// CHECK: scf.for {{.*}} -> (vector<8xf32>
+// CHECK-COUNT-8: sherry_arm.neon.tbl2
+// CHECK-COUNT-16: vector.fma {{.*}} : vector<8xf32>
+// CHECK-NOT: arm_neon.intr.sdot
+// CHECK: vector.reduction <add>, {{.*}} : vector<8xf32> into f32
+// CHECK-NOT: sherry.matmul
 func.func @exact(%x: tensor<3x256xf32>, %w: tensor<7x40xi8>,
                  %s: tensor<7xf32>, %acc: tensor<3x7xf32>) -> tensor<3x7xf32> {
   %y = sherry.matmul ins(%x, %w : tensor<3x256xf32>, tensor<7x40xi8>)
          scales(%s : tensor<7xf32>) outs(%acc : tensor<3x7xf32>)
          layout<sherry, row> mode<exact> -> tensor<3x7xf32>
+  return %y : tensor<3x7xf32>
+}
+
+// -----
+
+// Armv8.0: the same decode, smull per 8 weights, one saddlp per chunk and
+// activation row into one q register of i32.
+// RUN: sherry-opt %s --convert-sherry-to-neon="isa=neon" --split-input-file | FileCheck %s --check-prefix=V80
+// V80-LABEL: func.func @int8_v80
+// V80: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
+// V80-COUNT-8: sherry_arm.neon.tbl2
+// V80-COUNT-16: arm_neon.intr.smull
+// V80: sherry_arm.neon.saddlp {{.*}} : vector<8xi16> to vector<4xi32>
+// V80-NOT: arm_neon.intr.sdot
+func.func @int8_v80(%x: tensor<3x256xf32>, %w: tensor<7x40xi8>,
+                    %s: tensor<7xf32>, %acc: tensor<3x7xf32>) -> tensor<3x7xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<3x256xf32>, tensor<7x40xi8>)
+         scales(%s : tensor<7xf32>) outs(%acc : tensor<3x7xf32>)
+         layout<sherry, row> mode<int8> -> tensor<3x7xf32>
   return %y : tensor<3x7xf32>
 }

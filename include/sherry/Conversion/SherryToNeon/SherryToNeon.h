@@ -11,11 +11,12 @@ namespace mlir {
 class RewritePatternSet;
 
 namespace sherry {
-/// Patterns that lower int8-mode sherry.matmul on tensors to the micro-kernel
-/// with AArch64 NEON chunk arithmetic: codes decode into signed ternary
-/// bytes; with `dotprod`, products accumulate with sdot
-/// (arm_neon.intr.sdot), four bytes per i32 lane, else (Armv8.0) with smull
-/// (arm_neon.intr.smull) and pairwise widening adds.
+/// Patterns that lower sherry.matmul on tensors to the micro-kernel with
+/// AArch64 NEON chunk arithmetic: codes decode into signed ternary bytes
+/// (table lookups); in int8 mode, with `dotprod`, products accumulate with
+/// sdot (arm_neon.intr.sdot), four bytes per i32 lane, else (Armv8.0) with
+/// smull (arm_neon.intr.smull) and pairwise widening adds; in exact mode,
+/// with f32 FMA. A block size of 0 takes the kernel's default.
 void populateSherryToNeonPatterns(RewritePatternSet &patterns, bool dotprod,
                                   int64_t rowBlock, int64_t batchBlock);
 } // namespace sherry

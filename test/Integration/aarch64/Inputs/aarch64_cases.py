@@ -31,6 +31,7 @@ CASES = [
     ("<sherry, tensor>", "exact", 3, 7, 32, True, 1.0),
     ("<sherry, group = 32>", "int8", 3, 7, 256, True, 1.0),
     ("<sherry, group = 64>", "exact", 3, 7, 256, True, 1.0),
+    ("<sherry, group = 64>", "int8", 3, 7, 256, True, 1.0),
     ("<sherry, group = 128>", "exact", 1, 64, 256, False, 1.0),
     ("<sherry, group = 12>", "int8", 3, 7, 96, True, 1.0),
     ("<sherry, row>", "int8", 1, 64, 2048, False, 1.0),

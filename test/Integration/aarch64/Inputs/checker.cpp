@@ -7,7 +7,11 @@
 // case's layout and scales), activations and an accumulator, calls the
 // compiled function and compares with the format library's reference read
 // back from the packed bytes: (acc + matmulInt8) + bias bit for bit in int8
-// mode, (acc + matmulExact) + bias within 1e-4 * (1 + |y|) in exact mode.
+// mode, (acc + matmulExact) + bias within 1e-4 * (1 + |y|) + 2^-16 * M in
+// exact mode, where M = |acc| + |bias| + sum |t * scale * x| is the size of
+// what the kernel adds in f32 (the reference sums in double: where the terms
+// cancel, f32 sums in another order differ by some ulps of M, while one
+// wrong weight moves y by |scale * x|, about M / K).
 //
 // The activations reach the int8 extremes: row 0 is constant (+127
 // everywhere after quantization), row 1 its negation (-127), row 2 has an
@@ -136,6 +140,15 @@ int64_t runCase(const Case &c, Random &random) {
                 (long long)m);
     return -1;
   }
+  // The size of each exact-mode sum's terms.
+  auto magnitude = [&](int64_t i, int64_t j) {
+    double sum = std::fabs(double(acc[i * m + j])) +
+                 (c.bias ? std::fabs(double(bias[j])) : 0.0);
+    for (int64_t kk = 0; kk < k; ++kk)
+      if (ref.at(j, kk))
+        sum += std::fabs(double(ref.scaleAt(j, kk)) * double(x[i * k + kk]));
+    return sum;
+  };
   int64_t bad = 0;
   double worst = 0.0;
   for (int64_t i = 0; i < n; ++i)
@@ -146,7 +159,8 @@ int64_t runCase(const Case &c, Random &random) {
       float got = out.values[i * m + j];
       double err = std::fabs(double(got) - double(want));
       bool ok = c.int8 ? (got == want || (std::isnan(got) && std::isnan(want)))
-                       : err <= 1e-4 * (1.0 + std::fabs(double(want)));
+                       : err <= 1e-4 * (1.0 + std::fabs(double(want))) +
+                                    std::ldexp(magnitude(i, j), -16);
       if (!ok && bad < 3)
         std::printf("  %s y[%lld][%lld] = %.9g, want %.9g\n", c.name,
                     (long long)i, (long long)j, got, want);
