@@ -29,7 +29,6 @@ import argparse
 import datetime
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -38,8 +37,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
-BEGIN = "<!-- end_to_end: bench/end_to_end.py writes this section -->"
-END = "<!-- end_to_end: end -->"
+from page_sections import markers, replace_section  # noqa: E402
+
+BEGIN, END = markers("end_to_end", "bench/end_to_end.py")
 FIELDS = ("impl", "model", "threads", "prompt_tokens", "generated_tokens",
           "prefill_tokens_per_s", "decode_tokens_per_s", "peak_rss_bytes")
 PEERS = ("bitnet_i2_s", "bitnet_tl2", "llamacpp_tq2_0")
@@ -243,16 +243,7 @@ def write(result, md_path, json_path):
     os.makedirs(os.path.dirname(json_path), exist_ok=True)
     with open(json_path, "w") as f:
         json.dump(data, f, indent=1)
-    text = open(md_path).read() if os.path.exists(md_path) else \
-        "# Performance\n"
-    block = section(result)
-    if BEGIN in text and END in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
-                      lambda m: block, text, flags=re.S)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    with open(md_path, "w") as f:
-        f.write(text)
+    replace_section(md_path, BEGIN, END, section(result))
 
 
 def main(argv=None):

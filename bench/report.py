@@ -242,10 +242,16 @@ def gnuplot_bars(path, title, ylabel, labels, panels, logscale=False):
     return True
 
 
-def end_to_end_carried(a):
-    """What bench/end_to_end.py wrote (its results.json keys and its
-    section of the page), kept when the kernel sitting rewrites both."""
-    keys, text = {}, ""
+# Sections other scripts write into the page (their markers' names), kept
+# when the kernel sitting rewrites it: the static AArch64 analysis
+# (bench/aarch64.sh) and the whole-model sitting (bench/end_to_end.py).
+CARRIED_SECTIONS = ("aarch64", "end_to_end")
+
+
+def carried(a):
+    """What bench/end_to_end.py wrote to results.json (its keys), and the
+    sections of the page that other scripts write, in page order."""
+    keys, sections = {}, []
     path = os.path.join(a.figs, "results.json")
     if os.path.exists(path):
         with open(path) as f:
@@ -253,10 +259,13 @@ def end_to_end_carried(a):
         keys = {k: v for k, v in old.items() if k.startswith("end_to_end")}
     if os.path.exists(a.md):
         with open(a.md) as f:
-            m = re.search(r"<!-- end_to_end: .*?<!-- end_to_end: end -->",
-                          f.read(), re.S)
-        text = m.group(0) if m else ""
-    return keys, text
+            text = f.read()
+        for name in CARRIED_SECTIONS:
+            m = re.search(rf"<!-- {name}: .*?<!-- {name}: end -->", text,
+                          re.S)
+            if m:
+                sections.append(m.group(0))
+    return keys, "\n\n".join(sections)
 
 
 def main():
@@ -271,7 +280,7 @@ def main():
                     "sherry kernels have figures")
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    carried_json, carried_md = end_to_end_carried(a)
+    carried_json, carried_md = carried(a)
 
     with open(a.manifest) as f:
         manifest = json.load(f)
@@ -628,7 +637,7 @@ def main():
       "within a family; tables show the **median** repetition (each "
       "repetition is the mean of its calls). results.json also has the "
       "fastest repetition and the coefficient of variation.")
-    w(f"- Checks before timing (kernels that match the reference): "
+    w("- Checks before timing (kernels that match the reference): "
       + ", ".join(f"{f} {c}" for f, c in sets["checks"].items() if c)
       + ". sherry kernels are compared bit for bit with the format "
       "library's int8 reference, f32 kernels within 1e-4.")
@@ -904,55 +913,6 @@ def main():
         if dec_png:
             w(f"![decode tokens/s](performance/{os.path.basename(dec_png)})")
             w("")
-
-    if mca:
-        w("## AArch64: static cost of the kernels (not timed)")
-        w("")
-        w("AArch64 cannot be timed on this machine. The LLVM IR of the "
-          "portable kernels above (the same IR that runs on x86 here), and "
-          "of the same matmuls compiled with `--sherry-to-llvm=\"target="
-          "neon-dotprod\"` (`sdot`) and `target=neon` (Armv8.0: `smull`, "
-          "the functions pinned to plain NEON), is "
-          "compiled with `llc -O3 -mtriple=aarch64-linux-gnu "
-          "-mattr=+neon,+dotprod`; the hot loop (the innermost loop with "
-          "the most instructions) goes through `llvm-mca -iterations=200` "
-          "(LLVM 22) for each CPU model. Weights per iteration are counted "
-          "from the loop's own loads of packed weights (narrow loads, not "
-          "stack or constants; 1.25 bits per weight), except for "
-          "`neonrtables`: the activation-table kernel (`target=neon`, "
-          "`tbl`, the same code for both NEON targets) on the 2048 x 2048 "
-          "weights passed at run time in the tables layout (lanes order, "
-          "tile block 1), whose loop does one step of one tile (32 rows x "
-          "16 K elements = 512 weights) per iteration and per activation "
-          "row, plus the table build once per call. Static estimates "
-          "only: no cache misses, no frequency.")
-        w("")
-        w("| kernel | N | instructions / iteration | weights / iteration "
-          "| stack spills+reloads / iteration | instructions per 256 "
-          "weights | Neoverse N1 cycles per 256 weights | Cortex-A76 "
-          "cycles per 256 weights |")
-        w("|---|---|---|---|---|---|---|---|")
-        for r in mca:
-            kn = re.match(r"sherry_(\w+?)_(\d+x\d+)_n(\d+)", r["kernel"])
-            name = (f"{kn.group(1).split('_')[0]} {kn.group(2)}" if kn
-                    else r["kernel"])
-            nn = kn.group(3) if kn else "?"
-            ipw = r.get("instructions_per_256_weights")
-            c1 = r.get("neoverse-n1", {}).get("cycles_per_256_weights")
-            c2 = r.get("cortex-a76", {}).get("cycles_per_256_weights")
-            w(f"| {name} | {nn} | {r['instructions_per_iter']} | "
-              f"{r['weights_per_iter']:.0f} | "
-              f"{r['stack_accesses_per_iter']} | "
-              f"{'–' if ipw is None else f'{ipw:.0f}'} | "
-              f"{'–' if c1 is None else f'{c1:.0f}'} | "
-              f"{'–' if c2 is None else f'{c2:.0f}'} |")
-        w("")
-        w("At N>1 each decoded weight serves the loop's batch block "
-          "of activation rows (4 for portable and neondotprod, 8 for neon, "
-          "whose loop also holds one row where the others hold 4), so the "
-          "cost per multiply-accumulate is the figure divided by the "
-          "pairs of the block.")
-        w("")
 
     # 2 threads slower than 1 on the same work: a sign of contention.
     suspect = []

@@ -2,7 +2,8 @@
 # Times the kernels of the --sherry-to-llvm pipeline and writes
 # docs/performance.md, docs/performance/results.json and the charts.
 #
-#   bench/run.sh [--quick | --smoke] [--peer CMD] [--build-dir DIR]
+#   bench/run.sh [--quick | --smoke] [--peer CMD] [--peer-aarch64 JSON]
+#                [--build-dir DIR]
 #                [--sherry-opt BIN] [--no-mlir-f32] [--variants V,...]
 #
 #   (default)  every shape, N = 1 and 128, every variant; about 5 to 10
@@ -20,6 +21,10 @@
 #              "threads", "median_us", "weight_bytes"}]}. Nothing of the peer
 #              is kept in the repository; docs/performance.md records its
 #              "impl", "commit", "build" and "method".
+#   --peer-aarch64 JSON
+#              peer AArch64 kernels' assembly for the static AArch64 section
+#              (bench/aarch64.sh; bench/aarch64_mca.py says what the JSON
+#              holds), measured in the same run as ours.
 #
 # Builds under build-bench/<mode>/ (never touches build/), with
 # build/bin/sherry-opt, mlir-translate and clang-22 from LLVM 22, Google
@@ -29,6 +34,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mode=full
 peer=""
+peer_aarch64=""
 build_dir="$root/build-bench"
 sherry_opt="$root/build/bin/sherry-opt"
 gen_args=()
@@ -37,11 +43,12 @@ while [ $# -gt 0 ]; do
     --quick) mode=quick ;;
     --smoke) mode=smoke ;;
     --peer) peer="$2"; shift ;;
+    --peer-aarch64) peer_aarch64="$2"; shift ;;
     --build-dir) build_dir="$2"; shift ;;
     --sherry-opt) sherry_opt="$2"; shift ;;
     --no-mlir-f32) gen_args+=(--no-mlir-f32) ;;
     --variants) gen_args+=(--variants "$2"); shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option '$1'" >&2; exit 2 ;;
   esac
   shift
@@ -74,44 +81,23 @@ echo "==> Compiling (sherry-opt, mlir-translate, clang-22 -O3 -march=native)"
 ninja -C "$out" >"$out/ninja.log" 2>&1 ||
   { tail -30 "$out/ninja.log" >&2; exit 1; }
 
+# The AArch64 section: static, so it runs first and writes its part of the
+# page, which report.py keeps.
+if [ "$mode" = smoke ]; then
+  md="$out/performance.md"
+  figs="$out/performance"
+else
+  md="$root/docs/performance.md"
+  figs="$root/docs/performance"
+fi
 if command -v /usr/lib/llvm-22/bin/llc >/dev/null &&
    command -v /usr/lib/llvm-22/bin/llvm-mca >/dev/null; then
   echo "==> AArch64 hot-loop analysis (llc, llvm-mca)"
-  mca_in=()
-  for f in "$out"/kernels/sherry_portable_t1_*.ll; do
-    case "$f" in
-      *_2048x2048_n1.ll|*_2048x2048_n128.ll|*_64x256_n1.ll) ;;
-      *) continue ;;
-    esac
-    mca_in+=("$f")
-    # The AArch64 kernels of the same matmul: --sherry-to-llvm for the
-    # NEON targets (their functions pin +dotprod or plain NEON).
-    for t in neon-dotprod neon; do
-      aarch64="${f/sherry_portable_t1_/sherry_${t//-/}_t1_}"
-      "$sherry_opt" "${f%.ll}.mlir" --sherry-to-llvm="target=$t threads=1" |
-        /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir -o "$aarch64"
-      mca_in+=("$aarch64")
-    done
-  done
-  # The NEON table kernel on weights passed at run time in the tables
-  # layout (lanes order, tile block 1, what target=neon reads; tbl is
-  # Armv8.0, the same code for both NEON targets): one step of one tile,
-  # 512 weights, per iteration.
-  if [ "$mode" != smoke ]; then
-    base="$out/kernels/sherry_neonrtables_t1_2048x2048_n1"
-    /usr/bin/python3 -c "import sys; sys.path.insert(0, '$root/bench')
-import gen_kernels as g
-sys.stdout.write(g.sherry_kernel('sherry_neonrtables_t1_2048x2048_n1',
-                                 2048, 2048, 1, tables=('lanes', 1)))" \
-      >"$base.mlir"
-    "$sherry_opt" "$base.mlir" --sherry-to-llvm="target=neon threads=1" |
-      /usr/lib/llvm-22/bin/mlir-translate --mlir-to-llvmir -o "$base.ll"
-    mca_in+=("$base.ll=512")
-  fi
-  if [ ${#mca_in[@]} -gt 0 ]; then
-    /usr/bin/python3 "$root/bench/aarch64_mca.py" "${mca_in[@]}" \
-      --json "$results/aarch64_mca.json"
-  fi
+  aarch64_args=(--out "$out/aarch64" --md "$md" --sherry-opt "$sherry_opt")
+  [ "$mode" = smoke ] && aarch64_args+=(--smoke)
+  [ -n "$peer_aarch64" ] && aarch64_args+=(--peers "$peer_aarch64")
+  "$root/bench/aarch64.sh" "${aarch64_args[@]}" >"$out/aarch64.log"
+  cp "$out/aarch64/aarch64_mca.json" "$results/"
 fi
 
 bench_args=(--reps="$reps" --min-time="$min_time"
@@ -144,13 +130,6 @@ if [ -n "$peer" ] && [ "$mode" != smoke ]; then
 fi
 echo "$(( $(date +%s) - start ))" >"$results/elapsed_s"
 
-if [ "$mode" = smoke ]; then
-  md="$out/performance.md"
-  figs="$out/performance"
-else
-  md="$root/docs/performance.md"
-  figs="$root/docs/performance"
-fi
 echo "==> Writing $md"
 check=()
 [ "$mode" = smoke ] && check=(--check)
