@@ -312,13 +312,15 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       llvm::cl::desc("Output rows computed together, each with its own "
                      "accumulators (kernel=vector; 0: the kernel's default, "
                      "2 for AVX-512 decode and the NEON targets (1 in exact "
-                     "mode), 1 for avx2, 4 elsewhere)"),
+                     "mode, 4 for neon-dotprod panels), 1 for avx2, 4 "
+                     "elsewhere)"),
       llvm::cl::init(0)};
   CountOption batchBlock{
       *this, "batch-block",
       llvm::cl::desc("Activation rows that share each decoded weight chunk "
                      "(kernel=vector; 0: the kernel's default, 8 for x86 "
-                     "decode, 3 for neon-dotprod, 2 for neon, 4 elsewhere)"),
+                     "decode, 3 for neon-dotprod (4 for its panels, from "
+                     "N = 8), 2 for neon, 4 elsewhere)"),
       llvm::cl::init(0)};
   CountOption threads{
       *this, "threads",

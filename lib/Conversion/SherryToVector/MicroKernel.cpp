@@ -192,7 +192,8 @@ struct KernelOperands {
 /// decoded chunk and each activation chunk is read once per block.
 Value emitBlock(Emitter &e, const KernelShape &shape,
                 const ChunkArithmetic &arithmetic, const KernelOperands &ops,
-                Value m0, int64_t rowCount, Value n0, int64_t count, Value y) {
+                Value m0, int64_t rowCount, Value n0, int64_t count, Value y,
+                Value panel) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
   VectorType accType = arithmetic.accumulatorType(b, shape);
@@ -224,10 +225,14 @@ Value emitBlock(Emitter &e, const KernelShape &shape,
                 xs.push_back(ce.read(ops.x, nIdx[i], kc, shape.chunk));
               SmallVector<Value> next;
               for (int64_t r = 0; r < rowCount; ++r) {
-                Value w = arithmetic.decode(
-                    cb, cl, shape,
-                    ce.read(ops.packed, mIdx[r], slotCol, shape.chunk / 8),
-                    ce.read(ops.packed, mIdx[r], signCol, shape.chunk / 32));
+                Value w =
+                    panel ? ce.read(panel, ce.idx(r), kc, shape.chunk)
+                          : arithmetic.decode(
+                                cb, cl, shape,
+                                ce.read(ops.packed, mIdx[r], slotCol,
+                                        shape.chunk / 8),
+                                ce.read(ops.packed, mIdx[r], signCol,
+                                        shape.chunk / 32));
                 for (int64_t i = 0; i < count; ++i)
                   next.push_back(arithmetic.accumulate(
                       cb, cl, shape, accs[r * count + i], xs[i], w));
@@ -279,6 +284,40 @@ Value emitBlock(Emitter &e, const KernelShape &shape,
     }
   }
   return y;
+}
+
+/// Rows m0 .. m0 + rowCount - 1 of the weights decoded once, as a
+/// rowCount x K tensor of the arithmetic's weight bytes, for blocks of
+/// activation rows to read instead of decoding each chunk again.
+Value decodePanel(Emitter &e, const KernelShape &shape,
+                  const ChunkArithmetic &arithmetic, const KernelOperands &ops,
+                  Value m0, int64_t rowCount) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  Value empty =
+      tensor::EmptyOp::create(b, loc, {rowCount, shape.k}, b.getI8Type());
+  return scf::ForOp::create(
+             b, loc, e.idx(0), e.idx(shape.k / shape.chunk), e.idx(1),
+             ValueRange{empty},
+             [&](OpBuilder &cb, Location cl, Value c, ValueRange iter) {
+               Emitter ce(cb, cl);
+               Value kc = ce.muli(c, shape.chunk);
+               auto [slotCol, signCol] = chunkColumns(ce, shape, kc);
+               Value panel = iter[0];
+               for (int64_t r = 0; r < rowCount; ++r) {
+                 Value m = ce.addi(m0, ce.idx(r));
+                 Value w = arithmetic.decode(
+                     cb, cl, shape,
+                     ce.read(ops.packed, m, slotCol, shape.chunk / 8),
+                     ce.read(ops.packed, m, signCol, shape.chunk / 32));
+                 panel = vector::TransferWriteOp::create(
+                             cb, cl, w, panel, ValueRange{ce.idx(r), kc},
+                             ArrayRef<bool>{true})
+                             .getResult();
+               }
+               scf::YieldOp::create(cb, cl, panel);
+             })
+      .getResult(0);
 }
 
 /// Loops `[from, to)` in steps of `step`, threading `y` through `body(i)`.
@@ -340,7 +379,7 @@ Value blockedLoop(Emitter &e, Value from, Value to, int64_t block, Value y,
 LogicalResult
 mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
                                        const ChunkArithmetic &arithmetic,
-                                       int64_t rowBlock, int64_t batchBlock) {
+                                       const MicroKernelBlocks &blocks) {
   if (op.getResult().empty())
     return rewriter.notifyMatchFailure(op, "lowered on tensors only");
   std::string reason;
@@ -391,14 +430,24 @@ mlir::sherry::lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
   // `batchBlock` (each pair of blocks shares its decoded chunks and
   // activation reads); the rest go in smaller blocks, so that N below the
   // batch block still shares its chunks.
+  // Where N is static and at least panelMinBatch, each block of rows is
+  // decoded once into a panel that every block of activation rows reads.
+  std::optional<int64_t> staticN = getConstantIntValue(n);
+  bool panels = blocks.panelMinBatch > 0 && staticN &&
+                *staticN >= blocks.panelMinBatch;
+  int64_t rowBlock = panels ? blocks.panelRows : blocks.rows;
+  int64_t batchBlock = panels ? blocks.panelBatch : blocks.batch;
   Value y = blockedLoop(
       e, e.idx(0), m, rowBlock, op.getInit(),
       [&](Emitter &re, Value m0, int64_t rowCount, Value ry) {
+        Value panel =
+            panels ? decodePanel(re, *shape, arithmetic, ops, m0, rowCount)
+                   : Value();
         return blockedLoop(
             re, re.idx(0), n, batchBlock, ry,
             [&](Emitter &be, Value n0, int64_t batchCount, Value by) {
               return emitBlock(be, *shape, arithmetic, ops, m0, rowCount, n0,
-                               batchCount, by);
+                               batchCount, by, panel);
             });
       });
   rewriter.replaceOp(op, y);

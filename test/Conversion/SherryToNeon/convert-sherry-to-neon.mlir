@@ -67,6 +67,30 @@ func.func @int8_group32(%x: tensor<1x96xf32>, %w: tensor<2x15xi8>,
 
 // -----
 
+// From 8 activation rows, sdot decodes each block of 4 rows once into a
+// 4 x K panel of bytes (the row block's chunk loop: 32 lookups, no sdot),
+// then multiplies it in blocks of 4 rows by 4 activation rows that read
+// the panel (16 accumulators, 128 sdot per chunk of 128, no lookup).
+// CHECK-LABEL: func.func @int8_panel
+// CHECK: tensor.empty() : tensor<4x256xi8>
+// CHECK: scf.for {{.*}} -> (tensor<4x256xi8>)
+// CHECK-COUNT-32: sherry_arm.neon.tbl2
+// CHECK-NOT: arm_neon.intr.sdot
+// CHECK: vector.transfer_write {{.*}} : vector<128xi8>, tensor<4x256xi8>
+// CHECK: scf.for {{.*}} -> (vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>, vector<4xi32>)
+// CHECK-NOT: sherry_arm.neon.tbl2
+// CHECK: vector.transfer_read {{.*}} : tensor<4x256xi8>, vector<128xi8>
+// CHECK-COUNT-128: arm_neon.intr.sdot
+func.func @int8_panel(%x: tensor<8x256xf32>, %w: tensor<8x40xi8>,
+                      %s: tensor<8xf32>, %acc: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %y = sherry.matmul ins(%x, %w : tensor<8x256xf32>, tensor<8x40xi8>)
+         scales(%s : tensor<8xf32>) outs(%acc : tensor<8x8xf32>)
+         layout<sherry, row> mode<int8> -> tensor<8x8xf32>
+  return %y : tensor<8x8xf32>
+}
+
+// -----
+
 // Exact mode: the same decode, f32 FMA into 8 lanes, 16 per chunk of 128;
 // no quantization, no sdot.
 // CHECK-LABEL: func.func @exact

@@ -157,28 +157,40 @@ private:
   Int8Arithmetic int8;
 };
 
-/// Replaces sherry.matmul `op` (tensor form) by loops around `arithmetic`:
-/// blocks of `rowBlock` output rows by `batchBlock` activation rows share
-/// each decoded chunk and activation read, with an accumulator per pair.
+/// The blocks of the micro-kernel's loops.
+struct MicroKernelBlocks {
+  /// Output rows by activation rows that share each decoded chunk and
+  /// activation read, with an accumulator per pair.
+  int64_t rows = 1, batch = 1;
+  /// Where N is static and at least `panelMinBatch` (0: never), each block
+  /// of `panelRows` output rows is decoded once into a panel of bytes, and
+  /// blocks of `panelBatch` activation rows read it instead of decoding
+  /// again: the decode is paid once per call, and the multiply loop holds
+  /// no decode state, so it keeps more accumulators in registers.
+  int64_t panelMinBatch = 0, panelRows = 1, panelBatch = 1;
+};
+
+/// Replaces sherry.matmul `op` (tensor form) by loops around `arithmetic`
+/// in blocks of `blocks`.
 LogicalResult lowerMatmulToMicroKernel(MatmulOp op, PatternRewriter &rewriter,
                                        const ChunkArithmetic &arithmetic,
-                                       int64_t rowBlock, int64_t batchBlock);
+                                       const MicroKernelBlocks &blocks);
 
 /// The rewrite of sherry.matmul into the micro-kernel with `Arithmetic`
 /// (default-constructible), for a target's pass to add.
 template <typename Arithmetic>
 struct MicroKernelPattern : OpRewritePattern<MatmulOp> {
+  MicroKernelPattern(MLIRContext *ctx, MicroKernelBlocks blocks)
+      : OpRewritePattern<MatmulOp>(ctx), blocks(blocks) {}
   MicroKernelPattern(MLIRContext *ctx, int64_t rowBlock, int64_t batchBlock)
-      : OpRewritePattern<MatmulOp>(ctx), rowBlock(rowBlock),
-        batchBlock(batchBlock) {}
+      : MicroKernelPattern(ctx, MicroKernelBlocks{rowBlock, batchBlock}) {}
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    return lowerMatmulToMicroKernel(op, rewriter, Arithmetic(), rowBlock,
-                                    batchBlock);
+    return lowerMatmulToMicroKernel(op, rewriter, Arithmetic(), blocks);
   }
 
-  int64_t rowBlock, batchBlock;
+  MicroKernelBlocks blocks;
 };
 
 } // namespace mlir::sherry

@@ -19,9 +19,10 @@ Usage: aarch64_cases.py OUT [--set all|small] [--flip-mode I]
 import argparse
 
 # (layout, mode, N, M, K, bias, x scale): every granularity and both
-# layouts, both modes, N in {1, 3, 128}, M in {1, 7, 64, 2048}, K in
+# layouts, both modes, N in {1, 3, 10, 128}, M in {1, 7, 64, 2048}, K in
 # {32, 96, 256, 2048} where the layout takes it (stq1_0: K % 256 == 0),
-# large activations (an int8 scale far from 1, f32 sums near 1e9).
+# large activations (an int8 scale far from 1, f32 sums near 1e9); N = 10
+# takes the NEON sdot kernel's panel with a block of activation rows left.
 CASES = [
     ("<sherry, row>", "int8", 1, 1, 32, False, 1.0),
     ("<sherry, row>", "int8", 3, 7, 96, True, 1.0),
@@ -32,6 +33,7 @@ CASES = [
     ("<sherry, group = 32>", "int8", 3, 7, 256, True, 1.0),
     ("<sherry, group = 64>", "exact", 3, 7, 256, True, 1.0),
     ("<sherry, group = 64>", "int8", 3, 7, 256, True, 1.0),
+    ("<sherry, group = 64>", "int8", 10, 7, 256, True, 1.0),
     ("<sherry, group = 128>", "exact", 1, 64, 256, False, 1.0),
     ("<sherry, group = 12>", "int8", 3, 7, 96, True, 1.0),
     ("<sherry, row>", "int8", 1, 64, 2048, False, 1.0),
