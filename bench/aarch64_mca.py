@@ -14,7 +14,9 @@ and V2 (LLVM's Cortex-A76 model is its Cortex-A57 one, so no A76 figure).
 
 Weights per iteration come from the loop itself. The NEON decode kernels
 look up each 16 weights with one `tbl` from a two-register table, so they
-count those. Elsewhere they come from the loop's loads of packed weights:
+count those; where the hot loop multiplies a panel of weights that another
+loop decoded (sdot at N >= 8), it covers what one iteration of that loop
+decodes. Elsewhere they come from the loop's loads of packed weights:
 the loads narrower than 16 bytes that are neither stack spills nor
 constant-pool reads (8-byte slot and 2-byte sign loads: 1.25 bits per
 weight). The load breakdown is printed so that the figure can be checked by
@@ -155,6 +157,13 @@ def function_bodies(asm):
     return bodies
 
 
+def panel_lookups(asm):
+    """The most two-register lookups of one innermost loop of the asm: in a
+    panel kernel, those of the loop that decodes the panel."""
+    return max((two_register_lookups(body)
+                for _, _, body in innermost_loops(asm)), default=0)
+
+
 def hot_block(asm, function=None):
     """The block llvm-mca measures: the innermost loop with the most
     instructions (of `function` where given; in an outlined
@@ -174,14 +183,20 @@ def hot_block(asm, function=None):
     return label, body
 
 
-def analyze(name, body, given=None):
-    """The static cost record of one hot block."""
+def analyze(name, body, given=None, panel_lookups=0):
+    """The static cost record of one hot block. `panel_lookups`: the
+    two-register lookups per iteration of the loop that decodes the panel
+    this block multiplies, if any."""
     narrow, wide = packed_bytes(body)
     lookups = two_register_lookups(body)
     if given:
         weights, source = float(given), "loop structure"
     elif lookups:
         weights, source = 16.0 * lookups, "tbl lookups"
+    elif panel_lookups and not narrow:
+        # Each iteration multiplies the chunk of the rows that an iteration
+        # of the panel decode decodes.
+        weights, source = 16.0 * panel_lookups, "panel decode's tbl lookups"
     else:
         weights, source = sum(narrow) * 8 / 1.25, "loads"
     spills = sum(1 for ins in body if "[sp" in ins)
@@ -236,6 +251,41 @@ def decode_step(recs, weights, ghz, gbps):
     return rows
 
 
+# The AArch64 kernels' targets: (our kernel's label prefix, N, CPUs, the
+# most cycles per weight and activation row as a share of the reference's,
+# what it says).
+TARGETS = [
+    ("neonrtables", 1, ("neoverse-n1", "neoverse-v2"), 0.5,
+     "run-time-weight NEON tables, N = 1"),
+    ("neondotprod", 1, ("neoverse-n1",), 1.0, "decode kernel (sdot), N = 1"),
+    ("neondotprod", 128, ("neoverse-n1",), 0.5,
+     "decode kernel (sdot), N = 128, per activation row"),
+]
+
+
+def targets(recs, reference):
+    """The targets table: each target's ratio against the reference and
+    the hot loop's stack accesses (the decode kernels must have none)."""
+    w = [f"| target | CPU | required (× {reference['label']}) | ours | "
+         "stack accesses | met |", "|---|---|---|---|---|---|"]
+    for prefix, n, cpus, most, what in TARGETS:
+        rec = next((r for r in recs if r["label"].startswith(prefix + " ")
+                    and r.get("n") == n), None)
+        if not rec:
+            continue
+        rows = rec.get("activation_rows_per_iter") or 1
+        for cpu in cpus:
+            ours, ref = cycles(rec, cpu), cycles(reference, cpu)
+            if ours is None or not ref:
+                continue
+            ratio = ours / rows / ref
+            spills = rec["stack_accesses_per_iter"]
+            met = ratio <= most and (prefix == "neonrtables" or spills == 0)
+            w.append(f"| {what} | {cpu} | ≤ {most:.2f} | {ratio:.2f} | "
+                     f"{spills} | {'yes' if met else '**no**'} |")
+    return w + [""]
+
+
 def fmt(v, digits=1):
     return "–" if v is None else f"{v:.{digits}f}"
 
@@ -263,8 +313,10 @@ def section(recs, peers, sitting, step, ghz, gbps, weights, reference):
         "of one tile, 32 rows x 16 K elements = 512 weights per "
         "iteration, plus the table build once per call). Weights per "
         "iteration come from the decode kernels' two-register `tbl` "
-        "lookups (16 weights each) and from the portable kernel's packed "
-        "weight loads.")
+        "lookups (16 weights each; at N = 128, neondotprod's hot loop "
+        "multiplies a panel of 4 rows that another loop decoded once, "
+        "and covers what that loop decodes per iteration) and from the "
+        "portable kernel's packed weight loads.")
     w.append("")
     if peers:
         w.append("Peers, compiled the same way in the same run (" +
@@ -301,6 +353,8 @@ def section(recs, peers, sitting, step, ghz, gbps, weights, reference):
                  + " | ".join(fmt(v) for v in c) + " |"
                  + "".join(f" {fmt(r, 2)} |" for r in ratios))
     w.append("")
+    if reference:
+        w += targets(recs, reference)
     w.append(
         "Activation rows per iteration count the loop's `sdot` (16 "
         "products each) and `smull`/`smlal` (8 each) against its weights; "
@@ -363,12 +417,14 @@ def main():
         if not block:
             continue
         name = os.path.basename(path)[:-3]
-        rec = analyze(name, block[1], given)
+        rec = analyze(name, block[1], given, panel_lookups(asm))
         rec["label"], rec["n"] = label_of(name)
         # Codes, then per row an f32 scale (and for the tables layout a
         # count byte): 2048 x 2048, row scales.
-        k = int(re.search(r"_\d+x(\d+)_", name).group(1))
-        rec["bits_per_weight"] = 1.25 + (40 if "rtables" in name else 32) / k
+        shape = re.search(r"_\d+x(\d+)_", name)
+        if shape:
+            rec["bits_per_weight"] = (1.25 + (40 if "rtables" in name else 32)
+                                      / int(shape.group(1)))
         recs.append(rec)
         print(f"aarch64_mca.py: {name}: {rec['instructions_per_iter']} "
               f"instructions, {rec['weights_per_iter']:.0f} weights per "
