@@ -283,7 +283,9 @@ def targets(recs, reference):
             met = ratio <= most and (prefix == "neonrtables" or spills == 0)
             w.append(f"| {what} | {cpu} | ≤ {most:.2f} | {ratio:.2f} | "
                      f"{spills} | {'yes' if met else '**no**'} |")
-    return w + [""]
+    return w + ["", "Where a target is missed, [design/2026-12-07-aarch64-"
+                "kernels.md](design/2026-12-07-aarch64-kernels.md) says "
+                "what bounds it, instruction by instruction.", ""]
 
 
 def fmt(v, digits=1):
