@@ -60,12 +60,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   if (options.fuseSiblings && !tables)
     pm.addPass(createSherryFuseSiblingMatmuls());
   // The options convert-sherry-to-x86 and convert-sherry-to-neon share.
-  auto kernelOptions = [&](auto kernel, StringRef strategy) {
-    kernel.isa = stringifyOption(target);
-    kernel.strategy = strategy.str();
-    kernel.onlyMarked =
-        strategy == "tables" ? !tables
-                             : options.strategy == KernelStrategy::Tables;
+  auto kernelOptions = [&](auto kernel, KernelStrategy strategy) {
+    kernel.strategy = strategy;
+    kernel.onlyMarked = strategy == KernelStrategy::Tables
+                            ? !tables
+                            : options.strategy == KernelStrategy::Tables;
     if (options.tileBlock > 0)
       kernel.tileBlock = options.tileBlock;
     // A copy of the tables per thread: built by the core that reads them.
@@ -83,22 +82,29 @@ void mlir::sherry::buildSherryToLLVMPipeline(
       kernel.batchBlock = options.batchBlock;
     return kernel;
   };
-  auto x86Options = [&](StringRef strategy) {
+  auto x86Options = [&](KernelStrategy strategy) {
     ConvertSherryToX86Options kernel =
         kernelOptions(ConvertSherryToX86Options(), strategy);
-    kernel.tableLookup = stringifyOption(options.tableLookup.getValue());
-    kernel.tableBuild = stringifyOption(options.tableBuild.getValue());
+    kernel.isa = target == SherryTarget::Avx2       ? X86Isa::Avx2
+                 : target == SherryTarget::Avx512Bw ? X86Isa::Avx512Bw
+                                                    : X86Isa::Avx512Vnni;
+    kernel.tableLookup = options.tableLookup;
+    kernel.tableBuild = options.tableBuild;
     return kernel;
   };
-  auto neonOptions = [&](StringRef strategy) {
-    return kernelOptions(ConvertSherryToNeonOptions(), strategy);
+  auto neonOptions = [&](KernelStrategy strategy) {
+    ConvertSherryToNeonOptions kernel =
+        kernelOptions(ConvertSherryToNeonOptions(), strategy);
+    kernel.isa = target == SherryTarget::Neon ? NeonIsa::Neon
+                                              : NeonIsa::NeonDotprod;
+    return kernel;
   };
   // The table kernel needs its weights constant, which tiles would slice:
   // it runs first and brings its own scf.forall over tiles of rows.
   if (tableKernel && x86)
-    pm.addPass(createConvertSherryToX86(x86Options("tables")));
+    pm.addPass(createConvertSherryToX86(x86Options(KernelStrategy::Tables)));
   if (tableKernel && isNeonTarget(target))
-    pm.addPass(createConvertSherryToNeon(neonOptions("tables")));
+    pm.addPass(createConvertSherryToNeon(neonOptions(KernelStrategy::Tables)));
   if (options.fuseSiblings && tables)
     pm.addPass(createSherryFuseSiblingMatmuls());
   // Threads come from the tiles, so threading needs some.
@@ -114,11 +120,11 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   // What the x86 kernels do not take (exact mode, chunks of 32) falls
   // through to the portable one.
   if (x86)
-    pm.addPass(createConvertSherryToX86(x86Options("decode")));
+    pm.addPass(createConvertSherryToX86(x86Options(KernelStrategy::Decode)));
   // AArch64 kernels for both modes; chunks the NEON arithmetic does not
   // take fall through.
   if (isNeonTarget(target))
-    pm.addPass(createConvertSherryToNeon(neonOptions("decode")));
+    pm.addPass(createConvertSherryToNeon(neonOptions(KernelStrategy::Decode)));
   {
     ConvertSherryToVectorOptions vector;
     vector.onlyMarked = options.kernel != KernelKind::Vector;

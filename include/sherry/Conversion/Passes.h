@@ -4,6 +4,7 @@
 #define SHERRY_CONVERSION_PASSES_H
 
 #include "sherry/Conversion/IntrinsicsToLLVM/IntrinsicsToLLVM.h"
+#include "sherry/Conversion/KernelOptions.h"
 #include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
 #include "sherry/Conversion/SherryToNeon/SherryToNeon.h"
 #include "sherry/Conversion/SherryToVector/SherryToVector.h"

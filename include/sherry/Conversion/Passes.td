@@ -187,10 +187,23 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
     checks).
   }];
   let options = [
-    Option<"isa", "isa", "std::string", "\"avx512-vnni\"",
-           "Instruction set of the kernel: avx512-vnni, avx512-bw or avx2">,
-    Option<"strategy", "strategy", "std::string", "\"auto\"",
-           "Kernel strategy: auto, tables or decode">,
+    Option<"isa", "isa", "::mlir::sherry::X86Isa",
+           "::mlir::sherry::X86Isa::Avx512Vnni", "Instruction set of the kernel",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::X86Isa::Avx512Vnni, "avx512-vnni",
+                        "AVX-512 F, BW, VBMI and VNNI"),
+             clEnumValN(::mlir::sherry::X86Isa::Avx512Bw, "avx512-bw",
+                        "AVX-512 F and BW"),
+             clEnumValN(::mlir::sherry::X86Isa::Avx2, "avx2", "AVX2"))}]>,
+    Option<"strategy", "strategy", "::mlir::sherry::KernelStrategy",
+           "::mlir::sherry::KernelStrategy::Auto", "Kernel strategy",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::KernelStrategy::Auto, "auto",
+                        "tables where they apply, decode elsewhere"),
+             clEnumValN(::mlir::sherry::KernelStrategy::Tables, "tables",
+                        "activation tables"),
+             clEnumValN(::mlir::sherry::KernelStrategy::Decode, "decode",
+                        "the decode micro-kernel"))}]>,
     Option<"onlyMarked", "only-marked", "bool", "false",
            "Lower only the matmuls whose sherry.kernel names this pass's "
            "kernel; leave unmarked ones (the pipeline's instance for a "
@@ -225,19 +238,31 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
     Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
-    Option<"tableLookup", "table-lookup", "std::string", "\"auto\"",
-           "tables: 'words' (vpermw on 32-entry word tables, AVX-512, "
-           "scale segments of 64n elements), 'bytes' (vpermb on "
-           "avx512-vnni, vpshufb elsewhere) or 'auto' (words where they "
-           "apply, bytes elsewhere)">,
-    Option<"tableBuild", "table-build", "std::string", "\"auto\"",
-           "tables: where word tables come from: 'call' (every activation "
-           "row's tables built once per call into memory, 1 KiB per 64 K "
-           "elements, read by every step), 'step' (each step's tables "
-           "built in registers from the int8 activations, which stay in "
-           "L1: more instructions, but a weight stream from DRAM no longer "
-           "evicts the tables) or 'auto' (step at a static N of 1, call "
-           "otherwise)">,
+    Option<"tableLookup", "table-lookup", "::mlir::sherry::TableLookup",
+           "::mlir::sherry::TableLookup::Auto", "tables: the table lookup",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::TableLookup::Auto, "auto",
+                        "words where they apply, bytes elsewhere"),
+             clEnumValN(::mlir::sherry::TableLookup::Words, "words",
+                        "vpermw on 32-entry word tables (AVX-512, scale "
+                        "segments of 64n elements)"),
+             clEnumValN(::mlir::sherry::TableLookup::Bytes, "bytes",
+                        "vpermb on avx512-vnni, vpshufb elsewhere"))}]>,
+    Option<"tableBuild", "table-build", "::mlir::sherry::TableBuild",
+           "::mlir::sherry::TableBuild::Auto",
+           "tables: where word tables come from",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::TableBuild::Auto, "auto",
+                        "step at a static N of 1, call otherwise"),
+             clEnumValN(::mlir::sherry::TableBuild::Call, "call",
+                        "every activation row's tables built once per call "
+                        "into memory, 1 KiB per 64 K elements, read by every "
+                        "step"),
+             clEnumValN(::mlir::sherry::TableBuild::Step, "step",
+                        "each step's tables built in registers from the "
+                        "int8 activations, which stay in L1: more "
+                        "instructions, but a weight stream from DRAM no "
+                        "longer evicts the tables"))}]>,
     Option<"rowBlock", "row-block", "int64_t", "0",
            "Output rows computed together (decode; 0: the isa's default, 2 "
            "for AVX-512, 1 for AVX2)">,
@@ -314,10 +339,23 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
     `isa=neon` code runs on any AArch64 CPU.
   }];
   let options = [
-    Option<"isa", "isa", "std::string", "\"neon-dotprod\"",
-           "Instruction set of the kernel: neon-dotprod or neon">,
-    Option<"strategy", "strategy", "std::string", "\"auto\"",
-           "Kernel strategy: auto, tables or decode">,
+    Option<"isa", "isa", "::mlir::sherry::NeonIsa",
+           "::mlir::sherry::NeonIsa::NeonDotprod",
+           "Instruction set of the kernel",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::NeonIsa::NeonDotprod, "neon-dotprod",
+                        "Armv8.2-A NEON with the dot product extension"),
+             clEnumValN(::mlir::sherry::NeonIsa::Neon, "neon",
+                        "Armv8.0 NEON"))}]>,
+    Option<"strategy", "strategy", "::mlir::sherry::KernelStrategy",
+           "::mlir::sherry::KernelStrategy::Auto", "Kernel strategy",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::sherry::KernelStrategy::Auto, "auto",
+                        "tables where they apply, decode elsewhere"),
+             clEnumValN(::mlir::sherry::KernelStrategy::Tables, "tables",
+                        "activation tables"),
+             clEnumValN(::mlir::sherry::KernelStrategy::Decode, "decode",
+                        "the decode micro-kernel"))}]>,
     Option<"onlyMarked", "only-marked", "bool", "false",
            "Lower only the matmuls whose sherry.kernel names this pass's "
            "kernel; leave unmarked ones (the pipeline's instance for a "

@@ -3,6 +3,7 @@
 #ifndef SHERRY_PIPELINES_PIPELINES_H
 #define SHERRY_PIPELINES_PIPELINES_H
 
+#include "sherry/Conversion/KernelOptions.h"
 #include "sherry/Dialect/Sherry/IR/SherryAttrs.h"
 #include "sherry/Dialect/Sherry/Transforms/Passes.h"
 
@@ -37,14 +38,8 @@ enum class SherryTarget {
   Host,        ///< the best this CPU has (resolveSherryTarget)
   Module,      ///< the best the module's LLVM target allows
 };
-/// How sherry.matmul is computed where a target has several kernels.
-enum class KernelStrategy { Auto, Tables, Decode };
 /// The portable vector micro-kernel or the linalg reference path.
 enum class KernelKind { Vector, Linalg };
-/// The table lookup of x86 table kernels.
-enum class TableLookup { Auto, Words, Bytes };
-/// Where the word tables of x86 table kernels come from.
-enum class TableBuild { Auto, Call, Step };
 
 /// The option spellings: `avx512-vnni`, `tables`, ...
 StringRef stringifySherryTarget(SherryTarget target);

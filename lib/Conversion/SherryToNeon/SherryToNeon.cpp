@@ -196,23 +196,11 @@ struct ConvertSherryToNeonPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (isa != "neon-dotprod" && isa != "neon") {
-      getOperation()->emitError()
-          << "convert-sherry-to-neon: unknown isa '" << isa
-          << "'; expected 'neon-dotprod' or 'neon'";
-      return signalPassFailure();
-    }
     if (rowBlock < 0 || batchBlock < 0) {
       getOperation()->emitError()
           << "convert-sherry-to-neon: row-block and batch-block must not be "
              "negative (0: the isa's default), got row-block="
           << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
-      return signalPassFailure();
-    }
-    if (strategy != "auto" && strategy != "tables" && strategy != "decode") {
-      getOperation()->emitError()
-          << "convert-sherry-to-neon: unknown strategy '" << strategy
-          << "'; expected 'auto', 'tables' or 'decode'";
       return signalPassFailure();
     }
     if (tileBlock < 0 || tableParts < 0 || tablesMaxBatch < 0 ||
@@ -227,9 +215,9 @@ struct ConvertSherryToNeonPass
           << " tables-max-batch=" << int64_t(tablesMaxBatch);
       return signalPassFailure();
     }
-    bool dotprod = isa == "neon-dotprod";
+    bool dotprod = isa == NeonIsa::NeonDotprod;
     RewritePatternSet tables(&getContext()), decode(&getContext());
-    if (strategy != "decode") {
+    if (strategy != KernelStrategy::Decode) {
       TableArithmetics tbl;
       tbl.push_back(createNeonTableArithmetic());
       tables.add<MatmulToTableKernel>(

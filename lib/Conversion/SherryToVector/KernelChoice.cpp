@@ -48,14 +48,14 @@ mlir::sherry::applyKernelPatterns(Operation *root,
 }
 
 LogicalResult mlir::sherry::applyTableAndDecodePatterns(
-    Operation *root, StringRef strategy, bool onlyMarked,
+    Operation *root, KernelStrategy strategy, bool onlyMarked,
     RewritePatternSet &&tables, RewritePatternSet &&decode) {
-  if (strategy != "decode" &&
+  if (strategy != KernelStrategy::Decode &&
       failed(applyKernelPatterns(
           root, std::move(tables),
           KernelSelection{{MatmulKernel::Tables}, !onlyMarked})))
     return failure();
-  if (strategy != "tables" &&
+  if (strategy != KernelStrategy::Tables &&
       failed(applyKernelPatterns(
           root, std::move(decode),
           KernelSelection{{MatmulKernel::Decode}, !onlyMarked})))

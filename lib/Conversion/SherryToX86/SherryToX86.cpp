@@ -104,43 +104,20 @@ struct ConvertSherryToX86Pass
   using Base::Base;
 
   void runOnOperation() override {
-    if (isa != "avx512-vnni" && isa != "avx512-bw" && isa != "avx2") {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: unknown isa '" << isa
-          << "'; expected 'avx512-vnni', 'avx512-bw' or 'avx2'";
-      return signalPassFailure();
-    }
-    if (strategy != "auto" && strategy != "tables" && strategy != "decode") {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: unknown strategy '" << strategy
-          << "'; expected 'auto', 'tables' or 'decode'";
-      return signalPassFailure();
-    }
-    if (tableLookup != "auto" && tableLookup != "words" &&
-        tableLookup != "bytes") {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: unknown table-lookup '" << tableLookup
-          << "'; expected 'auto', 'words' or 'bytes'";
-      return signalPassFailure();
-    }
-    if (tableLookup == "words" && isa == "avx2") {
+    bool avx2 = isa == X86Isa::Avx2;
+    if (tableLookup == TableLookup::Words && avx2) {
       getOperation()->emitError()
           << "convert-sherry-to-x86: table-lookup=words needs AVX-512 "
              "(vpermw), got isa=avx2";
       return signalPassFailure();
     }
-    if (tableBuild != "auto" && tableBuild != "call" && tableBuild != "step") {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: unknown table-build '" << tableBuild
-          << "'; expected 'auto', 'call' or 'step'";
-      return signalPassFailure();
-    }
-    if (tableBuild == "step" && (isa == "avx2" || tableLookup == "bytes")) {
+    if (tableBuild == TableBuild::Step &&
+        (avx2 || tableLookup == TableLookup::Bytes)) {
       getOperation()->emitError()
           << "convert-sherry-to-x86: table-build=step builds word tables "
              "(vpermw): it needs AVX-512 and table-lookup 'auto' or "
-             "'words', got isa="
-          << isa << " table-lookup=" << tableLookup;
+             "'words', got "
+          << (avx2 ? "isa=avx2" : "table-lookup=bytes");
       return signalPassFailure();
     }
     // Counts and sizes: `hint` says what 0 means where it means something.
@@ -167,21 +144,21 @@ struct ConvertSherryToX86Pass
     }
     // Measured at N = 1 and 128 (docs/design/2026-11-25-x86-table-kernel.md): AVX2 has half the
     // registers for accumulators twice as wide, so one row at a time.
-    int64_t rows = rowBlock ? int64_t(rowBlock) : (isa == "avx2" ? 1 : 2);
+    int64_t rows = rowBlock ? int64_t(rowBlock) : (avx2 ? 1 : 2);
     int64_t batch = batchBlock ? int64_t(batchBlock) : 8;
     RewritePatternSet tables(&getContext()), decode(&getContext());
-    if (strategy != "decode")
+    if (strategy != KernelStrategy::Decode)
       tables.add<MatmulToTableKernel>(
           &getContext(),
           createX86TableArithmetics(isa, tableLookup, tableBuild),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
                              tablePartWeights, tableBytes, tableSiblings,
                              tableWorkStealing});
-    if (isa == "avx512-vnni")
+    if (isa == X86Isa::Avx512Vnni)
       populateSherryToX86Patterns(decode, rows, batch);
     else
-      populateByteShuffleKernelPatterns(decode, /*avx512=*/isa == "avx512-bw",
-                                        rows, batch);
+      populateByteShuffleKernelPatterns(decode, /*avx512=*/!avx2, rows,
+                                        batch);
     if (failed(applyTableAndDecodePatterns(getOperation(), strategy,
                                            onlyMarked, std::move(tables),
                                            std::move(decode))))

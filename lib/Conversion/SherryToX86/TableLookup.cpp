@@ -473,23 +473,23 @@ private:
 
 } // namespace
 
-TableArithmetics mlir::sherry::createX86TableArithmetics(StringRef isa,
-                                                         StringRef lookup,
-                                                         StringRef build) {
+TableArithmetics mlir::sherry::createX86TableArithmetics(X86Isa isa,
+                                                         TableLookup lookup,
+                                                         TableBuild build) {
   TableArithmetics arithmetics;
-  if (isa != "avx2" && lookup != "bytes") {
-    if (build != "call")
+  if (isa != X86Isa::Avx2 && lookup != TableLookup::Bytes) {
+    if (build != TableBuild::Call)
       arithmetics.push_back(std::make_unique<StepWordTableArithmetic>(
-          /*maxRows=*/build == "auto" ? 1 : 0));
-    if (build != "step")
+          /*maxRows=*/build == TableBuild::Auto ? 1 : 0));
+    if (build != TableBuild::Step)
       arithmetics.push_back(std::make_unique<WordTableArithmetic>());
   }
-  if (lookup == "words")
+  if (lookup == TableLookup::Words)
     return arithmetics;
-  if (isa == "avx512-vnni")
+  if (isa == X86Isa::Avx512Vnni)
     arithmetics.push_back(std::make_unique<VbmiTableArithmetic>());
   // Last on avx512-vnni: for weights that arrive in the lanes order.
   arithmetics.push_back(std::make_unique<ShuffleTableArithmetic>(
-      /*avx512=*/isa != "avx2"));
+      /*avx512=*/isa != X86Isa::Avx2));
   return arithmetics;
 }

@@ -2,7 +2,7 @@
 // RUN: not sherry-opt %s --convert-sherry-to-neon="isa=sve" 2>&1 | FileCheck %s --check-prefix=ISA
 // RUN: not sherry-opt %s --convert-sherry-to-neon="row-block=-1" 2>&1 | FileCheck %s --check-prefix=BLOCK
 
-// ISA: error: convert-sherry-to-neon: unknown isa 'sve'; expected 'neon-dotprod' or 'neon'
+// ISA: for the --isa option: Cannot find option named 'sve'!
 // BLOCK: error: convert-sherry-to-neon: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
 
 // int8 mode, per-row scales of K = 256: chunks of 128, decoded lane-major

@@ -4,7 +4,7 @@
 // RUN: sherry-opt %s --sherry-to-llvm="target=neon strategy=tables" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=aarch64-linux-gnu -mattr=+neon,+dotprod | FileCheck %s --check-prefix=ASM
 // RUN: not sherry-opt %s -convert-sherry-to-neon="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
 // RUN: not sherry-opt %s -convert-sherry-to-neon="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILE
-// STRATEGY: error: convert-sherry-to-neon: unknown strategy 'lut'; expected 'auto', 'tables' or 'decode'
+// STRATEGY: for the --strategy option: Cannot find option named 'lut'!
 // TILE: error: convert-sherry-to-neon: tile-block, table-parts, table-part-weights, table-bytes and tables-max-batch must not be negative, got tile-block=-1 table-parts=0 table-part-weights=2097152 table-bytes=524288 tables-max-batch=0
 
 // The table kernel on NEON tbl: weights regrouped into the tables layout,

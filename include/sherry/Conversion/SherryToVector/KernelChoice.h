@@ -9,6 +9,7 @@
 #ifndef SHERRY_CONVERSION_SHERRYTOVECTOR_KERNELCHOICE_H
 #define SHERRY_CONVERSION_SHERRYTOVECTOR_KERNELCHOICE_H
 
+#include "sherry/Conversion/KernelOptions.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 
 #include "mlir/Rewrite/FrozenRewritePatternSet.h"
@@ -32,12 +33,13 @@ LogicalResult applyKernelPatterns(Operation *root,
                                   KernelSelection selection);
 
 /// What convert-sherry-to-x86 and convert-sherry-to-neon run: unless
-/// `strategy` is "decode", `tables` on the matmuls the table kernel may take;
-/// then, unless it is "tables", `decode` on those the decode kernel may take
+/// `strategy` is Decode, `tables` on the matmuls the table kernel may take;
+/// then, unless it is Tables, `decode` on those the decode kernel may take
 /// (which include what the table kernel left). With `onlyMarked`, only
 /// matmuls marked for the kernel are taken.
 LogicalResult applyTableAndDecodePatterns(Operation *root,
-                                          StringRef strategy, bool onlyMarked,
+                                          KernelStrategy strategy,
+                                          bool onlyMarked,
                                           RewritePatternSet &&tables,
                                           RewritePatternSet &&decode);
 
