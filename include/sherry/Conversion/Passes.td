@@ -322,10 +322,10 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
       no activation sums); for `isa=neon`, `arm_neon.intr.smull` per 8
       weights summed in i16 lanes (`smlal`) and added pairwise into i32
       once per chunk (`sherry_arm.neon.saddlp`, `sadalp`).
-    - panels, `isa=neon-dotprod` where N is static and at least 8: each
-      block of 4 rows is decoded once into a 4 x K tensor of bytes, and
-      blocks of 4 activation rows multiply it without decoding again, 16
-      accumulators in registers.
+    - panels, where N is static and at least 8 (`isa=neon-dotprod`) or 2
+      (`isa=neon`): each block of 4 rows (2 for `neon`) is decoded once into
+      a tensor of bytes, and blocks of 4 activation rows (2) multiply it
+      without decoding again, with more accumulators in registers.
     - accumulate, exact mode (both ISAs): the weights converted to f32 and
       multiplied into 8 f32 lanes by FMA (`fmla`), as the portable
       kernel's exact mode sums in f32.
@@ -391,12 +391,12 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "activation rows to decode (0: no limit)">,
     Option<"rowBlock", "row-block", "int64_t", "0",
            "decode: output rows computed together (independent "
-           "accumulators; 0: the default, 2, 1 in exact mode, 4 with "
-           "panels)">,
+           "accumulators; 0: the default, 2, 1 in exact mode, 4 in "
+           "neon-dotprod panels)">,
     Option<"batchBlock", "batch-block", "int64_t", "0",
            "decode: activation rows that share each decoded weight chunk "
-           "(0: the default, 3 for neon-dotprod, 2 for neon and in exact "
-           "mode, 4 with panels)">
+           "(0: the default, 3 for neon-dotprod, 1 for neon, 2 in exact "
+           "mode, 4 in neon-dotprod panels, 2 in neon panels)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -315,7 +315,8 @@ struct SherryToLLVMOptions : public PassPipelineOptions<SherryToLLVMOptions> {
       llvm::cl::desc("Activation rows that share each decoded weight chunk "
                      "(kernel=vector; 0: the kernel's default, 8 for x86 "
                      "decode, 3 for neon-dotprod (4 for its panels, from "
-                     "N = 8), 2 for neon, 4 elsewhere)"),
+                     "N = 8), 2 for neon (its panels, from N = 2), 4 "
+                     "elsewhere)"),
       llvm::cl::init(0)};
   CountOption threads{
       *this, "threads",

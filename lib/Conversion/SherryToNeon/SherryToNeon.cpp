@@ -241,14 +241,15 @@ void mlir::sherry::populateSherryToNeonPatterns(RewritePatternSet &patterns,
                                                 int64_t batchBlock) {
   // The blocks of the chunk loop that llc -O3 keeps in registers with the
   // eight table registers of the decode (2048 x 2048, N = 1 and 128): for
-  // sdot, 2 rows by 3 activation rows of one q register each; for smull,
-  // 2 by 2; for exact mode, 1 by 2 of two q registers of f32. From 8
-  // activation rows, sdot decodes each block of 4 rows once into a panel
-  // and multiplies it in blocks of 4 by 4, which the decode's registers
-  // no longer crowd (Neoverse N1: 11.5 cycles per 256 weight and
-  // activation row pairs, 18.7 without the panel). smull gains nothing
-  // from a panel on N1: its multiplies bound it either way (32 cycles per
-  // 256 pairs, one vector pipe).
+  // sdot, 2 rows by 3 activation rows of one q register each; for exact
+  // mode, 1 by 2 of two q registers of f32. From 8 activation rows, sdot
+  // decodes each block of 4 rows once into a panel and multiplies it in
+  // blocks of 4 by 4, which the decode's registers no longer crowd
+  // (Neoverse N1: 11.5 cycles per 256 weight and activation-row pairs,
+  // 18.7 without the panel). smull is bound by its multiplies on N1 either
+  // way (32 cycles per 256 pairs, one vector pipe), but its fused 2 x 2
+  // loop spills where the panel's does not: from 2 activation rows it
+  // decodes 2 rows at a time into a panel and multiplies them 2 by 2.
   MLIRContext *ctx = patterns.getContext();
   auto orDefault = [](int64_t given, int64_t fallback) {
     return given > 0 ? given : fallback;
@@ -260,8 +261,10 @@ void mlir::sherry::populateSherryToNeonPatterns(RewritePatternSet &patterns,
                                /*panelMinBatch=*/8, orDefault(rowBlock, 4),
                                orDefault(batchBlock, 4)});
   else
-    patterns.add<MicroKernelPattern<NeonArithmetic>>(ctx, rows,
-                                                     orDefault(batchBlock, 2));
+    patterns.add<MicroKernelPattern<NeonArithmetic>>(
+        ctx, MicroKernelBlocks{rows, orDefault(batchBlock, 1),
+                               /*panelMinBatch=*/2, rows,
+                               orDefault(batchBlock, 2)});
   // Exact mode needs no dot product instructions: the same kernel for both.
   patterns.add<MicroKernelPattern<NeonExactArithmetic>>(
       ctx, orDefault(rowBlock, 1), orDefault(batchBlock, 2));
