@@ -1,22 +1,18 @@
 //===- SherryToNeon.cpp - sherry.matmul to AArch64 NEON kernels -----------===//
 //
 // The convert-sherry-to-neon pass (the table kernel: TableLookup.cpp), and
-// the AArch64 chunk arithmetics of the sherry.matmul micro-kernel, for int8
-// mode: with the dot product extension (Armv8.2-A +dotprod) below, and for
-// plain Armv8.0 NEON (smull + sadalp, NeonArithmetic). A chunk is 32
-// or 64 weights (8 or 16 groups), decoded into signed ternary bytes in
-// group-major order (lane p of group j at 4j + p):
-//
-//   slot nibble and sign byte of each lane's group: constant byte shuffles
-//   (tbl with constant indices), a per-lane shift (ushl) and masks;
-//   zero lane z = slot >> 2; rank r = p - [p > z] among the non-zero lanes;
-//   negative = sign ^ bit r of (b1 b0 0); value = p == z ? 0 : +-1
-//   (cmeq, cmhi, cmtst, bsl).
+// the AArch64 chunk arithmetics of the sherry.matmul micro-kernel: with the
+// dot product extension (Armv8.2-A +dotprod, NeonDotprodArithmetic), for
+// plain Armv8.0 NEON (smull + sadalp, NeonArithmetic), and exact mode
+// (FMA, NeonExactArithmetic). Chunks of 128 or 64 weights decode
+// lane-major by table lookups (decodeLanesMajor); chunks of 32 (scale
+// groups of 32) group-major by arithmetic on the 5-bit codes
+// (decodeTernary).
 //
 // Activations and weights are both signed, so `sdot` (arm_neon.intr.sdot,
 // four i8 products into each i32 lane) takes them as they are: no offset,
-// no activation sums. 16 weights per sdot and activation row; a segment's
-// i32 lanes are summed once (addv).
+// no activation sums. 16 weights per sdot and activation row, into one q
+// register; a segment's i32 lanes are summed once (addv).
 //
 //===----------------------------------------------------------------------===//
 
