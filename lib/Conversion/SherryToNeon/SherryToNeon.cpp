@@ -44,11 +44,6 @@ namespace format = ::sherry::format;
 
 namespace {
 
-/// A splat i8 vector of 16 lanes.
-Value splat16(OpBuilder &b, Location loc, int8_t value) {
-  return byteVector(b, loc, SmallVector<int8_t>(16, value));
-}
-
 /// Decodes a chunk of 64 or 128 weights lane-major, 64 at a time: q
 /// register p of each 64 holds lane p of its 16 groups, looked up by `tbl`
 /// in a 32-byte table of that lane's signed values (16 slots, then the
@@ -60,11 +55,11 @@ Value splat16(OpBuilder &b, Location loc, int8_t value) {
 Value decodeLanesMajor(OpBuilder &b, Location loc, Value slotBytes,
                        Value signBytes) {
   int64_t slotCount = cast<VectorType>(slotBytes.getType()).getNumElements();
-  auto splat = [&](int8_t v) {
-    return byteVector(b, loc, SmallVector<int8_t>(slotCount, v));
+  auto splat = [&](int64_t lanes, int8_t v) {
+    return byteVector(b, loc, SmallVector<int8_t>(lanes, v));
   };
-  Value low = arith::AndIOp::create(b, loc, slotBytes, splat(0x0f));
-  Value high = arith::ShRUIOp::create(b, loc, slotBytes, splat(4));
+  Value low = arith::AndIOp::create(b, loc, slotBytes, splat(slotCount, 0x0f));
+  Value high = arith::ShRUIOp::create(b, loc, slotBytes, splat(slotCount, 4));
   auto bytes16 = VectorType::get({16}, b.getI8Type());
   SmallVector<Value> lanes;
   for (int64_t half = 0; half < slotCount / 8; ++half) {
@@ -89,10 +84,10 @@ Value decodeLanesMajor(OpBuilder &b, Location loc, Value slotBytes,
     Value negative = arith::ExtSIOp::create(
         b, loc, bytes16,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, signs,
-                              splat16(b, loc, 0)));
+                              splat(16, 0)));
     Value index = arith::OrIOp::create(
         b, loc, slots,
-        arith::MinUIOp::create(b, loc, negative, splat16(b, loc, 16)));
+        arith::MinUIOp::create(b, loc, negative, splat(16, 16)));
     for (int64_t p = 0; p < 4; ++p) {
       SmallVector<int8_t> positive, negated;
       for (int64_t slot = 0; slot < 16; ++slot) {
@@ -108,14 +103,14 @@ Value decodeLanesMajor(OpBuilder &b, Location loc, Value slotBytes,
   return concatVectors(b, loc, lanes);
 }
 
-/// Int8 mode with the dot product extension. Chunks of 64 decode
+/// Int8 mode with the dot product extension. Chunks of 64 and 128 decode
 /// lane-major (decodeLanesMajor), chunks of 32 group-major by arithmetic
 /// (decodeTernary).
 class NeonDotprodArithmetic : public ChunkArithmetic {
 public:
+  /// The kernel's default chunks; chunkSize widens 64 to 128.
   bool supports(const KernelShape &shape) const override {
-    return shape.int8 && (shape.chunk == 32 || shape.chunk == 64 ||
-                          shape.chunk == 128);
+    return shape.int8 && (shape.chunk == 32 || shape.chunk == 64);
   }
 
   bool lanesMajor(const KernelShape &shape) const override {

@@ -94,10 +94,13 @@ public:
   Location loc;
 };
 
+/// Column offsets in a packed row: of a chunk's slot bytes, then of its sign
+/// bytes.
+using ChunkColumns = std::pair<Value, Value>;
+
 /// Where the slot and sign bytes of the chunk starting at element `k0` of a
-/// row lie, as column offsets in the packed row.
-std::pair<Value, Value> chunkColumns(Emitter &e, const KernelShape &shape,
-                                     Value k0) {
+/// row lie.
+ChunkColumns chunkColumns(Emitter &e, const KernelShape &shape, Value k0) {
   if (shape.format == PackedFormat::Sherry) {
     // K/8 slot bytes then K/32 sign bytes; group k0/4 starts the chunk.
     return {e.divi(k0, 8), e.addi(e.idx(shape.k / 8), e.divi(k0, 32))};
@@ -185,6 +188,16 @@ struct KernelOperands {
   Value packed, scales, bias;
 };
 
+/// The weights of the chunk at `columns` of row `m`, as `arithmetic`
+/// decodes them.
+Value decodeChunk(Emitter &e, const KernelShape &shape,
+                  const ChunkArithmetic &arithmetic, const KernelOperands &ops,
+                  Value m, const ChunkColumns &columns) {
+  return arithmetic.decode(
+      e.b, e.loc, shape, e.read(ops.packed, m, columns.first, shape.chunk / 8),
+      e.read(ops.packed, m, columns.second, shape.chunk / 32));
+}
+
 /// Computes output rows m0 .. m0 + rowCount - 1 for activation rows n0 ..
 /// n0 + count - 1 and inserts them into `y` (which holds the accumulator
 /// `init`); returns the updated tensor. Every (row, activation row) pair has
@@ -219,20 +232,17 @@ Value emitBlock(Emitter &e, const KernelShape &shape,
             [&](OpBuilder &cb, Location cl, Value c, ValueRange accs) {
               Emitter ce(cb, cl);
               Value kc = ce.addi(k0, ce.muli(c, shape.chunk));
-              auto [slotCol, signCol] = chunkColumns(ce, shape, kc);
+              std::optional<ChunkColumns> columns;
+              if (!panel)
+                columns = chunkColumns(ce, shape, kc);
               SmallVector<Value> xs;
               for (int64_t i = 0; i < count; ++i)
                 xs.push_back(ce.read(ops.x, nIdx[i], kc, shape.chunk));
               SmallVector<Value> next;
               for (int64_t r = 0; r < rowCount; ++r) {
-                Value w =
-                    panel ? ce.read(panel, ce.idx(r), kc, shape.chunk)
-                          : arithmetic.decode(
-                                cb, cl, shape,
-                                ce.read(ops.packed, mIdx[r], slotCol,
-                                        shape.chunk / 8),
-                                ce.read(ops.packed, mIdx[r], signCol,
-                                        shape.chunk / 32));
+                Value w = panel ? ce.read(panel, ce.idx(r), kc, shape.chunk)
+                                : decodeChunk(ce, shape, arithmetic, ops,
+                                              mIdx[r], *columns);
                 for (int64_t i = 0; i < count; ++i)
                   next.push_back(arithmetic.accumulate(
                       cb, cl, shape, accs[r * count + i], xs[i], w));
@@ -302,14 +312,11 @@ Value decodePanel(Emitter &e, const KernelShape &shape,
              [&](OpBuilder &cb, Location cl, Value c, ValueRange iter) {
                Emitter ce(cb, cl);
                Value kc = ce.muli(c, shape.chunk);
-               auto [slotCol, signCol] = chunkColumns(ce, shape, kc);
+               ChunkColumns columns = chunkColumns(ce, shape, kc);
                Value panel = iter[0];
                for (int64_t r = 0; r < rowCount; ++r) {
-                 Value m = ce.addi(m0, ce.idx(r));
-                 Value w = arithmetic.decode(
-                     cb, cl, shape,
-                     ce.read(ops.packed, m, slotCol, shape.chunk / 8),
-                     ce.read(ops.packed, m, signCol, shape.chunk / 32));
+                 Value w = decodeChunk(ce, shape, arithmetic, ops,
+                                       ce.addi(m0, ce.idx(r)), columns);
                  panel = vector::TransferWriteOp::create(
                              cb, cl, w, panel, ValueRange{ce.idx(r), kc},
                              ArrayRef<bool>{true})
