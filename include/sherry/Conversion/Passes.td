@@ -90,9 +90,9 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
            "Lower only the matmuls whose sherry.kernel names this pass's "
            "kernel; leave unmarked ones (the pipeline's instance for a "
            "kernel its options do not choose)">,
-    Option<"rowBlock", "row-block", "int64_t", "4",
+    Option<"rowBlock", "row-block", "unsigned", "4",
            "Output rows computed together (independent accumulators)">,
-    Option<"batchBlock", "batch-block", "int64_t", "4",
+    Option<"batchBlock", "batch-block", "unsigned", "4",
            "Activation rows that share each decoded weight chunk">
   ];
   let dependentDialects = [
@@ -208,19 +208,19 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "Lower only the matmuls whose sherry.kernel names this pass's "
            "kernel; leave unmarked ones (the pipeline's instance for a "
            "kernel its options do not choose)">,
-    Option<"tileBlock", "tile-block", "int64_t", "0",
+    Option<"tileBlock", "tile-block", "unsigned", "0",
            "Tiles of 32 rows that share each table read (tables; 0: the "
            "lookup's default, 8 for vpermw and vpermb tables, 16 for "
            "vpermw tables built per step, 4 for vpshufb tables)">,
-    Option<"tableParts", "table-parts", "int64_t", "0",
+    Option<"tableParts", "table-parts", "unsigned", "0",
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
            "per block of tiles, tables built once">,
-    Option<"tablePartWeights", "table-part-weights", "int64_t", "2097152",
+    Option<"tablePartWeights", "table-part-weights", "uint64_t", "2097152",
            "tables: the fewest weights (times N where it is static) worth "
            "a part of their own; fewer parts where a matmul has less, none "
            "(the calling thread, in order) below two (0: any size)">,
-    Option<"tableBytes", "table-bytes", "int64_t", "524288",
+    Option<"tableBytes", "table-bytes", "uint64_t", "524288",
            "tables: the most table bytes built at a time; activation rows "
            "go in blocks whose tables fit, one pass over the weights per "
            "block (0: every row at once)">,
@@ -235,7 +235,7 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
            "once, parts as one scf.forall iteration per block, marked for "
            "sherry-forall-work-stealing (which must run after one-shot "
            "bufferization: without it every block builds its own tables)">,
-    Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
+    Option<"tablesMaxBatch", "tables-max-batch", "unsigned", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
     Option<"tableLookup", "table-lookup", "::mlir::sherry::TableLookup",
@@ -263,10 +263,10 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
                         "int8 activations, which stay in L1: more "
                         "instructions, but a weight stream from DRAM no "
                         "longer evicts the tables"))}]>,
-    Option<"rowBlock", "row-block", "int64_t", "0",
+    Option<"rowBlock", "row-block", "unsigned", "0",
            "Output rows computed together (decode; 0: the isa's default, 2 "
            "for AVX-512, 1 for AVX2)">,
-    Option<"batchBlock", "batch-block", "int64_t", "0",
+    Option<"batchBlock", "batch-block", "unsigned", "0",
            "Activation rows that share each decoded weight chunk (decode; "
            "0: the isa's default, 8)">
   ];
@@ -360,18 +360,18 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "Lower only the matmuls whose sherry.kernel names this pass's "
            "kernel; leave unmarked ones (the pipeline's instance for a "
            "kernel its options do not choose)">,
-    Option<"tileBlock", "tile-block", "int64_t", "0",
+    Option<"tileBlock", "tile-block", "unsigned", "0",
            "Tiles of 32 rows that share each table read (tables; 0: the "
            "default, 1)">,
-    Option<"tableParts", "table-parts", "int64_t", "0",
+    Option<"tableParts", "table-parts", "unsigned", "0",
            "tables: split the rows into this many parts, each building its "
            "own tables (one per thread); 0 or 1: one scf.forall iteration "
            "per block of tiles, tables built once">,
-    Option<"tablePartWeights", "table-part-weights", "int64_t", "2097152",
+    Option<"tablePartWeights", "table-part-weights", "uint64_t", "2097152",
            "tables: the fewest weights (times N where it is static) worth "
            "a part of their own; fewer parts where a matmul has less, none "
            "(the calling thread, in order) below two (0: any size)">,
-    Option<"tableBytes", "table-bytes", "int64_t", "524288",
+    Option<"tableBytes", "table-bytes", "uint64_t", "524288",
            "tables: the most table bytes built at a time; activation rows "
            "go in blocks whose tables fit, one pass over the weights per "
            "block (0: every row at once)">,
@@ -386,14 +386,14 @@ def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
            "once, parts as one scf.forall iteration per block, marked for "
            "sherry-forall-work-stealing (which must run after one-shot "
            "bufferization: without it every block builds its own tables)">,
-    Option<"tablesMaxBatch", "tables-max-batch", "int64_t", "0",
+    Option<"tablesMaxBatch", "tables-max-batch", "unsigned", "0",
            "tables: leave matmuls with a static N of at least this many "
            "activation rows to decode (0: no limit)">,
-    Option<"rowBlock", "row-block", "int64_t", "0",
+    Option<"rowBlock", "row-block", "unsigned", "0",
            "decode: output rows computed together (independent "
            "accumulators; 0: the default, 2, 1 in exact mode, 4 in "
            "neon-dotprod panels)">,
-    Option<"batchBlock", "batch-block", "int64_t", "0",
+    Option<"batchBlock", "batch-block", "unsigned", "0",
            "decode: activation rows that share each decoded weight chunk "
            "(0: the default, 3 for neon-dotprod, 1 for neon, 2 in exact "
            "mode, 4 in neon-dotprod panels, 2 in neon panels)">

@@ -187,25 +187,6 @@ struct ConvertSherryToNeonPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (rowBlock < 0 || batchBlock < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-neon: row-block and batch-block must not be "
-             "negative (0: the isa's default), got row-block="
-          << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
-      return signalPassFailure();
-    }
-    if (tileBlock < 0 || tableParts < 0 || tablesMaxBatch < 0 ||
-        tablePartWeights < 0 || tableBytes < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-neon: tile-block, table-parts, "
-             "table-part-weights, table-bytes and tables-max-batch must not "
-             "be negative, got tile-block="
-          << int64_t(tileBlock) << " table-parts=" << int64_t(tableParts)
-          << " table-part-weights=" << int64_t(tablePartWeights)
-          << " table-bytes=" << int64_t(tableBytes)
-          << " tables-max-batch=" << int64_t(tablesMaxBatch);
-      return signalPassFailure();
-    }
     bool dotprod = isa == NeonIsa::NeonDotprod;
     RewritePatternSet tables(&getContext()), decode(&getContext());
     if (strategy != KernelStrategy::Decode) {
@@ -214,7 +195,8 @@ struct ConvertSherryToNeonPass
       tables.add<MatmulToTableKernel>(
           &getContext(), std::move(tbl),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
-                             tablePartWeights, tableBytes, tableSiblings,
+                             sizeOption(tablePartWeights),
+                             sizeOption(tableBytes), tableSiblings,
                              tableWorkStealing});
     }
     populateSherryToNeonPatterns(decode, dotprod, rowBlock, batchBlock);

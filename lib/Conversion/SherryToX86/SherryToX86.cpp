@@ -120,39 +120,18 @@ struct ConvertSherryToX86Pass
           << (avx2 ? "isa=avx2" : "table-lookup=bytes");
       return signalPassFailure();
     }
-    // Counts and sizes: `hint` says what 0 means where it means something.
-    auto negative = [&](StringRef name, int64_t value, StringRef hint = "") {
-      if (value >= 0)
-        return false;
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: " << name << " must not be negative"
-          << hint << ", got " << value;
-      return true;
-    };
-    if (negative("tables-max-batch", tablesMaxBatch) ||
-        negative("table-part-weights", tablePartWeights) ||
-        negative("table-bytes", tableBytes, " (0: every row at once)") ||
-        negative("table-parts", tableParts) ||
-        negative("tile-block", tileBlock, " (0: the lookup's default)"))
-      return signalPassFailure();
-    if (rowBlock < 0 || batchBlock < 0) {
-      getOperation()->emitError()
-          << "convert-sherry-to-x86: row-block and batch-block must not be "
-             "negative (0: the isa's default), got row-block="
-          << int64_t(rowBlock) << " batch-block=" << int64_t(batchBlock);
-      return signalPassFailure();
-    }
     // Measured at N = 1 and 128 (docs/design/2026-11-25-x86-table-kernel.md): AVX2 has half the
     // registers for accumulators twice as wide, so one row at a time.
-    int64_t rows = rowBlock ? int64_t(rowBlock) : (avx2 ? 1 : 2);
-    int64_t batch = batchBlock ? int64_t(batchBlock) : 8;
+    int64_t rows = rowBlock ? rowBlock : (avx2 ? 1 : 2);
+    int64_t batch = batchBlock ? batchBlock : 8;
     RewritePatternSet tables(&getContext()), decode(&getContext());
     if (strategy != KernelStrategy::Decode)
       tables.add<MatmulToTableKernel>(
           &getContext(),
           createX86TableArithmetics(isa, tableLookup, tableBuild),
           TableKernelOptions{tileBlock, tablesMaxBatch, tableParts,
-                             tablePartWeights, tableBytes, tableSiblings,
+                             sizeOption(tablePartWeights),
+                             sizeOption(tableBytes), tableSiblings,
                              tableWorkStealing});
     if (isa == X86Isa::Avx512Vnni)
       populateSherryToX86Patterns(decode, rows, batch);

@@ -3,7 +3,7 @@
 // RUN: not sherry-opt %s --convert-sherry-to-neon="row-block=-1" 2>&1 | FileCheck %s --check-prefix=BLOCK
 
 // ISA: for the --isa option: Cannot find option named 'sve'!
-// BLOCK: error: convert-sherry-to-neon: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
+// BLOCK: for the --row-block option: '-1' value invalid for uint argument!
 
 // int8 mode, per-row scales of K = 256: chunks of 128, decoded lane-major
 // (the activations reordered to match once per call) by two-register table

@@ -5,7 +5,7 @@
 // RUN: not sherry-opt %s -convert-sherry-to-neon="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
 // RUN: not sherry-opt %s -convert-sherry-to-neon="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILE
 // STRATEGY: for the --strategy option: Cannot find option named 'lut'!
-// TILE: error: convert-sherry-to-neon: tile-block, table-parts, table-part-weights, table-bytes and tables-max-batch must not be negative, got tile-block=-1 table-parts=0 table-part-weights=2097152 table-bytes=524288 tables-max-batch=0
+// TILE: for the --tile-block option: '-1' value invalid for uint argument!
 
 // The table kernel on NEON tbl: weights regrouped into the tables layout,
 // lanes order, one tile per block, followed by each row's count of negative

@@ -2,11 +2,11 @@
 // RUN: not sherry-opt %s -convert-sherry-to-x86="row-block=-1" 2>&1 | FileCheck %s --check-prefix=ROW
 // RUN: not sherry-opt %s -convert-sherry-to-x86="strategy=lut" 2>&1 | FileCheck %s --check-prefix=STRATEGY
 // RUN: not sherry-opt %s -convert-sherry-to-x86="tile-block=-1" 2>&1 | FileCheck %s --check-prefix=TILE
-// Enum options: llvm::cl names the option and the bad value.
+// Enum and count options: llvm::cl names the option and the bad value.
 // STRATEGY: for the --strategy option: Cannot find option named 'lut'!
 // RUN: not sherry-opt %s -convert-sherry-to-x86="tables-max-batch=-1" 2>&1 | FileCheck %s --check-prefix=BATCH
-// BATCH: error: convert-sherry-to-x86: tables-max-batch must not be negative, got -1
-// TILE: error: convert-sherry-to-x86: tile-block must not be negative (0: the lookup's default), got -1
+// BATCH: for the --tables-max-batch option: '-1' value invalid for uint argument!
+// TILE: for the --tile-block option: '-1' value invalid for uint argument!
 // ISA: for the --isa option: Cannot find option named 'sse4'!
 // RUN: not sherry-opt %s -convert-sherry-to-x86="table-lookup=nibbles" 2>&1 | FileCheck %s --check-prefix=LOOKUP
 // RUN: not sherry-opt %s -convert-sherry-to-x86="isa=avx2 table-lookup=words" 2>&1 | FileCheck %s --check-prefix=WORDS
@@ -18,7 +18,7 @@
 // BUILD: for the --table-build option: Cannot find option named 'once'!
 // BUILDSTEP: error: convert-sherry-to-x86: table-build=step builds word tables (vpermw): it needs AVX-512 and table-lookup 'auto' or 'words', got isa=avx2
 // BUILDBYTES: error: convert-sherry-to-x86: table-build=step builds word tables (vpermw): it needs AVX-512 and table-lookup 'auto' or 'words', got table-lookup=bytes
-// ROW: error: convert-sherry-to-x86: row-block and batch-block must not be negative (0: the isa's default), got row-block=-1 batch-block=0
+// ROW: for the --row-block option: '-1' value invalid for uint argument!
 func.func @f() {
   return
 }

@@ -35,7 +35,7 @@
 // TWO: scf.forall (%{{.*}}) in (3) shared_outs
 // TWO-LABEL: func @two_tiles
 // TWO: scf.forall (%{{.*}}) in (2) shared_outs
-// BADPARTS: error: convert-sherry-to-x86: table-parts must not be negative, got -1
+// BADPARTS: for the --table-parts option: '-1' value invalid for uint argument!
 // Tables of at most table-bytes at a time: K = 32 takes 2 x 256 table
 // bytes per activation row, so 1024 bytes hold 2 rows and N = 3 runs in
 // blocks of 2 and 1, each slicing the activations, their scales and the
@@ -58,8 +58,8 @@
 // ROWPARTS:   scf.for %{{.*}} = %c0 to %{{.*}} step %c2 iter_args
 // ROWPARTS:     bufferization.alloc_tensor
 // ROWPARTS:   tensor.parallel_insert_slice
-// BADBYTES: error: convert-sherry-to-x86: table-bytes must not be negative (0: every row at once), got -1
-// BADWEIGHTS: error: convert-sherry-to-x86: table-part-weights must not be negative, got -1
+// BADBYTES: for the --table-bytes option: '-1' value invalid for ulong argument!
+// BADWEIGHTS: for the --table-part-weights option: '-1' value invalid for ulong argument!
 // RUN: sherry-opt %s --sherry-to-llvm="target=avx512-vnni" | mlir-translate --mlir-to-llvmir | llc -O3 -mtriple=x86_64-linux-gnu -mattr=+avx512f,+avx512bw,+avx512vbmi,+avx512vnni | FileCheck %s --check-prefix=ASM
 
 // Constant weights: regrouped at compile time (2 rows pad to one tile of

@@ -19,6 +19,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -82,6 +84,12 @@ public:
   /// narrow accumulators.
   virtual Value widen(OpBuilder &b, Location loc, ValueRange acc) const = 0;
 };
+
+/// A size option (uint64_t) in the kernel's signed arithmetic: sizes past
+/// INT64_MAX mean "no limit" as INT64_MAX does, instead of wrapping.
+inline int64_t sizeOption(uint64_t value) {
+  return int64_t(std::min<uint64_t>(value, INT64_MAX));
+}
 
 /// How the table kernel splits its work.
 struct TableKernelOptions {

@@ -69,14 +69,14 @@ struct SherryFuseSiblingMatmulsPass
       getOperation()->emitError()
           << "sherry-fuse-sibling-matmuls: min-members must be at least 2, "
              "got "
-          << int64_t(minMembers);
+          << unsigned(minMembers);
       return signalPassFailure();
     }
     SmallVector<SmallVector<MatmulOp>> groups;
     getOperation()->walk(
         [&](Block *block) { groups.append(collectSiblingMatmuls(*block)); });
     for (auto &members : groups)
-      if (int64_t(members.size()) >= minMembers && failed(fuse(members)))
+      if (members.size() >= minMembers && failed(fuse(members)))
         return signalPassFailure();
   }
 

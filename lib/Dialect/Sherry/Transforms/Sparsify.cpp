@@ -173,7 +173,7 @@ LogicalResult SherrySparsifyPass::checkSparsifiable(Type xType, Type initType,
     why.reason = "its activations are not f32, f16 or bf16";
     return failure();
   }
-  if (m * k < minWeights) {
+  if (uint64_t(m * k) < minWeights) {
     why.reason = std::to_string(m * k) +
                  " weights is below min-weights=" + std::to_string(minWeights);
     return failure();

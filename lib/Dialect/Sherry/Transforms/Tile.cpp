@@ -23,12 +23,6 @@ struct SherryTilePass
   using Base::Base;
 
   void runOnOperation() override {
-    if (rowTile < 0 || batchTile < 0) {
-      getOperation()->emitError()
-          << "sherry-tile: tile sizes must not be negative, got row-tile="
-          << int64_t(rowTile) << " batch-tile=" << int64_t(batchTile);
-      return signalPassFailure();
-    }
     SmallVector<MatmulOp> matmuls;
     getOperation()->walk([&](MatmulOp op) {
       // Only the tensor form: tiles of a bufferized op would need no

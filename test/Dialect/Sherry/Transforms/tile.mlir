@@ -2,7 +2,7 @@
 // RUN: sherry-opt %s -sherry-tile="row-tile=16 batch-tile=2" | FileCheck %s --check-prefix=BOTH
 // RUN: not sherry-opt %s -sherry-tile="row-tile=-1" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: sherry-tile: tile sizes must not be negative, got row-tile=-1 batch-tile=0
+// BAD: for the --row-tile option: '-1' value invalid for uint argument!
 
 // M = 40 in tiles of 16: three iterations, the last one partial.
 // CHECK-LABEL: func @rows

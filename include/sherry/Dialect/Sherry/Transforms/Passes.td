@@ -65,7 +65,7 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
                         "one scale per output row"),
              clEnumValN(::mlir::sherry::ScaleGranularity::Group, "group",
                         "one scale per group-size K elements of a row"))}]>,
-    Option<"groupSize", "group-size", "int64_t", "128",
+    Option<"groupSize", "group-size", "unsigned", "128",
            "K elements per scale with granularity=group">,
     Option<"mode", "mode", "::mlir::sherry::ActivationMode",
            "::mlir::sherry::ActivationMode::Exact",
@@ -75,7 +75,7 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
                         "float activations"),
              clEnumValN(::mlir::sherry::ActivationMode::Int8, "int8",
                         "int8 activations, int32 accumulation"))}]>,
-    Option<"minWeights", "min-weights", "int64_t", "0",
+    Option<"minWeights", "min-weights", "uint64_t", "0",
            "Layers with fewer weights than this stay dense">,
     Option<"argumentLayout", "argument-layout",
            "::mlir::sherry::ArgumentLayout",
@@ -99,7 +99,7 @@ def SherrySparsify : Pass<"sherry-sparsify", "ModuleOp"> {
                         "vpermb: AVX-512 VBMI"),
              clEnumValN(::mlir::sherry::TableOrder::Words, "words",
                         "vpermw: AVX-512, K a multiple of 64"))}]>,
-    Option<"tileBlock", "tile-block", "int64_t", "2",
+    Option<"tileBlock", "tile-block", "unsigned", "2",
            "argument-layout=tables: tiles of 32 rows interleaved step by "
            "step (1..64)">
   ];
@@ -123,9 +123,9 @@ def SherryTile : Pass<"sherry-tile"> {
     slice of them is a range of rows).
   }];
   let options = [
-    Option<"rowTile", "row-tile", "int64_t", "64",
+    Option<"rowTile", "row-tile", "unsigned", "64",
            "Output features (weight rows) per tile; 0 = all">,
-    Option<"batchTile", "batch-tile", "int64_t", "0",
+    Option<"batchTile", "batch-tile", "unsigned", "0",
            "Activation rows per tile; 0 = all">
   ];
   let dependentDialects = [
@@ -170,7 +170,7 @@ def SherryFuseSiblingMatmuls : Pass<"sherry-fuse-sibling-matmuls"> {
     then goes to the decode kernels.
   }];
   let options = [
-    Option<"minMembers", "min-members", "int64_t", "2",
+    Option<"minMembers", "min-members", "unsigned", "2",
            "Fuse only groups of at least this many matmuls (at least 2)">
   ];
   let dependentDialects = [
