@@ -20,8 +20,8 @@
 
 #include "TableLookup.h"
 
-#include "sherry/Conversion/SherryToVector/KernelChoice.h"
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/KernelChoice.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
 #include "sherry/Format/Format.h"

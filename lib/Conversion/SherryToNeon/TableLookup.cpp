@@ -20,7 +20,7 @@
 
 #include "TableLookup.h"
 
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 #include "sherry/Dialect/SherryArm/IR/SherryArmDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -4,7 +4,7 @@
 #ifndef SHERRY_LIB_CONVERSION_SHERRYTONEON_TABLELOOKUP_H
 #define SHERRY_LIB_CONVERSION_SHERRYTONEON_TABLELOOKUP_H
 
-#include "sherry/Conversion/SherryToVector/TableKernel.h"
+#include "sherry/Conversion/KernelCommon/TableKernel.h"
 
 #include <memory>
 

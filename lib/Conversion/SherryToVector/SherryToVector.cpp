@@ -10,8 +10,8 @@
 
 #include "sherry/Conversion/Passes.h"
 
-#include "sherry/Conversion/SherryToVector/KernelChoice.h"
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/KernelChoice.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -27,8 +27,8 @@
 
 #include "X86Arithmetic.h"
 
-#include "sherry/Conversion/SherryToVector/KernelChoice.h"
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/KernelChoice.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 #include "sherry/Format/Format.h"

@@ -29,7 +29,7 @@
 
 #include "X86Arithmetic.h"
 
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 #include "sherry/Format/Format.h"
 

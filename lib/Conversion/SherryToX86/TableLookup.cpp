@@ -45,7 +45,7 @@
 
 #include "TableLookup.h"
 
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 #include "sherry/Dialect/SherryX86/IR/SherryX86Dialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

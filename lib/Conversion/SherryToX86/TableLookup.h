@@ -5,7 +5,7 @@
 #define SHERRY_LIB_CONVERSION_SHERRYTOX86_TABLELOOKUP_H
 
 #include "sherry/Conversion/KernelOptions.h"
-#include "sherry/Conversion/SherryToVector/TableKernel.h"
+#include "sherry/Conversion/KernelCommon/TableKernel.h"
 
 #include <memory>
 

@@ -10,7 +10,7 @@
 #ifndef SHERRY_LIB_CONVERSION_SHERRYTOX86_X86ARITHMETIC_H
 #define SHERRY_LIB_CONVERSION_SHERRYTOX86_X86ARITHMETIC_H
 
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"

@@ -7,9 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "sherry/Conversion/SherryToVector/MicroKernel.h"
+#include "sherry/Conversion/KernelCommon/MicroKernel.h"
 
-#include "sherry/Conversion/SherryToLinalg/SherryToLinalg.h"
+#include "sherry/Conversion/KernelCommon/Emitter.h"
+#include "sherry/Conversion/KernelCommon/Regroup.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -54,45 +55,6 @@ FailureOr<KernelShape> KernelShape::get(MatmulOp op, std::string &reason) {
 }
 
 namespace {
-
-/// Small builders over one insertion point.
-class Emitter {
-public:
-  Emitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(float v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value muli(Value x, int64_t c) {
-    return arith::MulIOp::create(b, loc, x, idx(c));
-  }
-  Value divi(Value x, int64_t c) {
-    return arith::DivUIOp::create(b, loc, x, idx(c));
-  }
-  Value toF32(Value v) {
-    return v.getType().isF32()
-               ? v
-               : arith::ExtFOp::create(b, loc, b.getF32Type(), v).getResult();
-  }
-  Value extract(Value t, ValueRange indices) {
-    return tensor::ExtractOp::create(b, loc, t, indices);
-  }
-
-  /// Reads `len` contiguous elements of row `row` of the 2-D tensor `t`,
-  /// from column `col`.
-  Value read(Value t, Value row, Value col, int64_t len) {
-    Type element = cast<ShapedType>(t.getType()).getElementType();
-    Value pad = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
-    return vector::TransferReadOp::create(
-        b, loc, VectorType::get({len}, element), t, ValueRange{row, col}, pad,
-        ArrayRef<bool>{true});
-  }
-
-  OpBuilder &b;
-  Location loc;
-};
 
 /// Column offsets in a packed row: of a chunk's slot bytes, then of its sign
 /// bytes.

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SHERRY_CONVERSION_SHERRYTOVECTOR_KERNELCHOICE_H
-#define SHERRY_CONVERSION_SHERRYTOVECTOR_KERNELCHOICE_H
+#ifndef SHERRY_CONVERSION_KERNELCOMMON_KERNELCHOICE_H
+#define SHERRY_CONVERSION_KERNELCOMMON_KERNELCHOICE_H
 
 #include "sherry/Conversion/KernelOptions.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
@@ -45,4 +45,4 @@ LogicalResult applyTableAndDecodePatterns(Operation *root,
 
 } // namespace mlir::sherry
 
-#endif // SHERRY_CONVERSION_SHERRYTOVECTOR_KERNELCHOICE_H
+#endif // SHERRY_CONVERSION_KERNELCOMMON_KERNELCHOICE_H

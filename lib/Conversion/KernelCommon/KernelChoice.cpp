@@ -1,6 +1,6 @@
 //===- KernelChoice.cpp - Which matmuls a kernel pass lowers --------------===//
 
-#include "sherry/Conversion/SherryToVector/KernelChoice.h"
+#include "sherry/Conversion/KernelCommon/KernelChoice.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 

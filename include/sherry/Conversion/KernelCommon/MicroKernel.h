@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SHERRY_CONVERSION_SHERRYTOVECTOR_MICROKERNEL_H
-#define SHERRY_CONVERSION_SHERRYTOVECTOR_MICROKERNEL_H
+#ifndef SHERRY_CONVERSION_KERNELCOMMON_MICROKERNEL_H
+#define SHERRY_CONVERSION_KERNELCOMMON_MICROKERNEL_H
 
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 
@@ -195,4 +195,4 @@ struct MicroKernelPattern : OpRewritePattern<MatmulOp> {
 
 } // namespace mlir::sherry
 
-#endif // SHERRY_CONVERSION_SHERRYTOVECTOR_MICROKERNEL_H
+#endif // SHERRY_CONVERSION_KERNELCOMMON_MICROKERNEL_H

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SHERRY_CONVERSION_SHERRYTOVECTOR_TABLEKERNEL_H
-#define SHERRY_CONVERSION_SHERRYTOVECTOR_TABLEKERNEL_H
+#ifndef SHERRY_CONVERSION_KERNELCOMMON_TABLEKERNEL_H
+#define SHERRY_CONVERSION_KERNELCOMMON_TABLEKERNEL_H
 
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Format/Format.h"
@@ -207,4 +207,4 @@ protected:
 
 } // namespace mlir::sherry
 
-#endif // SHERRY_CONVERSION_SHERRYTOVECTOR_TABLEKERNEL_H
+#endif // SHERRY_CONVERSION_KERNELCOMMON_TABLEKERNEL_H
