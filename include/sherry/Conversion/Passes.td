@@ -38,10 +38,12 @@ def ConvertSherryToLinalg : Pass<"convert-sherry-to-linalg"> {
       bytes unspecified.
 
     `stq1_0` operands are put in group order first. This is the last pass
-    of `--sherry-to-llvm` that lowers sherry ops, so a sherry op it cannot
+    of `--sherry-to-llvm` that lowers sherry ops: a dialect conversion with
+    the sherry dialect illegal, so no sherry op survives it. One it cannot
     lower is an error that says why (the memref form of `sherry.matmul`,
-    which no pass lowers: write it on tensors; a dynamic K), not an op left
-    for bufferization and LLVM to stumble over.
+    which no pass lowers: write it on tensors; a dynamic K), reported
+    before any IR changes, not an op left for bufferization and LLVM to
+    stumble over.
   }];
   let dependentDialects = [
     "::mlir::func::FuncDialect",

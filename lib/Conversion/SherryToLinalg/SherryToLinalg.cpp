@@ -24,6 +24,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
@@ -274,11 +276,8 @@ template <typename ElementFn>
 LogicalResult replaceWithDecoding(Operation *op, PatternRewriter &rewriter,
                                   RankedTensorType type, LayoutAttr layout,
                                   Value packed, ElementFn element) {
-  if (type.isDynamicDim(1))
-    return rewriter.notifyMatchFailure(op, "K must be static");
-  // The tables layout's bytes do not say M: the result's type must.
-  if (layout.isTables() && type.isDynamicDim(0))
-    return rewriter.notifyMatchFailure(op, "M must be static");
+  if (std::optional<std::string> why = whyNotLowerableToLinalg(op))
+    return rewriter.notifyMatchFailure(op, *why);
   Location loc = op->getLoc();
   Value codebook = buildCodebook(rewriter, loc);
   OpFoldResult rows =
@@ -424,8 +423,8 @@ struct QuantizeActivationsLowering : OpRewritePattern<QuantizeActivationsOp> {
     Value x = op.getInput();
     RankedTensorType xType = op.getInput().getType();
     int64_t k = xType.getDimSize(1), block = op.getBlock();
-    if (ShapedType::isDynamic(k))
-      return rewriter.notifyMatchFailure(op, "K must be static");
+    if (std::optional<std::string> why = whyNotLowerableToLinalg(op))
+      return rewriter.notifyMatchFailure(op, *why);
     bool perRow = block == 0 || block == k;
     if (perRow)
       block = k;
@@ -535,11 +534,9 @@ struct MatmulLowering : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getResult().empty())
-      return rewriter.notifyMatchFailure(op, "lowered on tensors only");
+    if (std::optional<std::string> why = whyNotLowerableToLinalg(op))
+      return rewriter.notifyMatchFailure(op, *why);
     int64_t k = op.getK();
-    if (ShapedType::isDynamic(k))
-      return rewriter.notifyMatchFailure(op, "K must be static");
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     LayoutAttr layout = op.getLayout();
@@ -728,8 +725,8 @@ struct TernarizeLowering : OpRewritePattern<TernarizeOp> {
                                 PatternRewriter &rewriter) const override {
     RankedTensorType wType = op.getWeights().getType();
     int64_t k = wType.getDimSize(1);
-    if (ShapedType::isDynamic(k))
-      return rewriter.notifyMatchFailure(op, "K must be static");
+    if (std::optional<std::string> why = whyNotLowerableToLinalg(op))
+      return rewriter.notifyMatchFailure(op, *why);
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     LayoutAttr layout = op.getLayout();
@@ -818,9 +815,6 @@ struct TernarizeLowering : OpRewritePattern<TernarizeOp> {
       regionMap = AffineMap::get(3, 0, {d0}, ctx);
       sumSizes = {m};
     } else {
-      if (ShapedType::isDynamic(wType.getDimSize(0)))
-        return rewriter.notifyMatchFailure(
-            op, "one scale per tensor needs a static M");
       regionGroups = groups * wType.getDimSize(0);
       regionMap = AffineMap::get(3, 0, {getAffineConstantExpr(0, ctx)}, ctx);
       sumSizes = {rewriter.getIndexAttr(1)};
@@ -877,8 +871,8 @@ struct PackLowering : OpRewritePattern<PackOp> {
                                 PatternRewriter &rewriter) const override {
     RankedTensorType vType = op.getValues().getType();
     int64_t k = vType.getDimSize(1);
-    if (ShapedType::isDynamic(k))
-      return rewriter.notifyMatchFailure(op, "K must be static");
+    if (std::optional<std::string> why = whyNotLowerableToLinalg(op))
+      return rewriter.notifyMatchFailure(op, *why);
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     bool stq = op.getLayout().getFormat() == PackedFormat::Stq1_0;
@@ -1147,12 +1141,10 @@ struct RepackLowering : OpRewritePattern<RepackOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RepackOp op,
                                 PatternRewriter &rewriter) const override {
+    if (std::optional<std::string> why = whyNotLowerableToLinalg(op))
+      return rewriter.notifyMatchFailure(op, *why);
     int64_t k = op.getK();
-    if (ShapedType::isDynamic(k))
-      return rewriter.notifyMatchFailure(op, "K must be static");
     LayoutAttr from = op.getFrom(), to = op.getTo();
-    if (from.isTables() && ShapedType::isDynamic(op.getM()))
-      return rewriter.notifyMatchFailure(op, "M must be static");
     Location loc = op.getLoc();
     Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
     int64_t groups = k / 4;
@@ -1471,22 +1463,77 @@ LogicalResult checkConstantWeights(Operation *root) {
   return failure(result.wasInterrupted());
 }
 
-/// This pass is the last to lower sherry ops: one it leaves would reach
-/// bufferization and LLVM as an op nothing lowers. Reports the first, with
-/// what keeps it.
-LogicalResult checkNothingLeft(Operation *root) {
+} // namespace
+
+std::optional<std::string>
+mlir::sherry::whyNotLowerableToLinalg(Operation *op) {
+  if (llvm::any_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>))
+    return std::string("it works on memrefs; sherry ops lower on tensors, "
+                       "before bufferization");
+  const char *dynamicK = "its K (the columns of the input) is dynamic; the "
+                         "kernels need it static";
+  // The tables layout's bytes do not say M: the types must.
+  const char *dynamicTablesM =
+      "its M (the rows) is dynamic; the tables layout's bytes do not say it";
+  auto reason = [](bool bad, const char *why) -> std::optional<std::string> {
+    if (bad)
+      return std::string(why);
+    return std::nullopt;
+  };
+  auto decoding = [&](RankedTensorType type, LayoutAttr layout) {
+    if (type.isDynamicDim(1))
+      return reason(true, dynamicK);
+    return reason(layout.isTables() && type.isDynamicDim(0), dynamicTablesM);
+  };
+  return TypeSwitch<Operation *, std::optional<std::string>>(op)
+      .Case([&](MatmulOp op) {
+        return reason(ShapedType::isDynamic(op.getK()), dynamicK);
+      })
+      .Case([&](UnpackOp op) {
+        return decoding(op.getValues().getType(), op.getLayout());
+      })
+      .Case([&](DequantizeOp op) {
+        return decoding(op.getWeights().getType(), op.getLayout());
+      })
+      .Case([&](QuantizeActivationsOp op) {
+        return reason(op.getInput().getType().isDynamicDim(1), dynamicK);
+      })
+      .Case([&](TernarizeOp op) {
+        RankedTensorType type = op.getWeights().getType();
+        if (type.isDynamicDim(1))
+          return reason(true, dynamicK);
+        return reason(op.getLayout().getGranularity() ==
+                              ScaleGranularity::Tensor &&
+                          type.isDynamicDim(0),
+                      "its M (the rows) is dynamic; one scale per tensor "
+                      "needs it static");
+      })
+      .Case([&](PackOp op) {
+        return reason(op.getValues().getType().isDynamicDim(1), dynamicK);
+      })
+      .Case([&](RepackOp op) {
+        if (ShapedType::isDynamic(op.getK()))
+          return reason(true, dynamicK);
+        return reason(op.getFrom().isTables() &&
+                          ShapedType::isDynamic(op.getM()),
+                      dynamicTablesM);
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
+namespace {
+
+/// Reports the first sherry op under `root` that the patterns cannot
+/// lower, with why, before any IR changes: the conversion would only say
+/// that the op was not legalized.
+LogicalResult checkLowerable(Operation *root) {
   WalkResult result = root->walk([](Operation *op) {
     if (!isa<SherryDialect>(op->getDialect()))
       return WalkResult::advance();
-    std::string why = "no lowering applies to it";
-    if (llvm::any_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>))
-      why = "it works on memrefs; sherry ops lower on tensors, before "
-            "bufferization";
-    else if (auto matmul = dyn_cast<MatmulOp>(op);
-             matmul && ShapedType::isDynamic(matmul.getK()))
-      why = "its K (the columns of the input) is dynamic; the kernels need "
-            "it static";
-    op->emitOpError("cannot be lowered to linalg: ") << why;
+    std::optional<std::string> why = whyNotLowerableToLinalg(op);
+    if (!why)
+      return WalkResult::advance();
+    op->emitOpError("cannot be lowered to linalg: ") << *why;
     return WalkResult::interrupt();
   });
   return failure(result.wasInterrupted());
@@ -1496,12 +1543,24 @@ struct ConvertSherryToLinalgPass
     : public mlir::sherry::impl::ConvertSherryToLinalgBase<
           ConvertSherryToLinalgPass> {
   void runOnOperation() override {
-    if (failed(checkConstantWeights(getOperation())))
+    if (failed(checkConstantWeights(getOperation())) ||
+        failed(checkLowerable(getOperation())))
       return signalPassFailure();
+    // Every sherry op must go: one left would reach bufferization and LLVM
+    // as an op nothing lowers.
+    ConversionTarget target(getContext());
+    target.addIllegalDialect<SherryDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(&getContext());
     populateSherryToLinalgPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))) ||
-        failed(checkNothingLeft(getOperation())))
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      return signalPassFailure();
+    // Fold what the lowering made (constant index arithmetic, constants
+    // hoisted out of its loops), as the kernel lowerings' rewrites do, so
+    // that the IR after this pass reads as the lowering meant it.
+    if (failed(applyPatternsGreedily(getOperation(),
+                                     FrozenRewritePatternSet())))
       return signalPassFailure();
   }
 };

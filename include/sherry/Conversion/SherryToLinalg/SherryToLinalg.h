@@ -5,6 +5,9 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <optional>
+#include <string>
+
 namespace mlir {
 class RewritePatternSet;
 
@@ -12,6 +15,10 @@ namespace sherry {
 /// Patterns that lower the sherry ops on tensors to linalg: unpack,
 /// dequantize, quantize_activations, matmul, ternarize and pack.
 void populateSherryToLinalgPatterns(RewritePatternSet &patterns);
+
+/// Why those patterns cannot lower the sherry op `op` (memref operands, a
+/// dynamic size they need), or nothing where they can.
+std::optional<std::string> whyNotLowerableToLinalg(Operation *op);
 } // namespace sherry
 } // namespace mlir
 
