@@ -61,7 +61,7 @@ setup(
     version=version(),
     description="Python access to sherry-mlir: 1.25-bit ternary weights, "
                 "GGUF, and the --sherry-to-llvm compiler",
-    packages=["sherry", "sherry.llama"],
+    packages=["sherry", "sherry.llama", "sherry.torch"],
     python_requires=">=3.9",
     install_requires=["numpy"],
     extras_require={"torch": ["torch"]},

@@ -642,14 +642,14 @@ def test_load_sherrified_compiles_once_and_never_quantizes(monkeypatch):
         y = model(x)
         y_single = single(x)
     compiles = []
-    real_compile = st.compiler.compile
-    monkeypatch.setattr(st.compiler, "compile",
+    real_compile = sherry.compiler.compile
+    monkeypatch.setattr(sherry.compiler, "compile",
                         lambda *a, **k: compiles.append(1) or
                         real_compile(*a, **k))
 
     def no_quantize(*args, **kwargs):
         raise AssertionError("load_sherrified quantized weights")
-    monkeypatch.setattr(st._format, "quantize", no_quantize)
+    monkeypatch.setattr(sherry.format, "quantize", no_quantize)
     # Dense layers left uninitialized: their weights are never read.
     fresh = Block()
     for name, module in list(fresh.named_modules()):
@@ -705,7 +705,7 @@ def test_sherrify_state_dict_matches_sherrify():
     # bf16 weights quantize as their f32 values.
     half = {k: v.to(torch.bfloat16) for k, v in dense.items()}
     converted, _ = st.sherrify_state_dict(half, include="head")
-    expected = st._format.quantize(dense["head.weight"].to(
+    expected = sherry.format.quantize(dense["head.weight"].to(
         torch.bfloat16).float().numpy())
     assert np.array_equal(converted["head.weight_packed"].numpy(),
                           expected.data)
