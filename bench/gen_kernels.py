@@ -44,6 +44,11 @@ import argparse
 import json
 import os
 import shlex
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, "utils"))
+from x86_cpu import cpu_flags, missing_flags  # noqa: E402
 
 # LLaMA-3.2-1B linear layers: (M, K) = (out features, in features).
 SHAPES = [(2048, 2048), (512, 2048), (8192, 2048), (2048, 8192)]
@@ -112,26 +117,6 @@ DECODE_STEP = {"tables_t1", "tables_t2", "calltables_t1", "calltables_t2",
 LAYERS = 16
 LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
                 (8192, 2048), (8192, 2048), (2048, 8192)]
-
-
-# /proc/cpuinfo flags each target's kernels need.
-TARGET_FLAGS = {
-    "avx512-vnni": {"avx512f", "avx512bw", "avx512vbmi", "avx512_vnni"},
-    "avx512-bw": {"avx512f", "avx512bw"},
-    "avx2": {"avx2"},
-}
-
-
-def cpu_flags():
-    """The flags of the first CPU in /proc/cpuinfo (empty where unreadable)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def shape_seed(m, k):
@@ -359,10 +344,10 @@ def main():
     # Only what this CPU runs (the harness calls every kernel).
     flags = cpu_flags()
     runnable = [v for v in variants
-                if TARGET_FLAGS.get(VARIANTS[v][0], set()) <= flags]
+                if not missing_flags(VARIANTS[v][0], flags)]
     for v in sorted(set(variants) - set(runnable)):
         print(f"gen_kernels.py: skipping {v}: this CPU lacks "
-              f"{' '.join(sorted(TARGET_FLAGS[VARIANTS[v][0]] - flags))}")
+              f"{' '.join(sorted(missing_flags(VARIANTS[v][0], flags)))}")
     variants = runnable
 
     kdir = os.path.join(a.out, "kernels")

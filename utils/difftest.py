@@ -64,7 +64,14 @@ import time
 
 import numpy as np
 
+from x86_cpu import TARGET_FLAGS, cpu_flags, missing_flags
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The integration tests' case builders: layout geometry, the count
+# function of the x86 programs, the AArch64 checkers' case runners.
+sys.path.insert(0, os.path.join(REPO, "test", "Integration", "Inputs"))
+from cases import (  # noqa: E402
+    count_fn, cpp_case_runner, geometry, scale_spec)
 CHECKER = os.path.join(REPO, "utils", "difftest_checker.cpp")
 # checker_support.h, which difftest_checker.cpp shares with the AArch64
 # tests' checker.cpp.
@@ -75,15 +82,8 @@ FORMAT_SOURCES = ["Codebook.cpp", "Half.cpp", "Layout.cpp", "TableLayout.cpp",
                   "Pack.cpp", "Reference.cpp"]
 SYSROOT = "/usr/aarch64-linux-gnu"
 
-# Targets tried on this machine, and the /proc/cpuinfo flags each needs to
-# run natively (the CPU and features the pipeline pins for it, docs/targets.md).
-X86_TARGETS = {
-    "portable": set(),
-    "avx512-vnni": {"avx512f", "avx512bw", "avx512vbmi", "avx512_vnni"},
-    "avx512-bw": {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"},
-    "avx2": {"avx2", "fma", "bmi2", "f16c"},
-    "host": set(),
-}
+# Targets tried on this machine (x86_cpu.py: the flags each needs to run).
+X86_TARGETS = list(TARGET_FLAGS)
 AARCH64_TARGETS = ["portable", "neon-dotprod", "neon"]
 STRATEGIES = ["auto", "tables", "decode"]
 # x86 targets drawn more often than `portable` and `host`.
@@ -182,7 +182,7 @@ def tables_geometry(c):
         sshape, stype = [m, k // 256], "f16"
     else:
         params = layout[1:-1].split(", ", 1)[1]
-        _, sshape, stype, _ = geometry(layout, m, k)
+        _, sshape, stype = geometry(layout, m, k)
         segment = (int(re.search(r"group = (\d+)", layout).group(1))
                    if "group" in layout else k)
     if order == "lanes":
@@ -291,20 +291,6 @@ def pipeline_options(cfg):
 # Data and programs
 # ----------------------------------------------------------------------------
 
-def geometry(layout, m, k):
-    """Bytes per row, scales shape, scale type, C++ ScaleSpec."""
-    if "stq1_0" in layout:
-        return k // 256 * 42, [m, k // 256], "f16", "fmt::ScaleSpec::group(256)"
-    stype = "f16" if "scale_type = f16" in layout else "f32"
-    if "tensor" in layout:
-        return k // 8 + k // 32, [1], stype, "fmt::ScaleSpec::tensor()"
-    if "group" in layout:
-        g = int(re.search(r"group = (\d+)", layout).group(1))
-        return (k // 8 + k // 32, [m, k // g], stype,
-                f"fmt::ScaleSpec::group({g})")
-    return k // 8 + k // 32, [m], stype, "fmt::ScaleSpec::row()"
-
-
 def case_data(c):
     """Activations, float weights, accumulator and bias of a case (f32)."""
     n, m, k = c["n"], c["m"], c["k"]
@@ -334,27 +320,6 @@ def case_data(c):
     acc = rng.normal(0, 1, size=(n, m)).astype(np.float32) * s
     bias = rng.normal(0, 1, size=(m,)).astype(np.float32) * s
     return x, w, acc, bias
-
-
-def count_fn(name, tensor_type, compare):
-    return f"""
-func.func @{name}(%a: {tensor_type}, %b: {tensor_type}) -> i32 {{
-  %zero = arith.constant dense<0> : tensor<i32>
-  %n = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>,
-                                        affine_map<(i, j) -> (i, j)>,
-                                        affine_map<(i, j) -> ()>],
-                       iterator_types = ["reduction", "reduction"]}}
-      ins(%a, %b : {tensor_type}, {tensor_type}) outs(%zero : tensor<i32>) {{
-    ^bb0(%x: f32, %y: f32, %acc: i32):
-      {compare}
-      %one = arith.extui %bad : i1 to i32
-      %sum = arith.addi %acc, %one : i32
-      linalg.yield %sum : i32
-  }} -> tensor<i32>
-  %r = tensor.extract %n[] : tensor<i32>
-  return %r : i32
-}}
-"""
 
 
 INT8_CMP = "%bad = arith.cmpf une, %x, %y : f32"
@@ -398,7 +363,7 @@ def x86_program(cases, dump=False, flip=False):
         n, m, k = c["n"], c["m"], c["k"]
         layout = c["layout"]
         stq = "stq1_0" in layout
-        row_bytes, sshape, stype, _ = geometry(layout, m, k)
+        row_bytes, sshape, stype = geometry(layout, m, k)
         S = f"tensor<{'x'.join(map(str, sshape))}x{stype}>"
         P, T = f"tensor<{m}x{row_bytes}xi8>", f"tensor<{m}x{k}xi8>"
         W = f"tensor<{m}x{k}xf32>"
@@ -446,7 +411,7 @@ def x86_program(cases, dump=False, flip=False):
 func.func @mm{i}(%x: {X}, %p: {MP}, %s: {MS}, %b: {B}, %i: {Y}) -> {Y} {{{body}
   return %y : {Y}
 }}
-""" + count_fn(f"count{i}", Y,
+""" + count_fn(f"count{i}", Y, "f32",
                INT8_CMP if c["mode"] == "int8" else
                EXACT_CMP.replace("FLOOR", f"{exact_floor(c):e}")))
         dump_text = ""
@@ -499,7 +464,8 @@ def aarch64_program(cases, directory, flip=False):
     with open(os.path.join(directory, "batch.bin"), "wb") as data:
         for i, c in enumerate(cases):
             n, m, k, layout = c["n"], c["m"], c["k"], c["layout"]
-            row_bytes, sshape, stype, spec = geometry(layout, m, k)
+            row_bytes, sshape, stype = geometry(layout, m, k)
+            spec = scale_spec(layout)
             S_all = f"tensor<{'x'.join(map(str, sshape))}x{stype}>"
             if "stq1_0" in layout:
                 sshape = None
@@ -550,33 +516,13 @@ func.func @case{i}({', '.join(args)}) -> {Y} {{{prologue}
   return %y : {Y}
 }}
 """)
-            views = [f"auto x = view<sherry_memref_f32_2d>(d.x, {{{n}, {k}}});",
-                     (f"auto w = view<sherry_memref_i8_1d>(d.w, {{{nbytes}}});"
-                      if c.get("tables") else
-                      f"auto w = view<sherry_memref_i8_2d>(d.w, {{{m}, "
-                      f"{row_bytes}}});")]
-            params = ["&x", "&w"]
-            if sshape:
-                views.append(f"auto s = view<sherry_memref_{stype}_"
-                             f"{len(sshape)}d>(d.s, "
-                             f"{{{', '.join(map(str, sshape))}}});")
-                params.append("&s")
-            if c["bias"]:
-                views.append(f"auto b = view<sherry_memref_f32_1d>(d.b, "
-                             f"{{{m}}});")
-                params.append("&b")
-            views.append(f"auto acc = view<sherry_memref_f32_2d>(d.acc, "
-                         f"{{{n}, {m}}});")
-            params.append("&acc")
-            body = "\n  ".join(views)
-            calls.append(f"""
-static void runCase{i}(const CaseData &d, Output &out) {{
-  {body}
-  sherry_memref_f32_2d y;
-  _mlir_ciface_case{i}(&y, {', '.join(params)});
-  out.take(y);
-}}
-""")
+            calls.append(cpp_case_runner(
+                i, n, m, k,
+                (f"auto w = view<sherry_memref_i8_1d>(d.w, {{{nbytes}}});"
+                 if c.get("tables") else
+                 f"auto w = view<sherry_memref_i8_2d>(d.w, {{{m}, "
+                 f"{row_bytes}}});"),
+                sshape, stype, c["bias"]))
             fmt_layout = ("fmt::Layout::Stq1_0" if "stq1_0" in layout
                           else "fmt::Layout::Sherry")
             rows.append(
@@ -623,17 +569,6 @@ def run(cmd, cwd=None, timeout=600):
         return "timeout", out
 
 
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
 def probe(env, only_targets):
     """Which targets and target/strategy pairs sherry-opt accepts, which
     of the x86 ones this CPU runs, and whether AArch64 code can run."""
@@ -660,7 +595,7 @@ def probe(env, only_targets):
                       for t in names}
     flags = cpu_flags()
     env.x86_targets = [t for t in X86_TARGETS
-                       if env.strategies[t] and X86_TARGETS[t] <= flags
+                       if env.strategies[t] and not missing_flags(t, flags)
                        and (not only_targets or t in only_targets)]
     env.aarch64_targets = []
     if env.aarch64:
@@ -996,7 +931,7 @@ def main():
           f"{', '.join(env.aarch64_targets) or 'none'}")
     strategies = {t: env.strategies[t]
                   for t in env.x86_targets + env.aarch64_targets}
-    print(f"  strategies: " + "; ".join(f"{t}: {'/'.join(s)}"
+    print("  strategies: " + "; ".join(f"{t}: {'/'.join(s)}"
                                         for t, s in strategies.items()))
     sys.stdout.flush()
     if a.list:

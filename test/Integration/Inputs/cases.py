@@ -17,6 +17,46 @@ def geometry(layout, m, k):
     return k // 8 + k // 32, shape, stype
 
 
+def scale_spec(layout):
+    """The format library's ScaleSpec (C++, namespace fmt) of `layout`."""
+    if "stq1_0" in layout:
+        return "fmt::ScaleSpec::group(256)"
+    if "tensor" in layout:
+        return "fmt::ScaleSpec::tensor()"
+    if "group" in layout:
+        g = int(layout.split("group =")[1].split(",")[0].split(">")[0])
+        return f"fmt::ScaleSpec::group({g})"
+    return "fmt::ScaleSpec::row()"
+
+
+def cpp_case_runner(i, n, m, k, weights_view, sshape, stype, bias):
+    """runCase<i> for the AArch64 checkers (checker_support.h): views of the
+    case's data as memref descriptors, the call of the compiled
+    _mlir_ciface_case<i>, and its result handed to `out`. `weights_view` is
+    the `auto w = view<...>(d.w, ...);` line; `sshape` None: no scales."""
+    views = [f"auto x = view<sherry_memref_f32_2d>(d.x, {{{n}, {k}}});",
+             weights_view]
+    params = ["&x", "&w"]
+    if sshape:
+        views.append(f"auto s = view<sherry_memref_{stype}_{len(sshape)}d>("
+                     f"d.s, {{{', '.join(map(str, sshape))}}});")
+        params.append("&s")
+    if bias:
+        views.append(f"auto b = view<sherry_memref_f32_1d>(d.b, {{{m}}});")
+        params.append("&b")
+    views.append(f"auto acc = view<sherry_memref_f32_2d>(d.acc, {{{n}, {m}}});")
+    params.append("&acc")
+    body = "\n  ".join(views)
+    return f"""
+static void runCase{i}(const CaseData &d, Output &out) {{
+  {body}
+  sherry_memref_f32_2d y;
+  _mlir_ciface_case{i}(&y, {', '.join(params)});
+  out.take(y);
+}}
+"""
+
+
 def count_fn(name, tensor_type, element_type, compare):
     """A function counting the elements of two tensors for which `compare`
     (MLIR lines defining %bad : i1 from %x and %y) holds."""

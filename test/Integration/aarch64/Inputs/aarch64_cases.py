@@ -17,6 +17,12 @@ Usage: aarch64_cases.py OUT [--set all|small] [--flip-mode I]
   table row says (int8 for exact and back): the checker must catch it.
 """
 import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, os.pardir, "Inputs"))
+from cases import cpp_case_runner, geometry, scale_spec  # noqa: E402
 
 # (layout, mode, N, M, K, bias, x scale): every granularity and both
 # layouts, both modes, N in {1, 3, 10, 128}, M in {1, 7, 64, 2048}, K in
@@ -64,23 +70,12 @@ cases = [c for c in CASES
          if a.set == "all" or c[2] * c[3] * c[4] <= 1 << 22]
 
 
-def geometry(layout, m, k):
-    """Bytes per row, scales shape, scale type, C++ ScaleSpec."""
-    if "stq1_0" in layout:
-        return k // 256 * 42, None, "f16", "fmt::ScaleSpec::group(256)"
-    stype = "f16" if "scale_type = f16" in layout else "f32"
-    if "tensor" in layout:
-        return k // 8 + k // 32, [1], stype, "fmt::ScaleSpec::tensor()"
-    if "group" in layout:
-        g = int(layout.split("group =")[1].split(",")[0].split(">")[0])
-        return (k // 8 + k // 32, [m, k // g], stype,
-                f"fmt::ScaleSpec::group({g})")
-    return k // 8 + k // 32, [m], stype, "fmt::ScaleSpec::row()"
-
-
 mlir, calls, rows = [], [], []
 for i, (layout, mode, n, m, k, bias, xs) in enumerate(cases):
-    row_bytes, sshape, stype, spec = geometry(layout, m, k)
+    row_bytes, sshape, stype = geometry(layout, m, k)
+    spec = scale_spec(layout)
+    if "stq1_0" in layout:
+        sshape = None  # the block scales are in the packed bytes
     X, P = f"tensor<{n}x{k}xf32>", f"tensor<{m}x{row_bytes}xi8>"
     Y, B = f"tensor<{n}x{m}xf32>", f"tensor<{m}xf32>"
     args = [f"%x: {X}", f"%w: {P}"]
@@ -104,27 +99,10 @@ func.func @case{i}({', '.join(args)}) -> {Y} {{
   return %y : {Y}
 }}
 """)
-    views = [f"auto x = view<sherry_memref_f32_2d>(d.x, {{{n}, {k}}});",
-             f"auto w = view<sherry_memref_i8_2d>(d.w, {{{m}, {row_bytes}}});"]
-    params = ["&x", "&w"]
-    if sshape:
-        views.append(f"auto s = view<sherry_memref_{stype}_{len(sshape)}d>("
-                     f"d.s, {{{', '.join(map(str, sshape))}}});")
-        params.append("&s")
-    if bias:
-        views.append(f"auto b = view<sherry_memref_f32_1d>(d.b, {{{m}}});")
-        params.append("&b")
-    views.append(f"auto acc = view<sherry_memref_f32_2d>(d.acc, {{{n}, {m}}});")
-    params.append("&acc")
-    body = "\n  ".join(views)
-    calls.append(f"""
-static void runCase{i}(const CaseData &d, Output &out) {{
-  {body}
-  sherry_memref_f32_2d y;
-  _mlir_ciface_case{i}(&y, {', '.join(params)});
-  out.take(y);
-}}
-""")
+    calls.append(cpp_case_runner(
+        i, n, m, k,
+        f"auto w = view<sherry_memref_i8_2d>(d.w, {{{m}, {row_bytes}}});",
+        sshape, stype, bias))
     fmt_layout = ("fmt::Layout::Stq1_0" if "stq1_0" in layout
                   else "fmt::Layout::Sherry")
     rows.append(f'  {{"case{i}", "{layout} {mode}", {fmt_layout}, {spec}, '
