@@ -17,6 +17,7 @@ import platform
 import re
 import shutil
 import subprocess
+import types
 
 LAYER_SHAPES = [(2048, 2048), (512, 2048), (512, 2048), (2048, 2048),
                 (8192, 2048), (8192, 2048), (2048, 8192)]
@@ -268,141 +269,136 @@ def carried(a):
     return keys, "\n\n".join(sections)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--results", required=True)
-    ap.add_argument("--manifest", required=True)
-    ap.add_argument("--mode", default="full")
-    ap.add_argument("--md", required=True)
-    ap.add_argument("--figs", required=True)
-    ap.add_argument("--check", action="store_true",
-                    help="fail unless every family checked its kernels and "
-                    "sherry kernels have figures")
-    a = ap.parse_args()
+def load_sitting(sit):
+    """The inputs of a sitting: the results of every family, the peers, the
+    manifest and this machine."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    carried_json, carried_md = carried(a)
+    sit.carried_json, sit.carried_md = carried(sit.a)
 
-    with open(a.manifest) as f:
+    with open(sit.a.manifest) as f:
         manifest = json.load(f)
-    mach = machine_info(root)
-    fams = {}
-    contexts = {}
+    sit.mach = machine_info(root)
+    sit.fams = {}
+    sit.contexts = {}
     for fam in ("bw", "sherry", "blas", "mlirf32", "decode"):
-        ctx, rows = load_family(a.results, fam)
+        ctx, rows = load_family(sit.a.results, fam)
         if ctx is None:
             continue
-        fams[fam] = rows
-        contexts[fam] = ctx
-    peers = {}
+        sit.fams[fam] = rows
+        sit.contexts[fam] = ctx
+    sit.peers = {}
     for t in (1, 2):
-        path = os.path.join(a.results, f"peer_t{t}.json")
+        path = os.path.join(sit.a.results, f"peer_t{t}.json")
         if os.path.exists(path) and os.path.getsize(path) > 0:
             with open(path) as f:
-                peers[t] = json.load(f)
-    elapsed = None
-    if os.path.exists(os.path.join(a.results, "elapsed_s")):
-        with open(os.path.join(a.results, "elapsed_s")) as f:
-            elapsed = int(f.read().strip())
+                sit.peers[t] = json.load(f)
+    sit.elapsed = None
+    if os.path.exists(os.path.join(sit.a.results, "elapsed_s")):
+        with open(os.path.join(sit.a.results, "elapsed_s")) as f:
+            sit.elapsed = int(f.read().strip())
 
-    mca = []
-    mca_path = os.path.join(a.results, "aarch64_mca.json")
+    sit.mca = []
+    mca_path = os.path.join(sit.a.results, "aarch64_mca.json")
     if os.path.exists(mca_path):
         with open(mca_path) as f:
-            mca = json.load(f)
+            sit.mca = json.load(f)
 
-    shapes = [tuple(s) for s in manifest["shapes"]]
-    batches = manifest["batches"]
-    variants = manifest["variants"]
+    sit.shapes = [tuple(s) for s in manifest["shapes"]]
+    sit.batches = manifest["batches"]
+    sit.variants = manifest["variants"]
 
-    # ---- Gather every figure into records. ------------------------------
-    kernels = []  # per shape and implementation
-    for name, r in fams.get("sherry", {}).items():
+
+def gather_records(sit):
+    """One record per kernel figure, bandwidth figure and decode step."""
+    sit.kernels = []  # per shape and implementation
+    for name, r in sit.fams.get("sherry", {}).items():
         _, variant, shape, n = name.split("/")
         m, k = map(int, shape.split("x"))
-        kernels.append({
+        sit.kernels.append({
             "impl": "sherry", "variant": variant,
-            "target": variants[variant]["target"],
-            "pipeline": variants[variant]["pipeline"],
-            "weights": variants[variant].get("weights"),
-            "layout": variants[variant].get("layout"),
-            "threads": variants[variant]["threads"], "m": m, "k": k,
+            "target": sit.variants[variant]["target"],
+            "pipeline": sit.variants[variant]["pipeline"],
+            "weights": sit.variants[variant].get("weights"),
+            "layout": sit.variants[variant].get("layout"),
+            "threads": sit.variants[variant]["threads"], "m": m, "k": k,
             "n": int(n[1:]), **r,
             "weight_bytes": int(r.get("weight_bytes") or
                                 weight_bytes(m, k))})
-    for name, r in fams.get("blas", {}).items():
+    for name, r in sit.fams.get("blas", {}).items():
         _, t, shape, n = name.split("/")
         m, k = map(int, shape.split("x"))
-        kernels.append({"impl": "openblas_f32", "weights": "run-time",
-                        "threads": int(t[1:]),
-                        "m": m, "k": k, "n": int(n[1:]),
-                        "weight_bytes": 4 * m * k, **r})
-    for name, r in fams.get("mlirf32", {}).items():
+        sit.kernels.append({"impl": "openblas_f32", "weights": "run-time",
+                            "threads": int(t[1:]),
+                            "m": m, "k": k, "n": int(n[1:]),
+                            "weight_bytes": 4 * m * k, **r})
+    for name, r in sit.fams.get("mlirf32", {}).items():
         _, t, shape, n = name.split("/")
         m, k = map(int, shape.split("x"))
-        kernels.append({"impl": "mlir_linalg_f32", "weights": "run-time",
-                        "threads": int(t[1:]),
-                        "m": m, "k": k, "n": int(n[1:]),
-                        "weight_bytes": 4 * m * k, **r})
-    for t, pj in peers.items():
+        sit.kernels.append({"impl": "mlir_linalg_f32", "weights": "run-time",
+                            "threads": int(t[1:]),
+                            "m": m, "k": k, "n": int(n[1:]),
+                            "weight_bytes": 4 * m * k, **r})
+    for t, pj in sit.peers.items():
         for r in pj.get("results", []):
-            kernels.append({"impl": f"{pj['impl']}_{r['type']}",
-                            "weights": "run-time",
-                            "threads": r["threads"], "m": r["m"],
-                            "k": r["k"], "n": r["n"],
-                            "median_us": r["median_us"],
-                            "min_us": r.get("min_us"),
-                            "weight_bytes": r.get("weight_bytes")})
-    for rec in kernels:
+            sit.kernels.append({"impl": f"{pj['impl']}_{r['type']}",
+                                "weights": "run-time",
+                                "threads": r["threads"], "m": r["m"],
+                                "k": r["k"], "n": r["n"],
+                                "median_us": r["median_us"],
+                                "min_us": r.get("min_us"),
+                                "weight_bytes": r.get("weight_bytes")})
+    for rec in sit.kernels:
         if rec.get("weight_bytes") and rec.get("median_us"):
             rec["weight_gbps"] = rec["weight_bytes"] / rec["median_us"] / 1e3
 
     def find(impl, threads, m, k, n, variant=None):
-        for rec in kernels:
+        for rec in sit.kernels:
             if (rec["impl"] == impl and rec["threads"] == threads
                     and (rec["m"], rec["k"], rec["n"]) == (m, k, n)
                     and (variant is None or rec.get("variant") == variant)):
                 return rec.get("median_us")
         return None
 
-    bandwidth = []
-    for name, r in fams.get("bw", {}).items():
+    sit.bandwidth = []
+    for name, r in sit.fams.get("bw", {}).items():
         _, _, size, thr = name.split("/")
-        bandwidth.append({"working_set": size,
-                          "threads": int(thr.split(":")[1]),
-                          "gbps": r["bytes_per_second"] / 1e9,
-                          "min_us": r.get("min_us"),
-                          "median_us": r.get("median_us"),
-                          "cv": r.get("cv")})
+        sit.bandwidth.append({"working_set": size,
+                              "threads": int(thr.split(":")[1]),
+                              "gbps": r["bytes_per_second"] / 1e9,
+                              "min_us": r.get("min_us"),
+                              "median_us": r.get("median_us"),
+                              "cv": r.get("cv")})
 
     def bw(size, threads):
-        for b in bandwidth:
+        for b in sit.bandwidth:
             if b["working_set"] == size and b["threads"] == threads:
                 return b["gbps"]
         return None
 
-    decode = []
-    for name, r in fams.get("decode", {}).items():
+    sit.decode = []
+    for name, r in sit.fams.get("decode", {}).items():
         variant = name.split("/")[1]
-        decode.append({"impl": "sherry", "variant": variant,
-                       "target": variants[variant]["target"],
-                       "weights": variants[variant].get("weights"),
-                       "threads": variants[variant]["threads"],
-                       "median_us": r["median_us"], "min_us": r.get("min_us"),
-                       "cv": r.get("cv"),
-                       "weight_bytes": r.get("weight_bytes"),
-                       "params": r.get("params"),
-                       "paired_read_gbps":
-                           (r["read_bytes_per_second"] / 1e9
-                            if r.get("read_bytes_per_second") else None),
-                       "paired_fraction": r.get("read_share")})
-    for t, pj in peers.items():
-        for r in pj.get("decode", []):
-            decode.append({"impl": f"{pj['impl']}_{r['type']}",
-                           "weights": "run-time",
-                           "threads": r["threads"],
+        sit.decode.append({"impl": "sherry", "variant": variant,
+                           "target": sit.variants[variant]["target"],
+                           "weights": sit.variants[variant].get("weights"),
+                           "threads": sit.variants[variant]["threads"],
                            "median_us": r["median_us"],
-                           "weight_bytes": r["weight_bytes"]})
-    for d in decode:
+                           "min_us": r.get("min_us"),
+                           "cv": r.get("cv"),
+                           "weight_bytes": r.get("weight_bytes"),
+                           "params": r.get("params"),
+                           "paired_read_gbps":
+                               (r["read_bytes_per_second"] / 1e9
+                                if r.get("read_bytes_per_second") else None),
+                           "paired_fraction": r.get("read_share")})
+    for t, pj in sit.peers.items():
+        for r in pj.get("decode", []):
+            sit.decode.append({"impl": f"{pj['impl']}_{r['type']}",
+                               "weights": "run-time",
+                               "threads": r["threads"],
+                               "median_us": r["median_us"],
+                               "weight_bytes": r["weight_bytes"]})
+    for d in sit.decode:
         d["tokens_per_s"] = 1e6 / d["median_us"]
         d["weight_gbps"] = d["weight_bytes"] / d["median_us"] / 1e3
         dram = bw("512MiB", d["threads"])
@@ -410,63 +406,76 @@ def main():
             d["dram_gbps"] = dram
             d["fraction_of_dram"] = d["weight_gbps"] / dram
             d["dram_bound_tokens_per_s"] = dram * 1e9 / d["weight_bytes"]
+    sit.bw = bw
+    sit.find = find
 
-    loads = {fam: loadavg(a.results, fam)
-             for fam in list(fams) + [f"peer_t{t}" for t in peers]}
-    ncpu = mach["cpus"] or 1
-    busiest = max([v for v in loads.values() if v is not None], default=0)
-    others = sorted({p for fam in loads for p in busy_others(a.results, fam)
-                     if p not in ("sherry-bench", "ggml-peer", "bitnet-peer",
-                              "all-peers", "ps")})
-    noisy = busiest > 0.5 or bool(others)
+
+def measure_noise(sit):
+    """How busy the machine was: load averages, other busy processes, the share
+    of time 1-thread kernels spent off the CPU."""
+    sit.loads = {fam: loadavg(sit.a.results, fam)
+                 for fam in list(sit.fams) + [f"peer_t{t}" for t in sit.peers]}
+    sit.ncpu = sit.mach["cpus"] or 1
+    busiest = max([v for v in sit.loads.values() if v is not None], default=0)
+    sit.others = sorted({p for fam in sit.loads
+                         for p in busy_others(sit.a.results, fam)
+                         if p not in ("sherry-bench", "ggml-peer",
+                                      "bitnet-peer", "all-peers", "ps")})
+    sit.noisy = busiest > 0.5 or bool(sit.others)
     # Share of wall time a 1-thread kernel was not on a CPU (descheduled).
-    off_cpu = []
-    for rec in kernels:
+    sit.off_cpu = []
+    for rec in sit.kernels:
         if (rec["impl"] == "sherry" and rec["threads"] == 1
                 and rec.get("median_cpu_us")):
-            off_cpu.append(1 - rec["median_cpu_us"] / rec["median_us"])
-    off_cpu = sorted(off_cpu)[len(off_cpu) // 2] if off_cpu else None
+            sit.off_cpu.append(1 - rec["median_cpu_us"] / rec["median_us"])
+    sit.off_cpu = (sorted(sit.off_cpu)[len(sit.off_cpu) // 2]
+                   if sit.off_cpu else None)
 
-    # ---- Ratios: time of the other / time of ours (> 1: ours faster). ---
-    peer_impls = []
-    for rec in kernels + decode:
+
+def compute_ratios(sit):
+    """Time of the other / time of ours (> 1: ours faster), per shape, N and
+    thread count."""
+    sit.peer_impls = []
+    for rec in sit.kernels + sit.decode:
         if (rec["impl"] not in ("sherry", "openblas_f32", "mlir_linalg_f32")
-                and rec["impl"] not in peer_impls):
-            peer_impls.append(rec["impl"])
-    peer_impls.sort(key=lambda i: (list(PEER_LABEL).index(i)
-                                   if i in PEER_LABEL else len(PEER_LABEL), i))
-    target_peers = [i for i in peer_impls if i in TARGET_PEERS]
+                and rec["impl"] not in sit.peer_impls):
+            sit.peer_impls.append(rec["impl"])
+    sit.peer_impls.sort(key=lambda i: (list(PEER_LABEL).index(i)
+                                       if i in PEER_LABEL
+                                       else len(PEER_LABEL), i))
+    sit.target_peers = [i for i in sit.peer_impls if i in TARGET_PEERS]
 
     def fastest_peer(t, m, k, n):
         """(impl, µs) of the fastest target peer, or (None, None)."""
-        times = [(find(i, t, m, k, n), i) for i in target_peers]
+        times = [(sit.find(i, t, m, k, n), i) for i in sit.target_peers]
         times = [(u, i) for u, i in times if u is not None]
         if not times:
             return None, None
         u, i = min(times)
         return i, u
 
-    ratios = []
+    sit.ratios = []
     for t in (1, 2):
-        ours_v = preferred_variant(variants, t, RUNTIME_PREFERENCE)
-        const_v = preferred_variant(variants, t, COMPILE_TIME_PREFERENCE)
-        avx2_v = f"avx2rtables_t{t}" if f"avx2rtables_t{t}" in variants \
+        ours_v = preferred_variant(sit.variants, t, RUNTIME_PREFERENCE)
+        const_v = preferred_variant(sit.variants, t, COMPILE_TIME_PREFERENCE)
+        avx2_v = f"avx2rtables_t{t}" if f"avx2rtables_t{t}" in sit.variants \
             else None
-        for (m, k) in shapes:
-            for n in batches:
-                ours = find("sherry", t, m, k, n, ours_v)
+        for (m, k) in sit.shapes:
+            for n in sit.batches:
+                ours = sit.find("sherry", t, m, k, n, ours_v)
                 if ours is None:
                     continue
                 row = {"variant": ours_v, "weights": "run-time",
                        "threads": t, "m": m, "k": k, "n": n,
                        "ours_us": ours}
-                const = find("sherry", t, m, k, n, const_v)
+                const = sit.find("sherry", t, m, k, n, const_v)
                 if const is not None:
                     row["compile_time_variant"] = const_v
                     row["compile_time_us"] = const
                     row["run_time_over_compile_time"] = ours / const
-                for other in ["openblas_f32", "mlir_linalg_f32"] + peer_impls:
-                    o = find(other, t, m, k, n)
+                for other in (["openblas_f32", "mlir_linalg_f32"]
+                              + sit.peer_impls):
+                    o = sit.find(other, t, m, k, n)
                     if o is not None:
                         row[other + "_over_ours"] = o / ours
                 fp, fu = fastest_peer(t, m, k, n)
@@ -475,14 +484,16 @@ def main():
                     row["fastest_peer_over_ours"] = fu / ours
                     if const is not None:
                         row["fastest_peer_over_compile_time"] = fu / const
-                    avx2 = find("sherry", t, m, k, n, avx2_v)
+                    avx2 = sit.find("sherry", t, m, k, n, avx2_v)
                     if avx2 is not None:
                         row["avx2_variant"] = avx2_v
                         row["fastest_peer_over_avx2"] = fu / avx2
-                ratios.append(row)
+                sit.ratios.append(row)
 
-    # ---- The targets of docs/performance.md, each with its worst case. --
-    targets = []
+
+def check_targets(sit):
+    """The targets of docs/performance.md, each with its worst case."""
+    sit.targets = []
 
     def target(name, t, variant, key, need, rows, at_least=True):
         vals = [(r[key], f"{r['m']}×{r['k']} N={r['n']}") for r in rows
@@ -490,23 +501,23 @@ def main():
         if not vals:
             return
         worst = min(vals) if at_least else max(vals)
-        targets.append({"target": name, "threads": t, "variant": variant,
-                        "metric": key, "required": need,
-                        "at_least": at_least, "worst": worst[0],
-                        "worst_at": worst[1],
-                        "met": (worst[0] >= need if at_least
-                                else worst[0] <= need)})
+        sit.targets.append({"target": name, "threads": t, "variant": variant,
+                            "metric": key, "required": need,
+                            "at_least": at_least, "worst": worst[0],
+                            "worst_at": worst[1],
+                            "met": (worst[0] >= need if at_least
+                                    else worst[0] <= need)})
 
     for t in (1, 2):
-        rows = [r for r in ratios if r["threads"] == t]
-        ours_v = preferred_variant(variants, t, RUNTIME_PREFERENCE)
+        rows = [r for r in sit.ratios if r["threads"] == t]
+        ours_v = preferred_variant(sit.variants, t, RUNTIME_PREFERENCE)
         target("run-time weights within 5% of compile-time", t, ours_v,
                "run_time_over_compile_time", 1.05, rows, at_least=False)
         need1 = 2.0 if t == 1 else 1.7
         one = [r for r in rows if r["n"] == 1]
         many = [r for r in rows if r["n"] > 1]
         avx2_v = f"avx2rtables_t{t}"
-        if avx2_v in variants and avx2_v != ours_v:
+        if avx2_v in sit.variants and avx2_v != ours_v:
             target("N=1: fastest peer / ours, target=avx2", t, avx2_v,
                    "fastest_peer_over_avx2", need1, one)
             target("N=128: fastest peer / ours, target=avx2", t, avx2_v,
@@ -516,9 +527,9 @@ def main():
         target("N=128: fastest peer / ours", t, ours_v,
                "fastest_peer_over_ours", 2.0, many)
         for v in dict.fromkeys([avx2_v, ours_v]):
-            d = next((d for d in decode if d.get("variant") == v), None)
+            d = next((d for d in sit.decode if d.get("variant") == v), None)
             if d and d.get("paired_fraction") is not None:
-                targets.append({
+                sit.targets.append({
                     "target": "decode step: share of the same run's DRAM "
                               "read bandwidth", "threads": t, "variant": v,
                     "metric": "paired_fraction", "required": 0.85,
@@ -526,71 +537,77 @@ def main():
                     "worst_at": "112 matrices",
                     "met": d["paired_fraction"] >= 0.85})
 
-    out = {
-        "mode": a.mode,
+
+def write_results_json(sit):
+    """results.json: every figure of the sitting."""
+    sit.out = {
+        "mode": sit.a.mode,
         "date": datetime.datetime.now().astimezone().isoformat(
             timespec="seconds"),
-        "machine": mach,
-        "elapsed_s": elapsed,
-        "noise": {"loadavg_1min_before_each_family": loads,
-                  "other_busy_processes": others,
-                  "noisy": noisy,
-                  "median_off_cpu_share_1thread_kernels": off_cpu},
+        "machine": sit.mach,
+        "elapsed_s": sit.elapsed,
+        "noise": {"loadavg_1min_before_each_family": sit.loads,
+                  "other_busy_processes": sit.others,
+                  "noisy": sit.noisy,
+                  "median_off_cpu_share_1thread_kernels": sit.off_cpu},
         "settings": {
             "repetitions": next((r.get("reps") for r in
-                                 fams.get("sherry", {}).values()), None),
-            "min_time_s": contexts.get("sherry", {}).get("min_time_s"),
-            "openblas": contexts.get("blas", {}).get("openblas_config"),
+                                 sit.fams.get("sherry", {}).values()), None),
+            "min_time_s": sit.contexts.get("sherry", {}).get("min_time_s"),
+            "openblas": sit.contexts.get("blas", {}).get("openblas_config"),
             "checks": {fam: c.get("checks_passed")
-                       for fam, c in contexts.items()},
+                       for fam, c in sit.contexts.items()},
         },
-        "variants": variants,
+        "variants": sit.variants,
         "peer": {t: {k2: pj.get(k2) for k2 in ("impl", "commit", "build",
                                                "method")}
-                 for t, pj in peers.items()},
-        "bandwidth": bandwidth,
-        "kernels": kernels,
-        "ratios": ratios,
-        "targets": targets,
-        "decode": decode,
-        "aarch64_mca": mca,
+                 for t, pj in sit.peers.items()},
+        "bandwidth": sit.bandwidth,
+        "kernels": sit.kernels,
+        "ratios": sit.ratios,
+        "targets": sit.targets,
+        "decode": sit.decode,
+        "aarch64_mca": sit.mca,
     }
 
-    os.makedirs(a.figs, exist_ok=True)
-    out.update(carried_json)
-    with open(os.path.join(a.figs, "results.json"), "w") as f:
-        json.dump(out, f, indent=1, sort_keys=False)
+    os.makedirs(sit.a.figs, exist_ok=True)
+    sit.out.update(sit.carried_json)
+    with open(os.path.join(sit.a.figs, "results.json"), "w") as f:
+        json.dump(sit.out, f, indent=1, sort_keys=False)
 
-    # ---- Charts. ---------------------------------------------------------
-    charts = []
-    labels = [f"{m}x{k}" for m, k in shapes]
-    for n in batches:
+
+def draw_charts(sit):
+    """The kernel and decode-step charts (gnuplot)."""
+    sit.charts = []
+    labels = [f"{m}x{k}" for m, k in sit.shapes]
+    for n in sit.batches:
         panels = []
         for t in (1, 2):
             series = []
             for v in VARIANT_ORDER:
-                if f"{v}_t{t}" in variants:
+                if f"{v}_t{t}" in sit.variants:
                     series.append((f"sherry {v}", [
-                        find("sherry", t, m, k, n, f"{v}_t{t}")
-                        for m, k in shapes]))
+                        sit.find("sherry", t, m, k, n, f"{v}_t{t}")
+                        for m, k in sit.shapes]))
             for impl, lab in ([(i, peer_label(i).split(" (")[0])
-                               for i in peer_impls] +
+                               for i in sit.peer_impls] +
                               [("openblas_f32", "OpenBLAS f32")]):
-                vals = [find(impl, t, m, k, n) for m, k in shapes]
+                vals = [sit.find(impl, t, m, k, n) for m, k in sit.shapes]
                 if any(v is not None for v in vals):
                     series.append((lab, vals))
             if series:
                 panels.append((f"{t} thread{'s' if t > 1 else ''}", series))
-        png = os.path.join(a.figs, f"kernels_n{n}.png")
+        png = os.path.join(sit.a.figs, f"kernels_n{n}.png")
         if panels and gnuplot_bars(
                 png, f"N={n}: median us per call, lower is better "
-                f"({mach['cpu']}, {ncpu} cores)",
+                f"({sit.mach['cpu']}, {sit.ncpu} cores)",
                 "us per call (log scale)", labels, panels, logscale=True):
-            charts.append((n, os.path.basename(png)))
-    dec_png = None
-    if decode:
+            sit.charts.append((n, os.path.basename(png)))
+    sit.dec_png = None
+    if sit.decode:
         dl = [(peer_label(d["impl"]).split(" (")[0] if d["impl"] != "sherry"
-               else f"sherry {d['variant'].split('_')[0]}") for d in decode]
+               else f"sherry {d['variant'].split('_')[0]}")
+              for d in sit.decode]
         names = []
         for lab in dl:
             if lab not in names:
@@ -599,19 +616,21 @@ def main():
         series = []
         for t in (1, 2):
             series.append((f"{t} thread{'s' if t > 1 else ''}", [
-                next((d["tokens_per_s"] for d, lab in zip(decode, dl)
+                next((d["tokens_per_s"] for d, lab in zip(sit.decode, dl)
                       if lab == nm and d["threads"] == t), None)
                 for nm in names]))
-        dec_png = os.path.join(a.figs, "decode.png")
-        if not gnuplot_bars(dec_png, "LLaMA-3.2-1B linear weights, one "
+        sit.dec_png = os.path.join(sit.a.figs, "decode.png")
+        if not gnuplot_bars(sit.dec_png, "LLaMA-3.2-1B linear weights, one "
                             f"decode step: tokens/s, higher is better "
-                            f"({mach['cpu']}, {ncpu} cores)",
+                            f"({sit.mach['cpu']}, {sit.ncpu} cores)",
                             "tokens/s", labs, [("", series)]):
-            dec_png = None
+            sit.dec_png = None
 
-    # ---- Markdown. -------------------------------------------------------
-    md = []
-    w = md.append
+
+def md_this_sitting(sit):
+    """The page's header and "This sitting"."""
+    sit.md = []
+    w = sit.md.append
     w("# Performance")
     w("")
     w("<!-- Generated by bench/run.sh (bench/report.py); do not edit. -->")
@@ -623,42 +642,49 @@ def main():
     w("")
     w("## This sitting")
     w("")
-    w(f"- Machine: {mach['cpu']}, {ncpu} cores "
+    mach = sit.mach
+    w(f"- Machine: {mach['cpu']}, {sit.ncpu} cores "
       f"({mach['threads_per_core']} thread per core), "
       f"{mach['hypervisor'] + ' guest, ' if mach['hypervisor'] else ''}"
       f"L2 {mach['l2']}, L3 {mach['l3']}, {mach['memory_gib']} GiB, "
-      f"{', '.join(mach['isa'])}; Linux {mach['kernel']}.")
-    w(f"- Date {out['date']}, mode `{a.mode}`, sherry-mlir "
-      f"{mach['commit']}, {(mach['clang'] or ['clang-22'])[0]}.")
-    sets = out["settings"]
+      f"{', '.join(sit.mach['isa'])}; Linux {sit.mach['kernel']}.")
+    w(f"- Date {sit.out['date']}, mode `{sit.a.mode}`, sherry-mlir "
+      f"{sit.mach['commit']}, {(sit.mach['clang'] or ['clang-22'])[0]}.")
+    sit.sets = sit.out["settings"]
     w("- Google Benchmark (Debian libbenchmark-dev), "
-      f"wall-clock time, {sets['repetitions']} repetitions of at least "
-      f"{float(sets['min_time_s'] or 0):.3g} s each, randomly interleaved "
+      f"wall-clock time, {sit.sets['repetitions']} repetitions of at least "
+      f"{float(sit.sets['min_time_s'] or 0):.3g} s each, randomly interleaved "
       "within a family; tables show the **median** repetition (each "
       "repetition is the mean of its calls). results.json also has the "
       "fastest repetition and the coefficient of variation.")
     w("- Checks before timing (kernels that match the reference): "
-      + ", ".join(f"{f} {c}" for f, c in sets["checks"].items() if c)
+      + ", ".join(f"{f} {c}" for f, c in sit.sets["checks"].items() if c)
       + ". sherry kernels are compared bit for bit with the format "
       "library's int8 reference, f32 kernels within 1e-4.")
-    lds = ", ".join(f"{k} {v:.1f}" for k, v in loads.items()
+    lds = ", ".join(f"{k} {v:.1f}" for k, v in sit.loads.items()
                     if v is not None)
-    if noisy:
+    if sit.noisy:
         w(f"- **The machine was noisy**: other jobs ran during the sitting "
-          f"(1-minute load average before each family: {lds}, on {ncpu} "
+          f"(1-minute load average before each family: {lds}, on {sit.ncpu} "
           f"CPUs"
-          + (f"; busy other processes: {', '.join(others)}" if others
+          + (f"; busy other processes: {', '.join(sit.others)}" if sit.others
              else "")
           + "). Single-thread kernels were off the CPU for a median "
-          f"{100 * (off_cpu or 0):.0f}% of their wall time; 2-thread "
+          f"{100 * (sit.off_cpu or 0):.0f}% of their wall time; 2-thread "
           "figures suffer most (a parallel region waits for its slowest "
           "thread). Compare within this page, as ratios, not with other "
           "sittings.")
     else:
         w(f"- Load average before each family: {lds} (quiet).")
-    if elapsed is not None:
-        w(f"- The sitting took {elapsed} s.")
+    if sit.elapsed is not None:
+        w(f"- The sitting took {sit.elapsed} s.")
     w("")
+
+
+def md_what_is_timed(sit):
+    """The section "What is timed": every variant, the baselines and the
+    peers."""
+    w = sit.md.append
     w("## What is timed")
     w("")
     w("- **sherry**: one call of a kernel that `--sherry-to-llvm` compiled "
@@ -677,25 +703,25 @@ def main():
       "`format::toTables` makes of the same weights, converted once before "
       "timing, as a loader does) go to the activation-table kernel. "
       "Variants:")
-    for v, d in variants.items():
+    for v, d in sit.variants.items():
         w(f"  - `{v}`: `--sherry-to-llvm=\"{d['pipeline']}\"` "
           f"({d['threads']} thread{'s' if d['threads'] > 1 else ''}), "
           f"weights {d.get('weights', 'run-time')}"
           + (f" in `{d['layout']}`" if d.get("layout", "").startswith(
               "<tables") else "") + ".")
     w("- **OpenBLAS f32**: Debian's OpenBLAS (pthreads build: "
-      f"`{sets['openblas']}`), `cblas_sgemv` for N=1, `cblas_sgemm` "
+      f"`{sit.sets['openblas']}`), `cblas_sgemv` for N=1, `cblas_sgemm` "
       "otherwise, on the dequantized f32 weights (4 bytes per weight), "
       "threads set with `openblas_set_num_threads`.")
-    if "mlirf32" in fams:
+    if "mlirf32" in sit.fams:
         w("- **MLIR linalg f32**: upstream MLIR only: one `linalg.matmul` "
           "(transposed weights) tiled and vectorized with the transform "
           "dialect (`transform.structured.tile_using_for`, `vectorize`, "
           "contraction lowered to outer products), then the same pipeline "
           "and flags; 1 thread. A simple recipe, not a tuned one.")
-    if peers:
-        pj = next(iter(peers.values()))
-        w(f"- **Peers** ({', '.join(peer_label(i) for i in peer_impls)}; "
+    if sit.peers:
+        pj = next(iter(sit.peers.values()))
+        w(f"- **Peers** ({', '.join(peer_label(i) for i in sit.peer_impls)}; "
           f"{pj.get('impl')} commit {pj.get('commit')}; "
           f"{pj.get('build')}): built outside this repository (nothing of "
           f"them is kept here) and timed by `bench/run.sh --peer` in the "
@@ -706,13 +732,17 @@ def main():
     w("- Ratios are *other time / sherry time* for the same shape, N and "
       "threads, so > 1 means the sherry kernel is faster. \"Ours\" is "
       "what `target=host` compiles on this CPU for run-time weights: "
-      f"{', '.join(sorted({r['variant'] for r in ratios}))}; \"fastest "
+      f"{', '.join(sorted({r['variant'] for r in sit.ratios}))}; \"fastest "
       "peer\" is the fastest of "
-      f"{', '.join(peer_label(i).split(' (')[0] for i in target_peers) or 'the peers'}"
+      f"{', '.join(peer_label(i).split(' (')[0] for i in sit.target_peers) or 'the peers'}"
       " for that shape, N and thread count.")
     w("")
 
-    if targets:
+
+def md_targets(sit):
+    """The section "Targets": each target's worst case."""
+    w = sit.md.append
+    if sit.targets:
         w("## Targets")
         w("")
         w("Each target's worst case over the shapes of this sitting "
@@ -720,7 +750,7 @@ def main():
         w("")
         w("| target | threads | variant | required | worst | where | met |")
         w("|---|---|---|---|---|---|---|")
-        for tg in targets:
+        for tg in sit.targets:
             pct = tg["metric"] == "paired_fraction"
             val = (f"{100 * tg['worst']:.0f}%" if pct
                    else f"{tg['worst']:.2f}×")
@@ -738,6 +768,10 @@ def main():
           "measured.")
         w("")
 
+
+def md_bandwidth(sit):
+    """The section "Read bandwidth of this machine"."""
+    w = sit.md.append
     w("## Read bandwidth of this machine")
     w("")
     w("Reading a buffer with AVX-512 loads (xor into 8 accumulators), "
@@ -746,41 +780,46 @@ def main():
     w("| working set | 1 thread | 2 threads |")
     w("|---|---|---|")
     sizes = []
-    for b in bandwidth:
+    for b in sit.bandwidth:
         if b["working_set"] not in sizes:
             sizes.append(b["working_set"])
     sizes.sort(key=lambda s: int(s[:-3]))
     for s in sizes:
-        c1, c2 = bw(s, 1), bw(s, 2)
+        c1, c2 = sit.bw(s, 1), sit.bw(s, 2)
         w(f"| {s[:-3]} MiB{' (DRAM)' if s == '512MiB' else ''} | "
           f"{'–' if c1 is None else f'{c1:.1f} GB/s'} | "
           f"{'–' if c2 is None else f'{c2:.1f} GB/s'} |")
     w("")
 
-    have = {rec["impl"] for rec in kernels}
-    for n in batches:
+
+def md_kernels(sit):
+    """The per-shape kernel tables and charts."""
+    w = sit.md.append
+    have = {rec["impl"] for rec in sit.kernels}
+    for n in sit.batches:
         for t in (1, 2):
             cols = []
             for v in VARIANT_ORDER:
-                if f"{v}_t{t}" in variants:
+                if f"{v}_t{t}" in sit.variants:
                     cols.append((VARIANT_LABEL[v], "sherry", f"{v}_t{t}"))
-            for impl, lab in ([(i, peer_label(i)) for i in peer_impls] +
+            for impl, lab in ([(i, peer_label(i)) for i in sit.peer_impls] +
                               [("openblas_f32", "OpenBLAS f32"),
                                ("mlir_linalg_f32", "MLIR linalg f32")]):
-                if impl in have and any(find(impl, t, m, k, n)
-                                        for m, k in shapes):
+                if impl in have and any(sit.find(impl, t, m, k, n)
+                                        for m, k in sit.shapes):
                     cols.append((lab, impl, None))
-            ours_v = preferred_variant(variants, t, RUNTIME_PREFERENCE)
+            ours_v = preferred_variant(sit.variants, t, RUNTIME_PREFERENCE)
             if not cols or ours_v is None:
                 continue
-            const_v = preferred_variant(variants, t, COMPILE_TIME_PREFERENCE)
+            const_v = preferred_variant(sit.variants, t,
+                                        COMPILE_TIME_PREFERENCE)
             short = ours_v.split("_")[0]
             w(f"## N={n} ({'decode' if n == 1 else 'prefill chunk'}), "
               f"{t} thread{'s' if t > 1 else ''}: median µs per call")
             w("")
             head = ["M×K (layer)"] + [c[0] for c in cols] + \
                 [f"{short} " + ("GB/s" if n == 1 else "GMAC/s")]
-            if target_peers:
+            if sit.target_peers:
                 head += ["fastest peer", f"fastest peer / {short}"]
                 if const_v:
                     head += [f"fastest peer / {const_v.split('_')[0]}"]
@@ -789,15 +828,16 @@ def main():
             head += [f"OpenBLAS / {short}"]
             w("| " + " | ".join(head) + " |")
             w("|" + "---|" * len(head))
-            for m, k in shapes:
-                r = next((r for r in ratios if r["threads"] == t
+            for m, k in sit.shapes:
+                r = next((r for r in sit.ratios if r["threads"] == t
                           and (r["m"], r["k"], r["n"]) == (m, k, n)), {})
                 ours = r.get("ours_us")
                 role = SHAPE_ROLE.get((m, k))
                 cells = [f"{m}×{k}" + (f" ({role})" if role else "")]
                 for _, impl, v in cols:
-                    cells.append(fmt_us(find(impl, t, m, k, n, v)))
-                rec = next((x for x in kernels if x.get("variant") == ours_v
+                    cells.append(fmt_us(sit.find(impl, t, m, k, n, v)))
+                rec = next((x for x in sit.kernels
+                            if x.get("variant") == ours_v
                             and (x["m"], x["k"], x["n"]) == (m, k, n)), None)
                 if ours is None or rec is None:
                     cells.append("–")
@@ -805,7 +845,7 @@ def main():
                     cells.append(f"{rec['weight_bytes'] / ours / 1e3:.1f}")
                 else:
                     cells.append(f"{m * k * n / ours / 1e3:.0f}")
-                if target_peers:
+                if sit.target_peers:
                     fp = r.get("fastest_peer")
                     cells.append(peer_label(fp).split(" (")[0] if fp else "–")
                     x = r.get("fastest_peer_over_ours")
@@ -829,14 +869,18 @@ def main():
                 w("GMAC/s: M·K·N multiply-accumulates per second, "
                   f"{VARIANT_LABEL[short]}.")
             w("")
-    for n, png in charts:
+    for n, png in sit.charts:
         w(f"![N={n}, median µs per call](performance/{png})")
         w("")
 
-    if decode:
+
+def md_decode(sit):
+    """The section "One decode step of LLaMA-3.2-1B's linear layers"."""
+    w = sit.md.append
+    if sit.decode:
         w("## One decode step of LLaMA-3.2-1B's linear layers")
         w("")
-        d0 = next((d for d in decode if d.get("params")), decode[0])
+        d0 = next((d for d in sit.decode if d.get("params")), sit.decode[0])
         params = d0.get("params")
         w("One token (N=1) through the 16 layers' q, k, v, o (2048×2048, "
           "512×2048 ×2, 2048×2048), gate, up (8192×2048) and down "
@@ -874,7 +918,7 @@ def main():
           "| weight MB | GB/s of weights | % of DRAM read bw | % of read "
           "bw, same run (read GB/s) | DRAM-bound tokens/s |")
         w("|---|---|---|---|---|---|---|---|---|---|")
-        for d in sorted(decode, key=lambda d: (d["threads"],
+        for d in sorted(sit.decode, key=lambda d: (d["threads"],
                                                d["median_us"])):
             lab = (f"sherry {d['variant'].split('_')[0]}"
                    if d["impl"] == "sherry" else peer_label(d["impl"]))
@@ -894,10 +938,10 @@ def main():
         # The bw family and the decode family run minutes apart; where the
         # machine's read bandwidth changed in between, only the same-run
         # column compares like with like.
-        for t in sorted({d["threads"] for d in decode}):
-            bw = next((d["dram_gbps"] for d in decode
+        for t in sorted({d["threads"] for d in sit.decode}):
+            bw = next((d["dram_gbps"] for d in sit.decode
                        if d["threads"] == t and d.get("dram_gbps")), None)
-            reads = sorted(d["paired_read_gbps"] for d in decode
+            reads = sorted(d["paired_read_gbps"] for d in sit.decode
                            if d["threads"] == t and d.get("paired_read_gbps"))
             if not bw or not reads:
                 continue
@@ -910,27 +954,33 @@ def main():
                   f"bw\" compares figures from those two states; \"same "
                   f"run\" compares each step with its own read.")
                 w("")
-        if dec_png:
-            w(f"![decode tokens/s](performance/{os.path.basename(dec_png)})")
+        if sit.dec_png:
+            png = os.path.basename(sit.dec_png)
+            w(f"![decode tokens/s](performance/{png})")
             w("")
 
+
+def two_thread_suspects(sit):
+    """2-thread figures slower than 1 thread on the same work (a sign of
+    contention), added to results.json."""
     # 2 threads slower than 1 on the same work: a sign of contention.
-    suspect = []
-    for rec in kernels:
+    sit.suspect = []
+    for rec in sit.kernels:
         if rec["threads"] != 2 or not rec.get("median_us"):
             continue
         v1 = rec.get("variant", "").replace("_t2", "_t1") or None
-        one = find(rec["impl"], 1, rec["m"], rec["k"], rec["n"], v1)
+        one = sit.find(rec["impl"], 1, rec["m"], rec["k"], rec["n"], v1)
         if one and rec["median_us"] > 1.1 * one:
             lab = (rec["variant"].replace("_t2", "") if "variant" in rec
                    else peer_label(rec["impl"]).split(" (")[0])
-            suspect.append(f"{lab} {rec['m']}×{rec['k']} N={rec['n']} "
-                           f"({fmt_us(rec['median_us'])} µs on 2 threads, "
-                           f"{fmt_us(one)} on 1)")
-    for d in decode:
+            sit.suspect.append(
+                f"{lab} {rec['m']}×{rec['k']} N={rec['n']} "
+                f"({fmt_us(rec['median_us'])} µs on 2 threads, "
+                f"{fmt_us(one)} on 1)")
+    for d in sit.decode:
         if d["threads"] != 2:
             continue
-        one = next((e for e in decode if e["threads"] == 1
+        one = next((e for e in sit.decode if e["threads"] == 1
                     and e["impl"] == d["impl"]
                     and e.get("variant", "").split("_")[0]
                     == d.get("variant", "").split("_")[0]), None)
@@ -938,21 +988,25 @@ def main():
             lab = (peer_label(d["impl"]).split(" (")[0]
                    if d["impl"] != "sherry"
                    else f"sherry {d['variant'].split('_')[0]}")
-            suspect.append(f"decode step, {lab} "
-                           f"({d['median_us'] / 1e3:.1f} ms on 2 threads, "
-                           f"{one['median_us'] / 1e3:.1f} on 1)")
-    out["suspect_2_thread_figures"] = suspect
-    out.update(carried_json)
-    with open(os.path.join(a.figs, "results.json"), "w") as f:
-        json.dump(out, f, indent=1, sort_keys=False)
+            sit.suspect.append(f"decode step, {lab} "
+                               f"({d['median_us'] / 1e3:.1f} ms on 2 threads, "
+                               f"{one['median_us'] / 1e3:.1f} on 1)")
+    sit.out["suspect_2_thread_figures"] = sit.suspect
+    sit.out.update(sit.carried_json)
+    with open(os.path.join(sit.a.figs, "results.json"), "w") as f:
+        json.dump(sit.out, f, indent=1, sort_keys=False)
 
+
+def md_reading(sit):
+    """The section "Reading these numbers"."""
+    w = sit.md.append
     w("## Reading these numbers")
     w("")
-    if suspect:
+    if sit.suspect:
         w("- **2 threads slower than 1** on the same work (more than 10%), "
           "most likely because another process held a core and a "
           "parallel region waited at its barriers: "
-          + "; ".join(suspect) + ". Treat these 2-thread figures, and the "
+          + "; ".join(sit.suspect) + ". Treat these 2-thread figures, and the "
           "ratios taken from them, as unreliable.")
     w("- Absolute times move with the machine's load; the ratios within "
       "this page were taken minutes apart on the same machine.")
@@ -962,24 +1016,59 @@ def main():
     w("- Activation quantization is inside every timed call (sherry and "
       "the peers alike); OpenBLAS and MLIR f32 read 4-byte weights.")
     w("")
-    if carried_md:
-        md += [carried_md, ""]
-    os.makedirs(os.path.dirname(os.path.abspath(a.md)), exist_ok=True)
-    with open(a.md, "w") as f:
-        f.write("\n".join(md))
-    print(f"report.py: wrote {a.md} and {a.figs}/")
-    if a.check:
-        bad = [f for f, c in sets["checks"].items()
+
+
+def finish(sit):
+    """Writes the page; with --check, fails where a family's checks failed or
+    figures are missing."""
+    if sit.carried_md:
+        sit.md += [sit.carried_md, ""]
+    os.makedirs(os.path.dirname(os.path.abspath(sit.a.md)), exist_ok=True)
+    with open(sit.a.md, "w") as f:
+        f.write("\n".join(sit.md))
+    print(f"report.py: wrote {sit.a.md} and {sit.a.figs}/")
+    if sit.a.check:
+        bad = [f for f, c in sit.sets["checks"].items()
                if c and c.split("/")[0] != c.split("/")[1]]
-        timed = [r for r in kernels if r["impl"] == "sherry"
+        timed = [r for r in sit.kernels if r["impl"] == "sherry"
                  and r.get("median_us")]
-        if bad or not timed or not bandwidth:
+        if bad or not timed or not sit.bandwidth:
             print("report.py: check failed: "
                   f"families with failed checks {bad}, "
-                  f"{len(timed)} sherry figures, {len(bandwidth)} bandwidth "
-                  "figures")
+                  f"{len(timed)} sherry figures, "
+                  f"{len(sit.bandwidth)} bandwidth figures")
             return 1
     return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--md", required=True)
+    ap.add_argument("--figs", required=True)
+    ap.add_argument("--check", action="store_true",
+                    help="fail unless every family checked its kernels and "
+                    "sherry kernels have figures")
+    a = ap.parse_args()
+    sit = types.SimpleNamespace(a=a)
+    load_sitting(sit)
+    gather_records(sit)
+    measure_noise(sit)
+    compute_ratios(sit)
+    check_targets(sit)
+    write_results_json(sit)
+    draw_charts(sit)
+    md_this_sitting(sit)
+    md_what_is_timed(sit)
+    md_targets(sit)
+    md_bandwidth(sit)
+    md_kernels(sit)
+    md_decode(sit)
+    two_thread_suspects(sit)
+    md_reading(sit)
+    return finish(sit)
 
 
 if __name__ == "__main__":
