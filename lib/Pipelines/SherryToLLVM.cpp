@@ -206,6 +206,10 @@ void mlir::sherry::buildSherryToLLVMPipeline(
   }
 }
 
+// registerPassPipeline rather than PassPipelineRegistration<Options>: the
+// latter's builder cannot fail, and the options must be verified together
+// (parseSherryToLLVMOptions) with an error that reaches the caller, as the C
+// API, sherry-compile and the fuzzer get it.
 void mlir::sherry::registerSherryPipelines() {
   registerPassPipeline(
       "sherry-to-llvm",

@@ -109,84 +109,27 @@ def ConvertSherryToVector : Pass<"convert-sherry-to-vector"> {
 def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
   let summary = "Lower int8 sherry.matmul to x86 SIMD micro-kernels";
   let description = [{
-    x86 kernels for `sherry.matmul` on tensors: int8 mode bit-exact with the
-    format library's `matmulInt8`, exact mode in f32 lanes like the
-    portable kernel. The `isa` option names what the
-    generated code may use:
+    Lowers `sherry.matmul` on tensors to x86 SIMD kernels for `isa`
+    `avx512-vnni` (AVX-512 F, BW, VBMI, VNNI), `avx512-bw` (AVX-512 F, BW)
+    or `avx2`, bit-exact with the format library's `matmulInt8` in int8
+    mode and in f32 lanes in exact mode. `strategy` picks the kernel:
+    `tables`, the activation-table kernel (int8 mode, constant weights or
+    weights in the `tables` layout: per call each group of 4 activations
+    gets its partial sums as tables, which the weights index 32 rows at a
+    time); `decode`, the micro-kernel of `convert-sherry-to-vector` with x86
+    chunk arithmetic (any packed layout but `tables`, both modes); `auto`,
+    `tables` where it applies and `decode` elsewhere. What no strategy
+    takes (chunks of 32) is left for `convert-sherry-to-vector`.
 
-    - `avx512-vnni`: AVX-512 F, BW, VBMI and VNNI.
-    - `avx512-bw`: AVX-512 F and BW (no VBMI, no VNNI).
-    - `avx2`: AVX2 only; each 512-bit step runs as two 256-bit halves.
-
-    Two strategies, on every `isa`:
-
-    - `tables` (the paper's kernel), for constant weights: per call, each
-      group of 4 int8 activations gets the partial sums of its codes as
-      tables; the weights are regrouped at compile time (32 rows
-      interleaved, 1.25 bits per weight). On AVX-512 (`avx512-vnni`,
-      `avx512-bw`), where scale segments are multiples of 64 elements, a
-      group's table is its 32 codes' whole 16-bit sums, signs included;
-      each row's codes sit three to a 16-bit word at bits 0, 5 and 10, the
-      sixteenth code of every 64 elements in the top bits of five words,
-      so per 64 K elements and 32 rows 16 `vpermw` (which read an index's
-      low 5 bits: shifts reach every code) and 16 `vpaddw` sum the rows in
-      i16 lanes, widened to i32 every 5 steps of 64. Those word tables
-      come from `table-build`: `call` builds every activation row's
-      tables once per call into memory (1 KiB per 64 K elements), which
-      each step reads; `step` keeps only the activations plus 128 as bytes
-      (twice: each group's halves swapped), and builds a step's 16 tables
-      in registers, per group two dword broadcasts and two `vpmaddubsw`
-      against the codebook's signs, less a constant; `auto` (default)
-      takes `step` at a static N of 1, where the weights stream from DRAM
-      and 1 KiB of tables per step missing L1 costs a quarter of the time,
-      and `call` otherwise (docs/design/2026-11-25-x86-table-kernel.md). Elsewhere
-      (`table-lookup=bytes`, other segments, `avx2`) tables are low-byte
-      and high-byte tables. With VBMI
-      (`avx512-vnni`) a table holds two groups' 32 codes, signs included,
-      and per 16 K elements and 32 rows two `vpermb` per nibble set fetch
-      the rows' partial sums, which `vpmaddubsw` adds into i16 lanes (one
-      per row), widened to i32 every 32 steps at most. With `vpshufb` only
-      (`avx512-bw`, `avx2`), each 128-bit lane's 16-entry table holds one
-      group's 16 canonical codes; the sign bit applies after the lookup by
-      complementing both bytes (~s = -s - 1, the kernel adds back each
-      row's count of negative groups per segment, a compile-time constant),
-      and `vpunpcklbw`/`vpunpckhbw` form i16 sums per (row, group) that
-      `vpaddw` accumulates for up to 85 steps. An `scf.forall` over blocks
-      of `tile-block` tiles of 32 rows (8 by default with `vpermw` and
-      `vpermb`, 16 with tables built per step, 4 with `vpshufb`) carries
-      the threads; with
-      `table-parts=P` it is a forall over P parts of the rows instead, each
-      building its own copy of the tables, so that a thread reads tables
-      from its own core's caches. Where the tables of all activation rows
-      would take more than `table-bytes`, the rows go in blocks whose
-      tables fit (in a core's L2), each built and then used by one pass
-      over the tiles.
-    - `decode`, for any weights: the micro-kernel of
-      `convert-sherry-to-vector` with x86 chunk arithmetic. On
-      `avx512-vnni` a chunk of 64 weights takes one `vpbroadcastq` of its 8
-      slot bytes, `vpmultishiftqb` and `vpternlogd` to form table indices
-      `4 * slot + lane`, a `vpord` under the 16 sign bits as mask, one
-      `vpermt2b` through a 128-byte table (lane values as t + 1, in
-      {0, 1, 2}) and one `vpdpbusd` per activation row. On `avx512-bw` and
-      `avx2` the chunk is decoded lane-major with `vpshufb`, 128-bit lane p
-      holding lane p of its 16 groups, through a table of that lane's
-      values + 1 (the activations are reordered to match, once per call);
-      the sign bits select `2 - v`; `vpmaddubsw` and `vpmaddwd` multiply
-      and widen per activation row. The +1 offset is removed with each
-      segment's activation sum, computed once per call.
-
-    `strategy=auto` takes `tables` where the weights are a constant, the
-    scale segments hold whole steps of 16 and N is dynamic or below
-    `tables-max-batch`, `decode` elsewhere (64-element chunks); `tables` or
-    `decode` alone leave the other cases. Exact mode (every `isa`, with the
-    `decode` strategy) reuses the ISA's decode: the weights minus 1,
-    widened to f32 and multiplied with the activations by FMA into f32
-    lanes. What no strategy takes (chunks of 32) is left for
-    `convert-sherry-to-vector`. The instructions without an `x86vector` op
-    are `sherry_x86` ops, which `convert-sherry-x86-to-llvm` turns into LLVM
-    intrinsic calls. The generated code needs the CPU features named above:
-    run it only where they are (the `--sherry-to-llvm` option `target=host`
-    checks).
+    The `table-*` and `tile-block` options shape the table kernel (its
+    lookup and table build, tiles per block, parts per thread, table bytes
+    per pass, sibling matmuls, work stealing), `row-block` and
+    `batch-block` the decode kernel's register blocks; 0 means the isa's
+    default. docs/targets.md describes each kernel's instructions and
+    why the defaults are what they are. The generated code needs the named
+    CPU features (`--sherry-to-llvm`'s `target=host` checks them);
+    instructions without an `x86vector` op are `sherry_x86` ops, which the
+    LLVM lowering turns into intrinsic calls.
   }];
   let options = [
     Option<"isa", "isa", "::mlir::sherry::X86Isa",
@@ -286,59 +229,22 @@ def ConvertSherryToX86 : Pass<"convert-sherry-to-x86"> {
 def ConvertSherryToNeon : Pass<"convert-sherry-to-neon"> {
   let summary = "Lower sherry.matmul to AArch64 NEON kernels";
   let description = [{
-    AArch64 kernels for `sherry.matmul` on tensors, bit-exact with the
-    format library's `matmulInt8` in int8 mode, for `isa=neon-dotprod`
-    (Armv8.2-A dot product extension, `+neon,+dotprod`) or `isa=neon`
-    (Armv8.0 NEON). Two strategies:
+    Lowers `sherry.matmul` on tensors to AArch64 NEON kernels for `isa`
+    `neon-dotprod` (Armv8.2-A with the dot product extension) or `neon`
+    (Armv8.0), bit-exact with the format library's `matmulInt8` in int8
+    mode and in f32 lanes (`fmla`) in exact mode. `strategy` picks the
+    kernel: `tables`, the activation-table kernel on `tbl` (int8 mode,
+    constant weights or weights in the `tables` layout); `decode`, the
+    micro-kernel of `convert-sherry-to-vector` with a lane-major `tbl`
+    decode and `sdot` (`neon-dotprod`) or `smull`/`sadalp` (`neon`)
+    accumulation, in panels of rows decoded once where N is static and
+    large enough; `auto`, `tables` where it applies and `decode` elsewhere.
 
-    `tables` (the paper's kernel), for int8 mode, on both ISAs: per call,
-    each group of 4 int8 activations gets its 16 canonical partial sums as
-    a low-byte and a high-byte 16-entry table (one q register each). The
-    weights are constants regrouped at compile time, or arguments in the
-    `tables` layout (32 rows interleaved, 1.25 bits per weight). Per 16 K
-    elements, 32 rows and group, `tbl` (`sherry_arm.neon.tbl1`) looks up
-    both bytes of 16 rows' sums by their slot nibbles, the sign bit applies
-    by complementing both bytes (~s = -s - 1; the kernel adds back each
-    row's count of negative groups per segment), `zip1`/`zip2` form i16
-    sums and `add` accumulates them per row, widened to i32 every 21 steps
-    at most. Threads and `table-parts` as in `convert-sherry-to-x86`.
-    `tile-block` is 1 by default: with more tiles per block, the
-    accumulators and the 8 table registers of a step spill (`llc -O3`,
-    2048 x 2048, stack accesses per step: none with 1 tile, 13 with 2, 75
-    with 4).
-
-    `decode`, for weights in any packed layout but `tables`, in int8 and
-    exact mode: the micro-kernel of `convert-sherry-to-vector` with NEON
-    chunk arithmetic.
-
-    - decode, chunks of 128 weights where the scale segments hold them, else
-      64: lane-major, as the x86 kernels. The slot nibbles come apart with
-      `and`, `ushr` and `zip1`/`zip2`; each group's sign bit becomes 16 in
-      its byte (a constant `tbl`, `cmtst`, `umin`); then per 16 weights one
-      `tbl` with a two-register table (`sherry_arm.neon.tbl2`) looks up
-      one lane's signed values, the first 16 entries for positive groups
-      and the next 16 negated. Chunks of 32 (scale groups of 32) decode
-      group-major by byte arithmetic on the 5-bit code.
-    - accumulate, int8 mode: one `arm_neon.intr.sdot` per 16 weights and
-      activation row into one q register (signed by signed: no offset,
-      no activation sums); for `isa=neon`, `arm_neon.intr.smull` per 8
-      weights summed in i16 lanes (`smlal`) and added pairwise into i32
-      once per chunk (`sherry_arm.neon.saddlp`, `sadalp`).
-    - panels, where N is static and at least 8 (`isa=neon-dotprod`) or 2
-      (`isa=neon`): each block of 4 rows (2 for `neon`) is decoded once into
-      a tensor of bytes, and blocks of 4 activation rows (2) multiply it
-      without decoding again, with more accumulators in registers.
-    - accumulate, exact mode (both ISAs): the weights converted to f32 and
-      multiplied into 8 f32 lanes by FMA (`fmla`), as the portable
-      kernel's exact mode sums in f32.
-    - reduce: one `vector.reduction` (`addv`, `faddp`) per segment.
-
-    `strategy=auto` takes `tables` where the weights are a constant or in
-    the `tables` layout, the mode is int8, the scale segments hold whole
-    steps of 16 and N is dynamic or below `tables-max-batch`, `decode`
-    elsewhere. `isa=neon-dotprod` code needs the dot product extension:
-    compile it with `--mattr=+neon,+dotprod` (or a CPU that has it);
-    `isa=neon` code runs on any AArch64 CPU.
+    The options are those of `convert-sherry-to-x86` for the same kernels
+    (0: the isa's default). docs/targets.md describes each kernel and its
+    defaults. `isa=neon-dotprod` code needs `+dotprod` (an Armv8.0 CPU
+    stops with an illegal instruction); `isa=neon` code runs on any
+    AArch64 CPU.
   }];
   let options = [
     Option<"isa", "isa", "::mlir::sherry::NeonIsa",
