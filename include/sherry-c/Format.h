@@ -368,6 +368,22 @@ MLIR_CAPI_EXPORTED const uint8_t *sherryGgufGetTensorData(SherryGguf gguf,
 MLIR_CAPI_EXPORTED int64_t sherryGgufGetTensorDataSize(SherryGguf gguf,
                                                        intptr_t index);
 
+/// Bytes moved out of a GGUF file (sherryGgufTakeTensorData), owned by the
+/// caller; release with sherryBytesDestroy.
+typedef struct SherryBytes {
+  void *ptr;
+} SherryBytes;
+
+/// Moves the tensor's bytes out of `gguf` without copying them: `*data` and
+/// `*size` describe them until sherryBytesDestroy(*result). The tensor
+/// stays, with no bytes (a file that still has it cannot be saved), until
+/// it is removed. A loader that takes each tensor's bytes this way never
+/// holds two copies of one. Fails on a bad index.
+MLIR_CAPI_EXPORTED MlirLogicalResult sherryGgufTakeTensorData(
+    SherryGguf gguf, intptr_t index, SherryBytes *result, const uint8_t **data,
+    int64_t *size, MlirStringCallback errorCallback, void *userData);
+MLIR_CAPI_EXPORTED void sherryBytesDestroy(SherryBytes bytes);
+
 /// The packed weights of an STQ1_0 tensor (layout stq1_0, M x K for dims
 /// {K, M}). Fails on another type or a NaN/Inf block scale.
 MLIR_CAPI_EXPORTED MlirLogicalResult sherryGgufGetTensorPacked(

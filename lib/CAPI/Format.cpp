@@ -874,6 +874,26 @@ int64_t sherryGgufGetTensorDataSize(SherryGguf gguf, intptr_t index) {
   return t ? int64_t(t->data.size()) : 0;
 }
 
+MlirLogicalResult sherryGgufTakeTensorData(SherryGguf gguf, intptr_t index,
+                                           SherryBytes *result,
+                                           const uint8_t **data, int64_t *size,
+                                           MlirStringCallback errorCallback,
+                                           void *userData) {
+  fmt::GgufTensor *t = tensorAt(gguf, index);
+  if (!t)
+    return fail(errorCallback, userData, badIndex(index, gguf));
+  auto *bytes = new std::vector<uint8_t>(std::move(t->data));
+  t->data = {};
+  result->ptr = bytes;
+  *data = bytes->data();
+  *size = int64_t(bytes->size());
+  return mlirLogicalResultSuccess();
+}
+
+void sherryBytesDestroy(SherryBytes bytes) {
+  delete static_cast<std::vector<uint8_t> *>(bytes.ptr);
+}
+
 MlirLogicalResult sherryGgufGetTensorPacked(SherryGguf gguf, intptr_t index,
                                             SherryPackedWeights *result,
                                             MlirStringCallback errorCallback,

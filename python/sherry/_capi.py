@@ -190,6 +190,10 @@ _SIGNATURES = {
         Handle, ctypes.c_ssize_t, ctypes.c_ssize_t]),
     "sherryGgufGetTensorData": (_P, [Handle, ctypes.c_ssize_t]),
     "sherryGgufGetTensorDataSize": (_I64, [Handle, ctypes.c_ssize_t]),
+    "sherryGgufTakeTensorData": (MlirLogicalResult, [
+        Handle, ctypes.c_ssize_t, ctypes.POINTER(Handle),
+        ctypes.POINTER(_P), ctypes.POINTER(_I64)] + _ERR),
+    "sherryBytesDestroy": (None, [Handle]),
     "sherryGgufGetTensorPacked": (MlirLogicalResult, [
         Handle, ctypes.c_ssize_t, ctypes.POINTER(Handle)] + _ERR),
     "sherryGgufGetTensorFloats": (MlirLogicalResult, [

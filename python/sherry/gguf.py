@@ -15,6 +15,7 @@ import collections
 import ctypes
 import os
 import struct
+import weakref
 
 import numpy as np
 
@@ -354,6 +355,24 @@ class GgufFile:
         buf = (ctypes.c_uint8 * size).from_address(
             self._call("GetTensorData", index))
         return np.array(buf, dtype=np.uint8, copy=True)
+
+    def take_raw(self, name):
+        """The tensor's bytes as a uint8 array that owns them, moved out of
+        the file without a copy: the tensor stays, with no bytes, until
+        :meth:`remove_tensor` (a file that still has it cannot be saved).
+        What a loader uses to never hold two copies of a tensor."""
+        index = self._index(name)
+        owner, data, size = _capi.Handle(), ctypes.c_void_p(), ctypes.c_int64()
+        _capi.call(FormatError, "sherryGgufTakeTensorData", self._handle,
+                   index, ctypes.byref(owner), ctypes.byref(data),
+                   ctypes.byref(size))
+        if not size.value:
+            _capi.lib().sherryBytesDestroy(owner)
+            return np.zeros(0, np.uint8)
+        buf = (ctypes.c_uint8 * size.value).from_address(data.value)
+        # The bytes go when the last array viewing them does.
+        weakref.finalize(buf, _capi.lib().sherryBytesDestroy, owner)
+        return np.frombuffer(buf, dtype=np.uint8)
 
     def set_packed(self, name, packed):
         """Sets the tensor `name` (in place, or appended) to STQ1_0 weights

@@ -88,6 +88,25 @@ def test_from_scratch_matches_independent_writer(tmp_path):
         (tmp_path / "plain.gguf").read_bytes()
 
 
+def test_take_raw_moves_the_bytes_out(model, tmp_path):
+    g = sherry.gguf.load(model)
+    want = g.raw("token_embd.weight")
+    taken = g.take_raw("token_embd.weight")
+    np.testing.assert_array_equal(taken, want)
+    assert taken.flags.owndata is False and taken.base is not None
+    # The tensor stays, with no bytes: the file cannot be saved with it.
+    assert "token_embd.weight" in g and g.raw("token_embd.weight").size == 0
+    with pytest.raises(sherry.FormatError):
+        g.save(tmp_path / "out.gguf")
+    g.remove_tensor("token_embd.weight")
+    g.save(tmp_path / "out.gguf")
+    # The array outlives the file it came from.
+    del g
+    np.testing.assert_array_equal(taken, want)
+    with pytest.raises(KeyError, match="no tensor named 'nothing'"):
+        sherry.gguf.load(model).take_raw("nothing")
+
+
 def test_packed_weights_from_gguf_equal_the_bytes(model):
     g = sherry.gguf.load(model)
     p = g.packed("blk.0.ffn_up.weight")

@@ -190,6 +190,27 @@ def test_compiled_once_runs_another_checkpoint(exact_model, rng):
     exact_model.load_weights(weights_for(config))
 
 
+def test_load_weights_release_empties_the_checkpoint(int8_model, rng):
+    # With release, each tensor leaves the dict as it is loaded; the model
+    # computes what it computes from a checkpoint it only reads.
+    config = int8_model.config
+    ids = rng.integers(0, config.vocab_size, 6)
+    kept = weights_for(config, seed=3)
+    int8_model.load_weights(kept)
+    want = int8_model.forward(ids)
+    released = weights_for(config, seed=3)
+    released["not.a.weight"] = np.zeros(1)
+    int8_model.strict = False
+    try:
+        int8_model.load_weights(released, release=True)
+    finally:
+        int8_model.strict = True
+    assert list(released) == ["not.a.weight"]
+    assert len(kept) > 1
+    assert np.array_equal(int8_model.forward(ids), want)
+    int8_model.load_weights(weights_for(config))
+
+
 def test_generate_greedy_follows_argmax(exact_model):
     model = exact_model
     model.reset()
@@ -278,6 +299,14 @@ def test_bad_checkpoints():
     nan["model.norm.weight"] = np.full(96, np.nan, np.float32)
     with pytest.raises(ModelError, match="model.norm.weight holds NaN"):
         LlamaModel(config, nan, max_context=8, chunk=1, mode="exact")
+    # One infinity among finite values, in an f16 tensor kept as f16.
+    inf = dict(w)
+    embed = np.array(w["model.embed_tokens.weight"], np.float16)
+    embed[3, 5] = -np.inf
+    inf["model.embed_tokens.weight"] = embed
+    with pytest.raises(ModelError, match="embed_tokens.weight holds NaN or "
+                       "infinity"):
+        LlamaModel(config, inf, max_context=8, chunk=1, mode="exact")
 
 
 def test_bad_configurations():

@@ -176,8 +176,8 @@ def run(a):
                        mode=a.mode, dense_type=a.dense_type,
                        pipeline_options=options,
                        vectorize=not a.no_vectorize,
-                       projections=a.projections, kv_type=a.kv_type)
-    del weights         # the model holds what it runs on
+                       projections=a.projections, kv_type=a.kv_type,
+                       release_weights=True)
     stop = () if tokenizer is None or tokenizer.eos_id is None else \
         (tokenizer.eos_id,)
     result = model.generate(ids, a.max_new_tokens, a.temperature, a.top_k,

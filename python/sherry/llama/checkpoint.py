@@ -153,10 +153,12 @@ def load_gguf(path, stq1_0_type=None):
         if gname not in g:
             raise ModelError("%s lacks %s (%s)" % (path, gname, name))
         info = g.tensor(gname)
-        if info.type == "f16":
-            # As stored: no float32 copy of the largest tensors.
-            value = g.raw(gname).view("<f2").reshape(info.shape)
-        elif info.type in ("f32", "bf16"):
+        if info.type in ("f16", "f32"):
+            # As stored, the file's bytes moved, not copied: no float32 copy
+            # of the largest tensors, and never two copies of one.
+            value = g.take_raw(gname).view(
+                "<f2" if info.type == "f16" else "<f4").reshape(info.shape)
+        elif info.type == "bf16":
             value = g.numpy(gname)
         elif projection:
             try:
