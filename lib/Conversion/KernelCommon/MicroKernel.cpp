@@ -65,15 +65,15 @@ using ChunkColumns = std::pair<Value, Value>;
 ChunkColumns chunkColumns(Emitter &e, const KernelShape &shape, Value k0) {
   if (shape.format == PackedFormat::Sherry) {
     // K/8 slot bytes then K/32 sign bytes; group k0/4 starts the chunk.
-    return {e.divi(k0, 8), e.addi(e.idx(shape.k / 8), e.divi(k0, 32))};
+    return {e.div(k0, 8), e.add(e.idx(shape.k / 8), e.div(k0, 32))};
   }
   // 42-byte blocks of 256 elements; the c-th 64 elements (16 groups) of a
   // block have slot bytes 8c.. and sign bytes 32 + 2c (so a chunk of 128
   // reads two of them in a row).
-  Value base = e.muli(e.divi(k0, 256), 42);
-  Value c = e.divi(arith::RemUIOp::create(e.b, e.loc, k0, e.idx(256)), 64);
-  return {e.addi(base, e.muli(c, 8)),
-          e.addi(base, e.addi(e.idx(32), e.muli(c, 2)))};
+  Value base = e.mul(e.div(k0, 256), 42);
+  Value c = e.div(arith::RemUIOp::create(e.b, e.loc, k0, e.idx(256)), 64);
+  return {e.add(base, e.mul(c, 8)),
+          e.add(base, e.add(e.idx(32), e.mul(c, 2)))};
 }
 
 /// The weight scale of segment `s` of row `m`, as f32.
@@ -84,11 +84,11 @@ Value segmentScale(Emitter &e, const KernelShape &shape, Value packed,
     // scalars (a 2-byte vector load trips AArch64 instruction selection at
     // -O0).
     Type i16 = e.b.getI16Type();
-    Value col = e.addi(e.muli(s, 42), e.idx(40));
+    Value col = e.add(e.mul(s, 42), e.idx(40));
     Value lo =
         arith::ExtUIOp::create(e.b, e.loc, i16, e.extract(packed, {m, col}));
     Value hi = arith::ExtUIOp::create(
-        e.b, e.loc, i16, e.extract(packed, {m, e.addi(col, e.idx(1))}));
+        e.b, e.loc, i16, e.extract(packed, {m, e.add(col, e.idx(1))}));
     Value bits = arith::OrIOp::create(
         e.b, e.loc, lo,
         arith::ShLIOp::create(
@@ -174,9 +174,9 @@ Value emitBlock(Emitter &e, const KernelShape &shape,
   VectorType accType = arithmetic.accumulatorType(b, shape);
   SmallVector<Value> mIdx, nIdx;
   for (int64_t r = 0; r < rowCount; ++r)
-    mIdx.push_back(e.addi(m0, e.idx(r)));
+    mIdx.push_back(e.add(m0, e.idx(r)));
   for (int64_t i = 0; i < count; ++i)
-    nIdx.push_back(e.addi(n0, e.idx(i)));
+    nIdx.push_back(e.add(n0, e.idx(i)));
   int64_t pairs = rowCount * count;
 
   SmallVector<Value> zeroSums(pairs, e.f32(0.0f));
@@ -184,7 +184,7 @@ Value emitBlock(Emitter &e, const KernelShape &shape,
       b, loc, e.idx(0), e.idx(shape.k / shape.segment), e.idx(1), zeroSums,
       [&](OpBuilder &sb, Location sl, Value s, ValueRange sums) {
         Emitter se(sb, sl);
-        Value k0 = se.muli(s, shape.segment);
+        Value k0 = se.mul(s, shape.segment);
         Value zeroAcc =
             arith::ConstantOp::create(sb, sl, sb.getZeroAttr(accType));
         SmallVector<Value> zeroAccs(pairs, zeroAcc);
@@ -193,7 +193,7 @@ Value emitBlock(Emitter &e, const KernelShape &shape,
             zeroAccs,
             [&](OpBuilder &cb, Location cl, Value c, ValueRange accs) {
               Emitter ce(cb, cl);
-              Value kc = ce.addi(k0, ce.muli(c, shape.chunk));
+              Value kc = ce.add(k0, ce.mul(c, shape.chunk));
               std::optional<ChunkColumns> columns;
               if (!panel)
                 columns = chunkColumns(ce, shape, kc);
@@ -273,12 +273,12 @@ Value decodePanel(Emitter &e, const KernelShape &shape,
              ValueRange{empty},
              [&](OpBuilder &cb, Location cl, Value c, ValueRange iter) {
                Emitter ce(cb, cl);
-               Value kc = ce.muli(c, shape.chunk);
+               Value kc = ce.mul(c, shape.chunk);
                ChunkColumns columns = chunkColumns(ce, shape, kc);
                Value panel = iter[0];
                for (int64_t r = 0; r < rowCount; ++r) {
                  Value w = decodeChunk(ce, shape, arithmetic, ops,
-                                       ce.addi(m0, ce.idx(r)), columns);
+                                       ce.add(m0, ce.idx(r)), columns);
                  panel = vector::TransferWriteOp::create(
                              cb, cl, w, panel, ValueRange{ce.idx(r), kc},
                              ArrayRef<bool>{true})

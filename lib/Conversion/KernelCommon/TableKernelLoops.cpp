@@ -47,7 +47,7 @@ Value table_kernel::buildTables(Emitter &e, const TableArithmetic &arith, Value 
               Emitter se{sb, sl};
               Value x16 = arith::ExtSIOp::create(
                   sb, sl, VectorType::get({16}, sb.getI16Type()),
-                  se.read(q, {row, se.muli(s, 16)}, 16));
+                  se.read(q, {row, se.mul(s, 16)}, 16));
               Value t = iter[0];
               int64_t offset = 0;
               for (Value piece : arith.buildTables(sb, sl, x16)) {
@@ -72,7 +72,7 @@ Value negativeCounts(Emitter &e, const TableOperands &ops, Value tile,
                      Value seg) {
   auto dwords = VectorType::get({kRows}, e.b.getI32Type());
   int64_t segments = ops.k / ops.segment;
-  Value at = e.muli(e.addi(e.muli(tile, segments), seg), kRows * ops.countBytes);
+  Value at = e.mul(e.add(e.mul(tile, segments), seg), kRows * ops.countBytes);
   Value bytes = e.read(ops.counts, {at}, kRows * ops.countBytes);
   if (ops.countBytes == 2)
     bytes = vector::BitCastOp::create(
@@ -91,11 +91,11 @@ Value rowScales(Emitter &e, const TableOperands &ops, Value m0, Value s) {
     auto type = cast<RankedTensorType>(ops.scales.getType());
     Value last;
     if (!ops.wholeTiles)
-      last = e.addi(tensor::DimOp::create(e.b, e.loc, ops.scales, 0),
+      last = e.add(tensor::DimOp::create(e.b, e.loc, ops.scales, 0),
                     e.idx(-1));
     SmallVector<Value> lanes;
     for (int64_t r = 0; r < kRows; ++r) {
-      Value row = e.addi(m0, e.idx(r));
+      Value row = e.add(m0, e.idx(r));
       if (!ops.wholeTiles)
         row = arith::MinSIOp::create(e.b, e.loc, row, last);
       lanes.push_back(
@@ -140,7 +140,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
 
   SmallVector<Value> tiles;
   for (int64_t j = 0; j < count; ++j)
-    tiles.push_back(e.addi(tile0, e.idx(j)));
+    tiles.push_back(e.add(tile0, e.idx(j)));
 
   SmallVector<Value> zeroSums(outs, e.zeros(floats));
   auto segments = scf::ForOp::create(
@@ -153,7 +153,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
             [&](OpBuilder &bb, Location bl, Value blk, ValueRange wide) {
               Emitter be{bb, bl};
               Value first =
-                  be.addi(be.muli(seg, segSteps), be.muli(blk, flush));
+                  be.add(be.mul(seg, segSteps), be.mul(blk, flush));
               SmallVector<Value> zeroNarrow;
               for (int64_t o = 0; o < outs; ++o)
                 for (VectorType type : accTypes)
@@ -162,22 +162,22 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                   bb, bl, be.idx(0), be.idx(flush), be.idx(1), zeroNarrow,
                   [&](OpBuilder &tb, Location tl, Value st, ValueRange acc) {
                     Emitter te{tb, tl};
-                    Value s = te.addi(first, st);
+                    Value s = te.add(first, st);
                     int64_t tableBytes = arith.tableBytes();
                     // Whole blocks (count = tile block) interleave their
                     // tiles step by step, single tiles are plain
                     // (format::interleaveForTables): either way step s of
                     // tile j starts (s * count + j) steps after tile0's
                     // first, and a block reads one stream.
-                    Value base = te.addi(te.muli(tile0, rowBytes),
-                                         te.muli(s, count * stepBytes));
+                    Value base = te.add(te.mul(tile0, rowBytes),
+                                         te.mul(s, count * stepBytes));
                     SmallVector<Value> next;
                     for (int64_t r = 0; r < nRows; ++r) {
                       SmallVector<Value> tables = arith.loadTables(
                           tb, tl, [&](int64_t offset, int64_t length) {
                             assert(offset % tableBytes + length <= tableBytes &&
                                    "a table read crosses 16 K elements");
-                            Value chunk = te.addi(te.muli(s, chunks),
+                            Value chunk = te.add(te.mul(s, chunks),
                                                   te.idx(offset / tableBytes));
                             return te.read(
                                 ops.tables,
@@ -188,7 +188,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
                         auto weights = [&](int64_t offset, int64_t length) {
                           return te.read(
                               ops.weights,
-                              {te.addi(base, te.idx(j * stepBytes + offset))},
+                              {te.add(base, te.idx(j * stepBytes + offset))},
                               length);
                         };
                         llvm::append_range(
@@ -222,7 +222,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
             Value term = arith::SIToFPOp::create(sb, sl, floats, isum);
             term = arith::MulFOp::create(
                 sb, sl, term,
-                rowScales(se, ops, se.muli(tiles[j], kRows), seg));
+                rowScales(se, ops, se.mul(tiles[j], kRows), seg));
             term = arith::MulFOp::create(sb, sl, term, xs);
             next.push_back(
                 arith::AddFOp::create(sb, sl, sums[r * count + j], term));
@@ -243,7 +243,7 @@ Value emitTiles(Emitter &e, const TableOperands &ops, Value tile0,
       if (ops.bias)
         v = arith::AddFOp::create(
             b, loc, v,
-            e.toF32(e.read(ops.bias, {e.muli(tiles[j], kRows)}, kRows,
+            e.toF32(e.read(ops.bias, {e.mul(tiles[j], kRows)}, kRows,
                            ops.wholeTiles)));
       if (yType.getElementType() != b.getF32Type())
         v = arith::TruncFOp::create(
@@ -266,11 +266,11 @@ ColumnSlice blockColumns(Emitter &e, Value tile0, Value base, int64_t count,
                          Value m, Value y) {
   OpBuilder &b = e.b;
   Location loc = e.loc;
-  Value col0 = e.muli(tile0, kRows);
+  Value col0 = e.mul(tile0, kRows);
   Value width = arith::MinUIOp::create(b, loc, e.idx(count * kRows),
                                        arith::SubIOp::create(b, loc, m, col0));
   Value offset =
-      base ? arith::SubIOp::create(b, loc, col0, e.muli(base, kRows)) : col0;
+      base ? arith::SubIOp::create(b, loc, col0, e.mul(base, kRows)) : col0;
   return {{b.getIndexAttr(0), offset},
           {tensor::DimOp::create(b, loc, y, 0).getResult(), width},
           {b.getIndexAttr(1), b.getIndexAttr(1)}};
@@ -294,7 +294,7 @@ Value emitRowLoop(Emitter &e, const TableOperands &ops, Value tile0,
           Emitter re{rb, rl};
           SmallVector<Value> rows;
           for (int64_t r = 0; r < rowsPerPass; ++r)
-            rows.push_back(re.addi(row, re.idx(r)));
+            rows.push_back(re.add(row, re.idx(r)));
           scf::YieldOp::create(rb, rl,
                                emitTiles(re, ops, tile0, count, rows, iter[0]));
         });

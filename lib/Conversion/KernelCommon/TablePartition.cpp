@@ -66,11 +66,11 @@ SmallVector<Value> table_kernel::emitPartLoop(OpBuilder &b, Location loc,
         auto unitOf = [&](Value p) -> Value {
           if (perUnit)
             return p;
-          return arith::DivUIOp::create(fb, fl, fe.muli(p, units),
+          return arith::DivUIOp::create(fb, fl, fe.mul(p, units),
                                         fe.idx(parts))
               .getResult();
         };
-        Value lo = unitOf(part), hi = unitOf(fe.addi(part, fe.idx(1)));
+        Value lo = unitOf(part), hi = unitOf(fe.add(part, fe.idx(1)));
         Value tables;
         if (sharedTables) {
           tables = buildTables(fe, *members[0].ops.arith, q, members[0].ops.k);
@@ -97,8 +97,8 @@ SmallVector<Value> table_kernel::emitPartLoop(OpBuilder &b, Location loc,
                 .getResult();
           };
           Value from = clamp(lo), to = clamp(hi);
-          Value first = fe.muli(from, count);
-          Value blocksEnd = fe.muli(to, count);
+          Value first = fe.mul(from, count);
+          Value blocksEnd = fe.mul(to, count);
           if (blocks == 0)
             first = blocksEnd = fe.idx(0);
           // The tiles past the last block go with the part that has it.
@@ -112,9 +112,9 @@ SmallVector<Value> table_kernel::emitPartLoop(OpBuilder &b, Location loc,
                                                fe.idx(member.tiles), blocksEnd);
           Value mValue = fe.idx(member.m);
           Value col0 =
-              arith::MinUIOp::create(fb, fl, fe.muli(first, kRows), mValue);
+              arith::MinUIOp::create(fb, fl, fe.mul(first, kRows), mValue);
           Value end =
-              arith::MinUIOp::create(fb, fl, fe.muli(last, kRows), mValue);
+              arith::MinUIOp::create(fb, fl, fe.mul(last, kRows), mValue);
           Insert ins;
           ins.shared = args[1 + i];
           ins.offsets = {fb.getIndexAttr(0), col0};

@@ -9,6 +9,7 @@
 #ifndef LIB_CONVERSION_SHERRYTOLINALG_LINALGBUILDERS_H
 #define LIB_CONVERSION_SHERRYTOLINALG_LINALGBUILDERS_H
 
+#include "sherry/Conversion/KernelCommon/Emitter.h"
 #include "sherry/Dialect/Sherry/IR/SherryOps.h"
 #include "sherry/Format/Format.h"
 
@@ -88,12 +89,12 @@ inline Value buildCodebook(OpBuilder &b, Location loc) {
 
 /// Builds the decoding of element (m, k) of packed weights inside a
 /// linalg.generic body.
-class Decoder {
+class Decoder : public Emitter {
 public:
   /// `rows` (an index) is M, which the tables layout's positions need.
   Decoder(OpBuilder &b, Location loc, LayoutAttr layout, int64_t k,
           Value packed, Value codebook, Value rows = Value())
-      : b(b), loc(loc), layout(layout), cols(k), packed(packed),
+      : Emitter(b, loc), layout(layout), cols(k), packed(packed),
         codebook(codebook), rows(rows) {}
 
   /// The ternary value of (m, k) as an i32 in {-1, 0, 1}.
@@ -239,35 +240,6 @@ private:
     return arith::OrIOp::create(b, loc, shl(sign, 4), slot);
   }
 
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-  }
-  Value div(Value v, int64_t c) {
-    return arith::DivUIOp::create(b, loc, v, idx(c));
-  }
-  Value rem(Value v, int64_t c) {
-    return arith::RemUIOp::create(b, loc, v, idx(c));
-  }
-  Value mul(Value v, int64_t c) {
-    return arith::MulIOp::create(b, loc, v, idx(c));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value toI32(Value index) {
-    return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
-  }
-  Value extend(Value byte) {
-    return arith::ExtUIOp::create(b, loc, b.getI32Type(), byte);
-  }
-  Value shr(Value v, Value amount) {
-    return arith::ShRUIOp::create(b, loc, v, amount);
-  }
-  Value shl(Value v, int64_t amount) {
-    return arith::ShLIOp::create(b, loc, v, i32(amount));
-  }
-  Value andi(Value v, int64_t mask) {
-    return arith::AndIOp::create(b, loc, v, i32(mask));
-  }
   Value byteAt(Value m, Value col) {
     return tensor::ExtractOp::create(b, loc, packed, ValueRange{m, col});
   }
@@ -275,8 +247,6 @@ private:
     return tensor::ExtractOp::create(b, loc, packed, ValueRange{at});
   }
 
-  OpBuilder &b;
-  Location loc;
   LayoutAttr layout;
   int64_t cols;
   Value packed, codebook, rows;

@@ -407,49 +407,6 @@ struct PackLowering : OpRewritePattern<PackOp> {
   }
 };
 
-/// Index arithmetic inside a linalg.generic body.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, int64_t c) {
-    return arith::MulIOp::create(b, loc, x, idx(c));
-  }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value div(Value x, int64_t c) {
-    return arith::DivUIOp::create(b, loc, x, idx(c));
-  }
-  Value div(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
-  Value rem(Value x, int64_t c) {
-    return arith::RemUIOp::create(b, loc, x, idx(c));
-  }
-  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
-  Value lt(Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-  }
-  Value shr(Value v, int64_t n) {
-    return arith::ShRUIOp::create(b, loc, v, i32(n));
-  }
-  Value shl(Value v, int64_t n) {
-    return arith::ShLIOp::create(b, loc, v, i32(n));
-  }
-  Value andi(Value v, int64_t mask) {
-    return arith::AndIOp::create(b, loc, v, i32(mask));
-  }
-  Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value toByte(Value v) {
-    return arith::TruncIOp::create(b, loc, b.getI8Type(), v);
-  }
-};
-
 /// sherry.repack on run-time operands: the code of every (row, group) read
 /// from the source layout into an M x K/4 tensor (padded to whole tiles of
 /// zero codes for the tables layout), then the target's bytes written from
@@ -479,7 +436,7 @@ struct RepackLowering : OpRewritePattern<RepackOp> {
     OpFoldResult codeRows = m;
     Value tiles;
     if (to.isTables()) {
-      IndexMath x{rewriter, loc};
+      Emitter x{rewriter, loc};
       tiles = x.div(x.add(mValue, x.idx(format::kTableTileRows - 1)),
                     format::kTableTileRows);
       codeRows = x.mul(tiles, format::kTableTileRows);
@@ -491,7 +448,7 @@ struct RepackLowering : OpRewritePattern<RepackOp> {
     Value codes = generic(
         rewriter, loc, {}, codesInit, {id2}, {false, false},
         [&](OpBuilder &b, Location l, ValueRange) -> Value {
-          IndexMath x{b, l};
+          Emitter x{b, l};
           Value row = linalg::IndexOp::create(b, l, 0);
           Value g = linalg::IndexOp::create(b, l, 1);
           // Padding rows read row 0 and keep code 0.
@@ -500,7 +457,7 @@ struct RepackLowering : OpRewritePattern<RepackOp> {
           Value code = d.code(x.select(real, row, x.idx(0)), g);
           return x.toByte(x.select(real, code, x.i32(0)));
         });
-    auto codeAt = [&](IndexMath &x, Value row, Value g) -> Value {
+    auto codeAt = [&](Emitter &x, Value row, Value g) -> Value {
       Value c = tensor::ExtractOp::create(x.b, x.loc, codes,
                                           ValueRange{row, g});
       return arith::ExtUIOp::create(x.b, x.loc, i32, c);
@@ -524,7 +481,7 @@ struct RepackLowering : OpRewritePattern<RepackOp> {
       results.push_back(generic(
           rewriter, loc, {}, init, {id2}, {false, false},
           [&](OpBuilder &b, Location l, ValueRange) -> Value {
-            IndexMath x{b, l};
+            Emitter x{b, l};
             Value row = linalg::IndexOp::create(b, l, 0);
             Value blk = linalg::IndexOp::create(b, l, 1);
             Decoder d(b, l, from, k, src, codebook, mValue);
@@ -550,7 +507,7 @@ private:
     int64_t stepBytes = words ? 4 * format::kTableStepBytes
                               : format::kTableStepBytes;
     int64_t tileBytes = steps * format::kTableStepBytes;
-    IndexMath top{rewriter, loc};
+    Emitter top{rewriter, loc};
     Value codeBytes = top.mul(tiles, tileBytes);
     Value bytesInit =
         tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{codeBytes}, i8);
@@ -558,7 +515,7 @@ private:
     Value body = generic(
         rewriter, loc, {}, bytesInit, {id1}, {false},
         [&](OpBuilder &b, Location l, ValueRange) -> Value {
-          IndexMath x{b, l};
+          Emitter x{b, l};
           Value o = linalg::IndexOp::create(b, l, 0);
           // Which tile, step and byte of the step `o` is: whole blocks
           // interleave their tiles step by step, the tail does not.
@@ -657,7 +614,7 @@ private:
          AffineMap::get(4, 0, {d0, d2, d1}, ctx)},
         {false, false, false, true},
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          IndexMath x{b, l};
+          Emitter x{b, l};
           Value c = arith::ExtUIOp::create(b, l, i32, args[0]);
           return arith::AddIOp::create(b, l, args[1], x.shr(c, 4));
         });
@@ -671,7 +628,7 @@ private:
     Value countBytes = generic(
         rewriter, loc, {}, countBytesInit, {rewriter.getMultiDimIdentityMap(1)},
         {false}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
-          IndexMath x{b, l};
+          Emitter x{b, l};
           Value o = linalg::IndexOp::create(b, l, 0);
           Value count = tensor::ExtractOp::create(b, l, countsFlat,
                                                   ValueRange{x.div(o, width)});
@@ -707,7 +664,7 @@ private:
     return generic(
         rewriter, loc, {}, init, {rewriter.getMultiDimIdentityMap(2)},
         {false, false}, [&](OpBuilder &b, Location l, ValueRange) -> Value {
-          IndexMath x{b, l};
+          Emitter x{b, l};
           Value row = linalg::IndexOp::create(b, l, 0);
           Value j = linalg::IndexOp::create(b, l, 1);
           // The slot byte of groups 2w, 2w + 1 and the sign byte of groups

@@ -36,16 +36,53 @@ struct Emitter {
   Emitter(OpBuilder &b, Location loc) : b(b), loc(loc) {}
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
   Value f32(float v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
   }
-  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value muli(Value x, int64_t c) {
-    return arith::MulIOp::create(b, loc, x, idx(c));
+
+  // Integer arithmetic, unsigned where it matters (indices and codes are
+  // never negative); a constant operand is an index.
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t c) { return mul(x, idx(c)); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value div(Value x, int64_t c) { return div(x, idx(c)); }
+  Value div(Value x, Value y) { return arith::DivUIOp::create(b, loc, x, y); }
+  Value rem(Value x, int64_t c) { return rem(x, idx(c)); }
+  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, loc, x, y); }
+  Value lt(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
   }
-  Value divi(Value x, int64_t c) {
-    return arith::DivUIOp::create(b, loc, x, idx(c));
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
   }
+
+  // Bits of i32 values; a constant operand is an i32.
+  Value shr(Value v, int64_t n) { return shr(v, i32(n)); }
+  Value shr(Value v, Value n) { return arith::ShRUIOp::create(b, loc, v, n); }
+  Value shl(Value v, int64_t n) {
+    return arith::ShLIOp::create(b, loc, v, i32(n));
+  }
+  Value andi(Value v, int64_t mask) {
+    return arith::AndIOp::create(b, loc, v, i32(mask));
+  }
+  Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  /// An index as i32.
+  Value toI32(Value index) {
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
+  }
+  /// A narrower integer (a byte) zero-extended to i32.
+  Value extend(Value v) {
+    return arith::ExtUIOp::create(b, loc, b.getI32Type(), v);
+  }
+  /// The low byte of an integer.
+  Value toByte(Value v) {
+    return arith::TruncIOp::create(b, loc, b.getI8Type(), v);
+  }
+
   Value bytes(ArrayRef<int8_t> values) {
     auto type = VectorType::get({int64_t(values.size())}, b.getI8Type());
     return arith::ConstantOp::create(b, loc,
